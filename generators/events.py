@@ -1,0 +1,81 @@
+"""Events a generator yields. Plain data: no gRPC, no asyncio, no files.
+
+The servicer turns them into ``gamegen.v1.GenerateEvent`` messages; the in-process CLI consumes
+them directly. A generator is an iterator of these, ending with exactly one :class:`Final`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+class GenerationFailed(RuntimeError):
+    """The generator could not produce valid content within its bounded budget (gRPC ABORTED)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    fraction: float
+    stage: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class LevelChunk:
+    """A rectangle of a level grid: ``rows`` are ``height`` strings of ``width`` characters."""
+
+    x: int
+    y: int
+    rows: tuple[str, ...]
+    level_width: int
+    level_height: int
+
+    @property
+    def width(self) -> int:
+        return len(self.rows[0]) if self.rows else 0
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str
+    media_type: str
+    data: bytes
+    format: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Final:
+    model: str
+    version: str
+    seed: int
+    parameters: tuple[tuple[str, str], ...]
+    content_hash: str
+    execution_provider: str
+    generator_version: int
+    timings_ms: tuple[tuple[str, float], ...] = ()
+    attempts: int = 1
+    repaired_tiles: int = 0
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+Event = Progress | LevelChunk | Asset | Final
+
+
+def content_hash(assets: list[Asset]) -> str:
+    """sha256 over the assets in order (name, NUL, data length, data)."""
+    h = hashlib.sha256()
+    for a in assets:
+        h.update(a.name.encode())
+        h.update(b"\0")
+        h.update(len(a.data).to_bytes(8, "little"))
+        h.update(a.data)
+    return h.hexdigest()

@@ -1,0 +1,217 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ParameterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PARAMETER_TYPE_UNSPECIFIED: _ClassVar[ParameterType]
+    PARAMETER_TYPE_INT: _ClassVar[ParameterType]
+    PARAMETER_TYPE_FLOAT: _ClassVar[ParameterType]
+    PARAMETER_TYPE_BOOL: _ClassVar[ParameterType]
+    PARAMETER_TYPE_CHOICE: _ClassVar[ParameterType]
+PARAMETER_TYPE_UNSPECIFIED: ParameterType
+PARAMETER_TYPE_INT: ParameterType
+PARAMETER_TYPE_FLOAT: ParameterType
+PARAMETER_TYPE_BOOL: ParameterType
+PARAMETER_TYPE_CHOICE: ParameterType
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    def __init__(self, kind: _Optional[str] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class ParameterInfo(_message.Message):
+    __slots__ = ("name", "type", "doc", "min", "max", "choices", "default_value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DOC_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: ParameterType
+    doc: str
+    min: float
+    max: float
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    default_value: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., doc: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., choices: _Optional[_Iterable[str]] = ..., default_value: _Optional[str] = ...) -> None: ...
+
+class TileInfo(_message.Message):
+    __slots__ = ("symbol", "tags", "tile_id")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    TILE_ID_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    tile_id: int
+    def __init__(self, symbol: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., tile_id: _Optional[int] = ...) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("kind", "name", "version", "family", "description", "execution_provider", "parameters", "output_formats", "sha256", "tiles", "generator_version")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FORMATS_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    TILES_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_VERSION_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    version: str
+    family: str
+    description: str
+    execution_provider: str
+    parameters: _containers.RepeatedCompositeFieldContainer[ParameterInfo]
+    output_formats: _containers.RepeatedScalarFieldContainer[str]
+    sha256: str
+    tiles: _containers.RepeatedCompositeFieldContainer[TileInfo]
+    generator_version: int
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., family: _Optional[str] = ..., description: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterInfo, _Mapping]]] = ..., output_formats: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., tiles: _Optional[_Iterable[_Union[TileInfo, _Mapping]]] = ..., generator_version: _Optional[int] = ...) -> None: ...
+
+class GenerateRequest(_message.Message):
+    __slots__ = ("model", "seed", "formats", "levels", "partials")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    FORMATS_FIELD_NUMBER: _ClassVar[int]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    PARTIALS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    seed: int
+    formats: _containers.RepeatedScalarFieldContainer[str]
+    levels: LevelParams
+    partials: bool
+    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., partials: _Optional[bool] = ...) -> None: ...
+
+class LevelParams(_message.Message):
+    __slots__ = ("width", "enemies", "gaps", "gold", "temperature")
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    ENEMIES_FIELD_NUMBER: _ClassVar[int]
+    GAPS_FIELD_NUMBER: _ClassVar[int]
+    GOLD_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    width: int
+    enemies: float
+    gaps: float
+    gold: int
+    temperature: float
+    def __init__(self, width: _Optional[int] = ..., enemies: _Optional[float] = ..., gaps: _Optional[float] = ..., gold: _Optional[int] = ..., temperature: _Optional[float] = ...) -> None: ...
+
+class GenerateEvent(_message.Message):
+    __slots__ = ("progress", "partial", "asset", "final", "is_last")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    IS_LAST_FIELD_NUMBER: _ClassVar[int]
+    progress: Progress
+    partial: PartialContent
+    asset: Asset
+    final: Final
+    is_last: bool
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., partial: _Optional[_Union[PartialContent, _Mapping]] = ..., asset: _Optional[_Union[Asset, _Mapping]] = ..., final: _Optional[_Union[Final, _Mapping]] = ..., is_last: _Optional[bool] = ...) -> None: ...
+
+class Progress(_message.Message):
+    __slots__ = ("fraction", "stage", "message")
+    FRACTION_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    fraction: float
+    stage: str
+    message: str
+    def __init__(self, fraction: _Optional[float] = ..., stage: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class PartialContent(_message.Message):
+    __slots__ = ("level_chunk",)
+    LEVEL_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    level_chunk: LevelChunk
+    def __init__(self, level_chunk: _Optional[_Union[LevelChunk, _Mapping]] = ...) -> None: ...
+
+class LevelChunk(_message.Message):
+    __slots__ = ("x", "y", "width", "height", "rows", "level_width", "level_height")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    x: int
+    y: int
+    width: int
+    height: int
+    rows: _containers.RepeatedScalarFieldContainer[str]
+    level_width: int
+    level_height: int
+    def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., rows: _Optional[_Iterable[str]] = ..., level_width: _Optional[int] = ..., level_height: _Optional[int] = ...) -> None: ...
+
+class Asset(_message.Message):
+    __slots__ = ("name", "media_type", "data", "format", "sha256")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    media_type: str
+    data: bytes
+    format: str
+    sha256: str
+    def __init__(self, name: _Optional[str] = ..., media_type: _Optional[str] = ..., data: _Optional[bytes] = ..., format: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class Timing(_message.Message):
+    __slots__ = ("stage", "milliseconds")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    MILLISECONDS_FIELD_NUMBER: _ClassVar[int]
+    stage: str
+    milliseconds: float
+    def __init__(self, stage: _Optional[str] = ..., milliseconds: _Optional[float] = ...) -> None: ...
+
+class Parameter(_message.Message):
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class Final(_message.Message):
+    __slots__ = ("model", "version", "seed", "parameters", "content_hash", "timings", "execution_provider", "attempts", "repaired_tiles", "generator_version")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    TIMINGS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_TILES_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_VERSION_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    version: str
+    seed: int
+    parameters: _containers.RepeatedCompositeFieldContainer[Parameter]
+    content_hash: str
+    timings: _containers.RepeatedCompositeFieldContainer[Timing]
+    execution_provider: str
+    attempts: int
+    repaired_tiles: int
+    generator_version: int
+    def __init__(self, model: _Optional[str] = ..., version: _Optional[str] = ..., seed: _Optional[int] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., content_hash: _Optional[str] = ..., timings: _Optional[_Iterable[_Union[Timing, _Mapping]]] = ..., execution_provider: _Optional[str] = ..., attempts: _Optional[int] = ..., repaired_tiles: _Optional[int] = ..., generator_version: _Optional[int] = ...) -> None: ...
