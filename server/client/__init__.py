@@ -1,0 +1,118 @@
+"""Python clients for a gamegen server: :class:`AsyncClient` (grpc.aio) and :class:`Client` (sync).
+
+Both yield the streamed events as plain objects from :mod:`gamegen.generators.events`
+(``Progress``, ``LevelChunk``, ``Asset``, ``Final``) — the same ones an in-process generator
+yields — and raise :class:`GameGenError` with the server's status code and message::
+
+    from gamegen.client import Client
+    with Client("localhost:50051") as c:
+        for event in c.generate("levels/smb", seed=7, params={"width": 300}, formats=["tmj", "png"]):
+            print(event)
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Iterator, Sequence
+
+import grpc
+
+from gamegen.generators.events import Asset, Event, Final, LevelChunk, Progress
+from gamegen.server import convert
+from gamegen.v1 import gamegen_pb2 as pb
+from gamegen.v1 import gamegen_pb2_grpc as pb_grpc
+
+__all__ = ["AsyncClient", "Client", "GameGenError", "Asset", "Final", "LevelChunk", "Progress"]
+
+# Mirror of the server's limits: we send small requests and receive assets.
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 16 * 1024 * 1024),
+]
+
+
+class GameGenError(RuntimeError):
+    """A call failed; ``code`` is the gRPC status code, ``details`` the server's message."""
+
+    def __init__(self, code: grpc.StatusCode, details: str):
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+
+def _kind_of(model: str) -> str:
+    return model.split("/", 1)[0]
+
+
+class Client:
+    """Blocking client."""
+
+    def __init__(self, target: str = "localhost:50051", timeout: float | None = None):
+        self.channel = grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self.stub = pb_grpc.GameGenStub(self.channel)
+        self.timeout = timeout
+
+    def list_models(self, kind: str = "") -> list[pb.ModelInfo]:
+        try:
+            return list(self.stub.ListModels(pb.ListModelsRequest(kind=kind), timeout=self.timeout).models)
+        except grpc.RpcError as e:
+            raise GameGenError(e.code(), e.details()) from None
+
+    def generate(self, model: str, seed: int = 0, params: dict[str, Any] | None = None,
+                 formats: Sequence[str] = (), partials: bool = True,
+                 timeout: float | None = None) -> Iterator[Event]:
+        req = convert.request_for(model, seed, params or {}, list(formats), _kind_of(model), partials)
+        call = self.stub.Generate(req, timeout=timeout if timeout is not None else self.timeout)
+        try:
+            for m in call:
+                yield convert.event_from_proto(m)
+        except grpc.RpcError as e:
+            raise GameGenError(e.code(), e.details()) from None
+        finally:
+            call.cancel()  # no-op when finished; stops server work when the caller stops early
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class AsyncClient:
+    """grpc.aio client; use inside a running event loop."""
+
+    def __init__(self, target: str = "localhost:50051", timeout: float | None = None):
+        self.channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self.stub = pb_grpc.GameGenStub(self.channel)
+        self.timeout = timeout
+
+    async def list_models(self, kind: str = "") -> list[pb.ModelInfo]:
+        try:
+            resp = await self.stub.ListModels(pb.ListModelsRequest(kind=kind), timeout=self.timeout)
+        except grpc.RpcError as e:
+            raise GameGenError(e.code(), e.details()) from None
+        return list(resp.models)
+
+    async def generate(self, model: str, seed: int = 0, params: dict[str, Any] | None = None,
+                       formats: Sequence[str] = (), partials: bool = True,
+                       timeout: float | None = None) -> AsyncIterator[Event]:
+        req = convert.request_for(model, seed, params or {}, list(formats), _kind_of(model), partials)
+        call = self.stub.Generate(req, timeout=timeout if timeout is not None else self.timeout)
+        try:
+            async for m in call:
+                yield convert.event_from_proto(m)
+        except grpc.RpcError as e:
+            raise GameGenError(e.code(), e.details()) from None
+        finally:
+            call.cancel()
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

@@ -1,0 +1,159 @@
+"""The levels generator: sampler (learned or rules) → controls → repair → validation → encoders.
+
+Side-scrollers (SMB) stream column chunks as they are produced; each chunk is brought to the
+requested enemy/pit density, repaired so the level stays traversable, and only then sent — so a
+chunk once streamed is final. Single-screen games (Lode Runner) are sampled whole, brought to the
+requested gold and enemy counts, repaired, validated, then sent. Every returned level has passed
+the game's playability checker; otherwise the stream ends with :class:`GenerationFailed`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..base import Generator, GeneratorInfo
+from ..events import Asset, Event, Final, GenerationFailed, LevelChunk, Progress, content_hash
+from ..params import Param, canonical_text
+from . import controls, playability, repair
+from .encoders import FORMATS, encode
+from .games import GAMES, GameSpec, to_rows
+
+# Bump when sampling/repair/encoding changes the bytes produced for the same model + seed.
+GENERATOR_VERSION = 1
+
+CHUNK = 25            # columns per streamed chunk (side-scrollers)
+LR_ATTEMPTS = 8       # whole-screen resamples before giving up (single-screen games)
+
+
+def level_params(game: GameSpec, learned: bool) -> tuple[Param, ...]:
+    """The parameters a level model of ``game`` takes: stated once, used everywhere."""
+    ps: list[Param] = []
+    if game.width is None:
+        ps.append(Param("width", "int", 200, "level length in columns", lo=50, hi=1000))
+        ps.append(Param("enemies", "float", controls.SMB_ENEMIES_DEFAULT, controls.SMB_ENEMIES_DOC, lo=0.0, hi=1.0))
+        ps.append(Param("gaps", "float", controls.SMB_GAPS_DEFAULT, controls.SMB_GAPS_DOC, lo=0.0, hi=1.0))
+    else:
+        ps.append(Param("gold", "int", controls.LR_GOLD_DEFAULT, controls.LR_GOLD_DOC,
+                        lo=controls.LR_GOLD_MIN, hi=controls.LR_GOLD_MAX))
+        ps.append(Param("enemies", "float", controls.LR_ENEMIES_DEFAULT, controls.LR_ENEMIES_DOC, lo=0.0, hi=1.0))
+    if learned:
+        ps.append(Param("temperature", "float", 1.0, "sampling temperature: lower is safer, higher is wilder",
+                        lo=0.5, hi=1.5))
+    return tuple(ps)
+
+
+class LevelGenerator(Generator):
+    def __init__(self, info: GeneratorInfo, game: GameSpec, sampler: Any):
+        self.info = info
+        self.game = game
+        self.sampler = sampler
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable, provider: str) -> "LevelGenerator":
+        from .samplers import load_sampler
+
+        game = GAMES[manifest["game"]]
+        sampler = load_sampler(model_dir, manifest, session_factory)
+        info = GeneratorInfo(
+            kind="levels", name=manifest["name"], version=str(manifest["version"]),
+            family=manifest.get("family", ""), description=manifest.get("description", game.title),
+            params=level_params(game, learned=True), formats=FORMATS, generator_version=GENERATOR_VERSION,
+            execution_provider=provider, sha256=manifest["sha256"], tiles=game.legend,
+        )
+        return cls(info, game, sampler)
+
+    @classmethod
+    def rules(cls, game: GameSpec) -> "LevelGenerator":
+        from .classic import RulesSampler
+
+        info = GeneratorInfo(
+            kind="levels", name=f"{game.id}-rules", version="1.0.0", family="rules",
+            description=f"{game.title}: hand-written procedural rules, no model (classical baseline)",
+            params=level_params(game, learned=False), formats=FORMATS, generator_version=GENERATOR_VERSION,
+            execution_provider="none", sha256="", tiles=game.legend,
+        )
+        return cls(info, game, RulesSampler(game))
+
+    # -- generation --------------------------------------------------------------------------
+
+    def run(self, seed: int, params: dict[str, Any], formats: list[str], *, partials: bool) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(seed)
+        sample_controls = {
+            "enemies": params.get("enemies", 0.0),
+            "gaps": params.get("gaps", 0.0),
+            "temperature": params.get("temperature", 1.0),
+        }
+        if self.game.width is None:
+            grid, attempts, changed = yield from self._scroller(rng, params, sample_controls, partials)
+        else:
+            grid, attempts, changed = yield from self._screen(rng, params, sample_controls, partials)
+        t1 = time.perf_counter()
+
+        verdict = playability.check(self.game.id, grid)
+        if not verdict.playable:  # repair guarantees this; never return a broken level
+            raise GenerationFailed(f"level failed the playability check after repair: {verdict.reason}")
+
+        yield Progress(0.95, "encoding")
+        assets = encode(self.game, grid, formats)
+        t2 = time.perf_counter()
+        for a in assets:
+            yield a
+        yield Final(
+            model=self.info.ref, version=self.info.version, seed=seed,
+            parameters=tuple(canonical_text(self.info.params, params)),
+            content_hash=content_hash(assets), execution_provider=self.info.execution_provider,
+            generator_version=self.info.generator_version,
+            timings_ms=(("sample_and_repair", (t1 - t0) * 1e3), ("encode", (t2 - t1) * 1e3)),
+            attempts=attempts, repaired_tiles=changed,
+        )
+
+    def _scroller(self, rng, params, sample_controls, partials):
+        width = params["width"]
+        fixer = repair.SMBStreamRepair(rng)
+        pieces: list[np.ndarray] = []
+        done = 0
+        changed = 0
+        for chunk in self.sampler.sample(rng, width, sample_controls, CHUNK):
+            chunk = np.array(chunk, dtype=np.uint8, copy=True)
+            last = done + chunk.shape[1] >= width
+            chunk = controls.smb_apply(chunk, params["enemies"], params["gaps"], rng, first=(done == 0), last=last)
+            chunk, n = fixer.push(chunk, last=last)
+            changed += n
+            if partials:
+                yield LevelChunk(x=done, y=0, rows=tuple(to_rows(chunk)), level_width=width,
+                                 level_height=self.game.height)
+            pieces.append(chunk)
+            done += chunk.shape[1]
+            yield Progress(0.9 * done / width, "sampling", f"{done}/{width} columns")
+        if done != width:
+            raise GenerationFailed(f"sampler produced {done} columns, {width} were asked for")
+        return np.concatenate(pieces, axis=1), 1, changed
+
+    def _screen(self, rng, params, sample_controls, partials):
+        failures: list[str] = []
+        for attempt in range(1, LR_ATTEMPTS + 1):
+            yield Progress(0.9 * (attempt - 1) / LR_ATTEMPTS, "sampling", f"attempt {attempt}")
+            screen = np.array(next(iter(self.sampler.sample(rng, self.game.width, sample_controls, self.game.width))),
+                              dtype=np.uint8, copy=True)
+            try:
+                screen, changed = controls.lr_apply(screen, params["gold"], params["enemies"], rng)
+                screen, n = repair.lr_repair(screen, rng)
+                changed += n
+            except GenerationFailed as e:
+                failures.append(str(e))
+                continue
+            if partials:
+                yield LevelChunk(x=0, y=0, rows=tuple(to_rows(screen)), level_width=self.game.width,
+                                 level_height=self.game.height)
+            return screen, attempt, changed
+        raise GenerationFailed(
+            f"no playable {self.game.id} level after {LR_ATTEMPTS} attempts (last problem: {failures[-1]}); "
+            "try another seed or fewer gold pieces"
+        )

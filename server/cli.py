@@ -1,0 +1,265 @@
+"""The ``gamegen`` command: serve, models, generate, bake, export.
+
+``generate``, ``models`` and ``bake`` run in-process through the same generator code as the
+server, or against a running server with ``--server HOST:PORT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gamegen.generators.events import Asset, Final, GenerationFailed, LevelChunk
+from gamegen.generators.events import Progress as ProgressEvent
+from gamegen.generators.params import ParamError, parse_assignments
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="gamegen: generate game content (levels, ...) in-process or over gRPC.")
+err = Console(stderr=True)
+out = Console()
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> "typer.Exit":
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _backend(server: Optional[str], models: Optional[Path], device: str = "cpu"):
+    from .backends import LocalBackend, RemoteBackend
+
+    if server:
+        return RemoteBackend(server)
+    try:
+        return LocalBackend(models, device=device)
+    except FileNotFoundError as e:
+        raise _fail(str(e))
+
+
+def _remote_error(e: Exception) -> Optional[int]:
+    """Map a client error to an exit code (None when it is not a client error)."""
+    from gamegen.client import GameGenError
+
+    if isinstance(e, GameGenError):
+        import grpc
+
+        bad = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
+        return EXIT_BAD_INPUT if e.code in bad else EXIT_FAILED
+    return None
+
+
+@app.command()
+def serve(
+    models: Optional[Path] = typer.Option(None, help="model repository (default: the bundled models/)"),
+    host: str = typer.Option("127.0.0.1", help="address to bind; 0.0.0.0 for all interfaces"),
+    port: int = typer.Option(50051, help="port to listen on (0 picks a free one)"),
+    device: str = typer.Option("auto", help="auto (CUDA when usable, else CPU), cpu, or cuda"),
+    max_concurrent: int = typer.Option(8, help="concurrent generations before RESOURCE_EXHAUSTED"),
+    grace: float = typer.Option(10.0, help="seconds to drain in-flight streams on SIGINT/SIGTERM"),
+    log_level: str = typer.Option("info", help="debug, info, warning, error"),
+):
+    """Run the gRPC server on a model repository."""
+    from .app import GameGenServer
+    from .registry import load_registry
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if device not in ("auto", "cpu", "cuda"):
+        raise _fail(f"--device must be auto, cpu or cuda, got {device!r}")
+    if max_concurrent < 1:
+        raise _fail(f"--max-concurrent must be at least 1, got {max_concurrent}")
+    if not (0 <= port <= 65535):
+        raise _fail(f"--port must be from 0 to 65535, got {port}")
+    try:
+        registry = load_registry(models, device=device)
+    except (FileNotFoundError, RuntimeError) as e:
+        raise _fail(str(e))
+    for path, reason in registry.refused:
+        err.print(f"[yellow]refused[/] {path}: {reason}", highlight=False)
+
+    async def main() -> None:
+        server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent)
+        try:
+            bound = await server.start()
+        except OSError as e:
+            raise _fail(str(e))
+        names = ", ".join(f"{g.info.ref}@{g.info.version} [{g.info.execution_provider}]" for g in registry.all())
+        print(f"gamegen serving on {host}:{bound}: {names}", flush=True)
+        await server.serve_until_signal(grace)
+
+    asyncio.run(main())
+
+
+@app.command("models")
+def list_models(
+    server: Optional[str] = typer.Option(None, help="HOST:PORT of a running server (default: in-process)"),
+    models: Optional[Path] = typer.Option(None, help="model repository for in-process use"),
+    kind: str = typer.Option("", help="only this kind, e.g. levels"),
+):
+    """List the models with kind, version, parameters and execution provider."""
+    backend = _backend(server, models)
+    try:
+        infos = [i for i in backend.models() if not kind or i.kind == kind]
+    except Exception as e:
+        code = _remote_error(e)
+        if code is None:
+            raise
+        raise _fail(str(e), code)
+    table = Table(title=f"models ({backend.where})")
+    for col in ("model", "version", "family", "provider", "parameters", "formats"):
+        table.add_column(col)
+    for i in infos:
+        params = "\n".join(f"{p.name}: {p.allowed()} (default {p.text(p.default)})" for p in i.params)
+        table.add_row(i.ref, i.version, i.family, i.execution_provider, params, ", ".join(i.formats))
+    out.print(table)
+
+
+@app.command()
+def generate(
+    model: str = typer.Argument(..., help="kind/name[@version], e.g. levels/smb"),
+    seed: int = typer.Option(0, help="seed (0 to 2^64-1); same seed + parameters -> same bytes"),
+    set_: List[str] = typer.Option([], "--set", help="parameter as key=value; repeat for several"),
+    format_: List[str] = typer.Option([], "--format", "-f", help="output format; repeat; default: all the model offers"),
+    out_dir: Path = typer.Option(Path("out"), "--out", help="folder to write the assets into"),
+    server: Optional[str] = typer.Option(None, help="HOST:PORT of a running server (default: in-process)"),
+    models: Optional[Path] = typer.Option(None, help="model repository for in-process use"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Generate one piece of content and write its assets into --out."""
+    if not (0 <= seed < 2**64):
+        raise _fail(f"seed must be an integer from 0 to 2^64-1, got {seed}")
+    backend = _backend(server, models)
+    from .registry import ModelNotFound
+
+    try:
+        info = backend.info(model)
+        params = parse_assignments(info.params, set_, where=info.ref)
+        formats = list(format_) or list(info.formats)
+        events = backend.generate(model, seed, params, formats)
+        assets: list[Asset] = []
+        final: Optional[Final] = None
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[msg]}"),
+                      TimeElapsedColumn(), console=err, disable=quiet, transient=True) as bar:
+            task = bar.add_task(model, total=1.0, msg="")
+            for ev in events:
+                if isinstance(ev, ProgressEvent):
+                    bar.update(task, completed=ev.fraction, msg=f"{ev.stage} {ev.message}")
+                elif isinstance(ev, LevelChunk):
+                    bar.update(task, msg=f"columns {ev.x}..{ev.x + ev.width}/{ev.level_width}")
+                elif isinstance(ev, Asset):
+                    assets.append(ev)
+                elif isinstance(ev, Final):
+                    final = ev
+                    bar.update(task, completed=1.0)
+    except (ParamError, ModelNotFound) as e:
+        raise _fail(str(e))
+    except GenerationFailed as e:
+        raise _fail(str(e), EXIT_FAILED)
+    except Exception as e:
+        code = _remote_error(e)
+        if code is None:
+            raise
+        raise _fail(str(e), code)
+    if final is None:
+        raise _fail("the stream ended without a final event", EXIT_FAILED)
+    written = write_assets(out_dir, assets)
+    for p in written:
+        out.print(str(p), highlight=False)
+    if not quiet:
+        ms = ", ".join(f"{s} {v:.1f} ms" for s, v in final.timings_ms)
+        err.print(f"{final.model}@{final.version} seed={final.seed} [{final.execution_provider}] "
+                  f"content {final.content_hash[:16]} ({ms})", highlight=False)
+
+
+def write_assets(folder: Path, assets: list[Asset]) -> list[Path]:
+    """Write every asset, each through a temp file + rename: no half-written files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for a in assets:
+        dest = folder / a.name
+        tmp = folder / f".{a.name}.tmp-{os.getpid()}"
+        tmp.write_bytes(a.data)
+        os.replace(tmp, dest)
+        paths.append(dest)
+    return paths
+
+
+@app.command()
+def bake(
+    bake_file: Path = typer.Argument(..., help="bake.toml listing the assets"),
+    out_dir: Path = typer.Option(Path("baked"), "--out", help="output folder, e.g. Assets/Generated"),
+    server: Optional[str] = typer.Option(None, help="HOST:PORT of a running server (default: in-process)"),
+    models: Optional[Path] = typer.Option(None, help="model repository for in-process use"),
+    jobs: int = typer.Option(2, help="assets baked in parallel"),
+    force: bool = typer.Option(False, help="re-bake even what is up to date"),
+):
+    """Bake a list of assets reproducibly; reruns skip what is up to date."""
+    from .bake import BakeFileError, Baker, load_bake_file
+
+    backend = _backend(server, models)
+    try:
+        items = load_bake_file(bake_file, backend)
+    except BakeFileError as e:
+        raise _fail(str(e))
+    except Exception as e:
+        code = _remote_error(e)
+        if code is None:
+            raise
+        raise _fail(str(e), code)
+    with Progress(TextColumn("[bold]bake"), BarColumn(), TextColumn("{task.completed}/{task.total} {task.fields[msg]}"),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("bake", total=len(items), msg="")
+
+        def on_event(name: str, status: str) -> None:
+            bar.update(task, advance=1, msg=f"{name}: {status}")
+            if status.startswith("failed"):
+                err.print(f"[red]{name}[/]: {status}", highlight=False)
+
+        report = Baker(backend, out_dir, jobs=jobs, force=force, on_event=on_event).run(items)
+    out.print(f"baked {len(report.baked)}, up to date {len(report.skipped)}, failed {len(report.failed)} "
+              f"-> {out_dir}", highlight=False)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("export")
+def export_cmd(
+    checkpoint: Path = typer.Argument(..., help="checkpoint written by a training script (.pt)"),
+    models: Path = typer.Option(Path("models"), help="model repository to write into"),
+    version: Optional[str] = typer.Option(None, help="model version (default: from the checkpoint)"),
+    tolerance: float = typer.Option(1e-4, help="max abs difference allowed between PyTorch and ONNX Runtime"),
+):
+    """Export a trained checkpoint to ONNX with a manifest and a parity check (needs the train extra)."""
+    try:
+        from gamegen.exporters.onnx_export import ParityError, export_checkpoint
+    except ImportError as e:
+        raise _fail(f"export needs the train extra (pip install torch==2.13.0 -e '.[train]'): {e}")
+    if not checkpoint.is_file():
+        raise _fail(f"checkpoint {str(checkpoint)!r} does not exist")
+    try:
+        path = export_checkpoint(checkpoint, models, version=version, tolerance=tolerance)
+    except ParityError as e:
+        raise _fail(f"parity check failed, nothing written: {e}", EXIT_FAILED)
+    out.print(str(path), highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Between wire messages (gamegen.v1) and the generators' plain events and parameter dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gamegen.generators import events as ev
+from gamegen.generators.base import Generator, GeneratorInfo
+from gamegen.generators.params import ParamError
+from gamegen.v1 import gamegen_pb2 as pb
+
+_PTYPE = {
+    "int": pb.PARAMETER_TYPE_INT,
+    "float": pb.PARAMETER_TYPE_FLOAT,
+    "bool": pb.PARAMETER_TYPE_BOOL,
+    "choice": pb.PARAMETER_TYPE_CHOICE,
+}
+
+# Which GenerateRequest.params oneof member carries each kind's parameters.
+PARAMS_FIELD = {"levels": "levels"}
+
+
+def model_info(info: GeneratorInfo) -> pb.ModelInfo:
+    return pb.ModelInfo(
+        kind=info.kind, name=info.name, version=info.version, family=info.family,
+        description=info.description, execution_provider=info.execution_provider,
+        parameters=[
+            pb.ParameterInfo(
+                name=p.name, type=_PTYPE[p.type], doc=p.doc,
+                min=float(p.lo) if p.lo is not None else 0.0, max=float(p.hi) if p.hi is not None else 0.0,
+                choices=list(p.choices), default_value=p.text(p.default),
+            )
+            for p in info.params
+        ],
+        output_formats=list(info.formats), sha256=info.sha256,
+        tiles=[pb.TileInfo(symbol=s, tags=list(tags), tile_id=i) for i, (s, tags) in enumerate(info.tiles)],
+        generator_version=info.generator_version,
+    )
+
+
+def params_from_request(req: pb.GenerateRequest, gen: Generator) -> dict[str, Any]:
+    """The set fields of the request's typed parameters, checked against the model's kind."""
+    which = req.WhichOneof("params")
+    expected = PARAMS_FIELD.get(gen.info.kind)
+    if which is None:
+        return {}
+    if which != expected:
+        raise ParamError(
+            "params", f"model {gen.info.ref} takes `{expected}` parameters, but the request sets `{which}`"
+        )
+    msg = getattr(req, which)
+    return {fd.name: value for fd, value in msg.ListFields()}
+
+
+def request_for(ref: str, seed: int, params: dict[str, Any], formats: list[str], kind: str,
+                partials: bool = True) -> pb.GenerateRequest:
+    """Build a GenerateRequest from plain values (clients, CLI, bake)."""
+    req = pb.GenerateRequest(model=ref, seed=seed, formats=list(formats), partials=partials)
+    field = PARAMS_FIELD.get(kind, kind)
+    sub = getattr(req, field)
+    sub.SetInParent()
+    for name, value in params.items():
+        try:
+            setattr(sub, name, value)
+        except AttributeError:
+            raise ParamError(name, f"{name} is not a field of {type(sub).__name__}") from None
+        except (TypeError, ValueError) as e:
+            raise ParamError(name, f"{name}={value!r} does not fit the wire type: {e}") from None
+    return req
+
+
+def event_to_proto(e: ev.Event) -> pb.GenerateEvent:
+    if isinstance(e, ev.Progress):
+        return pb.GenerateEvent(progress=pb.Progress(fraction=e.fraction, stage=e.stage, message=e.message))
+    if isinstance(e, ev.LevelChunk):
+        return pb.GenerateEvent(partial=pb.PartialContent(level_chunk=pb.LevelChunk(
+            x=e.x, y=e.y, width=e.width, height=e.height, rows=list(e.rows),
+            level_width=e.level_width, level_height=e.level_height)))
+    if isinstance(e, ev.Asset):
+        return pb.GenerateEvent(asset=pb.Asset(name=e.name, media_type=e.media_type, data=e.data,
+                                               format=e.format, sha256=e.sha256))
+    if isinstance(e, ev.Final):
+        return pb.GenerateEvent(is_last=True, final=pb.Final(
+            model=e.model, version=e.version, seed=e.seed,
+            parameters=[pb.Parameter(name=n, value=v) for n, v in e.parameters],
+            content_hash=e.content_hash, execution_provider=e.execution_provider,
+            timings=[pb.Timing(stage=s, milliseconds=ms) for s, ms in e.timings_ms],
+            attempts=e.attempts, repaired_tiles=e.repaired_tiles, generator_version=e.generator_version))
+    raise TypeError(f"unknown event {e!r}")
+
+
+def event_from_proto(m: pb.GenerateEvent) -> ev.Event:
+    which = m.WhichOneof("event")
+    if which == "progress":
+        return ev.Progress(m.progress.fraction, m.progress.stage, m.progress.message)
+    if which == "partial":
+        c = m.partial.level_chunk
+        return ev.LevelChunk(x=c.x, y=c.y, rows=tuple(c.rows), level_width=c.level_width,
+                             level_height=c.level_height)
+    if which == "asset":
+        return ev.Asset(name=m.asset.name, media_type=m.asset.media_type, data=m.asset.data, format=m.asset.format)
+    if which == "final":
+        f = m.final
+        return ev.Final(
+            model=f.model, version=f.version, seed=f.seed,
+            parameters=tuple((p.name, p.value) for p in f.parameters), content_hash=f.content_hash,
+            execution_provider=f.execution_provider, generator_version=f.generator_version,
+            timings_ms=tuple((t.stage, t.milliseconds) for t in f.timings), attempts=f.attempts,
+            repaired_tiles=f.repaired_tiles)
+    raise ValueError(f"event with no content: {m!r}")
+
+
+_PTYPE_NAME = {v: k for k, v in _PTYPE.items()}
+
+
+def info_from_proto(m: pb.ModelInfo) -> GeneratorInfo:
+    """A remote model's description in the same shape as a local generator's."""
+    from gamegen.generators.params import Param
+
+    params = []
+    for p in m.parameters:
+        t = _PTYPE_NAME.get(p.type, "float")
+        if t == "int":
+            default: Any = int(p.default_value)
+        elif t == "float":
+            default = float(p.default_value)
+        elif t == "bool":
+            default = p.default_value == "true"
+        else:
+            default = p.default_value
+        numeric = t in ("int", "float")
+        params.append(Param(p.name, t, default, p.doc, lo=p.min if numeric else None,
+                            hi=p.max if numeric else None, choices=tuple(p.choices)))
+    return GeneratorInfo(
+        kind=m.kind, name=m.name, version=m.version, family=m.family, description=m.description,
+        params=tuple(params), formats=tuple(m.output_formats), generator_version=m.generator_version,
+        execution_provider=m.execution_provider, sha256=m.sha256,
+        tiles=tuple((t.symbol, tuple(t.tags)) for t in m.tiles),
+    )

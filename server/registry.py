@@ -1,0 +1,157 @@
+"""Model registry: loads every model under the model repository and the model-free generators.
+
+Layout: ``<models>/<name>/<version>/{model.onnx, manifest.json}``. Each ONNX file's sha256 must
+match its manifest; a model that fails to load (bad checksum, bad manifest, unknown kind) is
+refused with one clear log line and the others still load. The execution provider is chosen once
+(CUDA when it is really usable, else CPU) and reported per model as what the session actually got.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gamegen.exporters.manifest import ChecksumError, ManifestError, load_manifest, verify_checksum
+from gamegen.generators import kinds
+from gamegen.generators.base import Generator
+
+log = logging.getLogger("gamegen.registry")
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+class ModelNotFound(LookupError):
+    def __init__(self, ref: str, available: list[str]):
+        listing = ", ".join(available) or "none are loaded"
+        super().__init__(f"no model {ref!r}; available models: {listing}")
+        self.ref = ref
+        self.available = available
+
+
+def quiet_onnxruntime():
+    """Import onnxruntime with its own logging kept out of the user's terminal."""
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(4)  # FATAL only: CUDA probing failures are reported by us
+    return ort
+
+
+class SessionFactory:
+    """Creates ORT sessions on the chosen device and records the provider each one got."""
+
+    def __init__(self, device: str = "auto", threads: int = 0):
+        if device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+        self.ort = quiet_onnxruntime()
+        self.device = device
+        self.threads = threads
+        self.providers = [CPU]
+        if device in ("auto", "cuda") and CUDA in self.ort.get_available_providers():
+            self.providers = [CUDA, CPU]
+        self.last_provider = CPU
+
+    def options(self):
+        so = self.ort.SessionOptions()
+        so.log_severity_level = 4
+        if self.threads:
+            so.intra_op_num_threads = self.threads
+        # Small autoregressive models: one thread per run avoids pool hand-off costs per step;
+        # concurrency comes from running several generations at once.
+        so.inter_op_num_threads = 1
+        return so
+
+    def __call__(self, path: Path):
+        sess = self.ort.InferenceSession(str(path), self.options(), providers=self.providers)
+        got = sess.get_providers()[0]
+        if self.device == "cuda" and got != CUDA:
+            raise RuntimeError(
+                "--device cuda was asked for but the CUDA execution provider is not usable here "
+                "(onnxruntime-gpu needs CUDA 12/13 and cuDNN 9 libraries); use --device auto or cpu"
+            )
+        self.last_provider = got
+        return sess
+
+
+@dataclass
+class Registry:
+    generators: dict[str, dict[str, Generator]] = field(default_factory=dict)  # ref -> version -> gen
+    refused: list[tuple[str, str]] = field(default_factory=list)               # (path, reason)
+
+    def add(self, gen: Generator) -> None:
+        self.generators.setdefault(gen.info.ref, {})[gen.info.version] = gen
+
+    def refs(self) -> list[str]:
+        return sorted(self.generators)
+
+    def all(self) -> list[Generator]:
+        return [self.generators[r][v] for r in self.refs() for v in sorted(self.generators[r], key=_vkey)]
+
+    def resolve(self, ref: str) -> Generator:
+        """``kind/name`` (newest version) or ``kind/name@version``."""
+        name, _, version = ref.partition("@")
+        versions = self.generators.get(name)
+        if not versions:
+            raise ModelNotFound(ref, self.refs())
+        if not version:
+            return versions[max(versions, key=_vkey)]
+        if version not in versions:
+            raise ModelNotFound(ref, [f"{name}@{v}" for v in sorted(versions, key=_vkey)])
+        return versions[version]
+
+    def warmup(self) -> None:
+        for gen in self.all():
+            gen.warmup()
+
+
+def _vkey(v: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in v.replace("-", ".").split("."))
+
+
+def default_models_dir() -> Path:
+    env = os.environ.get("GAMEGEN_MODELS")
+    if env:
+        return Path(env)
+    # The repository's bundled models (an editable install or a source checkout).
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def load_registry(models_dir: Path | None = None, device: str = "auto", *, builtins: bool = True,
+                  warmup: bool = True, threads: int = 0) -> Registry:
+    """Load every model under ``models_dir`` (plus the model-free generators)."""
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    if not models_dir.is_dir():
+        raise FileNotFoundError(f"model directory {str(models_dir)!r} does not exist (pass --models DIR)")
+    factory = SessionFactory(device, threads=threads)
+    reg = Registry()
+    if builtins:
+        for gen in kinds.builtin_generators():
+            reg.add(gen)
+    for manifest_path in sorted(models_dir.glob("*/*/manifest.json")):
+        model_dir = manifest_path.parent
+        try:
+            manifest = load_manifest(model_dir)
+            verify_checksum(model_dir, manifest)
+            gen = kinds.from_manifest(model_dir, manifest, factory)
+            if warmup:
+                gen.warmup()
+        except (ManifestError, ChecksumError, kinds.UnknownKind) as e:
+            _refuse(reg, model_dir, str(e))
+            continue
+        except Exception as e:  # a broken model must not take the others down
+            _refuse(reg, model_dir, f"{type(e).__name__}: {e}")
+            continue
+        reg.add(gen)
+        log.info("loaded %s@%s (%s) on %s", gen.info.ref, gen.info.version, gen.info.family,
+                 gen.info.execution_provider)
+    if warmup and builtins:
+        for gen in kinds.builtin_generators_of(reg):
+            gen.warmup()
+    return reg
+
+
+def _refuse(reg: Registry, model_dir: Path, reason: str) -> None:
+    reg.refused.append((str(model_dir), reason))
+    log.error("refused model %s: %s", model_dir, reason)
