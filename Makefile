@@ -1,0 +1,44 @@
+# Set-up and everyday commands. Each target creates/updates the virtual environment it needs.
+#   make serve   - install the server (no torch) and run it on the bundled models, port 50051
+#   make test    - install everything (torch CPU build for the tiny train->export test) and run the tests
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+HASH    := $(shell cksum pyproject.toml | cut -d' ' -f1)
+SERVE_STAMP := $(VENV)/.serve-$(HASH)
+TEST_STAMP  := $(VENV)/.test-$(HASH)
+TORCH   := torch==2.13.0
+
+.PHONY: serve test install proto bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	# torch first, pinned, so pip takes the CPU build instead of several GB of CUDA packages
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[train,dev]"
+	touch $@ $(SERVE_STAMP)
+
+install: $(TEST_STAMP)
+
+serve: $(SERVE_STAMP)
+	$(BIN)/gamegen serve $(ARGS)
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+proto: $(TEST_STAMP)
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
+		proto/gamegen/v1/gamegen.proto
+
+bench: $(TEST_STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,106 @@
+"""Shared fixtures: the bundled model registry and real servers on loopback ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+VGLC = ROOT.parent / "shared" / "data" / "vglc"
+
+
+def needs_corpus():
+    return pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
+
+
+@pytest.fixture(scope="session")
+def registry():
+    from gamegen.server.registry import load_registry
+
+    return load_registry(MODELS, device="cpu")
+
+
+class ServerThread:
+    """A real grpc.aio server on 127.0.0.1:<free port>, running its own loop in a thread."""
+
+    def __init__(self, registry, max_concurrent: int = 4):
+        from gamegen.server.app import GameGenServer
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = GameGenServer(registry, host="127.0.0.1", port=0, max_concurrent=max_concurrent)
+        self.port = self.call(self.server.start())
+        self.target = f"127.0.0.1:{self.port}"
+
+    @property
+    def stats(self):
+        return self.server.servicer.stats
+
+    def call(self, coro, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.call(self.server.stop(1.0))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def server(registry):
+    s = ServerThread(registry)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    from gamegen.client import Client
+
+    with Client(server.target, timeout=60) as c:
+        yield c
+
+
+def gamegen_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gamegen.server.cli", *args]
+
+
+class ServeProcess:
+    """``gamegen serve --port 0`` in a subprocess; the bound port is read from its banner."""
+
+    def __init__(self, *args: str):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(gamegen_cmd("serve", "--port", "0", *args), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.time() + 60
+        line = ""
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read()}")
+            m = re.search(r"serving on [\d.]+:(\d+)", line)
+            if m:
+                self.target = f"127.0.0.1:{m.group(1)}"
+                return
+        raise RuntimeError(f"server did not start: {line}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)
+
+
+@pytest.fixture(scope="module")
+def serve_process():
+    p = ServeProcess()
+    yield p
+    p.stop()
