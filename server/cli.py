@@ -86,6 +86,9 @@ def serve(
         raise _fail(str(e))
     for path, reason in registry.refused:
         err.print(f"[yellow]refused[/] {path}: {reason}", highlight=False)
+    if device == "cuda" and any("CUDA" in reason for _, reason in registry.refused):
+        raise _fail("--device cuda: the CUDA execution provider is not usable on this machine; "
+                    "use --device auto (falls back to CPU) or --device cpu")
 
     async def main() -> None:
         server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent)

@@ -1,0 +1,84 @@
+"""Model repository loading: checksums, refusal of broken models, provider reporting."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pytest
+
+from gamegen.server.registry import ModelNotFound, load_registry
+
+from .conftest import MODELS
+
+
+def copy_models(tmp_path):
+    dst = tmp_path / "models"
+    shutil.copytree(MODELS, dst)
+    return dst
+
+
+def test_bundled_models_load_with_cpu_provider(registry):
+    assert not registry.refused, registry.refused
+    for ref in ("levels/smb", "levels/loderunner"):
+        gen = registry.resolve(ref)
+        assert gen.info.execution_provider == "CPUExecutionProvider"
+        assert gen.info.family and gen.info.version == "1.0.0"
+
+
+def test_corrupted_model_is_refused_and_the_rest_still_load(tmp_path, caplog):
+    models = copy_models(tmp_path)
+    onnx_file = models / "smb" / "1.0.0" / "model.onnx"
+    data = bytearray(onnx_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx_file.write_bytes(bytes(data))
+    with caplog.at_level(logging.ERROR, logger="gamegen.registry"):
+        reg = load_registry(models, device="cpu", warmup=False)
+    assert [p for p, _ in reg.refused] == [str(models / "smb" / "1.0.0")]
+    assert "sha256" in reg.refused[0][1]
+    assert any("refused model" in r.message and "smb" in r.message for r in caplog.records)
+    assert reg.resolve("levels/loderunner")
+    with pytest.raises(ModelNotFound) as ei:
+        reg.resolve("levels/smb")
+    assert "levels/loderunner" in str(ei.value)
+
+
+def test_bad_manifest_and_unknown_kind_are_refused(tmp_path):
+    models = copy_models(tmp_path)
+    (models / "smb" / "1.0.0" / "manifest.json").write_text("{not json")
+    lr = models / "loderunner" / "1.0.0" / "manifest.json"
+    m = json.loads(lr.read_text())
+    m["kind"] = "holograms"
+    lr.write_text(json.dumps(m))
+    reg = load_registry(models, device="cpu", warmup=False)
+    reasons = dict(reg.refused)
+    assert len(reasons) == 2
+    assert "holograms" in reasons[str(models / "loderunner" / "1.0.0")]
+    assert reg.resolve("levels/smb-rules")  # model-free generators are still there
+
+
+def test_missing_model_directory(tmp_path):
+    with pytest.raises(FileNotFoundError) as ei:
+        load_registry(tmp_path / "nope", device="cpu")
+    assert "nope" in str(ei.value) and "does not exist" in str(ei.value)
+
+
+def test_cuda_is_never_claimed_without_a_gpu(tmp_path):
+    import onnxruntime as ort
+
+    reg = load_registry(MODELS, device="auto", warmup=False)
+    usable = "CUDAExecutionProvider" in ort.get_available_providers()
+    for gen in reg.all():
+        if gen.info.execution_provider not in ("none", "CPUExecutionProvider"):
+            assert usable and gen.info.execution_provider == "CUDAExecutionProvider"
+
+
+def test_device_cuda_without_gpu_is_a_clear_refusal(tmp_path):
+    import onnxruntime as ort
+
+    reg = load_registry(MODELS, device="cuda", warmup=False)
+    sessions_on_cuda = [g for g in reg.all() if g.info.execution_provider == "CUDAExecutionProvider"]
+    if sessions_on_cuda:
+        pytest.skip("a usable GPU is present")
+    assert all("CUDA" in reason for _, reason in reg.refused) and reg.refused
