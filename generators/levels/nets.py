@@ -1,0 +1,225 @@
+"""Level model families (torch; training and export side only — the server never imports this).
+
+Families (``family`` in checkpoints and manifests):
+
+``lstm``
+    * ``smb`` — :class:`ColumnLSTM`: autoregressive over *column tokens* (the vocabulary is the
+      set of distinct 14-tile columns in the training levels, plus a start token). The exported
+      graph is the single step :class:`ColumnLSTMStep` ``(token, h, c) -> (logits, h_out, c_out)``
+      so each generated column is one ONNX Runtime call.
+    * ``loderunner`` — :class:`TileLSTM`: autoregressive over tiles in row-major order (704
+      steps), each step conditioned on the tile to the left, the tile above and the position.
+      Exported step: ``(left, above, pos, h, c) -> (logits, h_out, c_out)``.
+``dcgan``
+    :class:`DCGANGenerator` as in MarioGAN (Volz et al. 2018): latent ``z`` → one-hot tile logits
+    on a 32×32 canvas, cropped to the segment (SMB 14×28, stitched side by side; Lode Runner the
+    22×32 screen). Exported graph ``z -> logits (batch, tiles, h, w)``.
+
+Every family exposes :func:`build` (module from config) and :func:`export_spec` (what to export,
+with names, example inputs, dynamic axes and a random-input maker for the parity check).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+FAMILIES = ("lstm", "dcgan")
+
+
+# ---------------------------------------------------------------------------------------------
+# LSTM cell maths shared by the step modules (same weights as nn.LSTM, gate order i, f, g, o)
+
+
+def _lstm_cell(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+    gates = F.linear(x, lstm.weight_ih_l0, lstm.bias_ih_l0) + F.linear(h, lstm.weight_hh_l0, lstm.bias_hh_l0)
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h2 = torch.sigmoid(o) * torch.tanh(c2)
+    return h2, c2
+
+
+# ---------------------------------------------------------------------------------------------
+# SMB: column-token LSTM
+
+
+class ColumnLSTM(nn.Module):
+    """Tokens are column ids ``0..vocab-1``; ``vocab`` itself is the start token."""
+
+    def __init__(self, vocab: int, embed: int = 64, hidden: int = 256, dropout: float = 0.2):
+        super().__init__()
+        self.vocab, self.hidden = vocab, hidden
+        self.embed = nn.Embedding(vocab + 1, embed)
+        self.lstm = nn.LSTM(embed, hidden, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:       # (B, T) -> (B, T, vocab)
+        y, _ = self.lstm(self.drop(self.embed(tokens)))
+        return self.out(self.drop(y))
+
+
+class ColumnLSTMStep(nn.Module):
+    def __init__(self, model: ColumnLSTM):
+        super().__init__()
+        self.m = model
+
+    def forward(self, token: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        h2, c2 = _lstm_cell(self.m.lstm, self.m.embed(token), h, c)
+        return self.m.out(h2), h2, c2
+
+
+# ---------------------------------------------------------------------------------------------
+# Lode Runner: tile LSTM in row-major order
+
+
+class TileLSTM(nn.Module):
+    """Predicts tile t from (tile left, tile above, position). ``tiles`` = start/border token."""
+
+    def __init__(self, tiles: int, height: int, width: int, embed: int = 16, pos_embed: int = 16,
+                 hidden: int = 128, dropout: float = 0.1):
+        super().__init__()
+        self.tiles, self.height, self.width, self.hidden = tiles, height, width, hidden
+        self.left = nn.Embedding(tiles + 1, embed)
+        self.above = nn.Embedding(tiles + 1, embed)
+        self.row = nn.Embedding(height, pos_embed)
+        self.col = nn.Embedding(width, pos_embed)
+        self.lstm = nn.LSTM(2 * embed + 2 * pos_embed, hidden, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, tiles)
+
+    def features(self, left, above, pos):
+        return torch.cat([self.left(left), self.above(above), self.row(pos // self.width),
+                          self.col(pos % self.width)], dim=-1)
+
+    def forward(self, left, above, pos):                            # (B, T) each -> (B, T, tiles)
+        y, _ = self.lstm(self.drop(self.features(left, above, pos)))
+        return self.out(self.drop(y))
+
+
+class TileLSTMStep(nn.Module):
+    def __init__(self, model: TileLSTM):
+        super().__init__()
+        self.m = model
+
+    def forward(self, left, above, pos, h, c):
+        h2, c2 = _lstm_cell(self.m.lstm, self.m.features(left, above, pos), h, c)
+        return self.m.out(h2), h2, c2
+
+
+def tile_lstm_inputs(grids: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Teacher-forcing inputs for tile indices ``grids`` (N, H, W): left, above, pos (N, H*W)."""
+    n, h, w = grids.shape
+    left = np.full_like(grids, start)
+    left[:, :, 1:] = grids[:, :, :-1]
+    above = np.full_like(grids, start)
+    above[:, 1:, :] = grids[:, :-1, :]
+    pos = np.broadcast_to(np.arange(h * w).reshape(1, h, w), grids.shape)
+    return left.reshape(n, -1), above.reshape(n, -1), pos.reshape(n, -1).copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# DCGAN (MarioGAN-style)
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, tiles: int, latent: int = 32, ngf: int = 64, out_h: int = 14, out_w: int = 28):
+        super().__init__()
+        self.tiles, self.latent, self.out_h, self.out_w = tiles, latent, out_h, out_w
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(latent, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),   # 4x4
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),  # 8x8
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),          # 16x16
+            nn.ConvTranspose2d(ngf, tiles, 4, 2, 1, bias=True),                                                  # 32x32
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:            # (B, latent) -> (B, tiles, h, w)
+        y = self.net(z.reshape(z.shape[0], self.latent, 1, 1))
+        return y[:, :, : self.out_h, : self.out_w]
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, tiles: int, ndf: int = 64, out_h: int = 14, out_w: int = 28):
+        super().__init__()
+        self.out_h, self.out_w = out_h, out_w
+        self.net = nn.Sequential(
+            nn.Conv2d(tiles, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True),                                  # 16
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),       # 8
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),   # 4
+            nn.Conv2d(ndf * 4, 1, 4, 1, 0),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:            # (B, tiles, h, w) -> (B,)
+        x = F.pad(x, (0, 32 - x.shape[-1], 0, 32 - x.shape[-2]))
+        return self.net(x).reshape(-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# build / export
+
+
+def build(family: str, game: str, config: dict) -> nn.Module:
+    """The trained module (what ``state_dict`` in a checkpoint belongs to)."""
+    if family == "lstm" and game == "smb":
+        return ColumnLSTM(**config["model"])
+    if family == "lstm" and game == "loderunner":
+        return TileLSTM(**config["model"])
+    if family == "dcgan":
+        return DCGANGenerator(**config["model"])
+    raise ValueError(f"unknown family/game {family!r}/{game!r}; families: {', '.join(FAMILIES)}")
+
+
+@dataclass
+class ExportSpec:
+    module: nn.Module
+    input_names: list[str]
+    output_names: list[str]
+    dynamic: list[dict[int, str]]                  # per input: {axis: symbolic name}
+    make_inputs: Callable[[torch.Generator, dict[str, int]], tuple[torch.Tensor, ...]]
+    shapes: list[dict[str, int]]                   # dynamic-dim values tried in the parity check
+    extra: dict                                    # goes into manifest["extra"]
+
+
+def export_spec(family: str, game: str, model: nn.Module, config: dict) -> ExportSpec:
+    model.eval()
+    shapes = [{"batch": 1}, {"batch": 3}, {"batch": 16}]
+    if family == "lstm" and game == "smb":
+        m: ColumnLSTM = model
+        H = m.hidden
+
+        def make(g, d):
+            b = d["batch"]
+            return (torch.randint(0, m.vocab + 1, (b,), generator=g),
+                    torch.randn(b, H, generator=g) * 0.5, torch.randn(b, H, generator=g) * 0.5)
+
+        return ExportSpec(ColumnLSTMStep(m).eval(), ["token", "h", "c"], ["logits", "h_out", "c_out"],
+                          [{0: "batch"}] * 3, make, shapes,
+                          {"hidden": H, "start_token": m.vocab, "vocab": config["vocab"]})
+    if family == "lstm" and game == "loderunner":
+        t: TileLSTM = model
+        H = t.hidden
+
+        def make(g, d):
+            b = d["batch"]
+            return (torch.randint(0, t.tiles + 1, (b,), generator=g), torch.randint(0, t.tiles + 1, (b,), generator=g),
+                    torch.randint(0, t.height * t.width, (b,), generator=g),
+                    torch.randn(b, H, generator=g) * 0.5, torch.randn(b, H, generator=g) * 0.5)
+
+        return ExportSpec(TileLSTMStep(t).eval(), ["left", "above", "pos", "h", "c"], ["logits", "h_out", "c_out"],
+                          [{0: "batch"}] * 5, make, shapes,
+                          {"hidden": H, "start_token": t.tiles, "tiles": config["tiles"],
+                           "height": t.height, "width": t.width})
+    if family == "dcgan":
+        d_: DCGANGenerator = model
+
+        def make(g, d):
+            return (torch.randn(d["batch"], d_.latent, generator=g),)
+
+        return ExportSpec(d_, ["z"], ["logits"], [{0: "batch"}], make, shapes,
+                          {"latent": d_.latent, "tiles": config["tiles"], "segment": [d_.out_h, d_.out_w]})
+    raise ValueError(f"unknown family/game {family!r}/{game!r}")

@@ -1,0 +1,296 @@
+"""Serving-side level samplers: numpy + ONNX Runtime only (never torch).
+
+A sampler turns an exported level model into tile grids::
+
+    sampler = load_sampler(model_dir, manifest, session_factory)
+    for chunk in sampler.sample(rng, width, controls, chunk=16):   # uint8 (game.height, k)
+        ...
+
+Chunks come left to right and their widths sum to ``width`` (each ``chunk`` columns, the last
+may be shorter). Lode Runner screens are fixed 32 wide: one (22, 32) grid is yielded whatever
+``chunk`` is. All randomness is drawn from ``rng`` in a fixed order, so the same seed, model and
+controls give the same bytes; a sampler keeps no mutable state while sampling, so one instance
+may serve several threads (``InferenceSession.run`` is thread-safe).
+
+Controls (a bias on sampling, not exact counts — exact counts are adjusted after sampling):
+
+``temperature`` (0.5..1.5, 1 = as trained)
+    LSTMs: logits are divided by it. DCGAN: the latent ``z`` is drawn with this standard
+    deviation (lower = closer to the typical, "safer" segments).
+``enemies`` (0..1, 0.5 = as in the corpus)
+    LSTMs: adds ``ENEMY_BIAS * (2*enemies - 1) * n_enemies(token)`` to each logit (SMB column
+    tokens by their enemy count; Lode Runner the ``E`` tile). DCGAN: among ``CANDIDATES`` latent
+    draws per segment the one maximising that same bias is kept.
+``gaps`` (0..1, 0.5 = as in the corpus; SMB only)
+    adds ``GAP_BIAS * (2*gaps - 1)`` to the logits of pit columns (bottom tile not solid) when
+    the previous column is not a pit — i.e. it changes how often pits *start*, not how wide they
+    are. DCGAN: counted per candidate like enemies.
+
+Lode Runner screens get exactly one spawn ``M``: once one is sampled further ``M`` are masked,
+and if none was sampled one is placed on a random standable empty cell (drawn from ``rng``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+import numpy as np
+
+from .games import GAMES, GameSpec
+
+ENEMY_BIAS = 2.0
+GAP_BIAS = 1.5
+CANDIDATES = 8
+DEFAULT_CONTROLS = {"enemies": 0.5, "gaps": 0.5, "temperature": 1.0}
+
+
+class Sampler(Protocol):
+    game: GameSpec
+
+    def sample(self, rng: np.random.Generator, width: int, controls: dict, chunk: int) -> Iterator[np.ndarray]: ...
+
+
+def _controls(controls: dict | None) -> tuple[float, float, float]:
+    c = dict(DEFAULT_CONTROLS)
+    c.update({k: v for k, v in (controls or {}).items() if v is not None})
+    t = float(c["temperature"])
+    if not t > 0:
+        raise ValueError(f"temperature must be > 0, got {t}")
+    return float(c["enemies"]), float(c["gaps"]), t
+
+
+def _check(width: int, chunk: int) -> None:
+    if width < 1:
+        raise ValueError(f"width must be >= 1, got {width}")
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+
+
+def _draw(logits: np.ndarray, u: float) -> int:
+    """Inverse-CDF draw from unnormalised ``logits`` with the uniform ``u``."""
+    p = np.exp(logits - logits.max())
+    cdf = np.cumsum(p)
+    i = int(np.searchsorted(cdf, u * cdf[-1], side="right"))
+    return min(i, len(cdf) - 1)
+
+
+def _chunks(columns: Iterator[np.ndarray], height: int, width: int, chunk: int) -> Iterator[np.ndarray]:
+    """Group single columns (or column blocks) into (height, chunk) grids, last one shorter."""
+    buf = np.empty((height, min(chunk, width)), dtype=np.uint8)
+    fill = done = 0
+    for block in columns:
+        block = block.reshape(height, -1)
+        i = 0
+        while i < block.shape[1] and done < width:
+            n = min(block.shape[1] - i, buf.shape[1] - fill, width - done)
+            buf[:, fill:fill + n] = block[:, i:i + n]
+            fill += n
+            done += n
+            i += n
+            if fill == buf.shape[1] or done == width:
+                yield buf[:, :fill].copy()
+                fill = 0
+        if done >= width:
+            return
+
+
+def _symbol_lut(game: GameSpec) -> np.ndarray:
+    return np.frombuffer(game.symbols.encode("ascii"), dtype=np.uint8).copy()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class ColumnLSTMSampler:
+    """SMB column-token LSTM: one ONNX call per column, state (h, c) fed back as numpy."""
+
+    family = "lstm"
+
+    def __init__(self, session, manifest: dict):
+        self.game = GAMES[manifest["game"]]
+        ex = manifest["extra"]
+        self.session = session
+        self.hidden = int(ex["hidden"])
+        self.start = int(ex["start_token"])
+        vocab = ex["vocab"]
+        self.columns = np.frombuffer("".join(vocab).encode("ascii"), dtype=np.uint8).reshape(len(vocab), -1).copy()
+        if self.columns.shape[1] != self.game.height:
+            raise ValueError(f"vocabulary columns are {self.columns.shape[1]} tiles, {self.game.id} is {self.game.height}")
+        solid = np.frombuffer(self.game.with_tag("solid").encode(), dtype=np.uint8)
+        enemy = np.frombuffer(self.game.with_tag("enemy").encode(), dtype=np.uint8)
+        self.n_enemies = np.isin(self.columns, enemy).sum(axis=1).astype(np.float32)
+        self.is_pit = ~np.isin(self.columns[:, -1], solid)
+
+    def sample(self, rng, width, controls, chunk):
+        _check(width, chunk)
+        return _chunks(self._columns(rng, width, controls), self.game.height, width, chunk)
+
+    def _columns(self, rng, width, controls):
+        enemies, gaps, t = _controls(controls)
+        enemy_bias = (ENEMY_BIAS * (2 * enemies - 1)) * self.n_enemies
+        pit_bias = enemy_bias + np.where(self.is_pit, GAP_BIAS * (2 * gaps - 1), 0.0).astype(np.float32)
+        inv_t = np.float32(1.0 / t)
+        u = rng.random(width)                              # all randomness drawn up front
+        feeds = {"token": np.array([self.start], dtype=np.int64),
+                 "h": np.zeros((1, self.hidden), np.float32), "c": np.zeros((1, self.hidden), np.float32)}
+        run = self.session.run
+        prev_pit = False
+        for x in range(width):
+            logits, h, c = run(None, feeds)
+            logits = logits[0] * inv_t + (enemy_bias if prev_pit else pit_bias)
+            tok = _draw(logits, u[x])
+            prev_pit = bool(self.is_pit[tok])
+            feeds = {"token": np.array([tok], dtype=np.int64), "h": h, "c": c}
+            yield self.columns[tok]
+
+
+class TileLSTMSampler:
+    """Lode Runner tile LSTM: 704 ONNX calls per screen in row-major order."""
+
+    family = "lstm"
+
+    def __init__(self, session, manifest: dict):
+        self.game = GAMES[manifest["game"]]
+        ex = manifest["extra"]
+        self.session = session
+        self.hidden = int(ex["hidden"])
+        self.start = int(ex["start_token"])
+        self.symbols = _symbol_lut(self.game)
+        if ex["tiles"] != self.game.symbols:
+            raise ValueError(f"model tiles {ex['tiles']!r} differ from the {self.game.id} legend {self.game.symbols!r}")
+        self.h, self.w = int(ex["height"]), int(ex["width"])
+        self.enemy = self.game.symbols.index("E")
+        self.spawn = self.game.symbols.index("M")
+
+    def sample(self, rng, width, controls, chunk):
+        _check(width, chunk)
+        if width != self.w:
+            raise ValueError(f"{self.game.id} screens are {self.w} wide, got width {width}")
+        return iter((self._screen(rng, controls),))
+
+    def _screen(self, rng, controls):
+        enemies, _, t = _controls(controls)
+        bias = np.zeros(len(self.symbols), np.float32)
+        bias[self.enemy] = ENEMY_BIAS * (2 * enemies - 1)
+        no_spawn = bias.copy()
+        no_spawn[self.spawn] = -np.inf
+        inv_t = np.float32(1.0 / t)
+        u = rng.random(self.h * self.w)
+        grid = np.empty((self.h, self.w), dtype=np.int64)
+        state_h = np.zeros((1, self.hidden), np.float32)
+        state_c = np.zeros((1, self.hidden), np.float32)
+        left, above, pos = (np.zeros(1, np.int64) for _ in range(3))
+        run = self.session.run
+        spawned = False
+        for r in range(self.h):
+            for x in range(self.w):
+                left[0] = grid[r, x - 1] if x else self.start
+                above[0] = grid[r - 1, x] if r else self.start
+                pos[0] = r * self.w + x
+                logits, state_h, state_c = run(None, {"left": left, "above": above, "pos": pos, "h": state_h, "c": state_c})
+                tile = _draw(logits[0] * inv_t + (no_spawn if spawned else bias), u[pos[0]])
+                spawned = spawned or tile == self.spawn
+                grid[r, x] = tile
+        out = self.symbols[grid]
+        return _one_spawn(out, self.game, rng)
+
+
+def _one_spawn(grid: np.ndarray, game: GameSpec, rng: np.random.Generator) -> np.ndarray:
+    """Keep exactly one ``M`` in a Lode Runner screen (uses ``rng`` only when it must choose)."""
+    m, empty = ord("M"), ord(game.empty)
+    where = np.argwhere(grid == m)
+    if len(where) == 1:
+        return grid
+    if len(where) > 1:
+        keep = int(rng.integers(len(where)))
+        for i, (r, x) in enumerate(where):
+            if i != keep:
+                grid[r, x] = empty
+        return grid
+    support = np.frombuffer((game.with_tag("solid") + "#").encode(), dtype=np.uint8)
+    below = np.vstack([grid[1:], np.full((1, grid.shape[1]), ord("B"), np.uint8)])
+    cand = np.argwhere((grid == empty) & np.isin(below, support))
+    if len(cand) == 0:
+        cand = np.argwhere(grid == empty)
+    if len(cand):
+        r, x = cand[int(rng.integers(len(cand)))]
+        grid[r, x] = m
+    return grid
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class DCGANSampler:
+    """MarioGAN-style generator: one batched ONNX call per segment, best of CANDIDATES latents."""
+
+    family = "dcgan"
+
+    def __init__(self, session, manifest: dict):
+        self.game = GAMES[manifest["game"]]
+        ex = manifest["extra"]
+        self.session = session
+        self.latent = int(ex["latent"])
+        self.seg_h, self.seg_w = (int(v) for v in ex["segment"])
+        if ex["tiles"] != self.game.symbols:
+            raise ValueError(f"model tiles {ex['tiles']!r} differ from the {self.game.id} legend {self.game.symbols!r}")
+        self.symbols = _symbol_lut(self.game)
+        self.solid = np.isin(self.symbols, np.frombuffer(self.game.with_tag("solid").encode(), np.uint8))
+        self.enemy = np.isin(self.symbols, np.frombuffer(self.game.with_tag("enemy").encode(), np.uint8))
+        self.screen = self.game.width is not None
+
+    def _candidates(self, rng, t):
+        z = (rng.standard_normal((CANDIDATES, self.latent)) * t).astype(np.float32)
+        (logits,) = self.session.run(None, {"z": z})
+        return logits.argmax(axis=1)                       # (K, h, w) tile indices
+
+    def sample(self, rng, width, controls, chunk):
+        _check(width, chunk)
+        if self.screen:
+            if width != self.game.width:
+                raise ValueError(f"{self.game.id} screens are {self.game.width} wide, got width {width}")
+            return iter((self._screen(rng, controls),))
+        return _chunks(self._segments(rng, width, controls), self.game.height, width, chunk)
+
+    def _segments(self, rng, width, controls):
+        enemies, gaps, t = _controls(controls)
+        prev_bottom = None
+        for _ in range(-(-width // self.seg_w)):
+            cand = self._candidates(rng, t)
+            n_enemy = self.enemy[cand].sum(axis=(1, 2))
+            pit = ~self.solid[cand[:, -1, :]]                                    # (K, w)
+            starts = (pit[:, 1:] & ~pit[:, :-1]).sum(axis=1) + pit[:, 0]
+            score = ENEMY_BIAS * (2 * enemies - 1) * n_enemy + GAP_BIAS * (2 * gaps - 1) * starts
+            if prev_bottom is not None:                                          # continuity of the ground
+                score = score - 0.5 * (self.solid[cand[:, -3:, 0]] != prev_bottom).sum(axis=1)
+            best = cand[int(np.argmax(score))]
+            prev_bottom = self.solid[best[-3:, -1]]
+            yield self.symbols[best]
+
+    def _screen(self, rng, controls):
+        enemies, _, t = _controls(controls)
+        cand = self._candidates(rng, t)
+        n_enemy = self.enemy[cand].sum(axis=(1, 2))
+        n_spawn = (self.symbols[cand] == ord("M")).sum(axis=(1, 2))
+        score = ENEMY_BIAS * (2 * enemies - 1) * n_enemy - 1.0 * np.abs(n_spawn - 1)
+        best = self.symbols[cand[int(np.argmax(score))]]
+        return _one_spawn(best, self.game, rng)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def load_sampler(model_dir: Path, manifest: dict, session_factory: Callable[[Path], "object"]) -> Sampler:
+    """Sampler for a model folder; ``session_factory(path)`` builds the InferenceSession."""
+    family, game = manifest.get("family"), manifest.get("game")
+    if game not in GAMES:
+        raise ValueError(f"manifest game {game!r} is unknown; games: {', '.join(GAMES)}")
+    session = session_factory(Path(model_dir) / manifest["file"])
+    if family == "lstm" and game == "smb":
+        return ColumnLSTMSampler(session, manifest)
+    if family == "lstm" and game == "loderunner":
+        return TileLSTMSampler(session, manifest)
+    if family == "dcgan":
+        return DCGANSampler(session, manifest)
+    raise ValueError(f"no sampler for family {family!r} and game {game!r}; families: lstm, dcgan")

@@ -1,0 +1,230 @@
+"""Train a level model and write a checkpoint for :mod:`gamegen.exporters.onnx_export`.
+
+    python -m gamegen.generators.levels.train --game smb --family lstm --out runs/smb-lstm.pt
+    python -m gamegen.generators.levels.train --game loderunner --family dcgan --out runs/lr-gan.pt --epochs 300
+
+``--tiny`` trains a very small model for a few steps (seconds; used by the export test).
+Seeding is explicit (``--seed``, default 0) and training runs single-threaded by default, so the
+same command gives the same checkpoint on the same machine/torch version.
+
+Checkpoint (``torch.save`` dict): ``family``, ``game``, ``config`` (``model`` constructor kwargs
+plus family data such as the column vocabulary), ``state_dict`` (the generator/sequence model
+only) and ``training`` (data folders, held-out level names, command, epochs, seed, seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from . import nets
+from .corpus import HELD_OUT, load_split
+from .games import GAMES, GameSpec
+
+DEFAULT_EPOCHS = {("smb", "lstm"): 120, ("loderunner", "lstm"): 40, ("smb", "dcgan"): 6, ("loderunner", "dcgan"): 120}
+
+
+def tile_indices(grid: np.ndarray, game: GameSpec) -> np.ndarray:
+    lut = np.full(256, 255, dtype=np.uint8)
+    for i, s in enumerate(game.symbols):
+        lut[ord(s)] = i
+    out = lut[grid]
+    assert (out != 255).all()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def train_smb_lstm(train_grids, epochs, rng, tiny, log):
+    cols = Counter(bytes(c).decode("ascii") for g in train_grids for c in g.T)
+    vocab = sorted(cols, key=lambda s: (-cols[s], s))
+    index = {s: i for i, s in enumerate(vocab)}
+    seqs = [np.array([len(vocab)] + [index[bytes(c).decode("ascii")] for c in g.T], dtype=np.int64) for g in train_grids]
+    cfg_model = {"vocab": len(vocab), "embed": 8, "hidden": 16} if tiny else {"vocab": len(vocab), "embed": 64, "hidden": 256}
+    model = nets.ColumnLSTM(**cfg_model)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    bs = 8
+    for ep in range(epochs):
+        model.train()
+        order = rng.permutation(len(seqs))
+        total, count = 0.0, 0
+        for b in range(0, len(order), bs):
+            batch = [seqs[i] for i in order[b:b + bs]]
+            if tiny:
+                batch = [s[:40] for s in batch]
+            T = max(len(s) for s in batch) - 1
+            x = np.zeros((len(batch), T), dtype=np.int64)
+            y = np.full((len(batch), T), -100, dtype=np.int64)
+            for k, s in enumerate(batch):
+                x[k, : len(s) - 1] = s[:-1]
+                y[k, : len(s) - 1] = s[1:]
+            logits = model(torch.from_numpy(x))
+            loss = F.cross_entropy(logits.reshape(-1, len(vocab)), torch.from_numpy(y).reshape(-1), ignore_index=-100)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            n = int((y != -100).sum())
+            total += loss.item() * n
+            count += n
+        if ep % 10 == 0 or ep == epochs - 1:
+            log(f"epoch {ep} nll/column {total / count:.3f}")
+    return model, {"model": cfg_model, "vocab": vocab}
+
+
+def train_tile_lstm(train_grids, game, epochs, rng, tiny, log):
+    idx = np.stack([tile_indices(g, game) for g in train_grids]).astype(np.int64)
+    idx = np.concatenate([idx, idx[:, :, ::-1]])                  # horizontal mirror: still Lode Runner
+    C = len(game.symbols)
+    left, above, pos = nets.tile_lstm_inputs(idx, C)
+    target = idx.reshape(len(idx), -1)
+    cfg_model = {"tiles": C, "height": game.height, "width": game.width}
+    cfg_model.update({"embed": 4, "pos_embed": 4, "hidden": 8} if tiny else {"hidden": 128})
+    model = nets.TileLSTM(**cfg_model)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    bs = 30
+    for ep in range(epochs):
+        model.train()
+        order = rng.permutation(len(idx))
+        if tiny:
+            order = order[:bs]
+        total = 0.0
+        for b in range(0, len(order), bs):
+            sel = order[b:b + bs]
+            T = 64 if tiny else target.shape[1]
+            logits = model(*(torch.from_numpy(a[sel, :T]) for a in (left, above, pos)))
+            loss = F.cross_entropy(logits.reshape(-1, C), torch.from_numpy(target[sel, :T]).reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            total += loss.item() * len(sel)
+        if ep % 5 == 0 or ep == epochs - 1:
+            log(f"epoch {ep} nll/tile {total / len(order):.4f}")
+    return model, {"model": cfg_model, "tiles": game.symbols}
+
+
+def train_dcgan(train_grids, game, epochs, rng, tiny, log):
+    C = len(game.symbols)
+    if game.width is None:
+        seg_w = 28
+        segs = [tile_indices(g[:, x:x + seg_w], game) for g in train_grids for x in range(0, g.shape[1] - seg_w + 1)]
+    else:
+        seg_w = game.width
+        segs = [tile_indices(g, game) for g in train_grids]
+        segs += [s[:, ::-1] for s in segs]
+    data = torch.from_numpy(np.stack(segs).astype(np.int64))
+    onehot = F.one_hot(data, C).permute(0, 3, 1, 2).float()          # (N, C, h, w)
+    latent = 32
+    ngf = 8 if tiny else 32
+    cfg_model = {"tiles": C, "latent": latent, "ngf": ngf, "out_h": game.height, "out_w": seg_w}
+    G = nets.DCGANGenerator(**cfg_model)
+    D = nets.DCGANDiscriminator(C, ndf=ngf, out_h=game.height, out_w=seg_w)
+    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bs = 64
+    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    steps = 0
+    for ep in range(epochs):
+        order = rng.permutation(len(onehot))
+        if tiny:
+            order = order[: 2 * bs]
+        for b in range(0, len(order) - bs + 1 if len(order) >= bs else 1, bs):
+            real = onehot[torch.from_numpy(order[b:b + bs])]
+            n = real.shape[0]
+            z = torch.randn(n, latent, generator=gen)
+            fake = torch.softmax(G(z), dim=1)
+            d_real, d_fake = D(real), D(fake.detach())
+            ld = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9)) + \
+                F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+            od.zero_grad()
+            ld.backward()
+            od.step()
+            d_fake = D(fake)
+            lg = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+            og.zero_grad()
+            lg.backward()
+            og.step()
+            steps += 1
+        if ep % max(1, epochs // 10) == 0 or ep == epochs - 1:
+            log(f"epoch {ep} steps {steps} loss_d {ld.item():.3f} loss_g {lg.item():.3f}")
+    return G, {"model": cfg_model, "tiles": game.symbols}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed: int = 0, tiny: bool = False,
+          threads: int = 1, command: str | None = None, log=print) -> Path:
+    if family not in nets.FAMILIES:
+        raise SystemExit(f"--family must be one of {', '.join(nets.FAMILIES)}, got {family!r}")
+    if game_id not in GAMES:
+        raise SystemExit(f"--game must be one of {', '.join(GAMES)}, got {game_id!r}")
+    game = GAMES[game_id]
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    if epochs is None:
+        epochs = 2 if tiny else DEFAULT_EPOCHS[(game_id, family)]
+    t0 = time.perf_counter()
+    train_levels, held = load_split(game_id)
+    grids = [lv.grid for lv in train_levels]
+    if family == "lstm" and game_id == "smb":
+        model, config = train_smb_lstm(grids, epochs, rng, tiny, log)
+    elif family == "lstm":
+        model, config = train_tile_lstm(grids, game, epochs, rng, tiny, log)
+    else:
+        model, config = train_dcgan(grids, game, epochs, rng, tiny, log)
+    seconds = time.perf_counter() - t0
+    ckpt = {
+        "family": family,
+        "game": game_id,
+        "config": config,
+        "state_dict": model.state_dict(),
+        "training": {
+            "data": [f"vglc/{d}" for d in game.corpus_dirs],
+            "train_levels": len(train_levels),
+            "held_out": list(HELD_OUT[game_id]),
+            "command": command or "python -m gamegen.generators.levels.train " + " ".join(
+                shlex.quote(a) for a in [f"--game={game_id}", f"--family={family}", f"--epochs={epochs}", f"--seed={seed}"]
+                + (["--tiny"] if tiny else [])),
+            "epochs": epochs,
+            "seed": seed,
+            "seconds": round(seconds, 1),
+            "torch": str(torch.__version__),
+            "tiny": tiny,
+        },
+    }
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, out)
+    log(f"wrote {out} ({seconds:.1f} s)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m gamegen.generators.levels.train", description=__doc__.split("\n")[0])
+    p.add_argument("--game", required=True, choices=sorted(GAMES))
+    p.add_argument("--family", required=True, choices=nets.FAMILIES)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tiny", action="store_true", help="very small model, a few steps (tests)")
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    args = sys.argv[1:] if argv is None else argv
+    cmd = "python -m gamegen.generators.levels.train " + " ".join(shlex.quote(x) for x in args)
+    train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd)
+
+
+if __name__ == "__main__":
+    main()
