@@ -105,6 +105,14 @@ def _arc_arrays():
 
 
 _ARC_DX, _ARC_DY, _ARC_PDX, _ARC_PDY, _ARC_LEN, _ARC_RISING, _ARC_DIAG, _ARC_RIGHT = _arc_arrays()
+# The same table flattened to K steps (arc after arc) for the vectorised evaluation.
+_VALID = np.arange(_ARC_DX.shape[1])[None, :] < _ARC_LEN[:, None]
+_STEP_DX, _STEP_DY = _ARC_DX[_VALID], _ARC_DY[_VALID]
+_STEP_NOT_RISING = ~_ARC_RISING[_VALID]
+_STEP_K = np.arange(len(_STEP_DX))
+_ARC_START = np.concatenate([[0], np.cumsum(_ARC_LEN)[:-1]])
+_DIAG_K = np.flatnonzero(_ARC_DIAG[_VALID])
+_DIAG_PDX, _DIAG_PDY = _ARC_PDX[_VALID][_DIAG_K], _ARC_PDY[_VALID][_DIAG_K]
 
 
 @dataclass(frozen=True)
@@ -125,83 +133,92 @@ class SMBReach:
         return np.concatenate([[-1], rows]) if self.top_reachable[col] else rows
 
 
+def _next_at_or_below(flag: np.ndarray) -> np.ndarray:
+    """For each cell, the first row >= its own whose ``flag`` is set, in its column (hp if none)."""
+    hp = flag.shape[0]
+    rows = np.where(flag, np.arange(hp)[:, None], hp)
+    return np.minimum.accumulate(rows[::-1], axis=0)[::-1]
+
+
 def _smb_tables(grid: np.ndarray):
+    """Solid/standing masks (with PAD sky rows) and the fall tables, all vectorised.
+
+    ``fall[i]``: flat index of the standing cell reached by falling straight from free cell i
+    (-1: falls out of the map). ``drift_r``/``drift_l``: the same while drifting one column per
+    row to the right/left, falling straight once the diagonal is blocked.
+    """
     h, w = grid.shape
-    solid = np.zeros((h + PAD, w), dtype=bool)
-    solid[PAD:] = _SOLID_LUT[grid]
     hp = h + PAD
+    solid = np.zeros((hp, w), dtype=bool)
+    solid[PAD:] = _SOLID_LUT[grid]
     free = ~solid
     standing = np.zeros_like(solid)
     standing[:-1] = free[:-1] & solid[1:]
-    # fall[r, c]: flat index of the standing cell reached by falling straight from a free (r, c),
-    # -1 for death (fell out of the map). drift[k]: same while drifting one column per row to the
-    # right (k=0) / left (k=1), switching to a straight fall when the diagonal is blocked.
-    idx = np.arange(hp * w, dtype=np.int64).reshape(hp, w)
-    fall = np.full((hp, w), -1, dtype=np.int64)
-    drift_r = np.full((hp, w), -1, dtype=np.int64)
-    drift_l = np.full((hp, w), -1, dtype=np.int64)
-    for r in range(hp - 2, -1, -1):
-        st, fr = standing[r], free[r]
-        below_free = fr & free[r + 1]
-        fall[r] = np.where(st, idx[r], np.where(below_free, fall[r + 1], -1))
-        diag_ok_r = np.zeros(w, dtype=bool)
-        diag_ok_r[:-1] = below_free[:-1] & free[r + 1, 1:]
-        nxt_r = np.full(w, -1, dtype=np.int64)
-        nxt_r[:-1] = drift_r[r + 1, 1:]
-        drift_r[r] = np.where(st, idx[r], np.where(diag_ok_r, nxt_r, fall[r]))
-        diag_ok_l = np.zeros(w, dtype=bool)
-        diag_ok_l[1:] = below_free[1:] & free[r + 1, :-1]
-        nxt_l = np.full(w, -1, dtype=np.int64)
-        nxt_l[1:] = drift_l[r + 1, :-1]
-        drift_l[r] = np.where(st, idx[r], np.where(diag_ok_l, nxt_l, fall[r]))
-    return solid, standing, fall.ravel(), drift_r.ravel(), drift_l.ravel()
+    # straight fall: the first solid strictly below, minus one row
+    nxt = np.full((hp, w), hp, dtype=np.int64)
+    nxt[:-1] = _next_at_or_below(solid)[1:]
+    cols = np.arange(w)
+    fall = np.where(free & (nxt < hp), (nxt - 1) * w + cols, -1).ravel()
+    rr = np.arange(hp)[:, None]
+    out = []
+    for step in (1, -1):
+        # stop where the drift cannot continue: standing, bottom row, or the diagonal is blocked
+        stop = standing.copy()
+        stop[-1] = True
+        nc = cols + step
+        okc = (nc >= 0) & (nc < w)
+        diag_solid = np.ones((hp, w), dtype=bool)
+        diag_solid[:-1, okc] = solid[1:, nc[okc]]
+        stop |= diag_solid
+        # shear so each diagonal (r, c + step*r) becomes a column, then find the next stop
+        d = cols[None, :] - step * rr + (hp - 1 if step == 1 else 0)
+        sheared = np.ones((hp, w + hp), dtype=bool)
+        sheared[rr, d] = stop
+        first = _next_at_or_below(sheared)[rr, d]          # row of the stop cell
+        stop_c = cols[None, :] + step * (first - rr)
+        stop_idx = first * w + stop_c
+        out.append(np.where(free, fall[stop_idx.ravel()].reshape(hp, w), -1).ravel())
+    return solid, standing, fall, out[0], out[1]
 
 
 def _smb_edges(solid, standing, fall, drift_r, drift_l, starts: np.ndarray) -> np.ndarray:
-    """For each start (flat index of a standing cell): landing cells of every move, shape (S, 2A)."""
+    """Landing cells of every move from each start (flat index of a standing cell): (S, 2A).
+
+    All steps of all arcs are evaluated at once ((S, K) arrays, K = total arc steps): the first
+    step of an arc that is blocked (solid, off the map sideways, or a diagonal cutting a corner)
+    or that lands on a standing position while not rising decides the move; an arc without such
+    a step ends in a straight fall (column 0..A-1) or a drifting fall (column A..2A-1) from its
+    last cell.
+    """
     hp, w = solid.shape
-    sflat = solid.ravel()
-    stflat = standing.ravel()
-    r0 = (starts // w)[:, None]
-    c0 = (starts % w)[:, None]
-    s, a = len(starts), len(_ARC_LEN)
-    cur = np.broadcast_to(starts[:, None], (s, a)).copy()
-    alive = np.ones((s, a), dtype=bool)
-    land = np.full((s, a), -1, dtype=np.int64)    # landing (or straight fall after a bump)
-    land2 = np.full((s, a), -1, dtype=np.int64)   # drifting fall after a completed arc
-    for t in range(_ARC_DX.shape[1] + 1):
-        if t < _ARC_DX.shape[1]:
-            ended = alive & (t >= _ARC_LEN)[None, :]
-        else:
-            ended = alive
-        if ended.any():
-            e = cur[ended]
-            land[ended] = fall[e]
-            land2[ended] = np.where(_ARC_RIGHT[np.nonzero(ended)[1]], drift_r[e], drift_l[e])
-            alive &= ~ended
-        if t == _ARC_DX.shape[1] or not alive.any():
-            break
-        nr = r0 + _ARC_DY[None, :, t]
-        nc = c0 + _ARC_DX[None, :, t]
-        inb = (nc >= 0) & (nc < w) & (nr >= 0)
-        nidx = np.where(inb, nr * w + nc, 0)
-        blocked = ~inb | sflat[nidx]
-        diag = _ARC_DIAG[None, :, t]
-        if diag.any():
-            # a diagonal step may not cut a corner between two solid tiles
-            pr, pc = cur // w, cur % w
-            side1 = sflat[np.where(inb, pr * w + np.clip(nc, 0, w - 1), 0)]
-            side2 = sflat[np.where(inb, np.clip(nr, 0, hp - 1) * w + pc, 0)]
-            blocked |= diag & side1 & side2
-        blocked &= alive
-        if blocked.any():
-            land[blocked] = fall[cur[blocked]]
-            alive &= ~blocked
-        cur = np.where(alive, nidx, cur)
-        landed = alive & ~_ARC_RISING[None, :, t] & stflat[cur]
-        if landed.any():
-            land[landed] = cur[landed]
-            alive &= ~landed
+    code = (solid.ravel().astype(np.uint8) | (standing.ravel().astype(np.uint8) << 1))
+    last = hp * w - 1
+    starts = starts.astype(np.int64)
+    c0 = starts % w
+    off = _STEP_DY * w + _STEP_DX                                  # (K,)
+    nc = c0[:, None] + _STEP_DX[None, :]                           # (S, K)
+    inb = (nc >= 0) & (nc < w)
+    cells = np.where(inb, starts[:, None] + off[None, :], 0)
+    cc = code[cells]
+    blocked = ~inb | (cc & 1).astype(bool)
+    if len(_DIAG_K):
+        dc = cells[:, _DIAG_K]
+        s1 = code[np.clip(dc - _DIAG_PDY * w, 0, last)] & 1
+        s2 = code[np.clip(dc - _DIAG_PDX, 0, last)] & 1
+        blocked[:, _DIAG_K] |= (s1 & s2).astype(bool)
+    event = blocked | (((cc >> 1) & 1).astype(bool) & _STEP_NOT_RISING[None, :])
+    big = len(_STEP_DX)
+    first = np.minimum.reduceat(np.where(event, _STEP_K[None, :], big), _ARC_START, axis=1)  # (S, A)
+    has = first < big
+    fk = np.where(has, first, 0)
+    rows = np.arange(len(starts))[:, None]
+    ev_cell = cells[rows, fk]
+    ev_block = blocked[rows, fk]
+    prev = np.where(fk == _ARC_START[None, :], starts[:, None], cells[rows, np.maximum(fk - 1, 0)])
+    end_cell = cells[:, _ARC_START + _ARC_LEN - 1]
+    land = np.where(has, np.where(ev_block, fall[prev], ev_cell), fall[end_cell])
+    drift = np.where(_ARC_RIGHT[None, :], drift_r[end_cell], drift_l[end_cell])
+    land2 = np.where(has, -1, drift)
     return np.concatenate([land, land2], axis=1)
 
 
@@ -243,10 +260,12 @@ def smb_reach(
     if len(seed_flat) and len(nodes):
         res = _smb_edges(solid, standing, fall, drift_r, drift_l, nodes)
         res.sort(axis=1)
-        res[:, 1:][res[:, 1:] == res[:, :-1]] = -1
+        keep = res >= 0
+        keep[:, 1:] &= res[:, 1:] != res[:, :-1]
+        dst = res[keep].tolist()                       # compact adjacency (CSR) of unique edges
+        ptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).tolist()
         row_of = np.full((h + PAD) * w, -1, dtype=np.int64)
         row_of[nodes] = np.arange(len(nodes))
-        adj = res.tolist()
         rof = row_of.tolist()
         seen = reached.tolist()
         queue = deque(int(x) for x in seed_flat)
@@ -254,8 +273,9 @@ def smb_reach(
             seen[x] = True
         while queue:
             x = queue.popleft()
-            for y in adj[rof[x]]:
-                if y >= 0 and not seen[y]:
+            i = rof[x]
+            for y in dst[ptr[i]:ptr[i + 1]]:
+                if not seen[y]:
                     seen[y] = True
                     queue.append(y)
         reached = np.array(seen, dtype=bool)
