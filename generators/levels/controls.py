@@ -1,0 +1,260 @@
+"""Exact, measurable level controls (deterministic given the ``rng``).
+
+Each control maps a user-facing value to an exact tile count and a ``set_*`` function that
+edits a grid to hit that count (randomly choosing where, with the caller's ``rng`` only).
+
+Calibration (VGLC Super Mario Bros, 15 levels, 2923 columns): 275 enemies, i.e.
+:data:`SMB_ENEMY_DENSITY` = 0.094 enemies per column; pit columns (ground row missing) in the
+11 ground levels (the athletic levels 1-3, 3-3, 5-3, 6-3 have no ground row and are left out):
+:data:`SMB_PIT_DENSITY` = 0.092 per column. A control value of 0.4 gives the corpus density,
+1.0 gives :data:`SCALE` = 2.5 times it, 0 gives none. Lode Runner (150 screens): gold 4..131
+per screen (median 16, mean 19.5); enemies 1..5 (mean 3.3), so ``enemies`` 0.4 -> 3 enemies.
+
+Suggested order in the generator (what keeps every count exact in the emitted level):
+
+* SMB chunk: ``set_gaps`` -> ``SMBStreamRepair.push`` -> ``set_enemies``. Enemies are passable
+  for the checker, so placing them after repair cannot break playability; repair fills a pit
+  only when it is impassable (rare for the 1-3 column pits ``set_gaps`` carves).
+* Lode Runner screen: ``set_gold`` -> ``lr_repair`` (moves unreachable gold, keeps the count)
+  -> ``set_enemies`` (keeps enemies away from the spawn; does not touch gold or spawn).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .games import GAMES, LODE_RUNNER, SMB, GameSpec, mask
+from .playability import LR_SOLID, SMB_SOLID
+
+SMB_ENEMY_DENSITY = 275 / 2923   #: corpus enemies per column (SMB)
+SMB_PIT_DENSITY = 213 / 2309     #: corpus pit columns per column (SMB ground levels)
+SCALE = 2.5                      #: control value 1.0 = SCALE x corpus density (0.4 = corpus)
+SMB_MAX_PIT = 3                  #: pits carved by set_gaps are 1..3 columns wide
+LR_MAX_ENEMIES = 8               #: Lode Runner enemies at control value 1.0
+LR_GOLD_RANGE = (1, 30)          #: allowed Lode Runner gold counts
+LR_ENEMY_SPAWN_DISTANCE = 4      #: enemies are placed at least this far (Chebyshev) from M
+
+#: One-line docs, as shown to users.
+DOCS = {
+    ("smb", "enemies"): "Enemy density 0..1: exactly round(enemies * 0.235 * width) enemies "
+                        "per level (0.4 = the original game's density, 1 = 2.5x, 0 = none).",
+    ("smb", "gaps"): "Pit density 0..1: exactly round(gaps * 0.231 * width) pit columns "
+                     "(bottom row open) in 1-3 wide pits (0.4 = the original game, 1 = 2.5x, 0 = none).",
+    ("loderunner", "gold"): "Exact number of gold pieces on the screen, 1..30 (original levels: 4..131, median 16); "
+                            "all reachable without digging.",
+    ("loderunner", "enemies"): "Enemy amount 0..1: exactly round(enemies * 8) guards "
+                               "(0.4 = 3, about the original levels' average).",
+}
+
+
+def _round(x: float) -> int:
+    """Round half up (deterministic, unlike banker's rounding)."""
+    return int(math.floor(x + 0.5))
+
+
+def _game(game: str | GameSpec) -> GameSpec:
+    return game if isinstance(game, GameSpec) else GAMES[game]
+
+
+def chunk_count(rate_per_column: float, x0: int, width: int) -> int:
+    """Count for columns ``[x0, x0 + width)`` at ``rate_per_column``, rounded cumulatively so the
+    chunks of a level add up to exactly ``round(rate * level_width)``."""
+    return _round(rate_per_column * (x0 + width)) - _round(rate_per_column * x0)
+
+
+def smb_enemy_rate(enemies: float) -> float:
+    """Enemies per column for the SMB ``enemies`` control (0..1)."""
+    return float(enemies) * SCALE * SMB_ENEMY_DENSITY
+
+
+def smb_pit_rate(gaps: float) -> float:
+    """Pit columns per column for the SMB ``gaps`` control (0..1)."""
+    return float(gaps) * SCALE * SMB_PIT_DENSITY
+
+
+def smb_enemy_target(enemies: float, x0: int, width: int) -> int:
+    """Exact enemy count for the chunk at columns ``[x0, x0 + width)``."""
+    return chunk_count(smb_enemy_rate(enemies), x0, width)
+
+
+def smb_gap_target(gaps: float, x0: int, width: int) -> int:
+    """Exact pit-column count for the chunk at columns ``[x0, x0 + width)``."""
+    return chunk_count(smb_pit_rate(gaps), x0, width)
+
+
+def lr_enemy_count(enemies: float) -> int:
+    """Exact Lode Runner enemy count for the ``enemies`` control (0..1): 0..8."""
+    return _round(float(enemies) * LR_MAX_ENEMIES)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _pick(rng: np.random.Generator, cells: np.ndarray, n: int) -> np.ndarray:
+    if n <= 0 or len(cells) == 0:
+        return cells[:0]
+    return cells[np.sort(rng.choice(len(cells), size=min(n, len(cells)), replace=False))]
+
+
+def set_enemies(grid: np.ndarray, target_count: int, rng: np.random.Generator,
+                game: str | GameSpec = "smb") -> tuple[np.ndarray, int]:
+    """Return (copy of ``grid`` with exactly ``target_count`` enemies ``E``, achieved count).
+
+    Extras are removed (turned into empty tiles) at random. New enemies go on empty tiles
+    directly above a solid tile (SMB) / on empty standing cells at least 4 cells from the spawn
+    (Lode Runner), chosen at random. The achieved count is lower than the target only when
+    there are not enough such cells.
+    """
+    g_spec = _game(game)
+    g = np.asarray(grid).astype(np.uint8, copy=True)
+    E, empty = ord("E"), ord(g_spec.empty)
+    target_count = max(0, int(target_count))
+    have = np.argwhere(g == E)
+    if len(have) > target_count:
+        for r, c in _pick(rng, have, len(have) - target_count):
+            g[r, c] = empty
+    elif len(have) < target_count:
+        solid = mask(g, SMB_SOLID if g_spec.id == SMB.id else LR_SOLID + "#")
+        ok = np.zeros(g.shape, dtype=bool)
+        ok[:-1] = solid[1:]
+        if g_spec.id == LODE_RUNNER.id:
+            ok[-1] = True
+            for r, c in np.argwhere(g == ord("M")):
+                r0, c0 = max(0, r - LR_ENEMY_SPAWN_DISTANCE + 1), max(0, c - LR_ENEMY_SPAWN_DISTANCE + 1)
+                ok[r0:r + LR_ENEMY_SPAWN_DISTANCE, c0:c + LR_ENEMY_SPAWN_DISTANCE] = False
+        ok &= g == empty
+        for r, c in _pick(rng, np.argwhere(ok), target_count - len(have)):
+            g[r, c] = E
+    return g, int((g == E).sum())
+
+
+def _pit_runs(pit: np.ndarray) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for c, p in enumerate(pit.tolist() + [False]):
+        if p and start is None:
+            start = c
+        elif not p and start is not None:
+            runs.append((start, c - 1))
+            start = None
+    return runs
+
+
+def set_gaps(chunk: np.ndarray, target_pit_cols: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Return (copy of an SMB ``chunk`` with exactly ``target_pit_cols`` pit columns, achieved).
+
+    A pit column is one whose bottom-row tile is not solid. Surplus pit columns are filled with
+    ground from a random pit's edge (pits shrink). Missing ones are carved one column at a time
+    at random among ground columns ``X`` with nothing standing on them (no pipe, stair or
+    enemy above), never in the chunk's first or last column, never making a pit wider than
+    :data:`SMB_MAX_PIT` columns (so pits get widths 1..3). The achieved count is lower than the
+    target only when no such column is left.
+    """
+    g = np.asarray(chunk).astype(np.uint8, copy=True)
+    if g.ndim != 2 or g.shape[0] != SMB.height:
+        raise ValueError(f"SMB chunk must have shape ({SMB.height}, k), got {g.shape}")
+    h, w = g.shape
+    solid_lut = np.zeros(256, dtype=bool)
+    solid_lut[np.frombuffer(SMB_SOLID.encode(), dtype=np.uint8)] = True
+    X, EMPTY = ord("X"), ord("-")
+    target = max(0, int(target_pit_cols))
+    pit = ~solid_lut[g[-1]]
+    while pit.sum() > target:
+        edges = [c for c in np.flatnonzero(pit)
+                 if c == 0 or c == w - 1 or not pit[c - 1] or not pit[c + 1]]
+        c = int(edges[int(rng.integers(len(edges)))])
+        g[-1, c] = X
+        pit[c] = False
+    while pit.sum() < target:
+        cands = []
+        for c in range(1, w - 1):
+            if pit[c] or g[-1, c] != X or solid_lut[g[-2, c]] or g[-2, c] == ord("E"):
+                continue
+            lo, hi = c, c
+            while lo - 1 >= 0 and pit[lo - 1]:
+                lo -= 1
+            while hi + 1 < w and pit[hi + 1]:
+                hi += 1
+            if hi - lo + 1 <= SMB_MAX_PIT and lo >= 1 and hi <= w - 2:
+                cands.append(c)
+        if not cands:
+            break
+        c = cands[int(rng.integers(len(cands)))]
+        g[-1, c] = EMPTY
+        pit[c] = True
+    return g, int(pit.sum())
+
+
+def set_gold(grid: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Return (copy of a Lode Runner ``grid`` with exactly ``n`` gold ``G``, achieved count).
+
+    Extras are removed at random; new gold goes on random empty standing cells (above solid
+    ground or a ladder, or on the bottom row), then on any empty cell if those run out.
+    Reachability is not considered here: run :func:`repair.lr_repair` afterwards (it moves
+    unreachable gold and keeps the count).
+    """
+    g = np.asarray(grid).astype(np.uint8, copy=True)
+    if g.shape != (LODE_RUNNER.height, LODE_RUNNER.width):
+        raise ValueError(f"Lode Runner grid must have shape (22, 32), got {g.shape}")
+    G, DOT = ord("G"), ord(".")
+    n = max(0, int(n))
+    have = np.argwhere(g == G)
+    if len(have) > n:
+        for r, c in _pick(rng, have, len(have) - n):
+            g[r, c] = DOT
+    elif len(have) < n:
+        below = np.zeros(g.shape, dtype=bool)
+        below[:-1] = mask(g, LR_SOLID + "#")[1:]
+        below[-1] = True
+        standing = np.argwhere(below & (g == DOT))
+        add = _pick(rng, standing, n - len(have))
+        for r, c in add:
+            g[r, c] = G
+        rest = n - len(have) - len(add)
+        if rest > 0:
+            for r, c in _pick(rng, np.argwhere(g == DOT), rest):
+                g[r, c] = G
+    return g, int((g == G).sum())
+
+
+def smb_pit_count(grid: np.ndarray) -> int:
+    """Pit columns of an SMB grid: columns whose bottom-row tile is not solid."""
+    return int((~mask(np.asarray(grid, dtype=np.uint8)[-1], SMB_SOLID)).sum())
+
+
+class SMBChunkControls:
+    """Apply the SMB ``gaps`` and ``enemies`` controls chunk by chunk, exactly over the level.
+
+    Targets are cumulative: after the chunk ending at column x the level so far holds
+    ``round(smb_pit_rate(gaps) * x)`` pit columns and ``round(smb_enemy_rate(enemies) * x)``
+    enemies; a chunk that cannot take its share (no eligible column) leaves the shortfall to the
+    next ones. Use::
+
+        ctl = SMBChunkControls(enemies=0.4, gaps=0.4)
+        for chunk in sampler:
+            chunk = ctl.before_repair(chunk, rng)        # carve / fill pits
+            chunk, n = repair.push(chunk, last)
+            chunk = ctl.after_repair(chunk, rng)         # place / remove enemies
+    """
+
+    def __init__(self, enemies: float, gaps: float):
+        self.enemy_rate = smb_enemy_rate(enemies)
+        self.pit_rate = smb_pit_rate(gaps)
+        self.x = 0              #: columns done
+        self.pits = 0           #: pit columns emitted so far
+        self.enemies = 0        #: enemies emitted so far
+
+    def before_repair(self, chunk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        want = _round(self.pit_rate * (self.x + chunk.shape[1])) - self.pits
+        out, _ = set_gaps(chunk, want, rng)
+        return out
+
+    def after_repair(self, chunk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        w = chunk.shape[1]
+        self.pits += smb_pit_count(chunk)
+        want = _round(self.enemy_rate * (self.x + w)) - self.enemies
+        out, got = set_enemies(chunk, want, rng, SMB)
+        self.enemies += got
+        self.x += w
+        return out
