@@ -13,7 +13,8 @@ Super Mario Bros (``smb_reach``)
     columns wide at equal height. An arc stops when it would enter a solid tile (head bump or
     wall) and Mario then falls straight down; it lands on the first standing position it meets
     while not rising. After an arc (or walking off a ledge) Mario falls either straight down or
-    drifting one column per row in the jump's direction. Falling below the bottom row kills.
+    drifting one column per row (at most :data:`MAX_DRIFT` = 3) in the jump's direction, then
+    straight down. Falling below the bottom row kills.
     Rows above the top of the map are open sky (one may walk on top of a ceiling).
     Start: the lowest standing position in the leftmost of the first :data:`START_COLS` columns
     that has one. Playable: a standing position in the last :data:`END_COLS` columns is reachable.
@@ -50,6 +51,9 @@ SMB_SOLID = "XS?Q<>[]Bb"
 MAX_JUMP = 4
 #: Widest pit (in columns) a running jump clears between two grounds of equal height.
 MAX_GAP = 4
+#: After a jump (or walking off a ledge) Mario drifts at most this many columns (one per row)
+#: in his direction before falling straight.
+MAX_DRIFT = 3
 #: Mario starts in the leftmost of these first columns that has a standing position.
 START_COLS = 3
 #: The level is finished by reaching a standing position in one of these last columns.
@@ -145,7 +149,8 @@ def _smb_tables(grid: np.ndarray):
 
     ``fall[i]``: flat index of the standing cell reached by falling straight from free cell i
     (-1: falls out of the map). ``drift_r``/``drift_l``: the same while drifting one column per
-    row to the right/left, falling straight once the diagonal is blocked.
+    row to the right/left for at most MAX_DRIFT rows, falling straight after that or once the
+    diagonal is blocked.
     """
     h, w = grid.shape
     hp = h + PAD
@@ -175,6 +180,7 @@ def _smb_tables(grid: np.ndarray):
         sheared = np.ones((hp, w + hp), dtype=bool)
         sheared[rr, d] = stop
         first = _next_at_or_below(sheared)[rr, d]          # row of the stop cell
+        first = np.minimum(first, rr + MAX_DRIFT)           # drift at most MAX_DRIFT columns
         stop_c = cols[None, :] + step * (first - rr)
         stop_idx = first * w + stop_c
         out.append(np.where(free, fall[stop_idx.ravel()].reshape(hp, w), -1).ravel())
