@@ -31,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SMB_WIDTH = 200
-NEUTRAL = {"enemies": 0.5, "gaps": 0.5, "temperature": 1.0}
+NEUTRAL = {"enemies": 0.4, "gaps": 0.4, "temperature": 1.0}   # 0.4 = corpus rate (controls.py)
 
 
 def session_factory(path: Path):
@@ -120,6 +120,28 @@ def forward_ratio(ckpt_path: Path, model_dir: Path, reps: int = 2000) -> dict:
     return {"ort_us": ort_us, "eager_us": eager_us, "speedup": eager_us / ort_us}
 
 
+def control_effect(sampler, game, n: int, seed: int) -> list[str]:
+    """Mean enemies (and SMB pit starts) per level at control values 0, 0.4, 1 (others neutral)."""
+    width = SMB_WIDTH if game.width is None else game.width
+    out = []
+    for key in ("enemies", "gaps") if game.width is None else ("enemies",):
+        vals = []
+        for v in (0.0, 0.4, 1.0):
+            ctl = dict(NEUTRAL, **{key: v})
+            tot = 0.0
+            for i in range(n):
+                g = np.concatenate(list(sampler.sample(np.random.default_rng([seed, i]), width, ctl, 16)), axis=1)
+                if key == "enemies":
+                    tot += float((g == ord("E")).sum())
+                else:
+                    solid = np.isin(g[-1], np.frombuffer(game.with_tag("solid").encode(), np.uint8))
+                    tot += float((~solid[1:] & solid[:-1]).sum())
+            vals.append(tot / n)
+        what = "enemies per level" if key == "enemies" else "pit starts per level"
+        out.append(f"| {game.id} | {key} | {what} | {vals[0]:.1f} | {vals[1]:.1f} | {vals[2]:.1f} |")
+    return out
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=50)
@@ -145,6 +167,7 @@ def main(argv=None) -> None:
     play = optional("gamegen.generators.levels.playability")
     tmp = Path(tempfile.mkdtemp(prefix="level-families-"))
     lines = ["| game | model | 2×2 KL ↓ | 3×3 KL ↓ | diversity | raw playable | ms/level |", "|---|---|---|---|---|---|---|"]
+    ctl_rows = ["| game | control | measured | at 0 | at 0.4 (neutral) | at 1 |", "|---|---|---|---|---|---|"]
     speed = ["| game | shipped family | ORT forward µs | eager forward µs | eager/ORT | level sample ms (ORT) |", "|---|---|---|---|---|---|"]
 
     for game_id in a.games:
@@ -168,7 +191,7 @@ def main(argv=None) -> None:
             rows.append((f"{family}{tag}", grids, ms))
         if classic is not None:
             try:
-                cs = classic.load_sampler(game_id) if hasattr(classic, "load_sampler") else classic.ClassicSampler(game_id)
+                cs = classic.RulesSampler(game)
                 grids, ms = sample_many(cs, game, a.samples, a.seed)
                 rows.append(("classic rules", grids, ms))
             except Exception as e:  # a baseline that does not fit is reported, not fatal
@@ -189,13 +212,22 @@ def main(argv=None) -> None:
                 speed.append(f"| {game_id} | {shipped['family']} | {r['ort_us']:.1f} | {r['eager_us']:.1f} | "
                              f"{r['speedup']:.1f}× | {ms:.1f} |")
                 print(speed[-1], flush=True)
+                new = control_effect(s, game, 20, a.seed)
+                ctl_rows += new
+                print("\n".join(new), flush=True)
 
     text = "\n".join([
         "# Level model families",
         "",
         f"`python benchmarks/level_families.py --samples {a.samples} --seed {a.seed}` "
         f"(CPU, 1 thread; {a.samples} samples per row; SMB samples {SMB_WIDTH} columns; "
-        "reference = held-out levels listed in `generators/levels/corpus.py`; controls neutral).",
+        "reference = held-out levels listed in `generators/levels/corpus.py`; controls neutral: "
+        "enemies = gaps = 0.4, temperature 1).",
+        "",
+        "Checkpoints: `python -m gamegen.generators.levels.train --game GAME --family FAMILY --out runs/GAME-FAMILY.pt` "
+        "(default epochs and seed 0; single-threaded, bit-for-bit reproducible); each is exported with "
+        "`gamegen.exporters.onnx_export.export_checkpoint` and sampled through ONNX Runtime. "
+        "Classic rules = `generators/levels/classic.py` `RulesSampler`.",
         "",
         "KL = KL(held-out || generated) over n×n tile windows, eps 1e-6 (lower is better). Diversity = mean "
         "pairwise fraction of differing tiles. Raw playable = `playability.check` before any repair.",
@@ -205,6 +237,10 @@ def main(argv=None) -> None:
         "## ONNX Runtime vs PyTorch eager (shipped models, one forward pass, batch 1)",
         "",
         *speed,
+        "",
+        "## Controls on the shipped samplers (20 levels per value, other controls neutral, before repair)",
+        "",
+        *ctl_rows,
         "",
     ])
     if not a.no_write:

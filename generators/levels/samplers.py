@@ -17,14 +17,15 @@ Controls (a bias on sampling, not exact counts — exact counts are adjusted aft
 ``temperature`` (0.5..1.5, 1 = as trained)
     LSTMs: logits are divided by it. DCGAN: the latent ``z`` is drawn with this standard
     deviation (lower = closer to the typical, "safer" segments).
-``enemies`` (0..1, 0.5 = as in the corpus)
-    LSTMs: adds ``ENEMY_BIAS * (2*enemies - 1) * n_enemies(token)`` to each logit (SMB column
-    tokens by their enemy count; Lode Runner the ``E`` tile). DCGAN: among ``CANDIDATES`` latent
-    draws per segment the one maximising that same bias is kept.
-``gaps`` (0..1, 0.5 = as in the corpus; SMB only)
-    adds ``GAP_BIAS * (2*gaps - 1)`` to the logits of pit columns (bottom tile not solid) when
-    the previous column is not a pit — i.e. it changes how often pits *start*, not how wide they
-    are. DCGAN: counted per candidate like enemies.
+``enemies`` (0..1, :data:`NEUTRAL` 0.4 = as in the corpus, matching ``controls.py``)
+    LSTMs: adds ``log(enemies / 0.4) * n_enemies(token)`` to each logit (SMB column tokens by
+    their enemy count; Lode Runner the ``E`` tile), i.e. each enemy's odds are scaled by
+    ``enemies / 0.4`` (1.0 → 2.5×, 0 → practically none: the ratio is floored at 1e-3).
+    DCGAN: among ``CANDIDATES`` latent draws per segment the one maximising that same bias is kept.
+``gaps`` (0..1, 0.4 = as in the corpus; SMB only)
+    adds ``log(gaps / 0.4)`` to the logits of pit columns (bottom tile not solid) when the
+    previous column is not a pit — it scales how often pits *start*, not how wide they are.
+    DCGAN: pit starts counted per candidate like enemies.
 
 Lode Runner screens get exactly one spawn ``M``: once one is sampled further ``M`` are masked,
 and if none was sampled one is placed on a random standable empty cell (drawn from ``rng``).
@@ -39,10 +40,14 @@ import numpy as np
 
 from .games import GAMES, GameSpec
 
-ENEMY_BIAS = 2.0
-GAP_BIAS = 1.5
+NEUTRAL = 0.4                 # control value that reproduces the corpus rate (as controls.py)
 CANDIDATES = 8
-DEFAULT_CONTROLS = {"enemies": 0.5, "gaps": 0.5, "temperature": 1.0}
+DEFAULT_CONTROLS = {"enemies": NEUTRAL, "gaps": NEUTRAL, "temperature": 1.0}
+
+
+def log_odds(value: float) -> float:
+    """Logit bias per enemy / pit start for a control value: ``log(value / NEUTRAL)``."""
+    return float(np.log(max(float(value), 1e-3) / NEUTRAL))
 
 
 class Sampler(Protocol):
@@ -128,8 +133,8 @@ class ColumnLSTMSampler:
 
     def _columns(self, rng, width, controls):
         enemies, gaps, t = _controls(controls)
-        enemy_bias = (ENEMY_BIAS * (2 * enemies - 1)) * self.n_enemies
-        pit_bias = enemy_bias + np.where(self.is_pit, GAP_BIAS * (2 * gaps - 1), 0.0).astype(np.float32)
+        enemy_bias = (log_odds(enemies) * self.n_enemies).astype(np.float32)
+        pit_bias = enemy_bias + np.where(self.is_pit, log_odds(gaps), 0.0).astype(np.float32)
         inv_t = np.float32(1.0 / t)
         u = rng.random(width)                              # all randomness drawn up front
         feeds = {"token": np.array([self.start], dtype=np.int64),
@@ -172,7 +177,7 @@ class TileLSTMSampler:
     def _screen(self, rng, controls):
         enemies, _, t = _controls(controls)
         bias = np.zeros(len(self.symbols), np.float32)
-        bias[self.enemy] = ENEMY_BIAS * (2 * enemies - 1)
+        bias[self.enemy] = log_odds(enemies)
         no_spawn = bias.copy()
         no_spawn[self.spawn] = -np.inf
         inv_t = np.float32(1.0 / t)
@@ -261,7 +266,7 @@ class DCGANSampler:
             n_enemy = self.enemy[cand].sum(axis=(1, 2))
             pit = ~self.solid[cand[:, -1, :]]                                    # (K, w)
             starts = (pit[:, 1:] & ~pit[:, :-1]).sum(axis=1) + pit[:, 0]
-            score = ENEMY_BIAS * (2 * enemies - 1) * n_enemy + GAP_BIAS * (2 * gaps - 1) * starts
+            score = log_odds(enemies) * n_enemy + log_odds(gaps) * starts
             if prev_bottom is not None:                                          # continuity of the ground
                 score = score - 0.5 * (self.solid[cand[:, -3:, 0]] != prev_bottom).sum(axis=1)
             best = cand[int(np.argmax(score))]
@@ -273,7 +278,7 @@ class DCGANSampler:
         cand = self._candidates(rng, t)
         n_enemy = self.enemy[cand].sum(axis=(1, 2))
         n_spawn = (self.symbols[cand] == ord("M")).sum(axis=(1, 2))
-        score = ENEMY_BIAS * (2 * enemies - 1) * n_enemy - 1.0 * np.abs(n_spawn - 1)
+        score = log_odds(enemies) * n_enemy - 1.0 * np.abs(n_spawn - 1)
         best = self.symbols[cand[int(np.argmax(score))]]
         return _one_spawn(best, self.game, rng)
 

@@ -142,7 +142,11 @@ def train_dcgan(train_grids, game, epochs, rng, tiny, log):
             real = onehot[torch.from_numpy(order[b:b + bs])]
             n = real.shape[0]
             z = torch.randn(n, latent, generator=gen)
-            fake = torch.softmax(G(z), dim=1)
+            soft = torch.softmax(G(z), dim=1)
+            # Straight-through one-hot: the critic sees hard tiles like the real data (a soft
+            # softmax output is trivially told apart from one-hot reals), gradients flow via soft.
+            hard = F.one_hot(soft.argmax(dim=1), C).permute(0, 3, 1, 2).float()
+            fake = hard + soft - soft.detach()
             d_real, d_fake = D(real), D(fake.detach())
             ld = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9)) + \
                 F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
