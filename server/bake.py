@@ -29,7 +29,7 @@ import re
 import shutil
 import threading
 import tomllib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -194,14 +194,21 @@ class Baker:
                 self.on_event(item.name, "up to date")
             else:
                 todo.append(item)
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            for item, error in zip(todo, pool.map(self._bake_one, todo)):
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="gamegen-bake")
+        try:
+            futures = {pool.submit(self._bake_one, item): item for item in todo}
+            for fut in as_completed(futures):
+                item, error = futures[fut], fut.result()
                 if error:
                     report.failed.append((item.name, error))
                     self.on_event(item.name, f"failed: {error}")
                 else:
                     report.baked.append(item.name)
                     self.on_event(item.name, "baked")
+        finally:
+            # On Ctrl-C (or any escape) start nothing new; assets in progress finish and are
+            # recorded, so the next run resumes after them.
+            pool.shutdown(wait=True, cancel_futures=True)
         return report
 
     def _bake_one(self, item: BakeItem) -> str | None:

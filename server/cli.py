@@ -24,8 +24,8 @@ from gamegen.generators.params import ParamError, parse_assignments
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gamegen: generate game content (levels, ...) in-process or over gRPC.")
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line: greppable in CI logs
+out = Console(soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -118,13 +118,20 @@ def list_models(
         if code is None:
             raise
         raise _fail(str(e), code)
-    table = Table(title=f"models ({backend.where})")
-    for col in ("model", "version", "family", "provider", "parameters", "formats"):
-        table.add_column(col)
+    out.print(f"[dim]models ({backend.where})[/]")
     for i in infos:
-        params = "\n".join(f"{p.name}: {p.allowed()} (default {p.text(p.default)})" for p in i.params)
-        table.add_row(i.ref, i.version, i.family, i.execution_provider, params, ", ".join(i.formats))
-    out.print(table)
+        out.print(f"\n[bold]{i.ref}[/] {i.version}  family={i.family}  provider={i.execution_provider}  "
+                  f"formats={','.join(i.formats)}", highlight=False)
+        if i.description:
+            out.print(f"  {i.description}", highlight=False)
+        table = Table(show_edge=False, box=None, padding=(0, 2), pad_edge=True)
+        table.add_column("parameter", no_wrap=True)
+        table.add_column("allowed", no_wrap=True)
+        table.add_column("default", no_wrap=True)
+        table.add_column("what it does")
+        for p in i.params:
+            table.add_row(p.name, p.allowed(), p.text(p.default), p.doc)
+        out.print(table)
 
 
 @app.command()

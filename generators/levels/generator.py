@@ -34,12 +34,12 @@ def level_params(game: GameSpec, learned: bool) -> tuple[Param, ...]:
     ps: list[Param] = []
     if game.width is None:
         ps.append(Param("width", "int", 200, "level length in columns", lo=50, hi=1000))
-        ps.append(Param("enemies", "float", controls.SMB_ENEMIES_DEFAULT, controls.SMB_ENEMIES_DOC, lo=0.0, hi=1.0))
-        ps.append(Param("gaps", "float", controls.SMB_GAPS_DEFAULT, controls.SMB_GAPS_DOC, lo=0.0, hi=1.0))
+        ps.append(Param("enemies", "float", 0.4, controls.DOCS[(game.id, "enemies")], lo=0.0, hi=1.0))
+        ps.append(Param("gaps", "float", 0.4, controls.DOCS[(game.id, "gaps")], lo=0.0, hi=1.0))
     else:
-        ps.append(Param("gold", "int", controls.LR_GOLD_DEFAULT, controls.LR_GOLD_DOC,
-                        lo=controls.LR_GOLD_MIN, hi=controls.LR_GOLD_MAX))
-        ps.append(Param("enemies", "float", controls.LR_ENEMIES_DEFAULT, controls.LR_ENEMIES_DOC, lo=0.0, hi=1.0))
+        lo, hi = controls.LR_GOLD_RANGE
+        ps.append(Param("gold", "int", 12, controls.DOCS[(game.id, "gold")], lo=lo, hi=hi))
+        ps.append(Param("enemies", "float", 0.4, controls.DOCS[(game.id, "enemies")], lo=0.0, hi=1.0))
     if learned:
         ps.append(Param("temperature", "float", 1.0, "sampling temperature: lower is safer, higher is wilder",
                         lo=0.5, hi=1.5))
@@ -117,14 +117,16 @@ class LevelGenerator(Generator):
     def _scroller(self, rng, params, sample_controls, partials):
         width = params["width"]
         fixer = repair.SMBStreamRepair(rng)
+        ctl = controls.SMBChunkControls(params["enemies"], params["gaps"])
         pieces: list[np.ndarray] = []
         done = 0
         changed = 0
         for chunk in self.sampler.sample(rng, width, sample_controls, CHUNK):
             chunk = np.array(chunk, dtype=np.uint8, copy=True)
             last = done + chunk.shape[1] >= width
-            chunk = controls.smb_apply(chunk, params["enemies"], params["gaps"], rng, first=(done == 0), last=last)
-            chunk, n = fixer.push(chunk, last=last)
+            chunk = ctl.before_repair(chunk, rng)      # carve / fill pits to the requested density
+            chunk, n = fixer.push(chunk, last=last)    # keep the level traversable
+            chunk = ctl.after_repair(chunk, rng)       # place / remove enemies (passable: safe)
             changed += n
             if partials:
                 yield LevelChunk(x=done, y=0, rows=tuple(to_rows(chunk)), level_width=width,
@@ -143,9 +145,10 @@ class LevelGenerator(Generator):
             screen = np.array(next(iter(self.sampler.sample(rng, self.game.width, sample_controls, self.game.width))),
                               dtype=np.uint8, copy=True)
             try:
-                screen, changed = controls.lr_apply(screen, params["gold"], params["enemies"], rng)
-                screen, n = repair.lr_repair(screen, rng)
-                changed += n
+                screen, _ = controls.set_gold(screen, params["gold"], rng)
+                screen, changed = repair.lr_repair(screen, rng)  # moves unreachable gold, keeps the count
+                screen, _ = controls.set_enemies(screen, controls.lr_enemy_count(params["enemies"]), rng,
+                                                 self.game)
             except GenerationFailed as e:
                 failures.append(str(e))
                 continue
