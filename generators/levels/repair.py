@@ -227,7 +227,9 @@ def smb_repair(level: np.ndarray, rng: np.random.Generator | None = None,
 # Lode Runner
 # --------------------------------------------------------------------------------------------
 
-_SPAWN_CANDIDATES = 16
+_SPAWN_CANDIDATES = 48
+_LADDER_BUDGET = 8
+_LADDER_CANDIDATES = 24
 
 
 def lr_standing(grid: np.ndarray) -> np.ndarray:
@@ -239,14 +241,36 @@ def lr_standing(grid: np.ndarray) -> np.ndarray:
     return st & (grid == ord("."))
 
 
+def _lr_capacity(g: np.ndarray, res) -> int:
+    """Cells that can hold gold: reachable empty or gold cells."""
+    return int((res.reachable & ((g == ord(".")) | (g == ord("G")))).sum())
+
+
+def _lr_ladder(g: np.ndarray, r: int, c: int, up: bool) -> np.ndarray | None:
+    """A copy of ``g`` with a ladder from (r, c) to the top (``up``) or down to the floor."""
+    rows = range(r, -1, -1) if up else range(r, g.shape[0] - 1)
+    out = g.copy()
+    for y in rows:
+        if out[y, c] in (ord("G"), ord("M"), ord("E")):
+            return None
+        out[y, c] = ord("#")
+    return out
+
+
 def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """Make a Lode Runner screen playable; return (grid, tiles changed).
 
-    Exactly one spawn ``M`` on a standing cell (an existing standing spawn is kept; among
-    several the one reaching most gold wins; none: the best of a few standing cells drawn with
-    ``rng``), then every unreachable gold is moved to a reachable standing cell drawn with
-    ``rng`` (the gold count is kept; a screen without gold gets one). Raises
-    :class:`GenerationFailed` when there is no standing cell or too few reachable cells.
+    1. Exactly one spawn ``M`` on a standing cell: an existing standing spawn whose reachable
+       area can hold all the gold is kept (among several, the one reaching most gold); else the
+       best of up to 48 standing cells drawn with ``rng``.
+    2. While the reachable area is too small for the gold, add a full-height ladder (up from or
+       down from a reachable cell, the best of 24 drawn with ``rng``; at most 8 ladders).
+    3. Every unreachable gold moves to a reachable empty standing cell drawn with ``rng`` (any
+       reachable empty cell if those run out). The gold count is kept; a screen without gold
+       gets one.
+
+    Raises :class:`GenerationFailed` when there is no standing cell for the spawn or the gold
+    cannot all be made reachable within that budget.
     """
     g = np.asarray(grid)
     if g.shape != (LODE_RUNNER.height, LODE_RUNNER.width):
@@ -254,6 +278,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
     g = g.astype(np.uint8, copy=True)
     before = g.copy()
     M, G, DOT = ord("M"), ord("G"), ord(".")
+    total_gold = max(1, int((g == G).sum()))
 
     spawns = [tuple(int(v) for v in p) for p in np.argwhere(g == M)]
     held_below = np.zeros(g.shape, dtype=bool)
@@ -262,38 +287,57 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
     good = [p for p in spawns if held_below[p]]
     for p in spawns:
         g[p] = DOT
-    if good:
-        cands = good
-    else:
+
+    def score(p):
+        r = lr_reach(g, spawn=p)
+        return (r.gold - len(r.unreachable_gold), min(_lr_capacity(g, r), total_gold), int(r.reachable.sum()))
+
+    spawn = max(good, key=score) if good else None
+    if spawn is None or score(spawn)[1] < total_gold:
         st = np.argwhere(lr_standing(g))
-        if len(st) == 0:
+        if len(st) == 0 and spawn is None:
             raise GenerationFailed("Lode Runner repair: no empty standing cell to place the spawn on")
-        pick = rng.choice(len(st), size=min(_SPAWN_CANDIDATES, len(st)), replace=False)
-        cands = [tuple(int(v) for v in st[i]) for i in sorted(pick)]
-    if len(cands) == 1:
-        spawn = cands[0]
-    else:
-        def score(p):
-            r = lr_reach(g, spawn=p)
-            return (r.gold - len(r.unreachable_gold), int(r.reachable.sum()))
+        pick = rng.choice(len(st), size=min(_SPAWN_CANDIDATES, len(st)), replace=False) if len(st) else []
+        cands = ([spawn] if spawn is not None else []) + [tuple(int(v) for v in st[i]) for i in sorted(pick)]
         spawn = max(cands, key=score)
     g[spawn] = M
 
     res = lr_reach(g)
+    for _ in range(_LADDER_BUDGET):
+        if _lr_capacity(g, res) >= total_gold:
+            break
+        cells = np.argwhere(res.reachable & held_below)
+        best = None
+        for i in rng.choice(len(cells), size=min(_LADDER_CANDIDATES, len(cells)), replace=False):
+            r, c = (int(v) for v in cells[i])
+            for up in (True, False):
+                cand = _lr_ladder(g, r, c, up)
+                if cand is None:
+                    continue
+                cres = lr_reach(cand)
+                key = _lr_capacity(cand, cres)
+                if best is None or key > best[0]:
+                    best = (key, cand, cres)
+        if best is None or best[0] <= _lr_capacity(g, res):
+            break
+        _, g, res = best
+        held_below[:-1] = mask(g, LR_SOLID + "#")[1:]
+
     moves = res.unreachable_gold
     need = len(moves) + (1 if res.gold == 0 else 0)
     if need:
+        for (r, c) in moves:
+            g[r, c] = DOT
         free = lr_standing(g) & res.reachable
         targets = np.argwhere(free)
         if len(targets) < need:
             targets = np.argwhere((g == DOT) & res.reachable)
         if len(targets) < need:
             raise GenerationFailed(
-                f"Lode Runner repair: {need} gold to place but only {len(targets)} reachable empty cells"
+                f"Lode Runner repair: {need} gold to place but only {len(targets)} reachable empty "
+                f"cells, even after adding ladders"
             )
         pick = rng.choice(len(targets), size=need, replace=False)
-        for (r, c) in moves:
-            g[r, c] = DOT
         for i in pick:
             g[tuple(targets[i])] = G
     final = lr_reach(g)

@@ -1,0 +1,301 @@
+"""Streaming SMB repair, Lode Runner repair, exact controls and the procedural baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gamegen.generators.events import GenerationFailed
+from gamegen.generators.levels import controls as C
+from gamegen.generators.levels.classic import RulesSampler
+from gamegen.generators.levels.games import LODE_RUNNER, SMB, to_grid
+from gamegen.generators.levels.playability import check, smb_reach
+from gamegen.generators.levels.repair import MAX_PIT, SMBStreamRepair, lr_repair, smb_repair
+
+VGLC = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vglc"
+needs_corpus = pytest.mark.skipif(not VGLC.is_dir(), reason=f"VGLC corpus not found at {VGLC}")
+
+_SYMS = np.frombuffer(b"-XS?Q<>[]oEBb", dtype=np.uint8)
+_P = np.array([60, 12, 4, 2, 1, 1, 1, 1, 1, 2, 3, 1, 1], float)
+
+
+def noisy_chunks(rng, n=9, lo=12, hi=30, solid_ground=None):
+    out = []
+    for _ in range(n):
+        w = int(rng.integers(lo, hi))
+        ch = rng.choice(_SYMS, size=(14, w), p=_P / _P.sum()).astype(np.uint8)
+        if solid_ground:
+            ch[-1] = ord("X")
+            ch[-1, rng.random(w) < solid_ground] = ord("-")
+        out.append(ch)
+    return out
+
+
+def stream(chunks, rng):
+    rep = SMBStreamRepair(rng)
+    parts = []
+    for i, ch in enumerate(chunks):
+        before = ch.copy()
+        out, n = rep.push(ch, last=i == len(chunks) - 1)
+        assert out.shape == ch.shape and out.dtype == np.uint8
+        assert n == int((out != before).sum())
+        assert (ch == before).all()                      # the input is never modified
+        parts.append(out)
+        # invariant: the prefix so far reaches its last column
+        assert smb_reach(np.concatenate(parts, 1), end_cols=1).playable
+    return np.concatenate(parts, 1), rep
+
+
+# --- SMB streaming repair ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["noise", "noise-ground", "narrow-chunks", "empty", "solid"])
+def test_stream_repair_always_ends_playable(kind):
+    for seed in range(40 if kind.startswith("noise") else 8):
+        rng = np.random.default_rng(seed)
+        if kind == "noise":
+            chunks = noisy_chunks(rng)
+        elif kind == "noise-ground":
+            chunks = noisy_chunks(rng, solid_ground=0.45)
+        elif kind == "narrow-chunks":
+            chunks = noisy_chunks(rng, n=30, lo=1, hi=5)
+        elif kind == "empty":
+            chunks = [np.full((14, 20), ord("-"), np.uint8) for _ in range(5)]
+        else:
+            chunks = [np.full((14, 20), ord("X"), np.uint8) for _ in range(5)]
+        level, rep = stream(chunks, rng)
+        v = check("smb", level)
+        assert v.playable, (kind, seed, v.reason)
+        assert rep.finished and rep.columns == level.shape[1]
+
+
+def test_stream_repair_fixes_are_small_and_targeted():
+    flat = np.full((14, 20), ord("-"), np.uint8)
+    flat[-1] = ord("X")
+    pit = flat.copy()
+    pit[-1, 5:13] = ord("-")                             # an 8-wide pit
+    wall = flat.copy()
+    wall[4:13, 10] = ord("X")                            # a 9-high wall
+    rep = SMBStreamRepair(np.random.default_rng(0))
+    assert rep.push(flat)[1] == 0
+    out, n = rep.push(pit)
+    assert 0 < n <= 8 - MAX_PIT and check("smb", np.concatenate([flat, out], 1)).playable
+    out2, n2 = rep.push(wall, last=True)
+    assert 0 < n2 <= 5 and out2[9, 10] == ord("X") and out2[8, 10] == ord("-")
+
+
+def test_pipes_keep_their_tops_when_lowered():
+    ch = np.full((14, 12), ord("-"), np.uint8)
+    ch[-1] = ord("X")
+    ch[3, 5:7] = (ord("<"), ord(">"))
+    ch[4:13, 5], ch[4:13, 6] = ord("["), ord("]")
+    out, n = SMBStreamRepair().push(ch, last=True)
+    assert check("smb", out).playable
+    tops = np.argwhere(out == ord("<"))
+    assert len(tops) == 1 and out[tops[0][0], 6] == ord(">") and 13 - tops[0][0] <= 4
+
+
+def test_stream_repair_rejects_bad_chunks_and_late_pushes():
+    rep = SMBStreamRepair()
+    with pytest.raises(ValueError):
+        rep.push(np.zeros((10, 5), np.uint8))
+    with pytest.raises(ValueError):
+        rep.push(np.full((14, 5), ord("Z"), np.uint8))
+    rep.push(np.full((14, 5), ord("X"), np.uint8), last=True)
+    with pytest.raises(RuntimeError):
+        rep.push(np.full((14, 5), ord("X"), np.uint8))
+
+
+@needs_corpus
+def test_corpus_levels_need_few_or_no_changes():
+    for p in sorted((VGLC / "Super_Mario_Bros/Processed").glob("*.txt")):
+        g = to_grid(p.read_text().splitlines())
+        out, n = smb_repair(g, chunk=24)
+        assert check("smb", out).playable
+        if check("smb", g).playable:
+            assert n <= 5, (p.name, n)
+
+
+def test_rules_sampler_then_stream_repair_100_seeds():
+    sampler = RulesSampler(SMB)
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        controls = {"enemies": float(rng.random()), "gaps": float(rng.random()), "temperature": 1.0}
+        chunks = list(sampler.sample(rng, 200, controls, 24))
+        assert sum(c.shape[1] for c in chunks) == 200 and all(c.shape[0] == 14 for c in chunks)
+        rep = SMBStreamRepair(rng)
+        level = np.concatenate([rep.push(c, last=i == len(chunks) - 1)[0] for i, c in enumerate(chunks)], 1)
+        assert check("smb", level).playable, seed
+
+
+# --- controls ------------------------------------------------------------------------------
+
+
+def test_calibration_points():
+    assert C.smb_enemy_rate(0.4) == pytest.approx(C.SMB_ENEMY_DENSITY)
+    assert C.smb_enemy_rate(1.0) == pytest.approx(2.5 * C.SMB_ENEMY_DENSITY)
+    assert C.smb_pit_rate(0.4) == pytest.approx(C.SMB_PIT_DENSITY)
+    assert C.smb_enemy_rate(0) == C.smb_pit_rate(0) == 0
+    assert [C.lr_enemy_count(x) for x in (0, 0.4, 1)] == [0, 3, 8]
+    # per-chunk targets add up to the level's total
+    for rate in (0.05, 0.094, 0.235):
+        xs = [0, 7, 30, 31, 55, 100, 137, 200]
+        assert sum(C.chunk_count(rate, a, b - a) for a, b in zip(xs, xs[1:])) == round(rate * 200 + 1e-9)
+
+
+@needs_corpus
+def test_corpus_densities_match_constants():
+    files = sorted((VGLC / "Super_Mario_Bros/Processed").glob("*.txt"))
+    grids = [to_grid(p.read_text().splitlines()) for p in files]
+    enemies = sum(int((g == ord("E")).sum()) for g in grids) / sum(g.shape[1] for g in grids)
+    assert enemies == pytest.approx(C.SMB_ENEMY_DENSITY)
+
+
+def test_set_enemies_exact_smb():
+    rng = np.random.default_rng(1)
+    for seed in range(30):
+        ch = noisy_chunks(np.random.default_rng(seed), n=1, lo=20, hi=30, solid_ground=0.2)[0]
+        for target in (0, 1, 3, 7):
+            out, got = C.set_enemies(ch, target, rng, "smb")
+            assert got == target == int((out == ord("E")).sum())
+            new = np.argwhere((out == ord("E")) & (ch != ord("E")))
+            for r, c in new:                               # new enemies stand on something solid
+                assert chr(out[r + 1, c]) in "XS?Q<>[]Bb"
+            changed = out != ch
+            assert set(np.unique(out[changed]).tolist()) <= {ord("E"), ord("-")}
+
+
+def test_set_gaps_exact_and_jumpable():
+    rng = np.random.default_rng(2)
+    flat = np.full((14, 25), ord("-"), np.uint8)
+    flat[-1] = ord("X")
+    for target in range(0, 12):
+        out, got = C.set_gaps(flat, target, rng)
+        assert got == target == C.smb_pit_count(out)
+        runs = "".join("p" if chr(t) not in "XS?Q<>[]Bb" else "g" for t in out[-1]).split("g")
+        assert max(len(r) for r in runs) <= C.SMB_MAX_PIT
+        assert out[-1, 0] == out[-1, -1] == ord("X")
+        assert check("smb", out).playable
+    full = flat.copy()
+    full[-1, 3:20] = ord("-")
+    out, got = C.set_gaps(full, 4, rng)                   # fill surplus from pit edges
+    assert got == 4 and C.smb_pit_count(out) == 4
+
+
+def test_chunk_controls_exact_over_a_level():
+    sampler = RulesSampler(SMB)
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        e, gp = float(rng.random()), float(rng.random())
+        ctl = C.SMBChunkControls(enemies=e, gaps=gp)
+        rep = SMBStreamRepair(rng)
+        chunks = list(sampler.sample(rng, 200, {"enemies": 0.2, "gaps": 0.1}, 25))
+        parts = []
+        for i, ch in enumerate(chunks):
+            ch = ctl.before_repair(ch, rng)
+            ch, _ = rep.push(ch, last=i == len(chunks) - 1)
+            parts.append(ctl.after_repair(ch, rng))
+        level = np.concatenate(parts, 1)
+        assert check("smb", level).playable
+        assert int((level == ord("E")).sum()) == round(C.smb_enemy_rate(e) * 200 + 1e-9)
+        assert abs(C.smb_pit_count(level) - round(C.smb_pit_rate(gp) * 200 + 1e-9)) <= 1
+
+
+def test_lode_runner_controls_exact():
+    sampler = RulesSampler(LODE_RUNNER)
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        g = np.concatenate(list(sampler.sample(rng, 32, {"enemies": 0.0, "gold": 5}, 32)), 1)
+        for n in (1, 12, 30):
+            out, got = C.set_gold(g, n, rng)
+            assert got == n == int((out == ord("G")).sum())
+            fixed, _ = lr_repair(out, rng)
+            assert int((fixed == ord("G")).sum()) == n and check("loderunner", fixed).playable
+            en, k = C.set_enemies(fixed, C.lr_enemy_count(0.6), rng, "loderunner")
+            assert k == 5 == int((en == ord("E")).sum()) and check("loderunner", en).playable
+            m = np.argwhere(en == ord("M"))[0]
+            for r, c in np.argwhere(en == ord("E")):
+                assert max(abs(r - m[0]), abs(c - m[1])) >= C.LR_ENEMY_SPAWN_DISTANCE
+
+
+def test_docs_are_one_line():
+    for (game, name), doc in C.DOCS.items():
+        assert game in ("smb", "loderunner") and "\n" not in doc and len(doc) < 160
+
+
+# --- Lode Runner repair --------------------------------------------------------------------
+
+
+def test_lr_repair_random_screens():
+    syms = np.frombuffer(b".Bb-#GEM", dtype=np.uint8)
+    p = np.array([55, 6, 14, 5, 10, 5, 3, 2], float)
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        g = rng.choice(syms, size=(22, 32), p=p / p.sum()).astype(np.uint8)
+        gold = int((g == ord("G")).sum())
+        out, n = lr_repair(g, rng)
+        v = check("loderunner", out)
+        assert v.playable, (seed, v.reason)
+        assert int((out == ord("G")).sum()) == max(gold, 1)
+        assert int((out == ord("M")).sum()) == 1 and n == int((out != g).sum())
+
+
+@needs_corpus
+def test_lr_repair_corpus():
+    for p in sorted((VGLC / "Lode_Runner/Processed").glob("*.txt"))[:40]:
+        g = to_grid(p.read_text().splitlines())
+        out, n = lr_repair(g, np.random.default_rng(0))
+        assert check("loderunner", out).playable
+        if check("loderunner", g).playable:
+            assert n == 0
+
+
+def test_lr_repair_failures():
+    with pytest.raises(GenerationFailed):
+        lr_repair(np.full((22, 32), ord("B"), np.uint8), np.random.default_rng(0))
+    with pytest.raises(ValueError):
+        lr_repair(np.full((10, 32), ord("."), np.uint8), np.random.default_rng(0))
+
+
+# --- determinism & the baseline ------------------------------------------------------------
+
+
+def _smb_pipeline(seed):
+    rng = np.random.default_rng(seed)
+    ctl = C.SMBChunkControls(0.5, 0.5)
+    rep = SMBStreamRepair(rng)
+    chunks = list(RulesSampler(SMB).sample(rng, 120, {"enemies": 0.5, "gaps": 0.5}, 20))
+    out = [ctl.after_repair(rep.push(ctl.before_repair(c, rng), last=i == len(chunks) - 1)[0], rng)
+           for i, c in enumerate(chunks)]
+    return np.concatenate(out, 1).tobytes()
+
+
+def _lr_pipeline(seed):
+    rng = np.random.default_rng(seed)
+    g = np.concatenate(list(RulesSampler(LODE_RUNNER).sample(rng, 32, {"enemies": 0.5, "gold": 9}, 32)), 1)
+    g, _ = C.set_gold(g, 9, rng)
+    g, _ = lr_repair(g, rng)
+    return C.set_enemies(g, 4, rng, "loderunner")[0].tobytes()
+
+
+def test_determinism():
+    for seed in (0, 7, 123):
+        assert _smb_pipeline(seed) == _smb_pipeline(seed)
+        assert _lr_pipeline(seed) == _lr_pipeline(seed)
+    assert _smb_pipeline(1) != _smb_pipeline(2)
+
+
+def test_rules_sampler_protocol():
+    with pytest.raises(ValueError):
+        RulesSampler(LODE_RUNNER).sample(np.random.default_rng(0), 40, {}, 32).__next__()
+    parts = list(RulesSampler(LODE_RUNNER).sample(np.random.default_rng(0), 32, {}, 10))
+    assert [p.shape for p in parts] == [(22, 10), (22, 10), (22, 10), (22, 2)]
+    g = np.concatenate(parts, 1)
+    assert set(np.unique(g).tolist()) <= set(LODE_RUNNER.symbols.encode())
+    assert int((g == ord("M")).sum()) == 1
+    smb_parts = list(RulesSampler(SMB).sample(np.random.default_rng(0), 101, {"enemies": 0, "gaps": 0}, 25))
+    assert [p.shape[1] for p in smb_parts] == [25, 25, 25, 25, 1]
+    lvl = np.concatenate(smb_parts, 1)
+    assert int((lvl == ord("E")).sum()) == 0 and C.smb_pit_count(lvl) == 0
