@@ -140,7 +140,7 @@ def canonical_text(specs: Sequence[Param], values: Mapping[str, Any]) -> list[tu
 
 def markdown_table(specs: Sequence[Param]) -> str:
     """The README's parameter table for one generator."""
-    lines = ["| parameter | type | allowed | default | what it does |", "|---|---|---|---|---|"]
+    lines = ["| parameter | allowed | default | what it does |", "|---|---|---|---|"]
     for p in specs:
-        lines.append(f"| `{p.name}` | {p.type} | {p.allowed()} | {p.text(p.default)} | {p.doc} |")
+        lines.append(f"| `{p.name}` | {p.allowed()} | {p.text(p.default)} | {p.doc} |")
     return "\n".join(lines)

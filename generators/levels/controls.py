@@ -40,7 +40,7 @@ LR_ENEMY_SPAWN_DISTANCE = 4      #: enemies are placed at least this far (Chebys
 DOCS = {
     ("smb", "enemies"): "Enemy density 0..1: exactly round(enemies * 0.235 * width) enemies "
                         "per level (0.4 = the original game's density, 1 = 2.5x, 0 = none).",
-    ("smb", "gaps"): "Pit density 0..1: exactly round(gaps * 0.231 * width) pit columns "
+    ("smb", "gaps"): "Pit density 0..1: round(gaps * 0.231 * width) pit columns, rarely one off "
                      "(bottom row open) in 1-3 wide pits (0.4 = the original game, 1 = 2.5x, 0 = none).",
     ("loderunner", "gold"): "Exact number of gold pieces on the screen, 1..30 (original levels: 4..131, median 16); "
                             "all reachable without digging.",

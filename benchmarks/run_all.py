@@ -1,0 +1,29 @@
+"""Run every benchmark with the settings BENCHMARKS.md reports (`make bench`).
+
+level_families.py needs the training checkpoints under runs/ for its PyTorch-eager column; it
+trains them first when missing (a few minutes, single-threaded).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+for game in ("smb", "loderunner"):
+    for family in ("lstm", "dcgan"):
+        ckpt = ROOT / "runs" / f"{game}-{family}.pt"
+        if not ckpt.exists():
+            print(f"training {ckpt.name} (missing)", flush=True)
+            subprocess.run([sys.executable, "-m", "gamegen.generators.levels.train", "--game", game,
+                            "--family", family, "--out", str(ckpt)], check=True)
+RUNS = [
+    ["latency.py", "--n", "200"],
+    ["levels_quality.py", "--seeds", "100"],
+    ["level_families.py", "--samples", "50", "--seed", "2024"],
+]
+
+for args in RUNS:
+    print(f"\n$ python benchmarks/{' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, str(HERE / args[0]), *args[1:]], check=True)

@@ -1,0 +1,18 @@
+"""The README's parameter tables are generated from the generators' parameter statements."""
+
+from pathlib import Path
+
+from gamegen.server.docs import parameter_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_parameter_tables_are_current():
+    readme = (ROOT / "README.md").read_text()
+    assert parameter_tables() in readme, "README parameter tables are stale: paste `python -m gamegen.server.docs`"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make test" in ci
