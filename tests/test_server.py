@@ -228,3 +228,36 @@ def test_concurrency_cap_answers_resource_exhausted(slow_server):
         assert "1 concurrent" in ei.value.details
         rest = collect(first)  # the first stream is unaffected
         assert rest["final"] is not None
+
+
+class SolidRock:
+    """A sampler that only produces solid screens: nothing to stand on, repair must give up."""
+
+    def sample(self, rng, width, controls, chunk):
+        import numpy as np
+
+        yield np.full((22, 32), ord("B"), dtype=np.uint8)
+
+
+def test_unrepairable_level_ends_with_aborted_not_a_broken_level(registry):
+    import dataclasses
+
+    from gamegen.generators.levels.games import LODE_RUNNER
+    from gamegen.generators.levels.generator import LevelGenerator
+
+    real = registry.resolve("levels/loderunner")
+    broken = LevelGenerator(dataclasses.replace(real.info, name="rock"), LODE_RUNNER, SolidRock())
+    reg = Registry()
+    reg.add(broken)
+    server = ServerThread(reg)
+    try:
+        with Client(server.target) as c:
+            events = []
+            with pytest.raises(GameGenError) as ei:
+                for e in c.generate("levels/rock", seed=1, params={"gold": 5}, formats=["txt"]):
+                    events.append(e)
+    finally:
+        server.stop()
+    assert ei.value.code == grpc.StatusCode.ABORTED
+    assert "no playable loderunner level after" in ei.value.details and "attempts" in ei.value.details
+    assert not any(isinstance(e, (Asset, LevelChunk)) for e in events), "nothing of a broken level was sent"
