@@ -82,3 +82,23 @@ def test_device_cuda_without_gpu_is_a_clear_refusal(tmp_path):
     if sessions_on_cuda:
         pytest.skip("a usable GPU is present")
     assert all("CUDA" in reason for _, reason in reg.refused) and reg.refused
+
+
+def test_serving_path_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from gamegen.server.registry import load_registry\n"
+        "from gamegen.server.app import GameGenServer\n"
+        "import gamegen.server.cli, gamegen.client, gamegen.server.bake\n"
+        "reg = load_registry(device='cpu')\n"
+        "for g in reg.all():\n"
+        "    list(g.generate(1, {}, ['txt', 'tmj', 'png']))\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnxscript', 'onnx'))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"serving path imported training modules: {r.stdout} {r.stderr}"
