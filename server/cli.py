@@ -59,6 +59,19 @@ def _remote_error(e: Exception) -> Optional[int]:
     return None
 
 
+def _fail_remote(e: Exception, server: Optional[str]) -> "typer.Exit":
+    """Re-raise what is not a client error; otherwise a one-line error with a hint."""
+    import grpc
+
+    code = _remote_error(e)
+    if code is None:
+        raise e
+    if getattr(e, "code", None) == grpc.StatusCode.UNAVAILABLE:
+        return _fail(f"cannot reach a gamegen server at {server} (is `gamegen serve` running there?): "
+                     f"{e.details}", code)
+    return _fail(str(e), code)
+
+
 @app.command()
 def serve(
     models: Optional[Path] = typer.Option(None, help="model repository (default: the bundled models/)"),
@@ -114,10 +127,7 @@ def list_models(
     try:
         infos = [i for i in backend.models() if not kind or i.kind == kind]
     except Exception as e:
-        code = _remote_error(e)
-        if code is None:
-            raise
-        raise _fail(str(e), code)
+        raise _fail_remote(e, server)
     out.print(f"[dim]models ({backend.where})[/]")
     for i in infos:
         out.print(f"\n[bold]{i.ref}[/] {i.version}  family={i.family}  provider={i.execution_provider}  "
@@ -176,10 +186,7 @@ def generate(
     except GenerationFailed as e:
         raise _fail(str(e), EXIT_FAILED)
     except Exception as e:
-        code = _remote_error(e)
-        if code is None:
-            raise
-        raise _fail(str(e), code)
+        raise _fail_remote(e, server)
     if final is None:
         raise _fail("the stream ended without a final event", EXIT_FAILED)
     written = write_assets(out_dir, assets)
@@ -222,10 +229,7 @@ def bake(
     except BakeFileError as e:
         raise _fail(str(e))
     except Exception as e:
-        code = _remote_error(e)
-        if code is None:
-            raise
-        raise _fail(str(e), code)
+        raise _fail_remote(e, server)
     with Progress(TextColumn("[bold]bake"), BarColumn(), TextColumn("{task.completed}/{task.total} {task.fields[msg]}"),
                   console=err, transient=True) as bar:
         task = bar.add_task("bake", total=len(items), msg="")

@@ -231,3 +231,10 @@ def test_serve_drains_in_flight_stream_on_sigterm():
 def test_serve_refuses_missing_model_dir_clearly():
     r = run("serve", "--models", "/nonexistent/models", "--port", "0")
     assert r.returncode == 2 and "/nonexistent/models" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path):
+    r = run("generate", "levels/smb", "--server", "127.0.0.1:1", "--out", str(tmp_path / "o"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "cannot reach a gamegen server at 127.0.0.1:1" in r.stderr
+    assert not (tmp_path / "o").exists()
