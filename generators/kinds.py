@@ -28,7 +28,7 @@ def from_manifest(model_dir: Path, manifest: dict, session_factory: Callable) ->
             sessions.append(sess)
             return sess
 
-        gen = LevelGenerator.from_model(model_dir, manifest, factory, provider="")
+        gen = LevelGenerator.from_model(model_dir, manifest, factory)
         gen.info.execution_provider = sessions[0].get_providers()[0] if sessions else "none"
         return gen
     raise UnknownKind(f"manifest kind {kind!r} is not served by this version; known kinds: {', '.join(KINDS)}")
@@ -40,7 +40,3 @@ def builtin_generators() -> list[Generator]:
     from .levels.generator import LevelGenerator
 
     return [LevelGenerator.rules(g) for g in GAMES.values()]
-
-
-def builtin_generators_of(registry) -> list[Generator]:
-    return [g for g in registry.all() if g.info.execution_provider == "none"]

@@ -51,7 +51,6 @@ class SessionFactory:
         self.providers = [CPU]
         if device in ("auto", "cuda") and CUDA in self.ort.get_available_providers():
             self.providers = [CUDA, CPU]
-        self.last_provider = CPU
 
     def options(self):
         so = self.ort.SessionOptions()
@@ -71,7 +70,6 @@ class SessionFactory:
                 "--device cuda was asked for but the CUDA execution provider is not usable here "
                 "(onnxruntime-gpu needs CUDA 12/13 and cuDNN 9 libraries); use --device auto or cpu"
             )
-        self.last_provider = got
         return sess
 
 
@@ -101,10 +99,6 @@ class Registry:
             raise ModelNotFound(ref, [f"{name}@{v}" for v in sorted(versions, key=_vkey)])
         return versions[version]
 
-    def warmup(self) -> None:
-        for gen in self.all():
-            gen.warmup()
-
 
 def _vkey(v: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in v.replace("-", ".").split("."))
@@ -128,6 +122,8 @@ def load_registry(models_dir: Path | None = None, device: str = "auto", *, built
     reg = Registry()
     if builtins:
         for gen in kinds.builtin_generators():
+            if warmup:
+                gen.warmup()
             reg.add(gen)
     for manifest_path in sorted(models_dir.glob("*/*/manifest.json")):
         model_dir = manifest_path.parent
@@ -146,9 +142,6 @@ def load_registry(models_dir: Path | None = None, device: str = "auto", *, built
         reg.add(gen)
         log.info("loaded %s@%s (%s) on %s", gen.info.ref, gen.info.version, gen.info.family,
                  gen.info.execution_provider)
-    if warmup and builtins:
-        for gen in kinds.builtin_generators_of(reg):
-            gen.warmup()
     return reg
 
 

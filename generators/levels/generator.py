@@ -55,7 +55,8 @@ class LevelGenerator(Generator):
     # -- construction ------------------------------------------------------------------------
 
     @classmethod
-    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable, provider: str) -> "LevelGenerator":
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "LevelGenerator":
+        """Load a model directory; the caller records the provider its session got."""
         from .samplers import load_sampler
 
         game = GAMES[manifest["game"]]
@@ -64,7 +65,7 @@ class LevelGenerator(Generator):
             kind="levels", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", ""), description=manifest.get("description", game.title),
             params=level_params(game, learned=True), formats=FORMATS, generator_version=GENERATOR_VERSION,
-            execution_provider=provider, sha256=manifest["sha256"], tiles=game.legend,
+            execution_provider="", sha256=manifest["sha256"], tiles=game.legend,
         )
         return cls(info, game, sampler)
 
