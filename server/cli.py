@@ -80,6 +80,7 @@ def serve(
     device: str = typer.Option("auto", help="auto (CUDA when usable, else CPU), cpu, or cuda"),
     max_concurrent: int = typer.Option(8, help="concurrent generations before RESOURCE_EXHAUSTED"),
     grace: float = typer.Option(10.0, help="seconds to drain in-flight streams on SIGINT/SIGTERM"),
+    ort_threads: int = typer.Option(1, help="ONNX Runtime intra-op threads per session (0 = all cores)"),
     log_level: str = typer.Option("info", help="debug, info, warning, error"),
 ):
     """Run the gRPC server on a model repository."""
@@ -93,8 +94,10 @@ def serve(
         raise _fail(f"--max-concurrent must be at least 1, got {max_concurrent}")
     if not (0 <= port <= 65535):
         raise _fail(f"--port must be from 0 to 65535, got {port}")
+    if ort_threads < 0:
+        raise _fail(f"--ort-threads must be 0 (ORT default) or more, got {ort_threads}")
     try:
-        registry = load_registry(models, device=device)
+        registry = load_registry(models, device=device, threads=ort_threads)
     except (FileNotFoundError, RuntimeError) as e:
         raise _fail(str(e))
     for path, reason in registry.refused:
