@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamegen.generators.events import GenerationFailed
+from gamegen.generators.events import Asset, GenerationFailed
 from gamegen.generators.levels import controls as C
 from gamegen.generators.levels.classic import RulesSampler
 from gamegen.generators.levels.games import LODE_RUNNER, SMB, to_grid
 from gamegen.generators.levels.playability import check, smb_reach
-from gamegen.generators.levels.repair import MAX_PIT, SMBStreamRepair, lr_repair, smb_repair
+from gamegen.generators.levels.repair import (MAX_PIT, SMBStreamRepair, lr_repair, malformed_pipes, smb_repair,
+                                              tidy_smb_structures)
 
 VGLC = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vglc"
 needs_corpus = pytest.mark.skipif(not VGLC.is_dir(), reason=f"VGLC corpus not found at {VGLC}")
@@ -128,6 +129,152 @@ def test_rules_sampler_then_stream_repair_100_seeds():
         rep = SMBStreamRepair(rng)
         level = np.concatenate([rep.push(c, last=i == len(chunks) - 1)[0] for i, c in enumerate(chunks)], 1)
         assert check("smb", level).playable, seed
+
+
+
+# --- SMB structure tidy (pipes, cannons) ---------------------------------------------------
+
+
+def art(*rows):
+    """A 14-row SMB chunk from its lowest rows (empty sky above, one ground row added below)."""
+    w = len(rows[0])
+    lines = ["-" * w] * (13 - len(rows)) + list(rows) + ["X" * w]
+    return to_grid(lines)
+
+
+def tidy(ch, prev=None):
+    before = ch.copy()
+    out, n = tidy_smb_structures(ch, prev)
+    assert (ch == before).all()                          # the input is never modified
+    assert out.dtype == np.uint8 and out.shape == ch.shape and n == int((out != ch).sum())
+    return out, n
+
+
+@pytest.mark.parametrize("name, broken, fixed", [
+    ("left half: partner completed",
+     ("--<--", "--[--", "--[--"),
+     ("--<>-", "--[]-", "--[]-")),
+    ("right half, blocked on the left: removed",
+     ("-S>--", "-S]--", "-S]--"),
+     ("-S---", "-S---", "-S---")),
+    ("floating top: body down to the ground",
+     ("-<>-", "----", "----", "----"),
+     ("-<>-", "-[]-", "-[]-", "-[]-")),
+    ("floating top over a block: body down to the block",
+     ("-<>-", "----", "-SS-", "----"),
+     ("-<>-", "-[]-", "-SS-", "----")),
+    ("body without a top: gets one",
+     ("-[]-", "-[]-"),
+     ("-<>-", "-[]-")),
+    ("mismatched heights: the taller top wins",
+     ("-<--", "-[>-", "-[]-"),
+     ("-<>-", "-[]-", "-[]-")),
+    ("one column deeper: the other gets ground",
+     ("-<>-", "-X]-"),
+     ("-<>-", "-XX-")),
+    ("scrambled halves: one pipe",
+     ("-[--", "-<--", "----", "-->-"),
+     ("-<>-", "-[]-", "-[]-", "-[]-")),
+    ("both halves in one column: the leftmost pipe wins",
+     ("-[--", "-<--", "----", "->--"),
+     ("----", "----", "----", "<>--")),
+    ("overlapping pipes: the leftmost is kept",
+     ("-<<>-", "-[[]-"),
+     ("-<>--", "-[]--")),
+    ("a stray half under a pipe's short column: ground there, not a pipe",
+     ("-<>-", "-[]X", "-X[-"),
+     ("-<>-", "-[]X", "-XX-")),
+    ("left half in the last column: moved one column left (pipes never straddle chunks)",
+     ("---<", "---["),
+     ("--<>", "--[]")),
+    ("left half in the last column, no room beside it: removed",
+     ("--S<", "--S["),
+     ("--S-", "--S-")),
+    ("right half in the first column, no previous chunk: removed",
+     (">---", "]---"),
+     ("----", "----")),
+    ("floating cannon: body down to the ground",
+     ("-B-", "---", "---"),
+     ("-B-", "-b-", "-b-")),
+    ("cannon body without a top: gets one",
+     ("-b-", "-b-"),
+     ("-B-", "-b-")),
+])
+def test_tidy_fixes_malformed_structures(name, broken, fixed):
+    ch, want = art(*broken), art(*fixed)
+    assert malformed_pipes(ch), name
+    out, n = tidy(ch)
+    assert to_rows_(out) == to_rows_(want), name
+    assert not malformed_pipes(out) and n == int((want != ch).sum())
+    assert tidy(out)[1] == 0                             # idempotent
+
+
+def to_rows_(g):
+    return ["".join(map(chr, row)) for row in g]
+
+
+def test_tidy_chunk_boundary_uses_the_previous_column():
+    ch = art(">---", "]---")
+    prev = art("<", "[")[:, 0]
+    out, n = tidy(ch, prev)
+    assert n == 0 and (out == ch).all()                  # the left half was emitted: keep
+    out, n = tidy(ch, art("-", "-")[:, 0])
+    assert n == 2 and not (mask_pipes(out)).any()        # nothing to its left: remove
+
+
+def mask_pipes(g):
+    return np.isin(g, np.frombuffer(b"<>[]", np.uint8))
+
+
+def test_tidy_leaves_well_formed_structures_alone():
+    ch = to_grid([
+        "----------------------------",
+        "----------------------------",
+        "----------------------------",
+        "----------------------------",
+        "----------------------------",
+        "----------------B-----------",
+        "-----------<>---b---B-------",
+        "------<>---[]---b---b---B---",
+        "------[]---[]-SS[]--B---b---",
+        "--<>--[]---[]-SS[]--b-------",
+        "--[]--[]---[]--<>---b-<><>-E",
+        "--[]--[]-o-[]--[]---b-[][]--",
+        "XXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        "XXXXXXXXXXXX---XXXXXXXXXXXXX",
+    ])
+    ch[8:10, 16:18] = np.frombuffer(b"--", np.uint8)     # the pipe at 16 stands on row 10
+    assert not malformed_pipes(ch)
+    out, n = tidy(ch)
+    assert n == 0 and (out == ch).all()
+
+
+@needs_corpus
+def test_tidy_leaves_corpus_levels_alone():
+    for p in sorted((VGLC / "Super_Mario_Bros/Processed").glob("*.txt")):
+        g = to_grid(p.read_text().splitlines())
+        assert not malformed_pipes(g), p.name
+        assert tidy(g)[1] == 0, p.name
+
+
+def test_tidy_random_chunks_always_well_formed():
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        prev = None
+        for ch in noisy_chunks(rng, n=6, lo=1, hi=30):
+            out, n = tidy(ch, prev)
+            assert not malformed_pipes(out), (seed, malformed_pipes(out)[:3])
+            assert tidy(out, prev)[1] == 0
+            prev = out[:, -1]
+
+
+def test_generated_smb_levels_have_well_formed_pipes(registry):
+    gen = registry.resolve("levels/smb")
+    for seed in range(60):
+        events = list(gen.generate(seed, {"width": 200}, ["txt"]))
+        grid = to_grid(next(e for e in events if isinstance(e, Asset)).data.decode().splitlines())
+        assert not malformed_pipes(grid), (seed, malformed_pipes(grid)[:5])
+        assert check("smb", grid).playable, seed
 
 
 # --- controls ------------------------------------------------------------------------------

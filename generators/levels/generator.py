@@ -23,7 +23,7 @@ from .encoders import FORMATS, encode
 from .games import GAMES, GameSpec, to_rows
 
 # Bump when sampling/repair/encoding changes the bytes produced for the same model + seed.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 CHUNK = 25            # columns per streamed chunk (side-scrollers)
 LR_ATTEMPTS = 8       # whole-screen resamples before giving up (single-screen games)
@@ -125,10 +125,13 @@ class LevelGenerator(Generator):
         for chunk in self.sampler.sample(rng, width, sample_controls, CHUNK):
             chunk = np.array(chunk, dtype=np.uint8, copy=True)
             last = done + chunk.shape[1] >= width
+            # well-formed pipes / cannons; before the pit control, so its counts stay exact (set_gaps
+            # never cuts under a pipe) and before repair, which re-checks playability after it
+            chunk, t = repair.tidy_smb_structures(chunk, pieces[-1][:, -1] if pieces else None)
             chunk = ctl.before_repair(chunk, rng)      # carve / fill pits to the requested density
             chunk, n = fixer.push(chunk, last=last)    # keep the level traversable
             chunk = ctl.after_repair(chunk, rng)       # place / remove enemies (passable: safe)
-            changed += n
+            changed += t + n
             if partials:
                 yield LevelChunk(x=done, y=0, rows=tuple(to_rows(chunk)), level_width=width,
                                  level_height=self.game.height)

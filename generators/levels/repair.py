@@ -224,6 +224,186 @@ def smb_repair(level: np.ndarray, rng: np.random.Generator | None = None,
 
 
 # --------------------------------------------------------------------------------------------
+# SMB structures: pipes and cannons
+# --------------------------------------------------------------------------------------------
+
+_LEFT_HALF, _RIGHT_HALF = frozenset(b"<["), frozenset(b">]")
+_PIPE_TILES = _LEFT_HALF | _RIGHT_HALF
+_MATCH_LEFT = {ord(">"): ord("<"), ord("]"): ord("[")}   # right-half tile -> its left partner
+_GROUNDISH = frozenset(b"XS")                             # tiles copied under a pipe's short column
+_STRUCTURE_LUT = np.zeros(256, dtype=bool)
+_STRUCTURE_LUT[np.frombuffer(b"<>[]Bb", dtype=np.uint8)] = True
+
+
+def _runs(col: list[int], tiles: frozenset) -> list[tuple[int, int]]:
+    """Maximal vertical runs (first row, last row) of ``tiles`` in one column."""
+    runs, start = [], None
+    for r, t in enumerate(col + [-1]):
+        if t in tiles and start is None:
+            start = r
+        elif t not in tiles and start is not None:
+            runs.append((start, r - 1))
+            start = None
+    return runs
+
+
+def _ground_below(g: list[list[int]], r: int, c: int) -> bool:
+    """Whether a pipe cell at (r, c) rests on something: the bottom row or a non-pipe solid tile."""
+    return r + 1 >= len(g) or (_SOLID_LUT[g[r + 1][c]] and g[r + 1][c] not in _PIPE_TILES)
+
+
+def malformed_pipes(grid: np.ndarray, cannons: bool = True) -> list[tuple[int, int, str]]:
+    """Structural problems of SMB pipes (and cannons): ``(row, column, what)`` per bad tile.
+
+    A well-formed pipe is two adjacent columns: ``<`` ``>`` on top, then ``[`` ``]`` down to a
+    solid non-pipe tile or the bottom row. A cannon ``B`` stands on ``b``, a solid tile or the
+    bottom row; ``b`` has ``B`` or ``b`` above it. The VGLC levels have no such problems (a
+    cannon body in 7-1 ends in the air, which this check, like the tidy pass, accepts).
+    """
+    g = np.asarray(grid, dtype=np.uint8).tolist()
+    h, w = len(g), len(g[0]) if g else 0
+    out: list[tuple[int, int, str]] = []
+    lt, rt, lb, rb = ord("<"), ord(">"), ord("["), ord("]")
+    for r in range(h):
+        for c in range(w):
+            t = g[r][c]
+            if t in _PIPE_TILES:
+                left = t in _LEFT_HALF
+                pc = c + 1 if left else c - 1
+                want = {lt: rt, lb: rb, rt: lt, rb: lb}[t]
+                if not (0 <= pc < w and g[r][pc] == want):
+                    out.append((r, c, "half pipe"))
+                if t in (lb, rb) and (r == 0 or g[r - 1][c] not in ((lt, lb) if left else (rt, rb))):
+                    out.append((r, c, "pipe body without a top"))
+                below = lb if left else rb
+                if not (r + 1 < h and g[r + 1][c] == below) and not _ground_below(g, r, c):
+                    out.append((r, c, "floating pipe"))
+            elif cannons and t == ord("B"):
+                if not (r + 1 >= h or _SOLID_LUT[g[r + 1][c]]):
+                    out.append((r, c, "floating cannon"))
+            elif cannons and t == ord("b"):
+                if r == 0 or g[r - 1][c] not in (ord("B"), ord("b")):
+                    out.append((r, c, "cannon body without a top"))
+    return out
+
+
+def tidy_smb_structures(chunk: np.ndarray, prev_last_col: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Make the pipes and cannons of an SMB chunk well-formed; return (new chunk, tiles changed).
+
+    Deterministic, never modifies ``chunk``; a chunk with well-formed structures comes back
+    unchanged. Meant for each streamed chunk before :meth:`SMBStreamRepair.push` (which then
+    re-checks playability). Pipes (see :func:`malformed_pipes`):
+
+    * Every vertical run of left-half tiles (``<`` ``[``), with the right-half runs next to it,
+      is one pipe; a right-half run with no left half beside it is one too. Pipes are taken
+      left to right, then top down. A pipe's top is its run's highest row; it goes down both
+      columns to the first solid non-pipe tile in either (or the bottom row). It is redrawn
+      there (``<>`` then ``[]``: a missing partner half is completed, a body gets its top, the
+      body is extended) when every cell on the way is empty (or a stray pipe tile) and not
+      taken by a pipe kept before it; otherwise it is removed. Where only one column reached
+      ground, the cell under the other gets ground too (a copy of ``X`` / ``S``, else ``X``).
+    * Pipes never straddle chunks: a left half in the chunk's last column is taken as a pipe one
+      column to the left (so removed when that does not fit), and a right half in the first
+      column is kept as it is only when ``prev_last_col`` (the previous chunk's last column,
+      already emitted) has the matching left half beside every tile of it, else removed.
+    * Pipe tiles that belong to no kept pipe become empty ``-``.
+
+    Cannons: a ``b`` run without ``B`` on top gets one (its top tile becomes ``B``); a ``B`` with
+    nothing solid below gets ``b`` down to the first solid tile (or the bottom row).
+    """
+    src = _check_chunk(chunk)
+    if not _STRUCTURE_LUT[src].any():
+        return src, 0
+    g = src.tolist()
+    h, w = src.shape
+    out = [row[:] for row in g]
+    cols = [[g[r][c] for r in range(h)] for c in range(w)]
+    taken = [[False] * w for _ in range(h)]
+    lt, rt, lb, rb, empty = ord("<"), ord(">"), ord("["), ord("]"), EMPTY
+
+    def free(r: int, c: int) -> bool:
+        return not taken[r][c] and (g[r][c] in _PIPE_TILES or not _SOLID_LUT[g[r][c]])
+
+    # candidate pipes: (left column, top row, left run, right run), left to right then top down
+    right_runs = [_runs(cols[c], _RIGHT_HALF) for c in range(w)]
+    used = [[False] * len(rr) for rr in right_runs]
+    cands = []
+    for c in range(w):
+        for a, b in _runs(cols[c], _LEFT_HALF):
+            top = a
+            if c + 1 < w:
+                for i, (a2, b2) in enumerate(right_runs[c + 1]):
+                    if not used[c + 1][i] and a2 <= b and b2 >= a:
+                        used[c + 1][i] = True
+                        top = min(top, a2)
+            cands.append((c, top, a, b))
+    for c in range(w):
+        for i, (a, b) in enumerate(right_runs[c]):
+            if not used[c][i]:
+                cands.append((c - 1, a, a, b))
+    cands.sort()
+
+    fills: list[tuple[int, int, int]] = []
+    for c, top, a, b in cands:
+        if c < 0:
+            # right half in column 0: its left half would be in the chunk already emitted
+            prev = None if prev_last_col is None else np.asarray(prev_last_col).tolist()
+            if prev is not None and len(prev) == h and all(prev[r] == _MATCH_LEFT[g[r][0]] for r in range(a, b + 1)):
+                for r in range(a, b + 1):
+                    taken[r][0] = True
+            continue
+        if c + 1 >= w:                                 # left half in the last column: one column left
+            c -= 1
+            if c < 0:
+                continue
+        if not (free(top, c) and free(top, c + 1)):
+            continue
+        bottom = top
+        ok = True
+        while bottom + 1 < h:
+            r = bottom + 1
+            if taken[r][c] or taken[r][c + 1]:
+                ok = False
+                break
+            if not (free(r, c) and free(r, c + 1)):
+                break
+            bottom = r
+        if not ok:
+            continue
+        for r in range(top, bottom + 1):
+            out[r][c], out[r][c + 1] = (lt, rt) if r == top else (lb, rb)
+            taken[r][c] = taken[r][c + 1] = True
+        r = bottom + 1
+        for x, y in ((c, c + 1), (c + 1, c)):           # one column reached ground: the other gets some
+            if r < h and free(r, x):
+                fills.append((r, x, g[r][y] if g[r][y] in _GROUNDISH else GROUND))
+                taken[r][x] = True
+
+    for r in range(h):
+        for c in range(w):
+            if g[r][c] in _PIPE_TILES and not taken[r][c]:
+                out[r][c] = empty
+    for r, x, t in fills:
+        out[r][x] = t
+
+    # cannons
+    B, b_ = ord("B"), ord("b")
+    for c in range(w):
+        col = [out[r][c] for r in range(h)]
+        for a, b in _runs(col, frozenset((B, b_))):
+            if col[a] == b_:
+                out[a][c] = B
+            if col[b] == B or a == b:
+                r = b + 1
+                while r < h and not _SOLID_LUT[out[r][c]]:
+                    out[r][c] = b_
+                    r += 1
+
+    res = np.array(out, dtype=np.uint8)
+    return res, int((res != src).sum())
+
+
+# --------------------------------------------------------------------------------------------
 # Lode Runner
 # --------------------------------------------------------------------------------------------
 
