@@ -53,15 +53,17 @@ def main():
     ap.add_argument("--requests", type=int, default=64)
     ap.add_argument("--width", type=int, default=100)
     ap.add_argument("--callers", default="1,2,4,8,16")
+    ap.add_argument("--serve-args", default="", help="extra `gamegen serve` options, e.g. '--ort-threads 0'")
     a = ap.parse_args()
     proc = subprocess.Popen([sys.executable, "-m", "gamegen.server.cli", "serve", "--port", "0",
-                             "--max-concurrent", "8", "--log-level", "warning"],
+                             "--max-concurrent", "8", "--log-level", "warning", *a.serve_args.split()],
                             stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     try:
         line = proc.stdout.readline()
         port = re.search(r":(\d+):", line).group(1)
         target = f"127.0.0.1:{port}"
-        print(f"levels/smb width {a.width}, txt only, {a.requests} requests per row, server --max-concurrent 8")
+        print(f"levels/smb width {a.width}, txt only, {a.requests} requests per row, "
+              f"server --max-concurrent 8 {a.serve_args}")
         print("| callers | levels/s | p50 ms | p99 ms | refused |")
         print("|---|---|---|---|---|")
         for c in (int(x) for x in a.callers.split(",")):

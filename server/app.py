@@ -40,11 +40,11 @@ class GameGenServer:
     """One running server. ``await start()``, then ``await stop(grace)`` or ``await serve_forever()``."""
 
     def __init__(self, registry: Registry, host: str = "127.0.0.1", port: int = 50051,
-                 max_concurrent: int = 8):
+                 max_concurrent: int = 8, workers: int | None = None):
         self.registry = registry
         self.host = host
         self.requested_port = port
-        self.servicer = GameGenServicer(registry, max_concurrent=max_concurrent)
+        self.servicer = GameGenServicer(registry, max_concurrent=max_concurrent, workers=workers)
         self.health = health_aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None

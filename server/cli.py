@@ -78,7 +78,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to bind; 0.0.0.0 for all interfaces"),
     port: int = typer.Option(50051, help="port to listen on (0 picks a free one)"),
     device: str = typer.Option("auto", help="auto (CUDA when usable, else CPU), cpu, or cuda"),
-    max_concurrent: int = typer.Option(8, help="concurrent generations before RESOURCE_EXHAUSTED"),
+    max_concurrent: int = typer.Option(8, help="streams admitted at once (running + waiting); more get RESOURCE_EXHAUSTED"),
+    workers: int = typer.Option(0, help="generations running in parallel; 0 = number of CPU cores"),
     grace: float = typer.Option(10.0, help="seconds to drain in-flight streams on SIGINT/SIGTERM"),
     ort_threads: int = typer.Option(1, help="ONNX Runtime intra-op threads per session (0 = all cores)"),
     log_level: str = typer.Option("info", help="debug, info, warning, error"),
@@ -94,6 +95,8 @@ def serve(
         raise _fail(f"--max-concurrent must be at least 1, got {max_concurrent}")
     if not (0 <= port <= 65535):
         raise _fail(f"--port must be from 0 to 65535, got {port}")
+    if workers < 0:
+        raise _fail(f"--workers must be 0 (one per core) or more, got {workers}")
     if ort_threads < 0:
         raise _fail(f"--ort-threads must be 0 (ORT default) or more, got {ort_threads}")
     try:
@@ -107,7 +110,8 @@ def serve(
                     "use --device auto (falls back to CPU) or --device cpu")
 
     async def main() -> None:
-        server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent)
+        server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent,
+                               workers=workers or None)
         try:
             bound = await server.start()
         except OSError as e:

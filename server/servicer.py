@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,12 +42,16 @@ class Stats:
 
 
 class GameGenServicer(pb_grpc.GameGenServicer):
-    def __init__(self, registry: Registry, max_concurrent: int = 8):
+    def __init__(self, registry: Registry, max_concurrent: int = 8, workers: int | None = None):
+        """``max_concurrent`` streams are admitted (more get RESOURCE_EXHAUSTED); ``workers`` of
+        them generate at once and the rest wait their turn. Generators are partly Python, so
+        running more of them than there are cores only adds contention (BENCHMARKS.md)."""
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self.registry = registry
         self.max_concurrent = max_concurrent
-        self.pool = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="gamegen-gen")
+        self.workers = max(1, min(max_concurrent, workers or os.cpu_count() or 1))
+        self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gamegen-gen")
         self.stats = Stats()
         self.idle = asyncio.Event()
         self.idle.set()
@@ -122,6 +127,9 @@ class GameGenServicer(pb_grpc.GameGenServicer):
                 stop.set()
 
         def work() -> None:
+            if stop.is_set():  # cancelled while waiting for a worker: never started
+                events.close()
+                return
             try:
                 for event in events:
                     put(event)

@@ -32,13 +32,14 @@ def registry():
 class ServerThread:
     """A real grpc.aio server on 127.0.0.1:<free port>, running its own loop in a thread."""
 
-    def __init__(self, registry, max_concurrent: int = 4):
+    def __init__(self, registry, max_concurrent: int = 4, workers: int | None = None):
         from gamegen.server.app import GameGenServer
 
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.server = GameGenServer(registry, host="127.0.0.1", port=0, max_concurrent=max_concurrent)
+        self.server = GameGenServer(registry, host="127.0.0.1", port=0, max_concurrent=max_concurrent,
+                                    workers=workers)
         self.port = self.call(self.server.start())
         self.target = f"127.0.0.1:{self.port}"
 

@@ -261,3 +261,28 @@ def test_unrepairable_level_ends_with_aborted_not_a_broken_level(registry):
     assert ei.value.code == grpc.StatusCode.ABORTED
     assert "no playable loderunner level after" in ei.value.details and "attempts" in ei.value.details
     assert not any(isinstance(e, (Asset, LevelChunk)) for e in events), "nothing of a broken level was sent"
+
+
+def test_streams_past_the_workers_wait_and_a_waiting_one_can_be_cancelled(registry):
+    a = Instrumented(registry.resolve("levels/smb"), "slow-a", delay=0.03)
+    b = Instrumented(registry.resolve("levels/smb"), "slow-b", delay=0.03)
+    reg = Registry()
+    reg.add(a)
+    reg.add(b)
+    server = ServerThread(reg, max_concurrent=3, workers=1)
+    try:
+        with Client(server.target) as c:
+            first = c.generate("levels/slow-a", seed=1, params={"width": 300}, formats=["txt"])
+            next(first)                                   # a holds the only worker
+            stub = pb_grpc.GameGenStub(c.channel)
+            waiting = stub.Generate(pb.GenerateRequest(model="levels/slow-b", seed=2, formats=["txt"]))
+            time.sleep(0.2)
+            assert b.pulled == 0, "second stream ran although the only worker was busy"
+            waiting.cancel()                              # cancel b while it waits
+            assert isinstance(collect(first)["final"], Final)
+            time.sleep(0.3)
+            assert b.pulled == 0, "a stream cancelled while waiting was started anyway"
+            # the worker is free again: a later stream runs normally
+            assert collect(c.generate("levels/slow-b", seed=3, params={"width": 50}, formats=["txt"]))["final"]
+    finally:
+        server.stop()
