@@ -21,6 +21,7 @@ for game in ("smb", "loderunner"):
 RUNS = [
     ["latency.py", "--n", "200"],
     ["levels_quality.py", "--seeds", "100"],
+    ["concurrency.py"],
     ["level_families.py", "--samples", "50", "--seed", "2024"],
 ]
 
