@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from .games import GAMES, LODE_RUNNER, SMB, GameSpec, mask
-from .playability import LR_SOLID, SMB_SOLID
+from .playability import SMB_SOLID, lr_standing
 
 SMB_ENEMY_DENSITY = 275 / 2923   #: corpus enemies per column (SMB)
 SMB_PIT_DENSITY = 213 / 2309     #: corpus pit columns per column (SMB ground levels)
@@ -98,6 +98,27 @@ def _pick(rng: np.random.Generator, cells: np.ndarray, n: int) -> np.ndarray:
     return cells[np.sort(rng.choice(len(cells), size=min(n, len(cells)), replace=False))]
 
 
+def _set_count(g: np.ndarray, symbol: str, empty: str, n: int, rng: np.random.Generator,
+               *candidates) -> tuple[np.ndarray, int]:
+    """Bring ``g`` (edited in place) to ``n`` tiles of ``symbol``: extras become ``empty`` at random;
+    missing ones go on random cells of ``candidates[0](g)``, then ``candidates[1](g)`` ... (masks
+    evaluated as they are needed). Returns (g, achieved count)."""
+    sym = ord(symbol)
+    n = max(0, int(n))
+    have = np.argwhere(g == sym)
+    if len(have) > n:
+        for r, c in _pick(rng, have, len(have) - n):
+            g[r, c] = ord(empty)
+    else:
+        for cells in candidates:
+            need = n - int((g == sym).sum())
+            if need <= 0:
+                break
+            for r, c in _pick(rng, np.argwhere(cells(g)), need):
+                g[r, c] = sym
+    return g, int((g == sym).sum())
+
+
 def set_enemies(grid: np.ndarray, target_count: int, rng: np.random.Generator,
                 game: str | GameSpec = "smb") -> tuple[np.ndarray, int]:
     """Return (copy of ``grid`` with exactly ``target_count`` enemies ``E``, achieved count).
@@ -109,25 +130,19 @@ def set_enemies(grid: np.ndarray, target_count: int, rng: np.random.Generator,
     """
     g_spec = _game(game)
     g = np.asarray(grid).astype(np.uint8, copy=True)
-    E, empty = ord("E"), ord(g_spec.empty)
-    target_count = max(0, int(target_count))
-    have = np.argwhere(g == E)
-    if len(have) > target_count:
-        for r, c in _pick(rng, have, len(have) - target_count):
-            g[r, c] = empty
-    elif len(have) < target_count:
-        solid = mask(g, SMB_SOLID if g_spec.id == SMB.id else LR_SOLID + "#")
-        ok = np.zeros(g.shape, dtype=bool)
-        ok[:-1] = solid[1:]
-        if g_spec.id == LODE_RUNNER.id:
-            ok[-1] = True
-            for r, c in np.argwhere(g == ord("M")):
-                r0, c0 = max(0, r - LR_ENEMY_SPAWN_DISTANCE + 1), max(0, c - LR_ENEMY_SPAWN_DISTANCE + 1)
-                ok[r0:r + LR_ENEMY_SPAWN_DISTANCE, c0:c + LR_ENEMY_SPAWN_DISTANCE] = False
-        ok &= g == empty
-        for r, c in _pick(rng, np.argwhere(ok), target_count - len(have)):
-            g[r, c] = E
-    return g, int((g == E).sum())
+
+    def places(g: np.ndarray) -> np.ndarray:
+        if g_spec.id != LODE_RUNNER.id:
+            ok = np.zeros(g.shape, dtype=bool)
+            ok[:-1] = mask(g, SMB_SOLID)[1:]
+            return ok & (g == ord(g_spec.empty))
+        ok = lr_standing(g)
+        for r, c in np.argwhere(g == ord("M")):
+            r0, c0 = max(0, r - LR_ENEMY_SPAWN_DISTANCE + 1), max(0, c - LR_ENEMY_SPAWN_DISTANCE + 1)
+            ok[r0:r + LR_ENEMY_SPAWN_DISTANCE, c0:c + LR_ENEMY_SPAWN_DISTANCE] = False
+        return ok
+
+    return _set_count(g, "E", g_spec.empty, target_count, rng, places)
 
 
 def _pit_runs(pit: np.ndarray) -> list[tuple[int, int]]:
@@ -197,25 +212,7 @@ def set_gold(grid: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.nda
     g = np.asarray(grid).astype(np.uint8, copy=True)
     if g.shape != (LODE_RUNNER.height, LODE_RUNNER.width):
         raise ValueError(f"Lode Runner grid must have shape (22, 32), got {g.shape}")
-    G, DOT = ord("G"), ord(".")
-    n = max(0, int(n))
-    have = np.argwhere(g == G)
-    if len(have) > n:
-        for r, c in _pick(rng, have, len(have) - n):
-            g[r, c] = DOT
-    elif len(have) < n:
-        below = np.zeros(g.shape, dtype=bool)
-        below[:-1] = mask(g, LR_SOLID + "#")[1:]
-        below[-1] = True
-        standing = np.argwhere(below & (g == DOT))
-        add = _pick(rng, standing, n - len(have))
-        for r, c in add:
-            g[r, c] = G
-        rest = n - len(have) - len(add)
-        if rest > 0:
-            for r, c in _pick(rng, np.argwhere(g == DOT), rest):
-                g[r, c] = G
-    return g, int((g == G).sum())
+    return _set_count(g, "G", ".", n, rng, lr_standing, lambda g: g == ord("."))
 
 
 def smb_pit_count(grid: np.ndarray) -> int:

@@ -308,6 +308,15 @@ def smb_reach(
 LR_SOLID = "Bb"
 
 
+def lr_standing(grid: np.ndarray) -> np.ndarray:
+    """Empty ``.`` cells the player can stand in: above solid ground or a ladder, or on the bottom row."""
+    solid_or_ladder = mask(grid, LR_SOLID + "#")
+    st = np.zeros(grid.shape, dtype=bool)
+    st[:-1] = solid_or_ladder[1:]
+    st[-1] = True
+    return st & (grid == ord("."))
+
+
 @dataclass(frozen=True)
 class LRReach:
     """Result of :func:`lr_reach`. Masks have the grid's shape (22, 32)."""

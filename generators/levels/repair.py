@@ -13,7 +13,7 @@ import numpy as np
 
 from ..events import GenerationFailed
 from .games import LODE_RUNNER, SMB, mask
-from .playability import LR_SOLID, MAX_JUMP, SMB_SOLID, START_COLS, lr_reach, smb_reach
+from .playability import LR_SOLID, MAX_JUMP, SMB_SOLID, START_COLS, lr_reach, lr_standing, smb_reach
 
 _SOLID_LUT = np.zeros(256, dtype=bool)
 _SOLID_LUT[np.frombuffer(SMB_SOLID.encode(), dtype=np.uint8)] = True
@@ -410,15 +410,6 @@ def tidy_smb_structures(chunk: np.ndarray, prev_last_col: np.ndarray | None = No
 _SPAWN_CANDIDATES = 48
 _LADDER_BUDGET = 8
 _LADDER_CANDIDATES = 24
-
-
-def lr_standing(grid: np.ndarray) -> np.ndarray:
-    """Empty ``.`` cells the player can stand in: above solid ground or a ladder, or on the bottom row."""
-    solid_or_ladder = mask(grid, LR_SOLID + "#")
-    st = np.zeros(grid.shape, dtype=bool)
-    st[:-1] = solid_or_ladder[1:]
-    st[-1] = True
-    return st & (grid == ord("."))
 
 
 def _lr_capacity(g: np.ndarray, res) -> int:
