@@ -41,6 +41,28 @@ class LevelChunk:
 
 
 @dataclass(frozen=True)
+class Note:
+    """One note of a stem. Times are in quarter notes from the start of the piece."""
+
+    track: str
+    pitch: int
+    start: float
+    duration: float
+    velocity: int = 90
+
+
+@dataclass(frozen=True)
+class MusicBar:
+    """One finished bar: the notes (all tracks) that start in it."""
+
+    index: int
+    total_bars: int
+    start_beat: float
+    length_beats: float
+    notes: tuple[Note, ...]
+
+
+@dataclass(frozen=True)
 class Asset:
     name: str
     media_type: str
@@ -67,7 +89,7 @@ class Final:
     extra: dict = field(default_factory=dict, compare=False)
 
 
-Event = Progress | LevelChunk | Asset | Final
+Event = Progress | LevelChunk | MusicBar | Asset | Final
 
 
 def content_hash(assets: list[Asset]) -> str:

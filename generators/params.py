@@ -7,8 +7,10 @@ file's ``params`` table and the README's parameter tables.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 
@@ -24,8 +26,10 @@ class ParamError(ValueError):
 class Param:
     """One parameter of a generator.
 
-    ``type`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"choice"``. ``lo``/``hi`` are
-    inclusive bounds for numbers; ``choices`` lists allowed values for ``"choice"``.
+    ``type`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"choice"``, ``"bytes"``. ``lo``/``hi``
+    are inclusive bounds for numbers, and for ``"bytes"`` (an uploaded file: an image, a MIDI
+    file ...) the allowed size in bytes; a bytes parameter's default is ``None`` (not sent).
+    ``choices`` lists allowed values for ``"choice"``; ``what`` says what a bytes upload must be.
     """
 
     name: str
@@ -35,8 +39,11 @@ class Param:
     lo: float | None = None
     hi: float | None = None
     choices: tuple[str, ...] = field(default_factory=tuple)
+    what: str = "a file"
 
     def allowed(self) -> str:
+        if self.type == "bytes":
+            return f"{self.what} of {_size(self.lo)} to {_size(self.hi)}"
         if self.type in ("int", "float"):
             return f"{self.type} from {_fmt(self.lo)} to {_fmt(self.hi)}"
         if self.type == "choice":
@@ -63,12 +70,22 @@ class Param:
         elif self.type == "choice":
             if value not in self.choices:
                 raise ParamError(self.name, f"{self.name} must be {self.allowed()}, got {value!r}")
+        elif self.type == "bytes":
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise ParamError(self.name, f"{self.name} must be {self.allowed()} (bytes), got {type(value).__name__}")
+            value = bytes(value)
+            if not (self.lo <= len(value) <= self.hi):
+                what = "empty (0 bytes)" if not value else f"{_size(len(value))}"
+                raise ParamError(self.name, f"{self.name} is {what}; it must be {self.allowed()}")
+            return value
         if self.type in ("int", "float") and not (self.lo <= value <= self.hi):
             raise ParamError(self.name, f"{self.name} must be {self.allowed()}, got {_fmt(value)}")
         return value
 
     def parse(self, text: str) -> Any:
-        """Parse a CLI ``--set name=text`` value, then check it."""
+        """Parse a CLI ``--set name=text`` value, then check it. Bytes take ``@path`` (or a path)."""
+        if self.type == "bytes":
+            return self.check(read_upload(self.name, text))
         try:
             if self.type == "int":
                 value: Any = int(text)
@@ -89,7 +106,30 @@ class Param:
         """Canonical text form (used in hashes, Final.parameters and docs)."""
         if self.type == "bool":
             return "true" if value else "false"
+        if self.type == "bytes":
+            # Uploads are named by content in hashes, Final.parameters and bake cache keys.
+            return "none" if value is None else f"sha256:{hashlib.sha256(value).hexdigest()}"
         return _fmt(value)
+
+
+def read_upload(name: str, text: str, base: Path | None = None) -> bytes:
+    """The bytes of the file named by ``@path`` or ``path`` (relative to ``base`` if given)."""
+    path = Path(text[1:] if text.startswith("@") else text).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ParamError(name, f"{name}: cannot read file {str(path)!r}: {e.strerror or e}") from None
+
+
+def _size(n: float | None) -> str:
+    n = int(n or 0)
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return f"{n >> 20} MiB"
+    if n >= 1 << 10 and n % (1 << 10) == 0:
+        return f"{n >> 10} KiB"
+    return f"{n} bytes" if n != 1 else "1 byte"
 
 
 def _fmt(v: Any) -> str:

@@ -18,6 +18,10 @@ Bake file::
     seed = 7
     formats = ["tmj", "png"]        # optional; defaults, else every format the model offers
     params = { width = 300, enemies = 0.4 }
+
+A parameter that takes a file (an exemplar image, a MIDI file to continue) is given as a path
+relative to the bake file, e.g. ``params = { exemplar = "art/rock.png" }``; the file's content is
+part of the cache key, so editing it re-bakes the asset.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gamegen.generators.events import Asset, Final, GenerationFailed, content_hash
-from gamegen.generators.params import ParamError, canonical_text, validate
+from gamegen.generators.params import ParamError, canonical_text, read_upload, validate
 
 from .backends import Backend
 from .registry import ModelNotFound
@@ -123,12 +127,22 @@ def load_bake_file(path: Path, backend: Backend) -> list[BakeItem]:
             raise BakeFileError(f"{where}: formats must be a non-empty list drawn from "
                                 f"{', '.join(info.formats)}; got {formats!r}")
         try:
+            params = _read_uploads(info.params, params, path.parent)
             values = validate(info.params, params, where=info.ref)
         except ParamError as e:
             raise BakeFileError(f"{where}: params.{e.field}: {e}") from None
         key = cache_key(info, seed, canonical_text(info.params, values), formats)
         items.append(BakeItem(name, f"{info.ref}@{info.version}", seed, dict(params), tuple(formats), key))
     return items
+
+
+def _read_uploads(specs, params: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Bytes parameters (images, MIDI files) are given in a bake file as paths relative to it."""
+    out = dict(params)
+    for p in specs:
+        if p.type == "bytes" and isinstance(out.get(p.name), str):
+            out[p.name] = read_upload(p.name, out[p.name], base)
+    return out
 
 
 def cache_key(info, seed: int, canonical: list[tuple[str, str]], formats) -> str:

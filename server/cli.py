@@ -155,7 +155,7 @@ def list_models(
 def generate(
     model: str = typer.Argument(..., help="kind/name[@version], e.g. levels/smb"),
     seed: int = typer.Option(0, help="seed (0 to 2^64-1); same seed + parameters -> same bytes"),
-    set_: List[str] = typer.Option([], "--set", help="parameter as key=value; repeat for several"),
+    set_: List[str] = typer.Option([], "--set", help="parameter as key=value; repeat for several; a file parameter takes key=@path"),
     format_: List[str] = typer.Option([], "--format", "-f", help="output format; repeat; default: all the model offers"),
     out_dir: Path = typer.Option(Path("out"), "--out", help="folder to write the assets into"),
     server: Optional[str] = typer.Option(None, help="HOST:PORT of a running server (default: in-process)"),

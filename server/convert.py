@@ -14,10 +14,18 @@ _PTYPE = {
     "float": pb.PARAMETER_TYPE_FLOAT,
     "bool": pb.PARAMETER_TYPE_BOOL,
     "choice": pb.PARAMETER_TYPE_CHOICE,
+    "bytes": pb.PARAMETER_TYPE_BYTES,
 }
 
-# Which GenerateRequest.params oneof member carries each kind's parameters.
-PARAMS_FIELD = {"levels": "levels"}
+# The GenerateRequest.params oneof member that carries each kind's parameters is named after
+# the kind ("levels", "terrain", "textures", "music").
+PARAMS_FIELDS = tuple(f.name for f in pb.GenerateRequest.DESCRIPTOR.oneofs_by_name["params"].fields)
+
+
+def params_field(kind: str) -> str:
+    if kind not in PARAMS_FIELDS:
+        raise ParamError("params", f"kind {kind!r} has no parameter message; kinds: {', '.join(PARAMS_FIELDS)}")
+    return kind
 
 
 def model_info(info: GeneratorInfo) -> pb.ModelInfo:
@@ -41,7 +49,7 @@ def model_info(info: GeneratorInfo) -> pb.ModelInfo:
 def params_from_request(req: pb.GenerateRequest, gen: Generator) -> dict[str, Any]:
     """The set fields of the request's typed parameters, checked against the model's kind."""
     which = req.WhichOneof("params")
-    expected = PARAMS_FIELD.get(gen.info.kind)
+    expected = params_field(gen.info.kind)
     if which is None:
         return {}
     if which != expected:
@@ -56,8 +64,7 @@ def request_for(ref: str, seed: int, params: dict[str, Any], formats: list[str],
                 partials: bool = True) -> pb.GenerateRequest:
     """Build a GenerateRequest from plain values (clients, CLI, bake)."""
     req = pb.GenerateRequest(model=ref, seed=seed, formats=list(formats), partials=partials)
-    field = PARAMS_FIELD.get(kind, kind)
-    sub = getattr(req, field)
+    sub = getattr(req, params_field(kind))
     sub.SetInParent()
     for name, value in params.items():
         try:
@@ -76,6 +83,11 @@ def event_to_proto(e: ev.Event) -> pb.GenerateEvent:
         return pb.GenerateEvent(partial=pb.PartialContent(level_chunk=pb.LevelChunk(
             x=e.x, y=e.y, width=e.width, height=e.height, rows=list(e.rows),
             level_width=e.level_width, level_height=e.level_height)))
+    if isinstance(e, ev.MusicBar):
+        return pb.GenerateEvent(partial=pb.PartialContent(music_bar=pb.MusicBar(
+            index=e.index, total_bars=e.total_bars, start_beat=e.start_beat, length_beats=e.length_beats,
+            notes=[pb.NoteEvent(track=n.track, pitch=n.pitch, start=n.start, duration=n.duration,
+                                velocity=n.velocity) for n in e.notes])))
     if isinstance(e, ev.Asset):
         return pb.GenerateEvent(asset=pb.Asset(name=e.name, media_type=e.media_type, data=e.data,
                                                format=e.format, sha256=e.sha256))
@@ -94,9 +106,18 @@ def event_from_proto(m: pb.GenerateEvent) -> ev.Event:
     if which == "progress":
         return ev.Progress(m.progress.fraction, m.progress.stage, m.progress.message)
     if which == "partial":
-        c = m.partial.level_chunk
-        return ev.LevelChunk(x=c.x, y=c.y, rows=tuple(c.rows), level_width=c.level_width,
-                             level_height=c.level_height)
+        part = m.partial.WhichOneof("content")
+        if part == "level_chunk":
+            c = m.partial.level_chunk
+            return ev.LevelChunk(x=c.x, y=c.y, rows=tuple(c.rows), level_width=c.level_width,
+                                 level_height=c.level_height)
+        if part == "music_bar":
+            b = m.partial.music_bar
+            return ev.MusicBar(index=b.index, total_bars=b.total_bars, start_beat=b.start_beat,
+                               length_beats=b.length_beats,
+                               notes=tuple(ev.Note(n.track, n.pitch, n.start, n.duration, n.velocity)
+                                           for n in b.notes))
+        raise ValueError(f"partial content of unknown type: {m!r}")
     if which == "asset":
         return ev.Asset(name=m.asset.name, media_type=m.asset.media_type, data=m.asset.data, format=m.asset.format)
     if which == "final":
@@ -126,9 +147,11 @@ def info_from_proto(m: pb.ModelInfo) -> GeneratorInfo:
             default = float(p.default_value)
         elif t == "bool":
             default = p.default_value == "true"
+        elif t == "bytes":
+            default = None
         else:
             default = p.default_value
-        numeric = t in ("int", "float")
+        numeric = t in ("int", "float", "bytes")
         params.append(Param(p.name, t, default, p.doc, lo=p.min if numeric else None,
                             hi=p.max if numeric else None, choices=tuple(p.choices)))
     return GeneratorInfo(

@@ -152,6 +152,13 @@ def test_unset_params_take_defaults_and_typed_fields_are_checked(server):
             list(stub.Generate(pb.GenerateRequest(model="levels/smb", seed=1, formats=["txt"],
                                                   levels=pb.LevelParams(width=49)), timeout=30))
         assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "width" in ei.value.details()
+        # Parameters of another kind: named, with the kind the model takes.
+        wrong = pb.GenerateRequest(model="levels/smb", seed=1, formats=["txt"])
+        wrong.music.SetInParent()
+        with pytest.raises(grpc.RpcError) as ei:
+            list(stub.Generate(wrong, timeout=30))
+        assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "`levels`" in ei.value.details() and "`music`" in ei.value.details()
 
 
 # --- cancellation, deadlines, limits ----------------------------------------------------------

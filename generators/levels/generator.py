@@ -164,3 +164,10 @@ class LevelGenerator(Generator):
             f"no playable {self.game.id} level after {LR_ATTEMPTS} attempts (last problem: {failures[-1]}); "
             "try another seed or fewer gold pieces"
         )
+
+
+def builtins() -> list[LevelGenerator]:
+    """The model-free level generators: one rules-based baseline per game."""
+    from .games import GAMES
+
+    return [LevelGenerator.rules(g) for g in GAMES.values()]

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18gamegen/v1/gamegen.proto\x12\ngamegen.v1\"!\n\x11ListModelsRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\";\n\x12ListModelsResponse\x12%\n\x06models\x18\x01 \x03(\x0b\x32\x15.gamegen.v1.ModelInfo\"\x95\x01\n\rParameterInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.gamegen.v1.ParameterType\x12\x0b\n\x03\x64oc\x18\x03 \x01(\t\x12\x0b\n\x03min\x18\x04 \x01(\x01\x12\x0b\n\x03max\x18\x05 \x01(\x01\x12\x0f\n\x07\x63hoices\x18\x06 \x03(\t\x12\x15\n\rdefault_value\x18\x07 \x01(\t\"9\n\x08TileInfo\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x0f\n\x07tile_id\x18\x03 \x01(\r\"\x90\x02\n\tModelInfo\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x1a\n\x12\x65xecution_provider\x18\x06 \x01(\t\x12-\n\nparameters\x18\x07 \x03(\x0b\x32\x19.gamegen.v1.ParameterInfo\x12\x16\n\x0eoutput_formats\x18\x08 \x03(\t\x12\x0e\n\x06sha256\x18\t \x01(\t\x12#\n\x05tiles\x18\n \x03(\x0b\x32\x14.gamegen.v1.TileInfo\x12\x19\n\x11generator_version\x18\x0b \x01(\r\"\x98\x01\n\x0fGenerateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0c\n\x04seed\x18\x02 \x01(\x04\x12\x0f\n\x07\x66ormats\x18\x03 \x03(\t\x12)\n\x06levels\x18\n \x01(\x0b\x32\x17.gamegen.v1.LevelParamsH\x00\x12\x15\n\x08partials\x18\x04 \x01(\x08H\x01\x88\x01\x01\x42\x08\n\x06paramsB\x0b\n\t_partials\"\xaf\x01\n\x0bLevelParams\x12\x12\n\x05width\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x14\n\x07\x65nemies\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\x04gaps\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x11\n\x04gold\x18\x04 \x01(\rH\x03\x88\x01\x01\x12\x18\n\x0btemperature\x18\x05 \x01(\x01H\x04\x88\x01\x01\x42\x08\n\x06_widthB\n\n\x08_enemiesB\x07\n\x05_gapsB\x07\n\x05_goldB\x0e\n\x0c_temperature\"\xca\x01\n\rGenerateEvent\x12(\n\x08progress\x18\x01 \x01(\x0b\x32\x14.gamegen.v1.ProgressH\x00\x12-\n\x07partial\x18\x02 \x01(\x0b\x32\x1a.gamegen.v1.PartialContentH\x00\x12\"\n\x05\x61sset\x18\x03 \x01(\x0b\x32\x11.gamegen.v1.AssetH\x00\x12\"\n\x05\x66inal\x18\x04 \x01(\x0b\x32\x11.gamegen.v1.FinalH\x00\x12\x0f\n\x07is_last\x18\x0f \x01(\x08\x42\x07\n\x05\x65vent\"<\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x02\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"J\n\x0ePartialContent\x12-\n\x0blevel_chunk\x18\x01 \x01(\x0b\x32\x16.gamegen.v1.LevelChunkH\x00\x42\t\n\x07\x63ontent\"z\n\nLevelChunk\x12\t\n\x01x\x18\x01 \x01(\r\x12\t\n\x01y\x18\x02 \x01(\r\x12\r\n\x05width\x18\x03 \x01(\r\x12\x0e\n\x06height\x18\x04 \x01(\r\x12\x0c\n\x04rows\x18\x05 \x03(\t\x12\x13\n\x0blevel_width\x18\x06 \x01(\r\x12\x14\n\x0clevel_height\x18\x07 \x01(\r\"W\n\x05\x41sset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"-\n\x06Timing\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x14\n\x0cmilliseconds\x18\x02 \x01(\x01\"(\n\tParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xfc\x01\n\x05\x46inal\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x04\x12)\n\nparameters\x18\x04 \x03(\x0b\x32\x15.gamegen.v1.Parameter\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\t\x12#\n\x07timings\x18\x06 \x03(\x0b\x32\x12.gamegen.v1.Timing\x12\x1a\n\x12\x65xecution_provider\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\r\x12\x16\n\x0erepaired_tiles\x18\t \x01(\r\x12\x19\n\x11generator_version\x18\n \x01(\r*\x95\x01\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12PARAMETER_TYPE_INT\x10\x01\x12\x18\n\x14PARAMETER_TYPE_FLOAT\x10\x02\x12\x17\n\x13PARAMETER_TYPE_BOOL\x10\x03\x12\x19\n\x15PARAMETER_TYPE_CHOICE\x10\x04\x32\x9c\x01\n\x07GameGen\x12K\n\nListModels\x12\x1d.gamegen.v1.ListModelsRequest\x1a\x1e.gamegen.v1.ListModelsResponse\x12\x44\n\x08Generate\x12\x1b.gamegen.v1.GenerateRequest\x1a\x19.gamegen.v1.GenerateEvent0\x01\x42\r\xaa\x02\nGameGen.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18gamegen/v1/gamegen.proto\x12\ngamegen.v1\"!\n\x11ListModelsRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\";\n\x12ListModelsResponse\x12%\n\x06models\x18\x01 \x03(\x0b\x32\x15.gamegen.v1.ModelInfo\"\x95\x01\n\rParameterInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.gamegen.v1.ParameterType\x12\x0b\n\x03\x64oc\x18\x03 \x01(\t\x12\x0b\n\x03min\x18\x04 \x01(\x01\x12\x0b\n\x03max\x18\x05 \x01(\x01\x12\x0f\n\x07\x63hoices\x18\x06 \x03(\t\x12\x15\n\rdefault_value\x18\x07 \x01(\t\"9\n\x08TileInfo\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\x0f\n\x07tile_id\x18\x03 \x01(\r\"\x90\x02\n\tModelInfo\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x1a\n\x12\x65xecution_provider\x18\x06 \x01(\t\x12-\n\nparameters\x18\x07 \x03(\x0b\x32\x19.gamegen.v1.ParameterInfo\x12\x16\n\x0eoutput_formats\x18\x08 \x03(\t\x12\x0e\n\x06sha256\x18\t \x01(\t\x12#\n\x05tiles\x18\n \x03(\x0b\x32\x14.gamegen.v1.TileInfo\x12\x19\n\x11generator_version\x18\x0b \x01(\r\"\x9f\x02\n\x0fGenerateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0c\n\x04seed\x18\x02 \x01(\x04\x12\x0f\n\x07\x66ormats\x18\x03 \x03(\t\x12)\n\x06levels\x18\n \x01(\x0b\x32\x17.gamegen.v1.LevelParamsH\x00\x12,\n\x07terrain\x18\x0b \x01(\x0b\x32\x19.gamegen.v1.TerrainParamsH\x00\x12-\n\x08textures\x18\x0c \x01(\x0b\x32\x19.gamegen.v1.TextureParamsH\x00\x12(\n\x05music\x18\r \x01(\x0b\x32\x17.gamegen.v1.MusicParamsH\x00\x12\x15\n\x08partials\x18\x04 \x01(\x08H\x01\x88\x01\x01\x42\x08\n\x06paramsB\x0b\n\t_partials\"\xaf\x01\n\x0bLevelParams\x12\x12\n\x05width\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x14\n\x07\x65nemies\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\x04gaps\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x11\n\x04gold\x18\x04 \x01(\rH\x03\x88\x01\x01\x12\x18\n\x0btemperature\x18\x05 \x01(\x01H\x04\x88\x01\x01\x42\x08\n\x06_widthB\n\n\x08_enemiesB\x07\n\x05_gapsB\x07\n\x05_goldB\x0e\n\x0c_temperature\"\x0f\n\rTerrainParams\"\x0f\n\rTextureParams\"\r\n\x0bMusicParams\"\xca\x01\n\rGenerateEvent\x12(\n\x08progress\x18\x01 \x01(\x0b\x32\x14.gamegen.v1.ProgressH\x00\x12-\n\x07partial\x18\x02 \x01(\x0b\x32\x1a.gamegen.v1.PartialContentH\x00\x12\"\n\x05\x61sset\x18\x03 \x01(\x0b\x32\x11.gamegen.v1.AssetH\x00\x12\"\n\x05\x66inal\x18\x04 \x01(\x0b\x32\x11.gamegen.v1.FinalH\x00\x12\x0f\n\x07is_last\x18\x0f \x01(\x08\x42\x07\n\x05\x65vent\"<\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x02\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"u\n\x0ePartialContent\x12-\n\x0blevel_chunk\x18\x01 \x01(\x0b\x32\x16.gamegen.v1.LevelChunkH\x00\x12)\n\tmusic_bar\x18\x02 \x01(\x0b\x32\x14.gamegen.v1.MusicBarH\x00\x42\t\n\x07\x63ontent\"z\n\nLevelChunk\x12\t\n\x01x\x18\x01 \x01(\r\x12\t\n\x01y\x18\x02 \x01(\r\x12\r\n\x05width\x18\x03 \x01(\r\x12\x0e\n\x06height\x18\x04 \x01(\r\x12\x0c\n\x04rows\x18\x05 \x03(\t\x12\x13\n\x0blevel_width\x18\x06 \x01(\r\x12\x14\n\x0clevel_height\x18\x07 \x01(\r\"}\n\x08MusicBar\x12\r\n\x05index\x18\x01 \x01(\r\x12\x12\n\ntotal_bars\x18\x02 \x01(\r\x12\x12\n\nstart_beat\x18\x03 \x01(\x01\x12\x14\n\x0clength_beats\x18\x04 \x01(\x01\x12$\n\x05notes\x18\x05 \x03(\x0b\x32\x15.gamegen.v1.NoteEvent\"\\\n\tNoteEvent\x12\r\n\x05track\x18\x01 \x01(\t\x12\r\n\x05pitch\x18\x02 \x01(\r\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x10\n\x08\x64uration\x18\x04 \x01(\x01\x12\x10\n\x08velocity\x18\x05 \x01(\r\"W\n\x05\x41sset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"-\n\x06Timing\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x14\n\x0cmilliseconds\x18\x02 \x01(\x01\"(\n\tParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xfc\x01\n\x05\x46inal\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x04\x12)\n\nparameters\x18\x04 \x03(\x0b\x32\x15.gamegen.v1.Parameter\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\t\x12#\n\x07timings\x18\x06 \x03(\x0b\x32\x12.gamegen.v1.Timing\x12\x1a\n\x12\x65xecution_provider\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\r\x12\x16\n\x0erepaired_tiles\x18\t \x01(\r\x12\x19\n\x11generator_version\x18\n \x01(\r*\xaf\x01\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12PARAMETER_TYPE_INT\x10\x01\x12\x18\n\x14PARAMETER_TYPE_FLOAT\x10\x02\x12\x17\n\x13PARAMETER_TYPE_BOOL\x10\x03\x12\x19\n\x15PARAMETER_TYPE_CHOICE\x10\x04\x12\x18\n\x14PARAMETER_TYPE_BYTES\x10\x05\x32\x9c\x01\n\x07GameGen\x12K\n\nListModels\x12\x1d.gamegen.v1.ListModelsRequest\x1a\x1e.gamegen.v1.ListModelsResponse\x12\x44\n\x08Generate\x12\x1b.gamegen.v1.GenerateRequest\x1a\x19.gamegen.v1.GenerateEvent0\x01\x42\r\xaa\x02\nGameGen.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +32,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gamegen.v1.gamegen_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\252\002\nGameGen.V1'
-  _globals['_PARAMETERTYPE']._serialized_start=1856
-  _globals['_PARAMETERTYPE']._serialized_end=2005
+  _globals['_PARAMETERTYPE']._serialized_start=2304
+  _globals['_PARAMETERTYPE']._serialized_end=2479
   _globals['_LISTMODELSREQUEST']._serialized_start=40
   _globals['_LISTMODELSREQUEST']._serialized_end=73
   _globals['_LISTMODELSRESPONSE']._serialized_start=75
@@ -45,25 +45,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELINFO']._serialized_start=348
   _globals['_MODELINFO']._serialized_end=620
   _globals['_GENERATEREQUEST']._serialized_start=623
-  _globals['_GENERATEREQUEST']._serialized_end=775
-  _globals['_LEVELPARAMS']._serialized_start=778
-  _globals['_LEVELPARAMS']._serialized_end=953
-  _globals['_GENERATEEVENT']._serialized_start=956
-  _globals['_GENERATEEVENT']._serialized_end=1158
-  _globals['_PROGRESS']._serialized_start=1160
-  _globals['_PROGRESS']._serialized_end=1220
-  _globals['_PARTIALCONTENT']._serialized_start=1222
-  _globals['_PARTIALCONTENT']._serialized_end=1296
-  _globals['_LEVELCHUNK']._serialized_start=1298
-  _globals['_LEVELCHUNK']._serialized_end=1420
-  _globals['_ASSET']._serialized_start=1422
-  _globals['_ASSET']._serialized_end=1509
-  _globals['_TIMING']._serialized_start=1511
-  _globals['_TIMING']._serialized_end=1556
-  _globals['_PARAMETER']._serialized_start=1558
-  _globals['_PARAMETER']._serialized_end=1598
-  _globals['_FINAL']._serialized_start=1601
-  _globals['_FINAL']._serialized_end=1853
-  _globals['_GAMEGEN']._serialized_start=2008
-  _globals['_GAMEGEN']._serialized_end=2164
+  _globals['_GENERATEREQUEST']._serialized_end=910
+  _globals['_LEVELPARAMS']._serialized_start=913
+  _globals['_LEVELPARAMS']._serialized_end=1088
+  _globals['_TERRAINPARAMS']._serialized_start=1090
+  _globals['_TERRAINPARAMS']._serialized_end=1105
+  _globals['_TEXTUREPARAMS']._serialized_start=1107
+  _globals['_TEXTUREPARAMS']._serialized_end=1122
+  _globals['_MUSICPARAMS']._serialized_start=1124
+  _globals['_MUSICPARAMS']._serialized_end=1137
+  _globals['_GENERATEEVENT']._serialized_start=1140
+  _globals['_GENERATEEVENT']._serialized_end=1342
+  _globals['_PROGRESS']._serialized_start=1344
+  _globals['_PROGRESS']._serialized_end=1404
+  _globals['_PARTIALCONTENT']._serialized_start=1406
+  _globals['_PARTIALCONTENT']._serialized_end=1523
+  _globals['_LEVELCHUNK']._serialized_start=1525
+  _globals['_LEVELCHUNK']._serialized_end=1647
+  _globals['_MUSICBAR']._serialized_start=1649
+  _globals['_MUSICBAR']._serialized_end=1774
+  _globals['_NOTEEVENT']._serialized_start=1776
+  _globals['_NOTEEVENT']._serialized_end=1868
+  _globals['_ASSET']._serialized_start=1870
+  _globals['_ASSET']._serialized_end=1957
+  _globals['_TIMING']._serialized_start=1959
+  _globals['_TIMING']._serialized_end=2004
+  _globals['_PARAMETER']._serialized_start=2006
+  _globals['_PARAMETER']._serialized_end=2046
+  _globals['_FINAL']._serialized_start=2049
+  _globals['_FINAL']._serialized_end=2301
+  _globals['_GAMEGEN']._serialized_start=2482
+  _globals['_GAMEGEN']._serialized_end=2638
 # @@protoc_insertion_point(module_scope)

@@ -14,11 +14,13 @@ class ParameterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PARAMETER_TYPE_FLOAT: _ClassVar[ParameterType]
     PARAMETER_TYPE_BOOL: _ClassVar[ParameterType]
     PARAMETER_TYPE_CHOICE: _ClassVar[ParameterType]
+    PARAMETER_TYPE_BYTES: _ClassVar[ParameterType]
 PARAMETER_TYPE_UNSPECIFIED: ParameterType
 PARAMETER_TYPE_INT: ParameterType
 PARAMETER_TYPE_FLOAT: ParameterType
 PARAMETER_TYPE_BOOL: ParameterType
 PARAMETER_TYPE_CHOICE: ParameterType
+PARAMETER_TYPE_BYTES: ParameterType
 
 class ListModelsRequest(_message.Message):
     __slots__ = ("kind",)
@@ -87,18 +89,24 @@ class ModelInfo(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., family: _Optional[str] = ..., description: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterInfo, _Mapping]]] = ..., output_formats: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., tiles: _Optional[_Iterable[_Union[TileInfo, _Mapping]]] = ..., generator_version: _Optional[int] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("model", "seed", "formats", "levels", "partials")
+    __slots__ = ("model", "seed", "formats", "levels", "terrain", "textures", "music", "partials")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     FORMATS_FIELD_NUMBER: _ClassVar[int]
     LEVELS_FIELD_NUMBER: _ClassVar[int]
+    TERRAIN_FIELD_NUMBER: _ClassVar[int]
+    TEXTURES_FIELD_NUMBER: _ClassVar[int]
+    MUSIC_FIELD_NUMBER: _ClassVar[int]
     PARTIALS_FIELD_NUMBER: _ClassVar[int]
     model: str
     seed: int
     formats: _containers.RepeatedScalarFieldContainer[str]
     levels: LevelParams
+    terrain: TerrainParams
+    textures: TextureParams
+    music: MusicParams
     partials: bool
-    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., partials: _Optional[bool] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., terrain: _Optional[_Union[TerrainParams, _Mapping]] = ..., textures: _Optional[_Union[TextureParams, _Mapping]] = ..., music: _Optional[_Union[MusicParams, _Mapping]] = ..., partials: _Optional[bool] = ...) -> None: ...
 
 class LevelParams(_message.Message):
     __slots__ = ("width", "enemies", "gaps", "gold", "temperature")
@@ -113,6 +121,18 @@ class LevelParams(_message.Message):
     gold: int
     temperature: float
     def __init__(self, width: _Optional[int] = ..., enemies: _Optional[float] = ..., gaps: _Optional[float] = ..., gold: _Optional[int] = ..., temperature: _Optional[float] = ...) -> None: ...
+
+class TerrainParams(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TextureParams(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MusicParams(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class GenerateEvent(_message.Message):
     __slots__ = ("progress", "partial", "asset", "final", "is_last")
@@ -139,10 +159,12 @@ class Progress(_message.Message):
     def __init__(self, fraction: _Optional[float] = ..., stage: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class PartialContent(_message.Message):
-    __slots__ = ("level_chunk",)
+    __slots__ = ("level_chunk", "music_bar")
     LEVEL_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    MUSIC_BAR_FIELD_NUMBER: _ClassVar[int]
     level_chunk: LevelChunk
-    def __init__(self, level_chunk: _Optional[_Union[LevelChunk, _Mapping]] = ...) -> None: ...
+    music_bar: MusicBar
+    def __init__(self, level_chunk: _Optional[_Union[LevelChunk, _Mapping]] = ..., music_bar: _Optional[_Union[MusicBar, _Mapping]] = ...) -> None: ...
 
 class LevelChunk(_message.Message):
     __slots__ = ("x", "y", "width", "height", "rows", "level_width", "level_height")
@@ -161,6 +183,34 @@ class LevelChunk(_message.Message):
     level_width: int
     level_height: int
     def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., rows: _Optional[_Iterable[str]] = ..., level_width: _Optional[int] = ..., level_height: _Optional[int] = ...) -> None: ...
+
+class MusicBar(_message.Message):
+    __slots__ = ("index", "total_bars", "start_beat", "length_beats", "notes")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BARS_FIELD_NUMBER: _ClassVar[int]
+    START_BEAT_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_BEATS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    total_bars: int
+    start_beat: float
+    length_beats: float
+    notes: _containers.RepeatedCompositeFieldContainer[NoteEvent]
+    def __init__(self, index: _Optional[int] = ..., total_bars: _Optional[int] = ..., start_beat: _Optional[float] = ..., length_beats: _Optional[float] = ..., notes: _Optional[_Iterable[_Union[NoteEvent, _Mapping]]] = ...) -> None: ...
+
+class NoteEvent(_message.Message):
+    __slots__ = ("track", "pitch", "start", "duration", "velocity")
+    TRACK_FIELD_NUMBER: _ClassVar[int]
+    PITCH_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    VELOCITY_FIELD_NUMBER: _ClassVar[int]
+    track: str
+    pitch: int
+    start: float
+    duration: float
+    velocity: int
+    def __init__(self, track: _Optional[str] = ..., pitch: _Optional[int] = ..., start: _Optional[float] = ..., duration: _Optional[float] = ..., velocity: _Optional[int] = ...) -> None: ...
 
 class Asset(_message.Message):
     __slots__ = ("name", "media_type", "data", "format", "sha256")
