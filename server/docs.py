@@ -1,25 +1,36 @@
 """Print the README's parameter tables from the generators' own parameter statements.
 
-    python -m gamegen.server.docs
+    python -m gamegen.server.docs            # every kind
+    python -m gamegen.server.docs terrain    # one kind's block
 
-A test checks that README.md contains exactly these tables, so the docs cannot drift from the
-code that validates requests.
+A test checks that README.md contains each kind's block exactly, so the docs cannot drift from
+the code that validates requests.
 """
 
 from __future__ import annotations
+
+import sys
 
 from gamegen.generators.params import markdown_table
 from gamegen.server.registry import load_registry
 
 
-def parameter_tables() -> str:
+def parameter_tables(kind: str | None = None) -> str:
     reg = load_registry(warmup=False, device="cpu")
     blocks = []
     for gen in reg.all():
         i = gen.info
-        blocks.append(f"**`{i.ref}`** ({i.family}) — {i.description}\n\n{markdown_table(i.params)}")
+        if kind is None or i.kind == kind:
+            blocks.append(f"**`{i.ref}`** ({i.family}) — {i.description}\n\n{markdown_table(i.params)}")
     return "\n\n".join(blocks)
 
 
+def kinds() -> list[str]:
+    return sorted({g.info.kind for g in load_registry(warmup=False, device="cpu").all()})
+
+
 if __name__ == "__main__":
-    print(parameter_tables())
+    if len(sys.argv) > 1:
+        print(parameter_tables(sys.argv[1]))
+    else:
+        print("\n\n".join(parameter_tables(k) for k in kinds()))

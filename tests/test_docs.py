@@ -2,14 +2,16 @@
 
 from pathlib import Path
 
-from gamegen.server.docs import parameter_tables
+from gamegen.server.docs import kinds, parameter_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_readme_parameter_tables_are_current():
     readme = (ROOT / "README.md").read_text()
-    assert parameter_tables() in readme, "README parameter tables are stale: paste `python -m gamegen.server.docs`"
+    for kind in kinds():
+        assert parameter_tables(kind) in readme, \
+            f"README parameter tables for {kind} are stale: paste `python -m gamegen.server.docs {kind}`"
 
 
 def test_ci_runs_the_readme_test_command():
