@@ -7,7 +7,7 @@ Schema 1 (all fields required unless marked optional)::
     name         "smb" | "loderunner" | ...    model name (= folder name)
     version      "1.0.0"                       (= sub-folder name)
     family       "lstm" | "dcgan" | ...        model family (how the sampler drives the graph)
-    game         GameSpec id ("smb", "loderunner")
+    game         levels only: GameSpec id ("smb", "loderunner")
     description  one line for ListModels
     file         "model.onnx"
     sha256       hex digest of ``file``
@@ -15,10 +15,13 @@ Schema 1 (all fields required unless marked optional)::
     opset        ONNX default-domain opset
     inputs       [{name, dtype, shape}]        shape entries are ints or symbolic names ("batch")
     outputs      [{name, dtype, shape}]
-    legend       {symbol: [tags]}              the tile legend the model emits
+    legend       levels only: {symbol: [tags]} the tile legend the model emits
     extra        {...}                         family-specific (column vocabulary, hidden size, latent size)
     training     {data, held_out, command, epochs, seed, seconds}
     parity       {max_abs_diff, tolerance, shapes}   ORT vs PyTorch on random inputs
+    files        optional: {role: {file, sha256, bytes, inputs, outputs, parity}} further ONNX
+                 graphs of the same model (e.g. an uncached decoder next to the cached step);
+                 each is checksum-verified like ``file``
 
 The registry refuses a model whose ``sha256`` does not match its file (:func:`verify_checksum`).
 """
@@ -41,7 +44,6 @@ REQUIRED: dict[str, type | tuple[type, ...]] = {
     "name": str,
     "version": str,
     "family": str,
-    "game": str,
     "description": str,
     "file": str,
     "sha256": str,
@@ -49,13 +51,13 @@ REQUIRED: dict[str, type | tuple[type, ...]] = {
     "opset": int,
     "inputs": list,
     "outputs": list,
-    "legend": dict,
     "extra": dict,
     "training": dict,
     "parity": dict,
 }
 TRAINING_FIELDS = ("data", "held_out", "command", "epochs", "seed", "seconds")
 PARITY_FIELDS = ("max_abs_diff", "tolerance", "shapes")
+KIND_REQUIRED: dict[str, dict[str, type]] = {"levels": {"game": str, "legend": dict}}
 
 
 class ManifestError(ValueError):
@@ -90,11 +92,20 @@ def validate(manifest: Any, where: str = "manifest") -> dict:
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
             want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
             raise ManifestError(f"{where}: field {key!r} must be {want}, got {type(value).__name__} {value!r:.60}")
+    for key, typ in KIND_REQUIRED.get(manifest["kind"], {}).items():
+        if not isinstance(manifest.get(key), typ):
+            raise ManifestError(f"{where}: a {manifest['kind']} manifest needs field {key!r} ({typ.__name__})")
+    files = manifest.get("files", {})
+    if not isinstance(files, dict) or not all(
+        isinstance(f, dict) and isinstance(f.get("file"), str) and isinstance(f.get("sha256"), str)
+        and _plain_name(f["file"]) for f in files.values()
+    ):
+        raise ManifestError(f"{where}: field 'files' must map roles to {{file, sha256, ...}} with plain file names")
     if manifest["schema"] != SCHEMA:
         raise ManifestError(f"{where}: schema {manifest['schema']} is not supported (this version reads schema {SCHEMA})")
     if len(manifest["sha256"]) != 64 or any(ch not in "0123456789abcdef" for ch in manifest["sha256"]):
         raise ManifestError(f"{where}: field 'sha256' must be 64 lowercase hex digits, got {manifest['sha256']!r}")
-    if "/" in manifest["file"] or "\\" in manifest["file"] or manifest["file"] in ("", ".", ".."):
+    if not _plain_name(manifest["file"]):
         raise ManifestError(f"{where}: field 'file' must be a plain file name in the model folder, got {manifest['file']!r}")
     for key in ("inputs", "outputs"):
         for i, io in enumerate(manifest[key]):
@@ -105,6 +116,10 @@ def validate(manifest: Any, where: str = "manifest") -> dict:
         if lack:
             raise ManifestError(f"{where}: field {key!r} lacks {', '.join(lack)}")
     return manifest
+
+
+def _plain_name(name: str) -> bool:
+    return "/" not in name and "\\" not in name and name not in ("", ".", "..")
 
 
 def write_manifest(model_dir: Path | str, manifest: dict) -> Path:
@@ -135,10 +150,13 @@ def load_manifest(model_dir: Path | str) -> dict:
 
 
 def verify_checksum(model_dir: Path | str, manifest: dict) -> None:
-    """Raise :class:`ChecksumError` unless the model file hashes to ``manifest['sha256']``."""
-    path = Path(model_dir) / manifest["file"]
-    if not path.is_file():
-        raise ManifestError(f"{path}: model file named by the manifest does not exist")
-    actual = sha256_file(path)
-    if actual != manifest["sha256"]:
-        raise ChecksumError(path, manifest["sha256"], actual)
+    """Raise :class:`ChecksumError` unless every model file hashes to its manifest sha256."""
+    entries = [(manifest["file"], manifest["sha256"])]
+    entries += [(f["file"], f["sha256"]) for f in manifest.get("files", {}).values()]
+    for name, expected in entries:
+        path = Path(model_dir) / name
+        if not path.is_file():
+            raise ManifestError(f"{path}: model file named by the manifest does not exist")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ChecksumError(path, expected, actual)

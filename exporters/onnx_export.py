@@ -1,4 +1,4 @@
-"""Training checkpoint → ``models/<name>/<version>/{model.onnx, manifest.json}``.
+"""Training checkpoint → ``models/<name>/<version>/{model.onnx, manifest.json}``, for every kind.
 
 :func:`export_checkpoint` rebuilds the torch module from a checkpoint written by
 ``gamegen.generators.levels.train``, exports the graph the sampler drives (for LSTMs the single
@@ -18,7 +18,9 @@ import shutil
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
@@ -49,111 +51,181 @@ def _io(values) -> list[dict]:
              "shape": [d if isinstance(d, (int, str)) else "?" for d in v.shape]} for v in values]
 
 
+@dataclass
+class GraphSpec:
+    """One graph to export: the torch module, its I/O names, dynamic axes and parity inputs."""
+
+    module: Any
+    input_names: list[str]
+    output_names: list[str]
+    dynamic: list[dict[int, str]]                  # per input: {axis: symbolic name}
+    make_inputs: Callable                          # (torch.Generator, {dim name: size}) -> tuple of tensors
+    shapes: list[dict[str, int]]                   # dynamic-dim values tried in the parity check
+    extra: dict = field(default_factory=dict)      # goes into manifest["extra"] (main graph)
+    dim_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # default 1..4096
+
+
+@dataclass
+class KindExport:
+    """What a content kind's ``build_export(checkpoint)`` returns for :func:`export_checkpoint`.
+
+    ``graphs`` maps a role to (file name, spec); the first is the manifest's main ``file``, the
+    others go to ``files``. ``manifest`` holds the kind's own fields (kind, family, description,
+    extra, training ...); the exporter adds file, sha256, bytes, opset, inputs, outputs, parity.
+    """
+
+    name: str
+    graphs: dict[str, tuple[str, GraphSpec]]
+    manifest: dict
+
+
+def export_graph(spec, onnx_path: Path, tolerance: float, where: str) -> tuple[dict, Any]:
+    """Export ``spec`` to ``onnx_path`` and check ORT vs torch; returns (parity, ORT session).
+
+    Raises :class:`ParityError` when outputs differ by more than ``tolerance`` or shapes differ.
+    """
+    import onnxruntime as ort
+    import torch
+
+    ranges = getattr(spec, "dim_ranges", None) or {}
+    dims = {}
+    for d in spec.dynamic:
+        for name in d.values():
+            lo, hi = ranges.get(name, (1, 4096))
+            dims.setdefault(name, torch.export.Dim(name, min=lo, max=hi))
+    dynamic_shapes = tuple({axis: dims[name] for axis, name in d.items()} for d in spec.dynamic)
+    example = spec.make_inputs(torch.Generator().manual_seed(0), {n: max(2, ranges.get(n, (1, 0))[0]) for n in dims})
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _quiet("torch.onnx"):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(spec.module, example, str(onnx_path), dynamo=True, external_data=False,
+                          input_names=spec.input_names, output_names=spec.output_names,
+                          dynamic_shapes=dynamic_shapes, verbose=False)
+    export_s = time.perf_counter() - t0
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+    gen = torch.Generator().manual_seed(1234)
+    worst = 0.0
+    tried = []
+    for shape in spec.shapes:
+        inputs = spec.make_inputs(gen, shape)
+        with torch.no_grad():
+            ref = spec.module(*inputs)
+        ref = ref if isinstance(ref, tuple) else (ref,)
+        got = sess.run(None, {n: t.numpy() for n, t in zip(spec.input_names, inputs)})
+        for name_, r, g in zip(spec.output_names, ref, got):
+            if tuple(r.shape) != g.shape:
+                raise ParityError(f"{where}: output {name_} shape {g.shape} from ONNX Runtime, "
+                                  f"{tuple(r.shape)} from PyTorch at {shape}")
+            worst = max(worst, float(np.max(np.abs(r.numpy().astype(np.float64) - g))))
+        tried.append(shape)
+    if not worst <= tolerance:
+        raise ParityError(f"{where}: ONNX Runtime differs from PyTorch by {worst:.3g} "
+                          f"(tolerance {tolerance:.3g}) over shapes {tried}; nothing written")
+    parity = {"max_abs_diff": worst, "tolerance": tolerance, "shapes": tried,
+              "provider": "CPUExecutionProvider", "torch": torch.__version__, "onnxruntime": ort.__version__,
+              "export_seconds": round(export_s, 1)}
+    return parity, sess
+
+
+def _opset(onnx_path: Path) -> int:
+    import onnx
+
+    return int(next((o.version for o in onnx.load(str(onnx_path)).opset_import if o.domain in ("", "ai.onnx")), 0))
+
+
+def publish(work: Path, models_root: Path, name: str, version: str) -> Path:
+    """Move a finished model folder into ``models_root/name/version`` (replacing it whole)."""
+    os.chmod(work, 0o755)
+    final = models_root / name / version
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if final.exists():
+        old = models_root / f".{name}-{version}.old-{int(time.time() * 1000)}"
+        final.rename(old)
+    work.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
 def export_checkpoint(checkpoint: Path, models_root: Path, version: str | None = None,
                       tolerance: float = 1e-4, name: str | None = None) -> Path:
     """Export ``checkpoint``; returns the model folder ``models_root/<name>/<version>``.
 
-    ``name`` defaults to the checkpoint's game id (``"smb"``, ``"loderunner"``). A negative
+    Level checkpoints (no ``kind`` key, or ``kind == "levels"``) are rebuilt here; a checkpoint of
+    another kind is handed to ``gamegen.generators.<kind>.export.build_export(checkpoint_dict)``,
+    which returns a :class:`KindExport`. ``name`` defaults to the checkpoint's own name. A negative
     ``tolerance`` makes every parity check fail (tests use it).
     """
-    import onnx
+    import importlib
+
     import onnxruntime as ort
     import torch
-
-    from gamegen.generators.levels import nets
-    from gamegen.generators.levels.games import GAMES
 
     ort.set_default_logger_severity(3)
     checkpoint, models_root = Path(checkpoint), Path(models_root)
     version = version or DEFAULT_VERSION
     with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"{checkpoint}: not a gamegen checkpoint")
+    kind = ckpt.get("kind", "levels")
+    if kind == "levels":
+        job = _level_export(checkpoint, ckpt)
+    else:
+        try:
+            module = importlib.import_module(f"gamegen.generators.{kind}.export")
+        except ModuleNotFoundError:
+            raise ValueError(f"{checkpoint}: checkpoint kind {kind!r} has no exporter") from None
+        job = module.build_export(ckpt)
+    name = name or job.name
+
+    models_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-{version}-", dir=models_root))
+    try:
+        manifest = {"schema": 1, **job.manifest, "name": name, "version": version}
+        manifest.setdefault("extra", {})
+        files = {}
+        for i, (role, (fname, spec)) in enumerate(job.graphs.items()):
+            path = work / fname
+            parity, sess = export_graph(spec, path, tolerance, f"{checkpoint} [{role}]")
+            entry = {"file": fname, "sha256": sha256_file(path), "bytes": path.stat().st_size,
+                     "opset": _opset(path), "inputs": _io(sess.get_inputs()), "outputs": _io(sess.get_outputs()),
+                     "parity": parity}
+            del sess
+            if i == 0:
+                manifest.update(entry)
+                manifest["extra"] = {**spec.extra, **manifest["extra"]}
+            else:
+                files[role] = entry
+        if files:
+            manifest["files"] = files
+        write_manifest(work, manifest)
+        return publish(work, models_root, name, version)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _level_export(checkpoint: Path, ckpt: dict) -> KindExport:
+    from gamegen.generators.levels import nets
+    from gamegen.generators.levels.games import GAMES
+
     for key in ("family", "game", "config", "state_dict", "training"):
         if key not in ckpt:
             raise ValueError(f"{checkpoint}: not a gamegen level checkpoint (missing {key!r})")
     family, game_id, config = ckpt["family"], ckpt["game"], ckpt["config"]
     game = GAMES[game_id]
-    name = name or game_id
     model = nets.build(family, game_id, config)
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     spec = nets.export_spec(family, game_id, model, config)
-
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    dynamic_shapes = tuple({axis: batch for axis in d} for d in spec.dynamic)
-    example = spec.make_inputs(torch.Generator().manual_seed(0), {"batch": 2})
-
-    models_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-{version}-", dir=models_root))
-    try:
-        onnx_path = work / "model.onnx"
-        t0 = time.perf_counter()
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _quiet("torch.onnx"):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(spec.module, example, str(onnx_path), dynamo=True, external_data=False,
-                              input_names=spec.input_names, output_names=spec.output_names,
-                              dynamic_shapes=dynamic_shapes, verbose=False)
-        export_s = time.perf_counter() - t0
-
-        so = ort.SessionOptions()
-        so.log_severity_level = 3
-        sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
-        gen = torch.Generator().manual_seed(1234)
-        worst = 0.0
-        tried = []
-        for dims in spec.shapes:
-            inputs = spec.make_inputs(gen, dims)
-            with torch.no_grad():
-                ref = spec.module(*inputs)
-            ref = ref if isinstance(ref, tuple) else (ref,)
-            got = sess.run(None, {n: t.numpy() for n, t in zip(spec.input_names, inputs)})
-            for name_, r, g in zip(spec.output_names, ref, got):
-                if tuple(r.shape) != g.shape:
-                    raise ParityError(f"{checkpoint}: output {name_} shape {g.shape} from ONNX Runtime, "
-                                      f"{tuple(r.shape)} from PyTorch at {dims}")
-                worst = max(worst, float(np.max(np.abs(r.numpy().astype(np.float64) - g))))
-            tried.append(dims)
-        if not worst <= tolerance:
-            raise ParityError(f"{checkpoint}: ONNX Runtime differs from PyTorch by {worst:.3g} "
-                              f"(tolerance {tolerance:.3g}) over shapes {tried}; nothing written")
-
-        opset = next((o.version for o in onnx.load(str(onnx_path)).opset_import if o.domain in ("", "ai.onnx")), 0)
-        training = dict(ckpt["training"])
-        manifest = {
-            "schema": 1,
-            "kind": "levels",
-            "name": name,
-            "version": version,
-            "family": family,
-            "game": game_id,
-            "description": f"{game.title}: {family} level model trained on VGLC",
-            "file": "model.onnx",
-            "sha256": sha256_file(onnx_path),
-            "bytes": onnx_path.stat().st_size,
-            "opset": int(opset),
-            "inputs": _io(sess.get_inputs()),
-            "outputs": _io(sess.get_outputs()),
-            "legend": {s: list(tags) for s, tags in game.legend},
-            "extra": spec.extra,
-            "training": training,
-            "parity": {"max_abs_diff": worst, "tolerance": tolerance, "shapes": tried,
-                       "provider": "CPUExecutionProvider", "torch": torch.__version__, "onnxruntime": ort.__version__,
-                       "export_seconds": round(export_s, 1)},
-        }
-        del sess
-        write_manifest(work, manifest)
-
-        os.chmod(work, 0o755)
-        final = models_root / name / version
-        final.parent.mkdir(parents=True, exist_ok=True)
-        old = None
-        if final.exists():
-            old = models_root / f".{name}-{version}.old-{int(time.time() * 1000)}"
-            final.rename(old)
-        work.rename(final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+    return KindExport(game_id, {"model": ("model.onnx", spec)}, {
+        "kind": "levels", "family": family, "game": game_id,
+        "description": f"{game.title}: {family} level model trained on VGLC",
+        "legend": {s: list(tags) for s, tags in game.legend},
+        "training": dict(ckpt["training"]),
+    })
