@@ -21,6 +21,7 @@ class UnknownKind(ValueError):
 # kind -> ("module:Class" loading a model directory, "module:function" listing the builtins)
 KIND_TABLE: dict[str, tuple[str, str]] = {
     "levels": ("gamegen.generators.levels.generator:LevelGenerator", "gamegen.generators.levels.generator:builtins"),
+    "terrain": ("gamegen.generators.terrain.generator:TerrainGenerator", "gamegen.generators.terrain.generator:builtins"),
 }
 
 KINDS = tuple(KIND_TABLE)

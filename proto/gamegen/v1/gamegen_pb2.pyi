@@ -123,8 +123,38 @@ class LevelParams(_message.Message):
     def __init__(self, width: _Optional[int] = ..., enemies: _Optional[float] = ..., gaps: _Optional[float] = ..., gold: _Optional[int] = ..., temperature: _Optional[float] = ...) -> None: ...
 
 class TerrainParams(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("chunk_x", "chunk_y", "size", "noise", "scale", "octaves", "persistence", "warp", "height_range", "cell_size", "sea_level", "moisture", "hydraulic_iterations", "thermal_iterations", "erosion")
+    CHUNK_X_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_Y_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    NOISE_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    OCTAVES_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENCE_FIELD_NUMBER: _ClassVar[int]
+    WARP_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_RANGE_FIELD_NUMBER: _ClassVar[int]
+    CELL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SEA_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MOISTURE_FIELD_NUMBER: _ClassVar[int]
+    HYDRAULIC_ITERATIONS_FIELD_NUMBER: _ClassVar[int]
+    THERMAL_ITERATIONS_FIELD_NUMBER: _ClassVar[int]
+    EROSION_FIELD_NUMBER: _ClassVar[int]
+    chunk_x: int
+    chunk_y: int
+    size: int
+    noise: str
+    scale: float
+    octaves: int
+    persistence: float
+    warp: float
+    height_range: float
+    cell_size: float
+    sea_level: float
+    moisture: float
+    hydraulic_iterations: int
+    thermal_iterations: int
+    erosion: float
+    def __init__(self, chunk_x: _Optional[int] = ..., chunk_y: _Optional[int] = ..., size: _Optional[int] = ..., noise: _Optional[str] = ..., scale: _Optional[float] = ..., octaves: _Optional[int] = ..., persistence: _Optional[float] = ..., warp: _Optional[float] = ..., height_range: _Optional[float] = ..., cell_size: _Optional[float] = ..., sea_level: _Optional[float] = ..., moisture: _Optional[float] = ..., hydraulic_iterations: _Optional[int] = ..., thermal_iterations: _Optional[int] = ..., erosion: _Optional[float] = ...) -> None: ...
 
 class TextureParams(_message.Message):
     __slots__ = ()
