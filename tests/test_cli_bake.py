@@ -67,7 +67,7 @@ def test_models_command_in_process_and_remote(serve_process):
     (["generate", "levels/smb", "--set", "widthx"], ["key=value"]),
     (["generate", "levels/smb", "--set", "gold=3"], ["gold", "not a parameter"]),
     (["generate", "levels/nope"], ["levels/nope", "levels/smb"]),
-    (["generate", "levels/smb", "--format", "glb"], ["glb", "txt"]),
+    (["generate", "levels/smb", "--format", "fbx"], ["fbx", "txt"]),
     (["generate", "levels/smb", "--seed", "-1"], ["seed"]),
     (["generate", "levels/smb", "--models", "/nonexistent/models"], ["/nonexistent/models", "does not exist"]),
 ])

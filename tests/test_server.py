@@ -46,7 +46,7 @@ def test_list_models_reports_kind_params_provider(client):
     assert len(smb.sha256) == 64
     width = {p.name: p for p in smb.parameters}["width"]
     assert (width.min, width.max, width.type) == (50, 1000, pb.PARAMETER_TYPE_INT)
-    assert set(smb.output_formats) == {"txt", "tmj", "png"}
+    assert set(smb.output_formats) == {"txt", "tmj", "png", "glb"}
     assert {t.symbol for t in smb.tiles} >= set("X-E")
     assert models["levels/smb-rules"].execution_provider == "none"
     assert [m.name for m in client.list_models(kind="levels")] and not client.list_models(kind="music")
@@ -129,7 +129,7 @@ BAD_REQUESTS = [
     ("levels/smb", {"temperature": 3.0}, ["txt"], grpc.StatusCode.INVALID_ARGUMENT, ["temperature", "1.5"]),
     ("levels/smb-rules", {"temperature": 1.0}, ["txt"], grpc.StatusCode.INVALID_ARGUMENT, ["temperature"]),
     ("levels/smb", {}, [], grpc.StatusCode.INVALID_ARGUMENT, ["formats", "txt", "tmj", "png"]),
-    ("levels/smb", {}, ["glb"], grpc.StatusCode.INVALID_ARGUMENT, ["glb", "txt"]),
+    ("levels/smb", {}, ["fbx"], grpc.StatusCode.INVALID_ARGUMENT, ["fbx", "txt", "glb"]),
 ]
 
 

@@ -19,11 +19,15 @@ from ..base import Generator, GeneratorInfo
 from ..events import Asset, Event, Final, GenerationFailed, LevelChunk, Progress, content_hash
 from ..params import Param, canonical_text
 from . import controls, playability, repair
-from .encoders import FORMATS, encode
+from .encoders import FORMATS as GRID_FORMATS
+from .encoders import encode
 from .games import GAMES, GameSpec, to_rows
 
 # Bump when sampling/repair/encoding changes the bytes produced for the same model + seed.
 GENERATOR_VERSION = 2
+
+# The grid encoders' formats, plus "glb": the level's solid tiles extruded into a mesh (mesh.py).
+FORMATS = GRID_FORMATS + ("glb",)
 
 CHUNK = 25            # columns per streamed chunk (side-scrollers)
 LR_ATTEMPTS = 8       # whole-screen resamples before giving up (single-screen games)
@@ -102,7 +106,14 @@ class LevelGenerator(Generator):
             raise GenerationFailed(f"level failed the playability check after repair: {verdict.reason}")
 
         yield Progress(0.95, "encoding")
-        assets = encode(self.game, grid, formats)
+        assets = []
+        for fmt in formats:
+            if fmt == "glb":
+                from .mesh import level_glb
+
+                assets.append(Asset("level.glb", "model/gltf-binary", level_glb(self.game, grid), "glb"))
+            else:
+                assets.extend(encode(self.game, grid, [fmt]))
         t2 = time.perf_counter()
         for a in assets:
             yield a
