@@ -296,3 +296,48 @@ def test_tiny_training_exports_and_serves_over_grpc(tmp_path):
     finally:
         server.stop()
     assert len(a["heightmap.raw"].data) == 2 * 33 * 33 and final.model == "terrain/terrain-tiny"
+
+
+def test_deadline_stops_a_long_erosion_between_tile_batches(registry):
+    """A 1025 chunk with 300 simulator iterations takes minutes; a 1 s deadline ends it within a batch."""
+    import dataclasses
+    import threading
+    import time
+
+    from gamegen.client import Client
+    from gamegen.generators.base import Generator
+    from gamegen.server.registry import Registry
+
+    from .conftest import ServerThread
+
+    inner = registry.resolve("terrain/noise")
+
+    class Watched(Generator):
+        info = dataclasses.replace(inner.info, name="watched")
+        pulled = 0
+        closed = threading.Event()
+
+        def run(self, seed, params, formats, *, partials):
+            try:
+                for e in inner.run(seed, params, formats, partials=partials):
+                    Watched.pulled += 1
+                    yield e
+            finally:
+                Watched.closed.set()
+
+    reg = Registry()
+    reg.add(Watched())
+    server = ServerThread(reg, max_concurrent=1)
+    try:
+        with Client(server.target) as c, pytest.raises(GameGenError) as ei:
+            list(c.generate("terrain/watched", seed=1, formats=["raw"], timeout=1.0,
+                            params={"size": 1025, "hydraulic_iterations": 300}))
+        assert ei.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+        t = time.time()
+        assert Watched.closed.wait(60), "generator still running after the deadline"
+        waited = time.time() - t
+        # 81 tiles in batches of 8: stopping at the first batch boundary means at most 2 progress events
+        assert Watched.pulled <= 3, Watched.pulled
+        assert waited < 30, waited
+    finally:
+        server.stop()

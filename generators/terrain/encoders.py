@@ -41,7 +41,7 @@ WATER = np.array([40, 90, 160], dtype=np.float32)
 
 def _png(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG", compress_level=6)
+    Image.fromarray(array).save(buf, format="PNG", compress_level=1)   # 4x faster than 6, ~3% bigger
     return buf.getvalue()
 
 
@@ -62,10 +62,14 @@ def splat_bytes(weights: np.ndarray) -> np.ndarray:
     """(N, N, 4) weights summing to 1 -> uint8 weights summing to exactly 255 (largest remainder)."""
     scaled = weights.astype(np.float64) * 255.0
     base = np.floor(scaled)
-    short = (255 - base.sum(axis=-1)).astype(np.int64)            # 0..3 units still to hand out
-    order = np.argsort(-(scaled - base), axis=-1, kind="stable")  # biggest remainders first
-    rank = np.argsort(order, axis=-1, kind="stable")
-    base += rank < short[..., None]
+    rest = scaled - base
+    short = np.rint(255.0 - base.sum(axis=-1))                  # 0..3 units still to hand out
+    c = weights.shape[-1]
+    for i in range(c):
+        # rank of channel i's remainder: channels with a bigger one (ties: the lower channel first)
+        rank = sum((rest[..., j] > rest[..., i]) if j > i else (rest[..., j] >= rest[..., i])
+                   for j in range(c) if j != i)
+        base[..., i] += rank < short
     return base.astype(np.uint8)
 
 
@@ -74,14 +78,15 @@ def splat_png(chunk: Chunk) -> Asset:
 
 
 def preview_png(chunk: Chunk, sea_level: float) -> Asset:
+    f32 = np.float32
     colour = chunk.splat @ PALETTE
     light = np.array([-0.5, 0.75, -0.45], dtype=np.float32)
     light /= np.linalg.norm(light)
-    shade = 0.45 + 0.55 * np.clip(chunk.normals @ light, 0.0, 1.0)
+    shade = f32(0.45) + f32(0.55) * np.clip(chunk.normals @ light, f32(0), f32(1))
     rgb = colour * shade[..., None]
-    depth = np.clip((sea_level - chunk.heights) / 0.1, 0.0, 1.0)[..., None]
-    wet = (chunk.heights < sea_level)[..., None]
-    rgb = np.where(wet, WATER * (1.0 - 0.5 * depth) + rgb * 0.15, rgb)
+    wet = chunk.heights < sea_level
+    depth = np.clip((f32(sea_level) - chunk.heights[wet]) / f32(0.1), f32(0), f32(1))[:, None]
+    rgb[wet] = WATER * (f32(1) - f32(0.5) * depth) + rgb[wet] * f32(0.15)
     return Asset("terrain.png", "image/png", _png(np.clip(np.rint(rgb), 0, 255).astype(np.uint8)), "png")
 
 

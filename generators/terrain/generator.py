@@ -25,7 +25,7 @@ from ..params import Param, ParamError, canonical_text
 from . import chunks, encoders, erosion
 
 # Bump when the bytes produced for the same model + seed + parameters change.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MAX_ITERATIONS = 300
 
 
