@@ -23,6 +23,7 @@ RUNS = [
     ["levels_quality.py", "--seeds", "100"],
     ["concurrency.py"],
     ["level_families.py", "--samples", "50", "--seed", "2024"],
+    ["terrain.py", "--repeat", "3"],
 ]
 
 for args in RUNS:
