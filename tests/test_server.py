@@ -49,7 +49,7 @@ def test_list_models_reports_kind_params_provider(client):
     assert set(smb.output_formats) == {"txt", "tmj", "png", "glb"}
     assert {t.symbol for t in smb.tiles} >= set("X-E")
     assert models["levels/smb-rules"].execution_provider == "none"
-    assert [m.name for m in client.list_models(kind="levels")] and not client.list_models(kind="music")
+    assert [m.name for m in client.list_models(kind="levels")] and not client.list_models(kind="dialog")
 
 
 def test_health_and_reflection(server):

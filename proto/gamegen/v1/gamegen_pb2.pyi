@@ -161,8 +161,30 @@ class TextureParams(_message.Message):
     def __init__(self) -> None: ...
 
 class MusicParams(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("key", "mode", "meter", "tempo", "bars", "density", "register", "temperature", "loop", "intensity", "continuation")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    TEMPO_FIELD_NUMBER: _ClassVar[int]
+    BARS_FIELD_NUMBER: _ClassVar[int]
+    DENSITY_FIELD_NUMBER: _ClassVar[int]
+    REGISTER_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    LOOP_FIELD_NUMBER: _ClassVar[int]
+    INTENSITY_FIELD_NUMBER: _ClassVar[int]
+    CONTINUATION_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    mode: str
+    meter: str
+    tempo: int
+    bars: int
+    density: float
+    register: str
+    temperature: float
+    loop: bool
+    intensity: float
+    continuation: bytes
+    def __init__(self, key: _Optional[str] = ..., mode: _Optional[str] = ..., meter: _Optional[str] = ..., tempo: _Optional[int] = ..., bars: _Optional[int] = ..., density: _Optional[float] = ..., register: _Optional[str] = ..., temperature: _Optional[float] = ..., loop: _Optional[bool] = ..., intensity: _Optional[float] = ..., continuation: _Optional[bytes] = ...) -> None: ...
 
 class GenerateEvent(_message.Message):
     __slots__ = ("progress", "partial", "asset", "final", "is_last")

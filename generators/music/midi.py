@@ -1,0 +1,191 @@
+"""Standard MIDI files with ``mido``: writing the stems, reading a continuation prompt.
+
+Written files are type 1, 480 ticks per quarter: a conductor track (tempo, time signature, key
+signature) and one track per stem (melody, bass, chords; channels 0-2, named, with a program
+change). Events are sorted deterministically and carry no timestamps, so equal notes give equal
+bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import mido
+
+from ..params import ParamError
+from . import encoding as enc
+
+PPQ = 480
+TRACKS = ("melody", "bass", "chords")
+PROGRAMS = {"melody": 73, "bass": 32, "chords": 48}     # GM: flute, acoustic bass, strings
+NAMES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+# mido's key signature names: spelling per pitch class
+MAJOR_SIG = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_SIG = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")
+PITCH_CLASS = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6, "G": 7,
+               "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11}
+KEY_NAMES = tuple(PITCH_CLASS)
+VALID_SIGNATURES = frozenset(MAJOR_SIG + MINOR_SIG + ("C#", "Gb", "Cb", "A#m", "D#m", "Abm"))
+MAX_PROMPT_BARS = 32
+
+
+def key_signature(name: str, mode: str) -> str:
+    """mido's key signature text for a key name as requested (its spelling kept when mido has it)."""
+    wanted = name + ("m" if mode == "minor" else "")
+    if wanted in VALID_SIGNATURES:
+        return wanted
+    pc = PITCH_CLASS[name]
+    return MINOR_SIG[pc] if mode == "minor" else MAJOR_SIG[pc]
+
+
+def write(notes, *, tempo: int, meter: str, key_name: str, mode: str, title: str = "gamegen") -> bytes:
+    """``notes``: :class:`~gamegen.generators.events.Note` (times in quarter notes)."""
+    num, den = (int(x) for x in meter.split("/"))
+    mf = mido.MidiFile(type=1, ticks_per_beat=PPQ)
+    conductor = mido.MidiTrack([
+        mido.MetaMessage("track_name", name=title, time=0),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo), time=0),
+        mido.MetaMessage("time_signature", numerator=num, denominator=den, clocks_per_click=24 if den == 4 else 36,
+                         notated_32nd_notes_per_beat=8, time=0),
+        mido.MetaMessage("key_signature", key=key_signature(key_name, mode), time=0),
+    ])
+    end = max((round((n.start + n.duration) * PPQ) for n in notes), default=0)
+    conductor.append(mido.MetaMessage("end_of_track", time=end))
+    mf.tracks.append(conductor)
+    for ch, name in enumerate(TRACKS):
+        tr = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0),
+                             mido.Message("program_change", channel=ch, program=PROGRAMS[name], time=0)])
+        evs = []
+        for n in notes:
+            if n.track != name:
+                continue
+            a, b = round(n.start * PPQ), round((n.start + n.duration) * PPQ)
+            evs.append((b, 0, n.pitch, 0))          # note off first at equal times
+            evs.append((a, 1, n.pitch, n.velocity))
+        evs.sort()
+        now = 0
+        for tick, on, pitch, vel in evs:
+            tr.append(mido.Message("note_on" if on else "note_off", channel=ch, note=pitch,
+                                   velocity=vel if on else 0, time=tick - now))
+            now = tick
+        tr.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
+        mf.tracks.append(tr)
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    return buf.getvalue()
+
+
+@dataclass
+class Prompt:
+    """A continuation prompt: its last bars in the normalised key, and what the file said."""
+
+    bars: list[list[tuple[int, int]]]     # normalised (ticks, pitch) events
+    meter: str
+    tonic: int                            # pitch class of the key
+    mode: str
+    tempo: int | None
+    key_from: str                         # "key signature" or "estimated"
+    notes: int
+
+
+def read_notes(data: bytes):
+    """(notes [(start_quarters, dur_quarters, pitch, track_name)], time signature, key sig, bpm)."""
+    try:
+        mf = mido.MidiFile(file=io.BytesIO(data))
+        tracks = list(mf.tracks)
+        ppq = mf.ticks_per_beat
+    except Exception as e:  # mido raises OSError, EOFError, ValueError, KeyError ... on bad files
+        raise ParamError("continuation", f"continuation is not a readable standard MIDI file ({type(e).__name__}: "
+                                         f"{str(e)[:120] or 'truncated'}); send a .mid file (format 0 or 1)") from None
+    if not ppq or ppq <= 0:
+        raise ParamError("continuation", "continuation MIDI uses SMPTE time division; send a file with ticks per beat")
+    ts = ks = bpm = None
+    notes = []
+    for tr in tracks:
+        name = ""
+        now = 0
+        open_: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for msg in tr:
+            now += msg.time
+            if msg.is_meta:
+                if msg.type == "track_name" and not name:
+                    name = str(msg.name).strip().lower()
+                elif msg.type == "time_signature" and ts is None:
+                    ts = f"{msg.numerator}/{msg.denominator}"
+                elif msg.type == "key_signature" and ks is None:
+                    ks = msg.key
+                elif msg.type == "set_tempo" and bpm is None:
+                    bpm = round(mido.tempo2bpm(msg.tempo))
+                continue
+            if msg.type not in ("note_on", "note_off") or msg.channel == 9:
+                continue
+            k = (msg.channel, msg.note)
+            if msg.type == "note_on" and msg.velocity > 0:
+                open_.setdefault(k, []).append((now, msg.velocity))
+            elif open_.get(k):
+                start, _ = open_[k].pop(0)
+                if now > start:
+                    notes.append((start / ppq, (now - start) / ppq, msg.note, name))
+    return notes, ts, ks, bpm
+
+
+def parse_prompt(data: bytes, meter_default: str) -> Prompt:
+    """The melody of a MIDI file as normalised bars (the ``melody`` track, else the top line)."""
+    from .analysis import estimate_key
+
+    notes, ts, ks, bpm = read_notes(data)
+    if not notes:
+        raise ParamError("continuation", "continuation MIDI file has no notes (channel 10 drums are ignored)")
+    meter = meter_default
+    if ts is not None:
+        meter = {"2/2": "4/4"}.get(ts, ts)
+        if meter not in enc.METERS:
+            raise ParamError("continuation", f"continuation time signature {ts} is not supported; "
+                                             f"supported: {', '.join(enc.METERS)}")
+    if any(n[3] == "melody" for n in notes):
+        notes = [n for n in notes if n[3] == "melody"]
+    # top line: at each onset (on the tick grid) the highest pitch, sounding until the next onset
+    onsets: dict[int, tuple[int, int]] = {}
+    for start, dur, pitch, _ in notes:
+        a = round(start * enc.TICKS)
+        b = max(a + 1, round((start + dur) * enc.TICKS))
+        if a not in onsets or pitch > onsets[a][0]:
+            onsets[a] = (pitch, b)
+    bar_ticks = enc.METERS[meter]
+    starts = sorted(onsets)
+    total_bars = max(1, -(-max(onsets[s][1] for s in starts) // bar_ticks))
+    first_bar = max(0, total_bars - MAX_PROMPT_BARS)
+    line = []
+    for i, s in enumerate(starts):
+        e = min(onsets[s][1], starts[i + 1] if i + 1 < len(starts) else onsets[s][1])
+        line.append((s, e, onsets[s][0]))
+    if ks is not None:
+        tonic, mode = {**PITCH_CLASS, "Cb": 11}[ks[:-1] if ks.endswith("m") else ks], "minor" if ks.endswith("m") else "major"
+        key_from = "key signature"
+    else:
+        tonic, mode = estimate_key([(s / enc.TICKS, (e - s) / enc.TICKS, p) for s, e, p in line])
+        key_from = "estimated"
+    shift = enc.normal_shift(tonic, mode)
+    bars: list[list[tuple[int, int]]] = []
+    for b in range(first_bar, total_bars):
+        lo, hi = b * bar_ticks, (b + 1) * bar_ticks
+        ev, t = [], lo
+        for s, e, p in line:
+            a, z = max(s, lo), min(e, hi)
+            if z <= a or s < lo:
+                continue  # a note from the previous bar is not re-struck
+            if a > t:
+                ev.append((a - t, -1))
+            q = p + shift
+            while q < enc.PMIN:
+                q += 12
+            while q > enc.PMAX:
+                q -= 12
+            ev.append((z - a, q))
+            t = z
+        if t < hi:
+            ev.append((hi - t, -1))
+        bars.append(ev)
+    return Prompt(bars=bars, meter=meter, tonic=tonic, mode=mode, tempo=bpm, key_from=key_from,
+                  notes=sum(1 for bar in bars for _, p in bar if p >= 0))
