@@ -164,7 +164,7 @@ def test_loop_leads_back_into_the_first_bar(client, model):
         assert all(n.start + n.duration <= 32.0 + 1e-9 for b in bars for n in b.notes)
         samples = wav_samples(assets["music.wav"]).astype(float)
         assert len(samples) == round(32 * 0.5 * 22050)   # exactly the piece: the tails are wrapped
-        assert analysis.wav_click(samples) < 1.0       # the wrap is no bigger than an ordinary step
+        assert analysis.wav_click(samples) < 0.99      # the wrap is an ordinary step, not a click
 
 
 def test_stems_sum_to_the_mix_and_intensity_layers_them(client):

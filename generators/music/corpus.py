@@ -146,7 +146,7 @@ def build(out: Path, limit: int | None = None) -> dict:
     """Parse the corpus into ``out`` (JSON lines); returns counts by source and split."""
     files = corpus_files()
     if limit:
-        files = files[:: max(1, len(files) // limit)]
+        files = files[:: max(1, len(files) // limit)][:limit]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     stats: dict[str, int] = {}

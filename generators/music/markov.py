@@ -18,6 +18,7 @@ import shlex
 import sys
 import tempfile
 import time
+import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -94,6 +95,19 @@ class MarkovStepper:
         return np.log(p), hist
 
 
+def npz_bytes(tables: dict[str, np.ndarray]) -> bytes:
+    """An ``.npz`` (readable by ``np.load``) with fixed zip timestamps: same table, same bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(tables):
+            arr = io.BytesIO()
+            np.lib.format.write_array(arr, np.ascontiguousarray(tables[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, arr.getvalue())
+    return buf.getvalue()
+
+
 def write_model(tables: dict[str, np.ndarray], models_root: Path, training: dict, version: str = "1.0.0") -> Path:
     """A model folder ``models_root/music-markov/<version>/`` with the table and its manifest."""
     from gamegen.exporters.manifest import sha256_file, write_manifest
@@ -101,9 +115,7 @@ def write_model(tables: dict[str, np.ndarray], models_root: Path, training: dict
 
     models_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{NAME}-{version}-", dir=models_root))
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **tables)
-    (work / FILE).write_bytes(buf.getvalue())
+    (work / FILE).write_bytes(npz_bytes(tables))
     write_manifest(work, {
         "schema": 1, "kind": "music", "name": NAME, "version": version, "family": "markov",
         "description": "Baseline: Markov chain (orders 4/2/1 + bar position) over the melody LSTM's tokens "

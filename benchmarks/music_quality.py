@@ -1,0 +1,237 @@
+"""Music quality against the held-out corpus, control accuracy and loop seams (model vs baseline).
+
+    python -m gamegen.generators.music.corpus --out runs/music/corpus.jsonl   # once (minutes)
+    python benchmarks/music_quality.py [--pieces 100]
+
+Everything is measured in the normalised key (C major / A minor) on the melody stem:
+pitch-class entropy (bits), scale consistency (muspy: best fraction of notes in one major/minor
+scale), in-key ratio (stated key; minor counts the raised 7th), interval and rhythm histogram
+distances (total variation against the pooled held-out histogram: 0 same, 1 disjoint), and
+novelty: the longest run of notes (pitch + length) copied verbatim from any training piece.
+Control accuracy uses our own estimators (Krumhansl–Schmuckler key, template meter) from
+:mod:`gamegen.generators.music.analysis`, calibrated on the held-out corpus first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from gamegen.generators.events import Asset, Final, MusicBar
+from gamegen.generators.music import analysis as an
+from gamegen.generators.music import encoding as enc
+from gamegen.generators.music.corpus import load
+from gamegen.generators.music.midi import NAMES_SHARP
+from gamegen.server.registry import load_registry
+
+MODELS = ("music/music-lstm", "music/music-markov")
+
+
+def piece_bars(piece: dict) -> list[list[tuple[int, int]]]:
+    s = enc.normal_shift(piece["tonic"], piece["mode"])
+    return [[(t, p + s if p >= 0 else -1) for t, p in bar] for bar in piece["bars"]]
+
+
+def metrics(melodies: list[tuple[list, str]], sam: an.SuffixAutomaton, ref_int, ref_rhy) -> dict:
+    ent, sc, ik, nov = [], [], [], []
+    ints, rhy = np.zeros(25), np.zeros(len(enc.DURS))
+    for bars, mode in melodies:
+        notes = enc.notes_of(bars)
+        ps = [p for _, _, p in notes]
+        if len(ps) < 2:
+            continue
+        ent.append(an.pitch_class_entropy(ps))
+        sc.append(an.scale_consistency(ps))
+        ik.append(an.in_key_ratio(ps, enc.TONIC[mode], mode))
+        ints += an.interval_histogram(ps)
+        rhy += an.rhythm_histogram([d for _, d, _ in notes])
+        nov.append(sam.longest_match(an.note_symbols(bars)) if sam is not None else math.nan)
+    return {"n": len(ent), "entropy": np.mean(ent), "scale": np.mean(sc), "in_key": np.mean(ik),
+            "int_tv": an.hist_distance(ints, ref_int), "rhy_tv": an.hist_distance(rhy, ref_rhy),
+            "nov_mean": np.mean(nov), "nov_max": np.max(nov), "ints": ints, "rhy": rhy}
+
+
+def heldout_nll(stepper, pieces) -> tuple[float, int]:
+    """Teacher-forced NLL of the held-out pieces (the meter token is given, as in training)."""
+    total, count = 0.0, 0
+    for p in pieces:
+        for toks, pos, ph in enc.piece_tokens(p, (0,)):
+            state = stepper.start()
+            logits = None
+            for i, (t, q, h) in enumerate(zip(toks, pos, ph)):
+                if i >= 2:
+                    m = logits.max()
+                    total -= logits[t] - m - math.log(np.exp(logits - m).sum())
+                    count += 1
+                logits, state = stepper.step(state, int(t), int(q), int(h))
+    return total, count
+
+
+def generate(gen, seed, params, formats=("mid",)):
+    evs = list(gen.generate(seed, params, list(formats)))
+    final = evs[-1]
+    assert isinstance(final, Final)
+    return evs, final
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", type=Path, default=Path("runs/music/corpus.jsonl"))
+    ap.add_argument("--pieces", type=int, default=100)
+    ap.add_argument("--bars", type=int, default=16)
+    a = ap.parse_args()
+    pieces = load(a.corpus)
+    train = [p for p in pieces if not p["held_out"]]
+    held = [p for p in pieces if p["held_out"]]
+    print(f"corpus: {len(train)} training pieces, {len(held)} held out; {a.pieces} generated pieces per model, "
+          f"{a.bars} bars, modes/meters drawn like the held-out pieces")
+    sam = an.SuffixAutomaton()
+    for p in train:
+        sam.add_sequence(an.note_symbols(piece_bars(p)))
+    held_mel = [(piece_bars(p), p["mode"]) for p in held]
+    ref_int = sum(an.interval_histogram([n[2] for n in enc.notes_of(b)]) for b, _ in held_mel)
+    ref_rhy = sum(an.rhythm_histogram([n[1] for n in enc.notes_of(b)]) for b, _ in held_mel)
+    # noise floor: one half of the held-out pieces against the other
+    half_a, half_b = held_mel[::2], held_mel[1::2]
+    ha = metrics(half_a, None, ref_int, ref_rhy)
+    hb = metrics(half_b, None, ref_int, ref_rhy)
+    rows = [("held-out corpus (reference)", metrics(held_mel, sam, ref_int, ref_rhy))]
+
+    reg = load_registry(device="cpu")
+    rng = np.random.default_rng(0)
+    plan = [held[int(i)] for i in rng.integers(0, len(held), a.pieces)]
+    generated: dict[str, list] = {}
+    for ref in MODELS:
+        gen = reg.resolve(ref)
+        mel = []
+        for seed, p in enumerate(plan):
+            key = "C" if p["mode"] == "major" else "A"
+            _, final = generate(gen, seed, {"key": key, "mode": p["mode"], "meter": p["meter"], "bars": a.bars})
+            mel.append((final.extra["melody_bars"], p["mode"]))
+        generated[ref] = mel
+        rows.append((ref, metrics(mel, sam, ref_int, ref_rhy)))
+
+    print("\n### Held-out negative log-likelihood (nats per token, no sampling masks)\n")
+    print("| model | held-out pieces | tokens | NLL per token |")
+    print("|---|---|---|---|")
+    for ref in MODELS:
+        total, count = heldout_nll(reg.resolve(ref).stepper, held)
+        print(f"| {ref} | {len(held)} | {count} | {total / count:.3f} |")
+
+    print("\n### Quality against the held-out corpus (melody, normalised key)\n")
+    print("| source | pieces | pitch-class entropy | scale consistency | in-key ratio | interval hist. TV | "
+          "rhythm hist. TV | longest copied run (mean / max notes) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, m in rows:
+        tv = "0 (is the reference)" if name.startswith("held") else f"{m['int_tv']:.3f}"
+        rv = "0 (is the reference)" if name.startswith("held") else f"{m['rhy_tv']:.3f}"
+        print(f"| {name} | {m['n']} | {m['entropy']:.2f} | {m['scale']:.3f} | {m['in_key']:.3f} | {tv} | {rv} | "
+              f"{m['nov_mean']:.1f} / {m['nov_max']:.0f} |")
+    print(f"\nnoise floor: held-out half vs half: interval TV {an.hist_distance(ha['ints'], hb['ints']):.3f}, "
+          f"rhythm TV {an.hist_distance(ha['rhy'], hb['rhy']):.3f}")
+
+    # ---- control accuracy --------------------------------------------------------------------
+    print("\n### Control accuracy (estimated from the output vs requested)\n")
+    cal_key = np.mean([an.estimate_key([(s / 12, d / 12, p) for s, d, p in enc.notes_of(p_["bars"])])
+                       == (p_["tonic"], p_["mode"]) for p_ in held])
+    cal = [an.estimate_meter([(s / 12, d / 12, p) for s, d, p in enc.notes_of(p_["bars"])]) for p_ in held]
+    cal_meter = np.mean([e == p_["meter"] for e, p_ in zip(cal, held)])
+    cal_fam = np.mean([an.meter_family(e) == an.meter_family(p_["meter"]) for e, p_ in zip(cal, held)])
+    print(f"estimator calibration on the {len(held)} held-out corpus melodies (true key/meter from the score): "
+          f"key+mode {cal_key:.2f}, meter {cal_meter:.2f} exact / {cal_fam:.2f} family (2/4 = 4/4)\n")
+    print("| model | key+mode (melody) | key+mode (all stems) | meter exact / family (melody) | "
+          "meter exact / family (all stems) | tempo, bars, time signature in the MIDI |")
+    print("|---|---|---|---|---|---|")
+    rng = np.random.default_rng(1)
+    for ref in MODELS:
+        gen = reg.resolve(ref)
+        km = ka = mm = ma = fm = fa = exact = 0
+        for seed in range(a.pieces):
+            tonic, mode = int(rng.integers(0, 12)), ("major", "minor")[int(rng.integers(0, 2))]
+            meter = list(enc.METERS)[int(rng.integers(0, len(enc.METERS)))]
+            tempo, bars = int(rng.integers(60, 181)), int(rng.integers(8, 33))
+            evs, final = generate(gen, 1000 + seed, {"key": NAMES_SHARP[tonic], "mode": mode, "meter": meter,
+                                                     "tempo": tempo, "bars": bars})
+            notes = [n for e in evs if isinstance(e, MusicBar) for n in e.notes]
+            mel = [(n.start, n.duration, n.pitch) for n in notes if n.track == "melody"]
+            allv = [(n.start, n.duration, n.pitch) for n in notes]
+            km += an.estimate_key(mel) == (tonic, mode)
+            ka += an.estimate_key(allv) == (tonic, mode)
+            em, ea = an.estimate_meter(mel), an.estimate_meter(allv)
+            mm += em == meter
+            ma += ea == meter
+            fm += an.meter_family(em) == an.meter_family(meter)
+            fa += an.meter_family(ea) == an.meter_family(meter)
+            exact += _midi_matches(next(e for e in evs if isinstance(e, Asset)).data, tempo, meter, bars)
+        n = a.pieces
+        print(f"| {ref} | {km / n:.2f} | {ka / n:.2f} | {mm / n:.2f} / {fm / n:.2f} | {ma / n:.2f} / {fa / n:.2f} | "
+              f"{exact / n:.2f} |")
+
+    print("\n| model | density 0 | 0.25 | 0.5 | 0.75 | 1 (melody notes per 4/4 bar) | register low / mid / high "
+          "(mean melody pitch) | temperature 0.5 / 1 / 1.5 (pitch-class entropy) |")
+    print("|---|---|---|---|---|---|---|---|")
+    k = max(10, a.pieces // 5)
+    for ref in MODELS:
+        gen = reg.resolve(ref)
+        dens = []
+        for d in (0.0, 0.25, 0.5, 0.75, 1.0):
+            cnt = [len(enc.notes_of(generate(gen, s, {"density": d, "bars": 8})[1].extra["melody_bars"])) / 8
+                   for s in range(k)]
+            dens.append(np.mean(cnt))
+        regs = []
+        for r in ("low", "mid", "high"):
+            ps = [n.pitch for s in range(k) for e in generate(gen, s, {"register": r, "bars": 8})[0]
+                  if isinstance(e, MusicBar) for n in e.notes if n.track == "melody"]
+            regs.append(np.mean(ps))
+        temps = []
+        for t in (0.5, 1.0, 1.5):
+            temps.append(np.mean([an.pitch_class_entropy([p for *_, p in enc.notes_of(
+                generate(gen, s, {"temperature": t, "bars": 8})[1].extra["melody_bars"])]) for s in range(k)]))
+        print(f"| {ref} | " + " | ".join(f"{x:.2f}" for x in dens) + " | " +
+              " / ".join(f"{x:.1f}" for x in regs) + " | " + " / ".join(f"{x:.2f}" for x in temps) + " |")
+
+    # ---- loop seams --------------------------------------------------------------------------
+    print("\n### Loop seams (8-bar pieces at 120 bpm; the seam is last bar -> first bar)\n")
+    print("| model | loop | melodic jump at the seam (mean semitones) | jump <= 2 semitones | silence at the seam "
+          "(mean beats) | note sustained over the seam | WAV wrap jump: rank among the file's sample steps (mean; "
+          "share > 0.99 = clicks) |")
+    print("|---|---|---|---|---|---|---|")
+    from gamegen.generators.music import synth
+    for ref in MODELS:
+        gen = reg.resolve(ref)
+        for loop in (False, True):
+            jumps, gaps, over, clicks = [], [], 0, []
+            for s in range(a.pieces):
+                evs, final = generate(gen, s, {"loop": loop, "bars": 8, "tempo": 120, "meter": "4/4"}, ("wav",))
+                bars = final.extra["melody_bars"]
+                sm = an.seam(bars[0], bars[-1], enc.METERS["4/4"])
+                jumps.append(sm["interval"])
+                gaps.append(sm["gap_ticks"] / enc.TICKS)
+                notes = [n for e in evs if isinstance(e, MusicBar) for n in e.notes]
+                over += any(n.start + n.duration > 32 + 1e-9 for n in notes)
+                wav = next(e for e in evs if isinstance(e, Asset)).data
+                x = np.frombuffer(wav[44:], dtype="<i2").astype(float)[: int(32 * 0.5 * synth.RATE)]
+                clicks.append(an.wav_click(x))  # a non-loop file cut to the piece length, as a game would loop it
+            print(f"| {ref} | {'yes' if loop else 'no'} | {np.nanmean(jumps):.2f} | "
+                  f"{np.nanmean(np.array(jumps) <= 2):.2f} | {np.nanmean(gaps):.2f} | {over}/{a.pieces} | "
+                  f"{np.mean(clicks):.2f} ({np.mean(np.array(clicks) > 0.99):.2f}) |")
+
+
+def _midi_matches(data: bytes, tempo: int, meter: str, bars: int) -> bool:
+    import io
+
+    import mido
+
+    mf = mido.MidiFile(file=io.BytesIO(data))
+    meta = {m.type: m for m in mf.tracks[0] if m.is_meta}
+    ts = meta["time_signature"]
+    length_q = sum(m.time for m in mf.tracks[0]) / mf.ticks_per_beat   # the conductor track ends with the piece
+    return (round(mido.tempo2bpm(meta["set_tempo"].tempo)) == tempo and f"{ts.numerator}/{ts.denominator}" == meter
+            and abs(length_q - bars * enc.METERS[meter] / enc.TICKS) < 1e-6)
+
+
+if __name__ == "__main__":
+    main()
