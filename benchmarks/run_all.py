@@ -18,12 +18,23 @@ for game in ("smb", "loderunner"):
             print(f"training {ckpt.name} (missing)", flush=True)
             subprocess.run([sys.executable, "-m", "gamegen.generators.levels.train", "--game", game,
                             "--family", family, "--out", str(ckpt)], check=True)
+music_corpus = ROOT / "runs" / "music" / "corpus.jsonl"
+if not music_corpus.exists():
+    print(f"parsing the music21 corpus into {music_corpus} (missing; several minutes)", flush=True)
+    subprocess.run([sys.executable, "-m", "gamegen.generators.music.corpus", "--out", str(music_corpus)], check=True)
+music_ckpt = ROOT / "runs" / "music" / "lstm.pt"
+if not music_ckpt.exists():
+    print(f"training {music_ckpt.name} (missing; 9 min)", flush=True)
+    subprocess.run([sys.executable, "-m", "gamegen.generators.music.train", "--corpus", str(music_corpus),
+                    "--out", str(music_ckpt), "--epochs", "20", "--minutes", "9"], check=True)
 RUNS = [
     ["latency.py", "--n", "200"],
     ["levels_quality.py", "--seeds", "100"],
     ["concurrency.py"],
     ["level_families.py", "--samples", "50", "--seed", "2024"],
     ["terrain.py", "--repeat", "3"],
+    ["music_latency.py", "--n", "30"],
+    ["music_quality.py", "--pieces", "100"],
 ]
 
 for args in RUNS:
