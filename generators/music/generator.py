@@ -27,7 +27,7 @@ from .harmony import Harmoniser
 from .sampler import Controls, LSTMStepper, sample_bars
 
 # Bump when sampling/harmony/encoding changes the bytes produced for the same model + seed.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 FORMATS = ("mid", "wav", "stems", "json")
 MAX_BARS = 128

@@ -30,7 +30,7 @@ def render(notes, seconds_per_quarter: float, total_quarters: float, loop: bool)
     """Float stems (track -> samples). Length: the piece (+ release tail unless ``loop``)."""
     n_piece = int(round(total_quarters * seconds_per_quarter * RATE))
     tail = 0 if loop else int(RELEASE * RATE) + 1
-    out = {name: np.zeros(n_piece + tail) for name in TIMBRE}
+    out = {name: np.zeros(n_piece + tail, dtype=np.float32) for name in TIMBRE}
     rel = int(RELEASE * RATE)
     att = max(1, int(ATTACK * RATE))
     cache: dict[tuple, np.ndarray] = {}
@@ -67,7 +67,7 @@ def _note(track: str, pitch: int, held: int, velocity: int, att: int, rel: int) 
     env = np.exp(-decay * t)
     env[:att] *= np.linspace(0.0, 1.0, att, endpoint=False)
     env[held:] *= np.linspace(1.0, 0.0, rel, endpoint=True)
-    return wavef * env * level * (velocity / 100.0)
+    return (wavef * env * level * (velocity / 100.0)).astype(np.float32)
 
 
 def mix(stems: dict[str, np.ndarray], gains: dict[str, float] | None = None) -> np.ndarray:
