@@ -216,14 +216,21 @@ def test_bad_input_is_invalid_argument_naming_the_field(client, params, words):
     assert all(w in e.value.details for w in words), e.value.details
 
 
-def test_midi_without_notes_is_invalid_argument(client):
+@pytest.mark.parametrize("messages,words", [
+    ([mido.MetaMessage("set_tempo", tempo=500000)], ["continuation", "no notes"]),
+    ([mido.Message("note_on", channel=9, note=36, velocity=90), mido.Message("note_off", channel=9, note=36, time=480)],
+     ["continuation", "no notes", "drums"]),
+    ([mido.MetaMessage("time_signature", numerator=5, denominator=4), mido.Message("note_on", note=60, velocity=90),
+      mido.Message("note_off", note=60, time=480)], ["continuation", "5/4", "4/4"]),
+])
+def test_unusable_midi_is_invalid_argument(client, messages, words):
     mf = mido.MidiFile()
-    mf.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000)]))
+    mf.tracks.append(mido.MidiTrack(messages))
     buf = io.BytesIO()
     mf.save(file=buf)
     with pytest.raises(GameGenError) as e:
         collect(client, LSTM, 0, {"continuation": buf.getvalue()})
-    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and "no notes" in e.value.details
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and all(w in e.value.details for w in words), e.value.details
 
 
 def run(*args, cwd=None):
