@@ -193,6 +193,8 @@ def main() -> None:
         print(f"| {ref} | " + " | ".join(f"{x:.2f}" for x in dens) + " | " +
               " / ".join(f"{x:.1f}" for x in regs) + " | " + " / ".join(f"{x:.2f}" for x in temps) + " |")
 
+    continuation_table(reg, held, max(20, a.pieces // 2))
+
     # ---- loop seams --------------------------------------------------------------------------
     print("\n### Loop seams (8-bar pieces at 120 bpm; the seam is last bar -> first bar)\n")
     print("| model | loop | melodic jump at the seam (mean semitones) | jump <= 2 semitones | silence at the seam "
@@ -218,6 +220,48 @@ def main() -> None:
             print(f"| {ref} | {'yes' if loop else 'no'} | {np.nanmean(jumps):.2f} | "
                   f"{np.nanmean(np.array(jumps) <= 2):.2f} | {np.nanmean(gaps):.2f} | {over}/{a.pieces} | "
                   f"{np.mean(clicks):.2f} ({np.mean(np.array(clicks) > 0.99):.2f}) |")
+
+
+def continuation_table(reg, held, pieces: int) -> None:
+    """Prompt with a held-out tune's first 8 bars; compare the 8 new bars with the tune's real next 8."""
+    from gamegen.generators.events import Note
+    from gamegen.generators.music import midi
+
+    print("\n### Continuation: prompted with a held-out tune's first 8 bars, 8 new bars vs the tune's real "
+          "bars 9-16\n")
+    print("| model | prompt | rhythm hist. TV to the real bars | interval hist. TV | |mean pitch difference| "
+          "(semitones) | same meter and key in the MIDI |")
+    print("|---|---|---|---|---|---|")
+    tunes = [p for p in held if len(p["bars"]) >= 16][:pieces]
+    for ref in MODELS:
+        gen = reg.resolve(ref)
+        res = {True: ([], [], [], 0), False: ([], [], [], 0)}
+        for i, p in enumerate(tunes):
+            bars = piece_bars(p)
+            shift = -enc.normal_shift(p["tonic"], p["mode"])
+            bar_q = enc.METERS[p["meter"]] / enc.TICKS
+            notes = [Note("melody", q + shift, s / enc.TICKS, d / enc.TICKS, 90) for s, d, q in enc.notes_of(bars[:8])]
+            prompt = midi.write(notes, tempo=100, meter=p["meter"], key_name=midi.NAMES_SHARP[p["tonic"]], mode=p["mode"])
+            real = enc.notes_of(bars[8:16])
+            key = midi.NAMES_SHARP[p["tonic"]]
+            for prompted in (True, False):
+                params = {"bars": 8, "mode": p["mode"], "meter": p["meter"], "key": key}
+                if prompted:
+                    params["continuation"] = prompt
+                evs, final = generate(gen, i, params, ("mid",))
+                got = enc.notes_of(final.extra["melody_bars"])
+                r, n, m, ok = res[prompted]
+                r.append(an.hist_distance(an.rhythm_histogram([d for _, d, _ in got]),
+                                          an.rhythm_histogram([d for _, d, _ in real])))
+                n.append(an.hist_distance(an.interval_histogram([q for *_, q in got]),
+                                          an.interval_histogram([q for *_, q in real])))
+                m.append(abs(np.mean([q for *_, q in got]) - np.mean([q for *_, q in real])))
+                same = final.extra["meter"] == p["meter"] and final.extra["key"] == key and final.extra["mode"] == p["mode"]
+                res[prompted] = (r, n, m, ok + same)
+        for prompted in (True, False):
+            r, n, m, ok = res[prompted]
+            print(f"| {ref} | {'first 8 bars' if prompted else 'none (same key, mode, meter)'} | {np.mean(r):.3f} | "
+                  f"{np.mean(n):.3f} | {np.mean(m):.2f} | {ok}/{len(tunes)} |")
 
 
 def _midi_matches(data: bytes, tempo: int, meter: str, bars: int) -> bool:
