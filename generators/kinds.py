@@ -22,6 +22,7 @@ class UnknownKind(ValueError):
 KIND_TABLE: dict[str, tuple[str, str]] = {
     "levels": ("gamegen.generators.levels.generator:LevelGenerator", "gamegen.generators.levels.generator:builtins"),
     "terrain": ("gamegen.generators.terrain.generator:TerrainGenerator", "gamegen.generators.terrain.generator:builtins"),
+    "textures": ("gamegen.generators.textures.generator:TextureModel", "gamegen.generators.textures.generator:builtins"),
     "music": ("gamegen.generators.music.generator:MusicGenerator", "gamegen.generators.music.generator:builtins"),
 }
 

@@ -94,8 +94,12 @@ def test_serving_path_never_imports_torch():
         "from gamegen.server.app import GameGenServer\n"
         "import gamegen.server.cli, gamegen.client, gamegen.server.bake\n"
         "reg = load_registry(device='cpu')\n"
+        "from gamegen.generators.params import ParamError\n"
         "for g in reg.all():\n"
-        "    list(g.generate(1, {}, list(g.info.formats)))\n"
+        "    try:\n"
+        "        list(g.generate(1, {}, list(g.info.formats)))\n"
+        "    except ParamError:\n"  # needs an upload (an image ...); its warm-up at load ran it with one
+        "        pass\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnxscript', 'onnx'))\n"
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"

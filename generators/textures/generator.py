@@ -1,0 +1,443 @@
+"""The textures generators: materials, albedo → PBR maps, exemplar synthesis and flipbooks.
+
+Each generator is a plain iterator of events. Learned ones run ONNX graphs exported by
+:mod:`.export`; the model-free builtins are the classical baselines they are compared against.
+Full-resolution maps are streamed one asset at a time as each is finished; with ``partials`` a
+low-resolution ``preview.png`` (format ``preview``) comes first. The preview is a partial result:
+it is not one of the requested formats and is not part of the content hash.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..base import Generator, GeneratorInfo
+from ..events import Asset, Event, Final, Progress, content_hash
+from ..params import Param, ParamError, canonical_text
+from . import exemplar as exemplar_mod
+from . import images, maps, procedural
+
+# Bump when the bytes produced for the same model + seed + parameters change.
+GENERATOR_VERSION = 1
+
+MAP_FORMATS = ("albedo", "height", "normal_gl", "normal_dx", "roughness", "ao")
+DERIVED_FORMATS = MAP_FORMATS[1:]          # what albedo → PBR returns
+FLIPBOOK_FORMATS = ("png", "json")
+PREVIEW = "preview"
+MEDIA = {"png": "image/png", "json": "application/json"}
+SIZE_LO, SIZE_HI, SIZE_STEP = 64, 2048, 16
+RELIEF_STRENGTH = 6.0     # normal-map strength at relief = 1 (pixels of rise per unit height)
+
+# -- parameters (stated once) --------------------------------------------------------------------
+
+P_MATERIAL = Param("material", "choice", "stone", "material class", choices=procedural.MATERIALS)
+P_SIZE = Param("size", "int", 512, f"tile size in pixels (square, a multiple of {SIZE_STEP})", lo=SIZE_LO, hi=SIZE_HI)
+P_SCALE = Param("scale", "float", 1.0, "feature size: 1 = the model's native scale, 2 = features twice as big",
+                lo=1.0, hi=4.0)
+P_HUE = Param("hue", "float", 0.0, "tint: hue rotation in degrees (0 = the material's own colour)", lo=-180.0, hi=180.0)
+P_SAT = Param("saturation", "float", 1.0, "tint: colour saturation multiplier (0 = grey)", lo=0.0, hi=2.0)
+P_BRIGHT = Param("brightness", "float", 1.0, "tint: albedo brightness multiplier", lo=0.25, hi=2.0)
+P_ROUGH = Param("roughness", "float", 1.0, "roughness multiplier (0 = mirror-smooth, 2 = twice as rough)",
+                lo=0.0, hi=2.0)
+P_RELIEF = Param("relief", "float", 1.0, "normal-map strength (0 = flat)", lo=0.0, hi=4.0)
+UPLOAD = dict(lo=1, hi=8 << 20, what="a PNG or JPEG image")
+P_EXEMPLAR = Param("exemplar", "bytes", None, f"the image to imitate ({images.MIN_SIDE} to {images.MAX_SIDE} px "
+                   "a side); required", **UPLOAD)
+P_ALBEDO = Param("albedo", "bytes", None, f"the albedo texture to derive maps from ({images.MIN_SIDE} to "
+                 f"{images.MAX_SIDE} px a side, treated as tileable); required", **UPLOAD)
+P_EFFECT = Param("effect", "choice", "fire", "effect", choices=procedural.EFFECTS)
+P_FRAMES = Param("frames", "int", 16, "frames per loop", lo=8, hi=32)
+P_FRAME_SIZE = Param("frame_size", "int", 128, f"frame size in pixels (square, a multiple of {SIZE_STEP})",
+                     lo=64, hi=256)
+P_FPS = Param("fps", "int", 16, "playback rate written to the metadata", lo=1, hi=60)
+P_FX_HUE = Param("hue", "float", 0.0, "tint: hue rotation in degrees (0 = the effect's own colours)",
+                 lo=-180.0, hi=180.0)
+
+MATERIAL_PARAMS = (P_MATERIAL, P_SIZE, P_SCALE, P_HUE, P_SAT, P_BRIGHT, P_ROUGH, P_RELIEF)
+PBR_PARAMS = (P_ALBEDO, P_RELIEF)
+EXEMPLAR_PARAMS = (P_EXEMPLAR, P_SIZE, P_RELIEF)
+FLIPBOOK_PARAMS = (P_EFFECT, P_FRAMES, P_FRAME_SIZE, P_FPS, P_FX_HUE)
+
+
+class TextureGenerator(Generator):
+    """Shared plumbing: size checks, asset streaming, the final event, a cheap warm-up."""
+
+    warm_params: dict[str, Any] = {}
+
+    def validate(self, given):
+        values = super().validate(given)
+        for name in ("size", "frame_size"):
+            v = values.get(name)
+            if v is not None and v % SIZE_STEP:
+                p = next(p for p in self.info.params if p.name == name)
+                raise ParamError(name, f"{name} {v} is not supported: it must be a multiple of {SIZE_STEP} "
+                                       f"from {_i(p.lo)} to {_i(p.hi)} (e.g. 256, 512, 1024)")
+        for p in self.info.params:
+            if p.type == "bytes" and values[p.name] is None:
+                raise ParamError(p.name, f"{p.name} is required by {self.info.ref}: send {p.what} "
+                                         f"(CLI: --set {p.name}=@file.png)")
+        return values
+
+    def warmup(self) -> None:
+        """One small request (64 px), so the first real call is fast and a broken model fails at load."""
+        for _ in self.generate(0, dict(self.warm_params), list(self.info.formats)):
+            pass
+
+    def _final(self, seed, params, assets, timings, extra=None) -> Final:
+        return Final(
+            model=self.info.ref, version=self.info.version, seed=seed,
+            parameters=tuple(canonical_text(self.info.params, params)), content_hash=content_hash(assets),
+            execution_provider=self.info.execution_provider, generator_version=self.info.generator_version,
+            timings_ms=tuple((k, v * 1e3) for k, v in timings), extra=extra or {},
+        )
+
+    def _maps(self, formats, albedo, height, rough, relief, assets, timings, start_fraction=0.5):
+        """Derive and encode the requested maps (two at a time: zlib and numpy release the GIL) and
+        yield each, in format order, as soon as it is ready."""
+        t = time.perf_counter()
+        wanted = [f for f in MAP_FORMATS if f in formats]
+        normals = None
+        if "normal_gl" in wanted or "normal_dx" in wanted:
+            normals = _POOL.submit(maps.normals, height, RELIEF_STRENGTH * relief)
+        jobs = {
+            "albedo": lambda: images.png_rgb(albedo),
+            "height": lambda: images.png_gray16(height),
+            "normal_gl": lambda: images.png_rgb(maps.normal_rgb(normals.result(), "gl")),
+            "normal_dx": lambda: images.png_rgb(maps.normal_rgb(normals.result(), "dx")),
+            "roughness": lambda: images.png_gray(rough),
+            "ao": lambda: images.png_gray(maps.ambient_occlusion(height)),
+        }
+        futures = [(f, _POOL.submit(jobs[f])) for f in wanted]
+        for k, (f, fut) in enumerate(futures):
+            a = Asset(f"{f}.png", "image/png", fut.result(), f)
+            assets.append(a)
+            yield a
+            yield Progress(start_fraction + (1 - start_fraction) * (k + 1) / len(wanted), "encoding", a.name)
+        timings.append(("maps_and_encode", time.perf_counter() - t))
+
+
+# Map derivation and PNG encoding run two at a time (the machine this was tuned on has 2 cores).
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="textures-encode")
+
+
+def _i(x) -> str:
+    return str(int(x))
+
+
+def _preview_asset(rgb: np.ndarray) -> Asset:
+    return Asset("preview.png", "image/png", images.png_rgb(rgb), PREVIEW)
+
+
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed & (2**64 - 1), stream])
+
+
+def _apply_controls(albedo, rough, params):
+    albedo = procedural.hue_shift(albedo, params["hue"], params["saturation"], params["brightness"])
+    rough = np.clip(rough * params["roughness"], 0, 1)
+    return albedo, rough
+
+
+def _base_size(size: int, scale: float) -> int:
+    """Resolution the generator runs at before the wrap-around resize to ``size`` (feature scale)."""
+    return max(SIZE_STEP * 4, int(round(size / scale / SIZE_STEP)) * SIZE_STEP)
+
+
+# -- materials -----------------------------------------------------------------------------------
+
+class MaterialGenerator(TextureGenerator):
+    """Parameter-driven PBR set: learned (spatial GAN, two ONNX graphs) or procedural (baseline)."""
+
+    warm_params = {"size": 64}
+
+    def __init__(self, info, trunk=None, head=None, classes=procedural.MATERIALS, zc: int = 16):
+        self.info, self.trunk, self.head, self.classes, self.zc = info, trunk, head, tuple(classes), zc
+
+    @classmethod
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "MaterialGenerator":
+        if manifest.get("model") != "materials":
+            raise ValueError(f"{model_dir}: not a materials model")
+        trunk = session_factory(model_dir / manifest["file"])
+        head = session_factory(model_dir / manifest["files"]["head"]["file"])
+        classes = tuple(manifest["extra"]["classes"])
+        params = (Param("material", "choice", classes[0], "material class", choices=classes),) + MATERIAL_PARAMS[1:]
+        return cls(_info(manifest, params, MAP_FORMATS), trunk, head, classes, int(manifest["extra"]["zc"]))
+
+    def run(self, seed, params, formats, *, partials) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        timings: list = []
+        size, scale = params["size"], params["scale"]
+        base = _base_size(size, scale)
+        yield Progress(0.0, "sampling", f"{params['material']} {base}px")
+        if self.trunk is not None:
+            r = base // 16
+            z = _rng(seed, 0).standard_normal((1, self.zc, r, r), dtype=np.float32)
+            onehot = np.zeros((1, len(self.classes)), np.float32)
+            onehot[0, self.classes.index(params["material"])] = 1
+            feat, pre, preview = self.trunk.run(None, {"z": z, "cls": onehot})
+            timings.append(("trunk", time.perf_counter() - t0))
+            if partials:
+                prev_alb, _ = _apply_controls(preview[0, :3].transpose(1, 2, 0), preview[0, 4], params)
+                yield _preview_asset(prev_alb)
+            yield Progress(0.3, "sampling", "full resolution")
+            t1 = time.perf_counter()
+            out = self.head.run(None, {"feat": feat, "pre": pre})[0][0]
+            timings.append(("head", time.perf_counter() - t1))
+            albedo, height, rough = out[:3].transpose(1, 2, 0), out[3], out[4]
+        else:
+            albedo, height, rough = procedural.material(params["material"], _rng(seed, 0), base)
+            timings.append(("procedural", time.perf_counter() - t0))
+            if partials:
+                yield _preview_asset(maps.wrap_resize(
+                    procedural.hue_shift(albedo, params["hue"], params["saturation"], params["brightness"]),
+                    max(16, base // 4)))
+        t2 = time.perf_counter()
+        if base != size:
+            albedo, height, rough = (maps.wrap_resize(x, size) for x in (albedo, height, rough))
+        albedo, rough = _apply_controls(np.ascontiguousarray(albedo), rough, params)
+        timings.append(("resize_and_tint", time.perf_counter() - t2))
+        assets: list[Asset] = []
+        yield from self._maps(formats, albedo, height, rough, params["relief"], assets, timings)
+        timings.append(("total", time.perf_counter() - t0))
+        yield self._final(seed, params, assets, timings)
+
+
+# -- albedo → PBR ----------------------------------------------------------------------------------
+
+class PBRGenerator(TextureGenerator):
+    """An existing albedo → height, normals (GL and DX), roughness, AO. Learned U-Net or Sobel."""
+
+    def __init__(self, info, session=None):
+        self.info, self.session = info, session
+        rng = np.random.default_rng(0)
+        alb, _, _ = procedural.material("brick", rng, 64)
+        self.warm_params = {"albedo": images.png_rgb(alb)}
+
+    @classmethod
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "PBRGenerator":
+        if manifest.get("model") != "pbr":
+            raise ValueError(f"{model_dir}: not an albedo-to-PBR model")
+        return cls(_info(manifest, PBR_PARAMS, DERIVED_FORMATS), session_factory(model_dir / manifest["file"]))
+
+    def derive(self, albedo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return derive_maps(self.session, albedo)
+
+    def run(self, seed, params, formats, *, partials) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        albedo = images.decode_image("albedo", params["albedo"])
+        timings = [("decode", time.perf_counter() - t0)]
+        yield Progress(0.1, "inferring", f"{albedo.shape[1]}x{albedo.shape[0]}")
+        t1 = time.perf_counter()
+        height, rough = self.derive(albedo)
+        timings.append(("maps_net" if self.session is not None else "sobel", time.perf_counter() - t1))
+        if partials:
+            yield _preview_asset(maps.wrap_resize(np.repeat(height[..., None], 3, -1), max(16, min(height.shape) // 4)))
+        assets: list[Asset] = []
+        yield from self._maps(formats, albedo, height, rough, params["relief"], assets, timings)
+        timings.append(("total", time.perf_counter() - t0))
+        yield self._final(seed, params, assets, timings)
+
+
+def derive_maps(session, albedo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(height, roughness) from an albedo: the U-Net when ``session`` is given, else Sobel/luminance."""
+    if session is None:
+        return maps.sobel_height(albedo), maps.sobel_roughness(albedo)
+    h, w = albedo.shape[:2]
+    h8, w8 = max(32, int(round(h / 8)) * 8), max(32, int(round(w / 8)) * 8)
+    x = albedo if (h8, w8) == (h, w) else _wrap_resize2(albedo, h8, w8)
+    out = session.run(None, {"albedo": np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)})[0][0]
+    height, rough = out[0], out[1]
+    if (h8, w8) != (h, w):
+        height, rough = _wrap_resize2(height, h, w), _wrap_resize2(rough, h, w)
+    return height, rough
+
+
+def _wrap_resize2(img, h, w):
+    """Wrap-around bilinear resize to a (possibly non-square) ``h × w``."""
+    if img.shape[0] == img.shape[1] and h == w:
+        return maps.wrap_resize(img, h)
+    ys = (np.arange(h) + 0.5) * img.shape[0] / h - 0.5
+    xs = (np.arange(w) + 0.5) * img.shape[1] / w - 0.5
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    fy = (ys - y0).reshape(-1, *([1] * (img.ndim - 1))).astype(np.float32)
+    fx = (xs - x0).reshape(1, -1, *([1] * (img.ndim - 2))).astype(np.float32)
+    H, W = img.shape[:2]
+    rows = img[y0 % H] * (1 - fy) + img[(y0 + 1) % H] * fy
+    return (rows[:, x0 % W] * (1 - fx) + rows[:, (x0 + 1) % W] * fx).astype(np.float32)
+
+
+# -- exemplar --------------------------------------------------------------------------------------
+
+class ExemplarGenerator(TextureGenerator):
+    """A seamless texture like an uploaded image, plus its maps.
+
+    Learned variant: patch-based synthesis on the torus, maps from the U-Net. Baseline
+    (``exemplar-spectral``): random-phase synthesis with histogram matching, Sobel maps.
+    """
+
+    def __init__(self, info, session=None, method: str = "patch"):
+        self.info, self.session, self.method = info, session, method
+        rng = np.random.default_rng(0)
+        alb, _, _ = procedural.material("stone", rng, 64)
+        self.warm_params = {"exemplar": images.png_rgb(alb), "size": 64}
+
+    def run(self, seed, params, formats, *, partials) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        ex = images.decode_image("exemplar", params["exemplar"])
+        timings = [("decode", time.perf_counter() - t0)]
+        size = params["size"]
+        rng = _rng(seed, 1)
+        t1 = time.perf_counter()
+        if partials:  # a quick low-resolution look first: the random-phase texture at 1/4 size
+            small = maps.wrap_resize(exemplar_mod.square(ex, 1024), max(32, min(ex.shape[:2]) // 4)) \
+                if min(ex.shape[:2]) >= 128 else ex
+            yield _preview_asset(exemplar_mod.spectral(small, max(32, size // 4), _rng(seed, 2)))
+        yield Progress(0.1, "synthesising", f"{self.method} {size}px")
+        albedo = exemplar_mod.quilt(ex, size, rng) if self.method == "patch" else exemplar_mod.spectral(ex, size, rng)
+        timings.append(("synthesis", time.perf_counter() - t1))
+        yield Progress(0.5, "inferring", "maps")
+        t2 = time.perf_counter()
+        height, rough = derive_maps(self.session, albedo)
+        timings.append(("maps_net" if self.session is not None else "sobel", time.perf_counter() - t2))
+        assets: list[Asset] = []
+        yield from self._maps(formats, albedo, height, rough, params["relief"], assets, timings, 0.6)
+        timings.append(("total", time.perf_counter() - t0))
+        yield self._final(seed, params, assets, timings)
+
+
+# -- flipbooks ------------------------------------------------------------------------------------
+
+class FlipbookGenerator(TextureGenerator):
+    """Looping, tileable effect animations as a sprite sheet + JSON frame metadata.
+
+    Learned: a spatial GAN generator driven around a circle in latent space,
+    ``z(t) = cos(2πt/T)·a + sin(2πt/T)·b``, so frame T would be frame 0 again (time-periodic by
+    construction) and every frame tiles (circular padding). Baseline: procedural noise loops.
+    """
+
+    warm_params = {"frames": 8, "frame_size": 64}
+
+    def __init__(self, info, trunk=None, head=None, classes=procedural.EFFECTS, zc: int = 16):
+        self.info, self.trunk, self.head, self.classes, self.zc = info, trunk, head, tuple(classes), zc
+
+    @classmethod
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "FlipbookGenerator":
+        trunk = session_factory(model_dir / manifest["file"])
+        head = session_factory(model_dir / manifest["files"]["head"]["file"])
+        classes = tuple(manifest["extra"]["classes"])
+        params = (Param("effect", "choice", classes[0], "effect", choices=classes),) + FLIPBOOK_PARAMS[1:]
+        return cls(_info(manifest, params, FLIPBOOK_FORMATS), trunk, head, classes, int(manifest["extra"]["zc"]))
+
+    def frames(self, seed: int, params: dict, partials: bool, sink: list) -> np.ndarray:
+        n, fs = params["frames"], params["frame_size"]
+        if self.trunk is None:
+            return procedural.effect(params["effect"], _rng(seed, 0), fs, n)
+        r = fs // 16
+        za, zb = _rng(seed, 0).standard_normal((2, 1, self.zc, r, r), dtype=np.float32)
+        th = 2 * np.pi * np.arange(n, dtype=np.float64) / n
+        z = (np.cos(th)[:, None, None, None] * za + np.sin(th)[:, None, None, None] * zb).astype(np.float32)
+        onehot = np.zeros((n, len(self.classes)), np.float32)
+        onehot[:, self.classes.index(params["effect"])] = 1
+        feat, pre, preview = self.trunk.run(None, {"z": z, "cls": onehot})
+        if partials:
+            sink.append(preview[0].transpose(1, 2, 0))
+        out = self.head.run(None, {"feat": feat, "pre": pre})[0]
+        return out.transpose(0, 2, 3, 1)
+
+    def run(self, seed, params, formats, *, partials) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        n, fs = params["frames"], params["frame_size"]
+        yield Progress(0.0, "sampling", f"{params['effect']} {n} frames")
+        sink: list = []
+        frames = self.frames(seed, params, partials, sink)
+        if params["hue"]:
+            frames = procedural.hue_shift(frames, params["hue"], 1.0, 1.0)
+        timings = [("frames", time.perf_counter() - t0)]
+        if partials:
+            first = sink[0] if sink else maps.wrap_resize(frames[0], fs // 4)
+            yield _preview_asset(procedural.hue_shift(first, params["hue"], 1.0, 1.0))
+        t1 = time.perf_counter()
+        cols = math.ceil(math.sqrt(n))
+        rows = math.ceil(n / cols)
+        sheet = np.zeros((rows * fs, cols * fs, 3), np.float32)
+        for i in range(n):
+            y, x = divmod(i, cols)
+            sheet[y * fs:(y + 1) * fs, x * fs:(x + 1) * fs] = frames[i]
+        meta = {
+            "image": "flipbook.png", "rows": rows, "columns": cols, "frame_count": n, "fps": params["fps"],
+            "frame_width": fs, "frame_height": fs, "order": "row-major from the top-left cell",
+            "loop": True, "tileable": True, "effect": params["effect"],
+            "loop_seam": round(maps.loop_seam(frames), 4),
+        }
+        assets: list[Asset] = []
+        for f in ("png", "json"):
+            if f not in formats:
+                continue
+            data = images.png_rgb(sheet) if f == "png" else (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
+            a = Asset(f"flipbook.{f}", MEDIA[f], data, f)
+            assets.append(a)
+            yield a
+        timings.append(("encode", time.perf_counter() - t1))
+        timings.append(("total", time.perf_counter() - t0))
+        yield self._final(seed, params, assets, timings, {"loop_seam": meta["loop_seam"]})
+
+
+# -- construction -----------------------------------------------------------------------------------
+
+def _info(manifest: dict, params, formats) -> GeneratorInfo:
+    return GeneratorInfo(
+        kind="textures", name=manifest["name"], version=str(manifest["version"]),
+        family=manifest.get("family", ""), description=manifest.get("description", ""), params=tuple(params),
+        formats=tuple(formats), generator_version=GENERATOR_VERSION, execution_provider="",
+        sha256=manifest["sha256"],
+    )
+
+
+def _builtin_info(name: str, family: str, description: str, params, formats) -> GeneratorInfo:
+    return GeneratorInfo(kind="textures", name=name, version="1.0.0", family=family, description=description,
+                         params=tuple(params), formats=tuple(formats), generator_version=GENERATOR_VERSION,
+                         execution_provider="none", sha256="")
+
+
+class TextureModel:
+    """``KIND_TABLE`` entry: builds the right generator(s) for a textures manifest."""
+
+    @classmethod
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> Generator:
+        model = manifest.get("model")
+        if model == "materials":
+            return MaterialGenerator.from_model(model_dir, manifest, session_factory)
+        if model == "flipbook":
+            return FlipbookGenerator.from_model(model_dir, manifest, session_factory)
+        if model == "pbr":
+            return PBRGenerator.from_model(model_dir, manifest, session_factory)
+        if model == "exemplar":
+            return ExemplarGenerator(_info(manifest, EXEMPLAR_PARAMS, MAP_FORMATS),
+                                     session_factory(model_dir / manifest["file"]), "patch")
+        raise ValueError(f"{model_dir}: unknown textures model {model!r} (known: materials, pbr, exemplar, "
+                         "flipbook)")
+
+
+def builtins() -> list[Generator]:
+    """The model-free textures generators: the classical baselines."""
+    return [
+        MaterialGenerator(_builtin_info(
+            "materials-procedural", "procedural", "procedural noise materials with their known height (classical baseline; "
+            "also the training data)", MATERIAL_PARAMS, MAP_FORMATS)),
+        PBRGenerator(_builtin_info(
+            "pbr-sobel", "sobel", "albedo → height = luminance, normals = Sobel of luminance (classical baseline)",
+            PBR_PARAMS, DERIVED_FORMATS)),
+        ExemplarGenerator(_builtin_info(
+            "exemplar-spectral", "random-phase", "seamless texture like an uploaded image: random-phase synthesis "
+            "with histogram matching, Sobel maps (classical baseline)", EXEMPLAR_PARAMS, MAP_FORMATS), None, "spectral"),
+        FlipbookGenerator(_builtin_info(
+            "flipbook-procedural", "procedural", "looping procedural noise effects (classical baseline)",
+            FLIPBOOK_PARAMS, FLIPBOOK_FORMATS)),
+    ]
