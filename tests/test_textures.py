@@ -273,3 +273,30 @@ def test_tiny_train_export_load_generate(tmp_path):
     alb, _, _ = procedural.material("stone", np.random.default_rng(0), 64)
     events = list(gen.generate(0, {"albedo": png_bytes(alb)}, ["height"]))
     assert isinstance(events[-1], Final) and any(isinstance(e, Asset) and e.name == "height.png" for e in events)
+
+
+def test_oversized_upload_is_refused_by_size(client):
+    data = images.FORMATS["PNG"] + bytes(9 << 20)
+    with pytest.raises(GameGenError) as e:
+        list(client.generate("textures/pbr-unet", seed=1, params={"albedo": data}, formats=["height"]))
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "albedo is 9437192 bytes" in e.value.details and "8 MiB" in e.value.details
+
+
+def test_cli_generate_writes_maps_and_refuses_a_bad_upload(tmp_path):
+    import subprocess
+
+    from .conftest import gamegen_cmd
+
+    out = tmp_path / "stone"
+    r = subprocess.run(gamegen_cmd("generate", "textures/materials-gan", "--seed", "5", "--set", "material=stone",
+                                   "--set", "size=128", "--format", "albedo", "--format", "normal_dx",
+                                   "--out", str(out)), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in out.iterdir()} == {"preview.png", "albedo.png", "normal_dx.png"}
+    (tmp_path / "notes.txt").write_text("not an image")
+    bad = tmp_path / "bad"
+    r = subprocess.run(gamegen_cmd("generate", "textures/exemplar-unet", "--set", f"exemplar=@{tmp_path / 'notes.txt'}",
+                                   "--out", str(bad)), capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "exemplar is not a PNG or JPEG image" in r.stderr and "Traceback" not in r.stderr
+    assert not bad.exists()
