@@ -33,7 +33,7 @@ FRAMES = 16    # frames per loop in the flipbook training data
 # The defaults reproduce the shipped models. upsample/fine: see nets.TileGenerator.
 DEFAULTS = {"materials": dict(steps=1100, batch=16, per_class=100, upsample="bilinear", fine=4),
             "pbr": dict(steps=2000, batch=16, per_class=100),
-            "flipbook": dict(steps=600, batch=12, per_class=40, upsample="nearest", fine=0)}
+            "flipbook": dict(steps=600, batch=12, per_class=40, upsample="bilinear", fine=4)}
 
 
 def material_bank(seed: int, per_class: int, size: int = TILE, held_out: bool = False):
