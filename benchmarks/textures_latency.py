@@ -2,6 +2,7 @@
 
     python benchmarks/textures_latency.py              # 512 px sets, 15 runs each
     python benchmarks/textures_latency.py --runs 5
+    python benchmarks/textures_latency.py --large      # 1024 and 2048 px: one request each, peak memory
 
 In-process (the generator the server runs, CPU provider, one intra-op thread — the server
 default): the full 512×512 PBR set (albedo, height, normal GL + DX, roughness, AO, all encoded as
@@ -48,7 +49,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--large", action="store_true", help="time 1024/2048 px requests in fresh processes")
     a = ap.parse_args()
+    if a.large:
+        large(a.models)
+        return
     gens = load(a.models)
     alb, _, _ = procedural.material("brick", np.random.default_rng(1), 512)
     ex, _, _ = procedural.material("stone", np.random.default_rng(2), 256)
@@ -80,6 +85,37 @@ def main() -> None:
               f"{pct(first, 50):.1f} ms | {stages} |")
     print()
     ort_vs_torch()
+
+
+LARGE = """
+import resource, sys, time
+import numpy as np
+sys.path.insert(0, {bench!r})
+from textures_quality import load
+from gamegen.generators.textures import images, procedural
+g = load(__import__("pathlib").Path({models!r}))[{ref!r}]
+params = {{"material": "wood", "size": {size}}}
+if "exemplar" in {ref!r}:
+    params = {{"exemplar": images.png_rgb(procedural.material("stone", np.random.default_rng(0), 512)[0]),
+              "size": {size}}}
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter()
+ev = list(g.generate(1, params, list(g.info.formats)))
+print(f"{{time.perf_counter() - t:.2f}} {{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}} "
+      f"{{base / 1024:.0f}}")
+"""
+
+
+def large(models: Path) -> None:
+    """One request per size in a fresh process: wall time and the process's peak memory."""
+    import subprocess
+
+    print("| generator | size | time | peak RSS of the process (before the request) |\n|---|---|---|---|")
+    for ref in ("textures/materials-gan", "textures/exemplar-unet"):
+        for size in (1024, 2048):
+            code = LARGE.format(bench=str(Path(__file__).resolve().parent), models=str(models), ref=ref, size=size)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+            print(f"| {ref} | {size} px, all 6 maps | {float(out[0]):.1f} s | {int(out[1])} MB ({int(out[2])} MB) |")
 
 
 def ort_vs_torch() -> None:
