@@ -35,6 +35,9 @@ RUNS = [
     ["terrain.py", "--repeat", "3"],
     ["music_latency.py", "--n", "30"],
     ["music_quality.py", "--pieces", "100"],
+    ["textures_latency.py"],
+    ["textures_latency.py", "--large"],
+    ["textures_quality.py"],
 ]
 
 for args in RUNS:
