@@ -37,6 +37,7 @@ def model_info(info: GeneratorInfo) -> pb.ModelInfo:
                 name=p.name, type=_PTYPE[p.type], doc=p.doc,
                 min=float(p.lo) if p.lo is not None else 0.0, max=float(p.hi) if p.hi is not None else 0.0,
                 choices=list(p.choices), default_value=p.text(p.default),
+                accepts=p.what if p.type == "bytes" else "",
             )
             for p in info.params
         ],
@@ -153,7 +154,8 @@ def info_from_proto(m: pb.ModelInfo) -> GeneratorInfo:
             default = p.default_value
         numeric = t in ("int", "float", "bytes")
         params.append(Param(p.name, t, default, p.doc, lo=p.min if numeric else None,
-                            hi=p.max if numeric else None, choices=tuple(p.choices)))
+                            hi=p.max if numeric else None, choices=tuple(p.choices),
+                            what=p.accepts or "a file"))
     return GeneratorInfo(
         kind=m.kind, name=m.name, version=m.version, family=m.family, description=m.description,
         params=tuple(params), formats=tuple(m.output_formats), generator_version=m.generator_version,

@@ -49,6 +49,9 @@ def test_list_models_reports_kind_params_provider(client):
     assert set(smb.output_formats) == {"txt", "tmj", "png", "glb"}
     assert {t.symbol for t in smb.tiles} >= set("X-E")
     assert models["levels/smb-rules"].execution_provider == "none"
+    # File parameters say what they take, so remote callers (and their error messages) know too.
+    upload = {p.name: p for p in models["textures/exemplar-unet"].parameters}["exemplar"]
+    assert upload.type == pb.PARAMETER_TYPE_BYTES and "PNG" in upload.accepts and upload.max > upload.min > 0
     assert [m.name for m in client.list_models(kind="levels")] and not client.list_models(kind="dialog")
 
 

@@ -35,7 +35,7 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
 
 class ParameterInfo(_message.Message):
-    __slots__ = ("name", "type", "doc", "min", "max", "choices", "default_value")
+    __slots__ = ("name", "type", "doc", "min", "max", "choices", "default_value", "accepts")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     DOC_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,7 @@ class ParameterInfo(_message.Message):
     MAX_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     type: ParameterType
     doc: str
@@ -50,7 +51,8 @@ class ParameterInfo(_message.Message):
     max: float
     choices: _containers.RepeatedScalarFieldContainer[str]
     default_value: str
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., doc: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., choices: _Optional[_Iterable[str]] = ..., default_value: _Optional[str] = ...) -> None: ...
+    accepts: str
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., doc: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., choices: _Optional[_Iterable[str]] = ..., default_value: _Optional[str] = ..., accepts: _Optional[str] = ...) -> None: ...
 
 class TileInfo(_message.Message):
     __slots__ = ("symbol", "tags", "tile_id")
