@@ -1,7 +1,7 @@
 """Python clients for a gamegen server: :class:`AsyncClient` (grpc.aio) and :class:`Client` (sync).
 
 Both yield the streamed events as plain objects from :mod:`gamegen.generators.events`
-(``Progress``, ``LevelChunk``, ``Asset``, ``Final``) — the same ones an in-process generator
+(``Progress``, ``LevelChunk``, ``MusicBar``, ``Asset``, ``Final``) — the same ones an in-process generator
 yields — and raise :class:`GameGenError` with the server's status code and message::
 
     from gamegen.client import Client
@@ -16,12 +16,12 @@ from typing import Any, AsyncIterator, Iterator, Sequence
 
 import grpc
 
-from gamegen.generators.events import Asset, Event, Final, LevelChunk, Progress
+from gamegen.generators.events import Asset, Event, Final, LevelChunk, MusicBar, Note, Progress
 from gamegen.server import convert
 from gamegen.v1 import gamegen_pb2 as pb
 from gamegen.v1 import gamegen_pb2_grpc as pb_grpc
 
-__all__ = ["AsyncClient", "Client", "GameGenError", "Asset", "Final", "LevelChunk", "Progress"]
+__all__ = ["AsyncClient", "Client", "GameGenError", "Asset", "Final", "LevelChunk", "MusicBar", "Note", "Progress"]
 
 # Mirror of the server's limits: we send small requests and receive assets.
 CHANNEL_OPTIONS = [
