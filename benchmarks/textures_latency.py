@@ -163,7 +163,8 @@ def ort_vs_torch() -> None:
             continue
         cfg = c["config"]
         g = nets.TileGenerator(cfg["zc"], cfg["n_cls"], cfg["out"], tuple(cfg["trunk"]), tuple(cfg["head"]),
-                               cfg.get("upsample", "nearest"), cfg.get("fine", 0))
+                               cfg.get("upsample", "nearest"), cfg.get("fine", 0),
+                               cfg.get("head_upsample", "nearest"))
         g.load_state_dict(c["state_dict"])
         g.eval()
         b, r = (1, 32) if model == "materials" else (16, 8)

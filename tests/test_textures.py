@@ -275,6 +275,32 @@ def test_tiny_train_export_load_generate(tmp_path):
     assert isinstance(events[-1], Final) and any(isinstance(e, Asset) and e.name == "height.png" for e in events)
 
 
+@pytest.mark.slow
+def test_tiny_materials_train_with_gram_ema_and_smooth_head_exports_periodic_graphs(tmp_path):
+    pytest.importorskip("torch")
+    from gamegen.exporters.manifest import load_manifest
+    from gamegen.exporters.onnx_export import export_checkpoint
+    from gamegen.generators.textures import train
+    from gamegen.server.registry import load_registry
+
+    ck = tmp_path / "materials.pt"
+    train.main(["--model", "materials", "--out", str(ck), "--steps", "3", "--batch", "2", "--per-class", "1",
+                "--fine", "1", "--head-upsample", "bilinear", "--gram", "1", "--ema", "0.9", "--quiet"])
+    folder = export_checkpoint(ck, tmp_path / "models")
+    manifest = load_manifest(folder)
+    assert manifest["training"]["steps"] == 3 and "Gram" in manifest["training"]["data"]
+    gen = load_registry(tmp_path / "models", device="cpu", builtins=False).resolve("textures/materials-gan")
+    z = np.random.default_rng(0).standard_normal((1, gen.zc, 3, 4), dtype=np.float32)
+    cls = np.eye(len(gen.classes), dtype=np.float32)[[2]]
+
+    def tile(z):
+        feat, pre, _ = gen.trunk.run(None, {"z": z, "cls": cls})
+        return gen.head.run(None, {"feat": feat, "pre": pre})[0][0]
+
+    a, b = tile(z), tile(np.roll(z, 1, axis=2))
+    assert np.abs(np.roll(a, 16, axis=1) - b).max() < 1e-4
+
+
 def test_oversized_upload_is_refused_by_size(client):
     data = images.FORMATS["PNG"] + bytes(9 << 20)
     with pytest.raises(GameGenError) as e:

@@ -53,7 +53,8 @@ def build_export(ckpt: dict) -> KindExport:
         )
         return KindExport(NAMES[model], {"model": ("model.onnx", spec)}, manifest)
     gen = nets.TileGenerator(cfg["zc"], cfg["n_cls"], cfg["out"], tuple(cfg["trunk"]), tuple(cfg["head"]),
-                             cfg.get("upsample", "nearest"), cfg.get("fine", 0))
+                             cfg.get("upsample", "nearest"), cfg.get("fine", 0),
+                             cfg.get("head_upsample", "nearest"))
     gen.load_state_dict(ckpt["state_dict"])
     gen.eval()
     zc, n_cls, out, ch = gen.z_channels, cfg["n_cls"], cfg["out"], cfg["trunk"][-1]

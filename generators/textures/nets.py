@@ -6,7 +6,8 @@ a periodic input to a periodic output: the generated tiles wrap *by construction
 - :class:`TileGenerator` — a spatial GAN generator (DCGAN family, as in Spatial/Periodic GAN):
   a grid of latent noise plus a class one-hot → maps. With ``upsample="bilinear"`` the trunk and
   the coarse skip upsample bilinearly on the torus (wrap-padded), so the 16-pixel latent cells
-  leave no blocks; the head's feature upsampling stays nearest (cheaper at full resolution). It is split in two graphs so a preview can
+  leave no blocks; the head's feature upsampling is nearest unless ``head_upsample="bilinear"``
+  (the shipped materials model: nearest left a faint 4-pixel pattern). It is split in two graphs so a preview can
   be streamed early: ``trunk`` (noise → features at 1/4 resolution + a 1/4-resolution preview) and
   ``head`` (features + preview → full resolution; the preview is the coarse skip of the output).
   Used for materials (5 channels: albedo RGB, height, roughness) and flipbook frames (3: RGB).
@@ -82,18 +83,21 @@ class Trunk(nn.Module):
 class Head(nn.Module):
     """(features at 4r, preview logits at 4r) → output logits at 16r (preview upsampled + residual)."""
 
-    def __init__(self, cin: int, out: int, widths=(24, 12), upsample: str = "nearest"):
+    def __init__(self, cin: int, out: int, widths=(24, 12), upsample: str = "nearest",
+                 feat_upsample: str = "nearest"):
         super().__init__()
-        # features: nearest (the two convs smooth 2-pixel steps; bilinear here cost +50% at 512 px);
-        # the coarse skip: bilinear on the torus unless the checkpoint says nearest
+        # features: nearest by default (cheaper at full resolution), bilinear on the torus when the
+        # checkpoint says so (nearest leaves a faint 4-pixel pattern); the coarse skip: bilinear on
+        # the torus unless the checkpoint says nearest
         self.smooth = upsample != "nearest"
+        self.fup = UPSAMPLE[feat_upsample]
         self.b0 = block(cin, widths[0])
         self.b1 = block(widths[0], widths[1])
         self.to_out = nn.Conv2d(widths[1], out, 1)
 
     def forward(self, feat, preview):
-        x = self.b0(up2(feat))
-        x = self.b1(up2(x))
+        x = self.b0(self.fup(feat))
+        x = self.b1(self.fup(x))
         skip = up2_smooth(up2_smooth(preview)) if self.smooth else F.interpolate(preview, scale_factor=4.0,
                                                                                   mode="nearest")
         return self.to_out(x) + skip
@@ -101,12 +105,12 @@ class Head(nn.Module):
 
 class TileGenerator(nn.Module):
     def __init__(self, zc: int = 16, n_cls: int = 6, out: int = 5, trunk=(64, 48, 32), head=(24, 12),
-                 upsample: str = "nearest", fine: int = 0):
+                 upsample: str = "nearest", fine: int = 0, head_upsample: str = "nearest"):
         super().__init__()
         self.zc, self.n_cls, self.out = zc, n_cls, out
         self.z_channels = zc + 16 * fine          # what the latent input carries
         self.trunk = Trunk(zc, n_cls, out, trunk, upsample, fine)
-        self.head = Head(trunk[-1], out, head, upsample)
+        self.head = Head(trunk[-1], out, head, upsample, head_upsample)
 
     def forward(self, z, cls):
         feat, pre = self.trunk(z, cls)

@@ -31,9 +31,39 @@ ZC = 16        # latent channels of the spatial GAN generators
 FRAMES = 16    # frames per loop in the flipbook training data
 
 # The defaults reproduce the shipped models. upsample/fine: see nets.TileGenerator.
-DEFAULTS = {"materials": dict(steps=1100, batch=16, per_class=100, upsample="bilinear", fine=4),
+DEFAULTS = {"materials": dict(steps=3384, batch=16, per_class=100, upsample="bilinear", fine=1,
+                              head_upsample="bilinear", gram=1.0, ema=0.999, lr_g=1e-4, lr_d=3e-4),
             "pbr": dict(steps=2000, batch=16, per_class=100),
             "flipbook": dict(steps=600, batch=12, per_class=40, upsample="bilinear", fine=4)}
+# GAN training options where DEFAULTS does not set them (the flipbook keeps these plain ones): head
+# feature upsampling, weight of the random-filter Gram loss against same-class real crops, generator
+# weight EMA, learning rates. The shipped materials model was trained with the materials defaults
+# (run with --steps 6000 --max-seconds 1260, which stopped after 3384 steps)
+GAN_DEFAULTS = {"head_upsample": "nearest", "gram": 0.0, "ema": 0.0, "lr_g": 2e-4, "lr_d": 2e-4}
+GRAM_FILTERS = 32
+
+
+def _gram_bank(channels: int):
+    """Fixed random 5x5 filters (their own seed, not the benchmark's) over all output channels."""
+    import torch
+
+    g = torch.Generator().manual_seed(12345)
+    w = torch.randn(GRAM_FILTERS, channels, 5, 5, generator=g)
+    return w / w.flatten(1).norm(dim=1)[:, None, None, None]
+
+
+def _grams(x, bank):
+    """Per-sample Gram matrices of ReLU(random filters) at three scales (circular padding)."""
+    import torch
+    import torch.nn.functional as F
+
+    out = []
+    for _ in range(3):
+        f = F.relu(F.conv2d(F.pad(x * 2 - 1, (2, 2, 2, 2), mode="circular"), bank))
+        f = f.flatten(2)
+        out.append(torch.bmm(f, f.transpose(1, 2)) / f.shape[2])
+        x = F.avg_pool2d(x, 2)
+    return torch.stack(out, 1)
 
 
 def material_bank(seed: int, per_class: int, size: int = TILE, held_out: bool = False):
@@ -80,7 +110,8 @@ def _one_hot(ids, n):
 
 
 def train_gan(kind: str, seed: int, steps: int, batch: int, per_class: int, log, upsample: str = "bilinear",
-              fine: int = 4) -> tuple[dict, dict]:
+              fine: int = 4, head_upsample: str = "nearest", gram: float = 0.0, ema: float = 0.0,
+              lr_g: float = 2e-4, lr_d: float = 2e-4, max_seconds: float | None = None) -> tuple[dict, dict]:
     import torch
     import torch.nn.functional as F
 
@@ -102,14 +133,24 @@ def train_gan(kind: str, seed: int, steps: int, batch: int, per_class: int, log,
     # the stochastic detail the coarse grid lacks
     config = {"zc": ZC, "n_cls": n_cls, "out": out, "trunk": [64, 48, 32], "head": [24, 12],
               "upsample": upsample, "fine": fine}
+    if head_upsample != "nearest":
+        config["head_upsample"] = head_upsample
     G = nets.TileGenerator(config["zc"], n_cls, out, tuple(config["trunk"]), tuple(config["head"]),
-                           config["upsample"], config["fine"])
+                           config["upsample"], config["fine"], head_upsample)
+    G_ema = None
+    if ema > 0:  # an exponential moving average of the generator's weights is what ships
+        import copy
+
+        G_ema = copy.deepcopy(G).eval()
+        for p in G_ema.parameters():
+            p.requires_grad_(False)
+    bank = _gram_bank(out) if gram > 0 else None
     zch = G.z_channels
     D = nets.Critic(out, n_cls)
     Dp = nets.Critic(2 * out, n_cls) if kind == "flipbook" else None
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.0, 0.99))
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.0, 0.99))
     d_params = list(D.parameters()) + (list(Dp.parameters()) if Dp else [])
-    opt_d = torch.optim.Adam(d_params, lr=2e-4, betas=(0.0, 0.99))
+    opt_d = torch.optim.Adam(d_params, lr=lr_d, betas=(0.0, 0.99))
     r = CROP // 16
     dtheta = 2 * math.pi / FRAMES
     by_class = [np.flatnonzero(ids == c) for c in range(n_cls)]
@@ -139,7 +180,12 @@ def train_gan(kind: str, seed: int, steps: int, batch: int, per_class: int, log,
         return torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], 1)
 
     log_every = max(1, steps // 20)
+    done = 0
     for step in range(1, steps + 1):
+        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+            log(f"{kind}: time budget of {max_seconds:.0f} s reached after {done} steps")
+            break
+        done = step
         cls_ids = rng.integers(0, n_cls, batch)
         cls = _one_hot(cls_ids, n_cls)
         real, real_pair = real_batch(cls_ids)
@@ -160,18 +206,34 @@ def train_gan(kind: str, seed: int, steps: int, batch: int, per_class: int, log,
         pre_loss = F.l1_loss(pre, F.avg_pool2d(fake, 4).detach())
         mom = F.l1_loss(stats(fake), stats(real))
         g_loss = adv + pre_loss + mom
+        gl = torch.zeros(())
+        if bank is not None:  # texture statistics of each fake vs a real crop of the same class
+            gf, gr = _grams(fake, bank), _grams(real, bank)
+            gl = ((gf - gr).flatten(1).norm(dim=1) / (gr.flatten(1).norm(dim=1) + 1e-6)).mean()
+            g_loss = g_loss + gram * gl
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        if G_ema is not None:
+            with torch.no_grad():
+                for pe, p in zip(G_ema.parameters(), G.parameters()):
+                    pe.lerp_(p, 1 - ema)
         if step % log_every == 0 or step == steps:
             log(f"{kind} step {step}/{steps} d {d_loss.item():.3f} adv {adv.item():.3f} "
-                f"preview {pre_loss.item():.4f} stats {mom.item():.4f} ({time.perf_counter() - t0:.0f} s)")
+                f"preview {pre_loss.item():.4f} stats {mom.item():.4f} gram {gl.item():.4f} "
+                f"({time.perf_counter() - t0:.0f} s)")
+    steps = done
     G.eval()
+    if G_ema is not None:
+        G = G_ema
     data_doc = (
         f"procedurally rendered tileable {'materials' if kind == 'materials' else 'looping effects'} "
         f"({', '.join(classes)}), {per_class} per class ({len(data)} in all) "
         + (f"{TILE}x{TILE} albedo+height+roughness" if kind == "materials" else f"{FRAMES} frames of {CROP}x{CROP}")
         + f", random {CROP}x{CROP} wrap-around crops and flips; render seeds {seed * 1000}+class*100000+i"
+        + (f"; losses: hinge + preview L1 + colour moments" + (f" + {gram:g} x random-filter Gram vs same-class "
+           f"real crops" if gram > 0 else "") + (f"; EMA {ema:g} of the generator weights shipped" if ema > 0 else "")
+           + f"; Adam lr G {lr_g:g} / D {lr_d:g}" if (gram > 0 or ema > 0 or lr_g != lr_d) else "")
     )
     return {"state_dict": G.state_dict(), "config": config, "classes": list(classes)}, {
         "data": data_doc, "held_out": f"none for the GAN (scored against fresh procedural renders from seed "
@@ -243,6 +305,12 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--upsample", choices=("nearest", "bilinear"), help="GAN generators: upsampling")
     ap.add_argument("--fine", type=int, help="GAN generators: fine-noise channels at 1/4 resolution")
+    ap.add_argument("--head-upsample", choices=("nearest", "bilinear"), help="GAN generators: head feature upsampling")
+    ap.add_argument("--gram", type=float, help="GAN generators: weight of the random-filter Gram loss")
+    ap.add_argument("--ema", type=float, help="GAN generators: EMA decay of the shipped generator weights (0 = off)")
+    ap.add_argument("--lr-g", type=float)
+    ap.add_argument("--lr-d", type=float)
+    ap.add_argument("--max-seconds", type=float, help="stop training after this many seconds (steps recorded)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     import sys
@@ -266,8 +334,10 @@ def main(argv=None) -> None:
         if a.model == "pbr":
             body, training = train_pbr(a.seed, steps, batch, per_class, log)
         else:
+            g = {k: (d.get(k, v) if getattr(a, k) is None else getattr(a, k)) for k, v in GAN_DEFAULTS.items()}
             body, training = train_gan(a.model, a.seed, steps, batch, per_class, log,
-                                       a.upsample or d["upsample"], d["fine"] if a.fine is None else a.fine)
+                                       a.upsample or d["upsample"], d["fine"] if a.fine is None else a.fine,
+                                       max_seconds=a.max_seconds, **g)
     cmd = "python -m gamegen.generators.textures.train " + " ".join(sys.argv[1:] if argv is None else argv)
     if a.model == "exemplar":
         cmd = training["command"] + " && " + cmd
