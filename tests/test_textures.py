@@ -301,6 +301,40 @@ def test_tiny_materials_train_with_gram_ema_and_smooth_head_exports_periodic_gra
     assert np.abs(np.roll(a, 16, axis=1) - b).max() < 1e-4
 
 
+@pytest.mark.slow
+def test_tiny_flipbook_train_with_gram_ema_and_smooth_head_exports_time_and_space_periodic_graphs(tmp_path):
+    pytest.importorskip("torch")
+    from gamegen.exporters.manifest import load_manifest
+    from gamegen.exporters.onnx_export import export_checkpoint
+    from gamegen.generators.textures import train
+    from gamegen.server.registry import load_registry
+
+    ck = tmp_path / "flipbook.pt"
+    train.main(["--model", "flipbook", "--out", str(ck), "--steps", "3", "--batch", "2", "--per-class", "1",
+                "--fine", "1", "--head-upsample", "bilinear", "--gram", "1", "--ema", "0.999", "--ema-warmup",
+                "--quiet"])
+    folder = export_checkpoint(ck, tmp_path / "models")
+    manifest = load_manifest(folder)
+    assert folder.parent.name == "flipbook-gan" and manifest["extra"]["zc"] == train.ZC + 16
+    assert "Gram" in manifest["training"]["data"] and "EMA 0.999 (warm-up)" in manifest["training"]["data"]
+    gen = load_registry(tmp_path / "models", device="cpu", builtins=False).resolve("textures/flipbook-gan")
+    params = {"effect": "smoke", "frames": 8, "frame_size": 48, "fps": 16, "hue": 0.0}
+    f = gen.frames(5, params, False, [])
+    assert f.shape == (8, 48, 48, 3)
+    # time: frame 8 of the latent circle is frame 0 (a 16-frame loop's even frames are the 8-frame loop)
+    assert np.abs(gen.frames(5, {**params, "frames": 16}, False, [])[::2] - f).max() < 1e-5
+    # space: a one-cell shift of the latent grid shifts the frame by exactly 16 pixels, wrapping
+    z = np.random.default_rng(0).standard_normal((1, gen.zc, 3, 4), dtype=np.float32)
+    cls = np.eye(len(gen.classes), dtype=np.float32)[[1]]
+
+    def frame(z):
+        feat, pre, _ = gen.trunk.run(None, {"z": z, "cls": cls})
+        return gen.head.run(None, {"feat": feat, "pre": pre})[0][0]
+
+    a, b = frame(z), frame(np.roll(z, 1, axis=3))
+    assert np.abs(np.roll(a, 16, axis=2) - b).max() < 1e-4
+
+
 def test_oversized_upload_is_refused_by_size(client):
     data = images.FORMATS["PNG"] + bytes(9 << 20)
     with pytest.raises(GameGenError) as e:

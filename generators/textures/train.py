@@ -36,10 +36,13 @@ DEFAULTS = {"materials": dict(steps=3384, batch=16, per_class=100, upsample="bil
             "pbr": dict(steps=2000, batch=16, per_class=100),
             "flipbook": dict(steps=600, batch=12, per_class=40, upsample="bilinear", fine=4)}
 # GAN training options where DEFAULTS does not set them (the flipbook keeps these plain ones): head
-# feature upsampling, weight of the random-filter Gram loss against same-class real crops, generator
-# weight EMA, learning rates. The shipped materials model was trained with the materials defaults
+# feature upsampling, weight of the random-filter Gram loss against same-class real crops (for the
+# flipbook: single frames of the same effect), generator weight EMA (with ema_warmup the decay ramps
+# up as min(ema, (1+t)/(10+t)), so a short run does not ship a remnant of the initial weights),
+# learning rates. The shipped materials model was trained with the materials defaults
 # (run with --steps 6000 --max-seconds 1260, which stopped after 3384 steps)
-GAN_DEFAULTS = {"head_upsample": "nearest", "gram": 0.0, "ema": 0.0, "lr_g": 2e-4, "lr_d": 2e-4}
+GAN_DEFAULTS = {"head_upsample": "nearest", "gram": 0.0, "ema": 0.0, "ema_warmup": False, "lr_g": 2e-4,
+                "lr_d": 2e-4}
 GRAM_FILTERS = 32
 
 
@@ -111,7 +114,8 @@ def _one_hot(ids, n):
 
 def train_gan(kind: str, seed: int, steps: int, batch: int, per_class: int, log, upsample: str = "bilinear",
               fine: int = 4, head_upsample: str = "nearest", gram: float = 0.0, ema: float = 0.0,
-              lr_g: float = 2e-4, lr_d: float = 2e-4, max_seconds: float | None = None) -> tuple[dict, dict]:
+              ema_warmup: bool = False, lr_g: float = 2e-4, lr_d: float = 2e-4,
+              max_seconds: float | None = None) -> tuple[dict, dict]:
     import torch
     import torch.nn.functional as F
 
@@ -215,9 +219,10 @@ def train_gan(kind: str, seed: int, steps: int, batch: int, per_class: int, log,
         g_loss.backward()
         opt_g.step()
         if G_ema is not None:
+            decay = min(ema, (1 + step) / (10 + step)) if ema_warmup else ema
             with torch.no_grad():
                 for pe, p in zip(G_ema.parameters(), G.parameters()):
-                    pe.lerp_(p, 1 - ema)
+                    pe.lerp_(p, 1 - decay)
         if step % log_every == 0 or step == steps:
             log(f"{kind} step {step}/{steps} d {d_loss.item():.3f} adv {adv.item():.3f} "
                 f"preview {pre_loss.item():.4f} stats {mom.item():.4f} gram {gl.item():.4f} "
@@ -232,7 +237,8 @@ def train_gan(kind: str, seed: int, steps: int, batch: int, per_class: int, log,
         + (f"{TILE}x{TILE} albedo+height+roughness" if kind == "materials" else f"{FRAMES} frames of {CROP}x{CROP}")
         + f", random {CROP}x{CROP} wrap-around crops and flips; render seeds {seed * 1000}+class*100000+i"
         + (f"; losses: hinge + preview L1 + colour moments" + (f" + {gram:g} x random-filter Gram vs same-class "
-           f"real crops" if gram > 0 else "") + (f"; EMA {ema:g} of the generator weights shipped" if ema > 0 else "")
+           f"real crops" if gram > 0 else "")
+           + (f"; EMA {ema:g}{' (warm-up)' if ema_warmup else ''} of the generator weights shipped" if ema > 0 else "")
            + f"; Adam lr G {lr_g:g} / D {lr_d:g}" if (gram > 0 or ema > 0 or lr_g != lr_d) else "")
     )
     return {"state_dict": G.state_dict(), "config": config, "classes": list(classes)}, {
@@ -308,6 +314,8 @@ def main(argv=None) -> None:
     ap.add_argument("--head-upsample", choices=("nearest", "bilinear"), help="GAN generators: head feature upsampling")
     ap.add_argument("--gram", type=float, help="GAN generators: weight of the random-filter Gram loss")
     ap.add_argument("--ema", type=float, help="GAN generators: EMA decay of the shipped generator weights (0 = off)")
+    ap.add_argument("--ema-warmup", action=argparse.BooleanOptionalAction, default=None,
+                    help="GAN generators: ramp the EMA decay up over the first steps")
     ap.add_argument("--lr-g", type=float)
     ap.add_argument("--lr-d", type=float)
     ap.add_argument("--max-seconds", type=float, help="stop training after this many seconds (steps recorded)")
