@@ -60,8 +60,8 @@ def noise_section(repeat):
 
 
 def erosion_section(repeat, tiles):
-    from gamegen.generators.terrain import chunks, erosion
-    from gamegen.generators.terrain.train import HELD_OUT_SEED, terrain_stats, tile_settings
+    from gamegen.generators.terrain import erosion
+    from gamegen.generators.terrain.train import HELD_OUT_SEED, terrain_stats, tile_inputs
     from gamegen.server.registry import load_registry
 
     reg = load_registry(device="cpu", warmup=False)
@@ -69,12 +69,7 @@ def erosion_section(repeat, tiles):
     sim = learned.info.extra["simulator"]
     hyd, th = sim["hydraulic_iterations"], sim["thermal_iterations"]
     seeds = range(HELD_OUT_SEED + 500, HELD_OUT_SEED + 500 + tiles)   # not in training, not in the manifest's set
-    inputs = []
-    for s in seeds:
-        shape, kx, ky = tile_settings(s)
-        inputs.append(shape.base(kx * chunks.TILE_STEP - chunks.TILE_HALF, ky * chunks.TILE_STEP - chunks.TILE_HALF,
-                                 chunks.TILE, chunks.TILE))
-    x = np.stack(inputs)
+    x = tile_inputs(seeds)
     run_learned = learned.eroder({"erosion": 1.0})
     t_sim, _, y_sim = best(lambda: np.concatenate([erosion.erode(x[i:i + 8], hyd, th) for i in range(0, len(x), 8)]),
                            1)

@@ -35,14 +35,19 @@ def tile_settings(seed: int) -> tuple[chunks.Shape, int, int]:
     return shape, int(rng.integers(-200, 200)), int(rng.integers(-200, 200))
 
 
-def make_pairs(seeds, batch: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, targets), each (n, 192, 192) float32."""
+def tile_inputs(seeds) -> np.ndarray:
+    """Un-eroded world tiles for data seeds, cut exactly as the generator cuts them: (n, 192, 192)."""
     inputs = []
     for s in seeds:
         shape, kx, ky = tile_settings(s)
         inputs.append(shape.base(kx * chunks.TILE_STEP - chunks.TILE_HALF, ky * chunks.TILE_STEP - chunks.TILE_HALF,
                                  chunks.TILE, chunks.TILE))
-    x = np.stack(inputs)
+    return np.stack(inputs)
+
+
+def make_pairs(seeds, batch: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets), each (n, 192, 192) float32."""
+    x = tile_inputs(seeds)
     y = np.concatenate([erosion.erode(x[i:i + batch], HYDRAULIC, THERMAL) for i in range(0, len(x), batch)])
     return x, y
 
