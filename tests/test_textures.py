@@ -254,22 +254,39 @@ def test_bake_with_exemplar_path_is_reproducible_and_cached(tmp_path):
     assert report.baked == ["wood"]
 
 
-@pytest.mark.slow
-def test_tiny_train_export_load_generate(tmp_path):
+def _train_export_load(tmp_path, model: str, ref: str, args: list[str]):
+    """Train a tiny model with the real training CLI, export it, load it: (folder, manifest, generator)."""
     pytest.importorskip("torch")
     from gamegen.exporters.manifest import load_manifest
     from gamegen.exporters.onnx_export import export_checkpoint
     from gamegen.generators.textures import train
     from gamegen.server.registry import load_registry
 
-    ck = tmp_path / "pbr.pt"
-    train.main(["--model", "pbr", "--out", str(ck), "--steps", "2", "--batch", "2", "--per-class", "1", "--quiet"])
+    ck = tmp_path / f"{model}.pt"
+    train.main(["--model", model, "--out", str(ck), "--batch", "2", "--per-class", "1", "--quiet", *args])
     folder = export_checkpoint(ck, tmp_path / "models")
+    gen = load_registry(tmp_path / "models", device="cpu", builtins=False).resolve(ref)
+    return folder, load_manifest(folder), gen
+
+
+def _latent_shift_is_pixel_shift(gen, cls_index: int, z_axis: int, img_axis: int) -> None:
+    """A one-cell shift of the latent grid shifts the output by exactly 16 pixels, wrapping."""
+    z = np.random.default_rng(0).standard_normal((1, gen.zc, 3, 4), dtype=np.float32)
+    cls = np.eye(len(gen.classes), dtype=np.float32)[[cls_index]]
+
+    def image(z):
+        feat, pre, _ = gen.trunk.run(None, {"z": z, "cls": cls})
+        return gen.head.run(None, {"feat": feat, "pre": pre})[0][0]
+
+    a, b = image(z), image(np.roll(z, 1, axis=z_axis))
+    assert np.abs(np.roll(a, 16, axis=img_axis) - b).max() < 1e-4
+
+
+@pytest.mark.slow
+def test_tiny_train_export_load_generate(tmp_path):
+    folder, manifest, gen = _train_export_load(tmp_path, "pbr", "textures/pbr-unet", ["--steps", "2"])
     assert folder.name == "1.0.0" and folder.parent.name == "pbr-unet"
-    manifest = load_manifest(folder)
     assert manifest["parity"]["max_abs_diff"] <= 1e-4 and manifest["training"]["steps"] == 2
-    reg = load_registry(tmp_path / "models", device="cpu", builtins=False)
-    gen = reg.resolve("textures/pbr-unet")
     alb, _, _ = procedural.material("stone", np.random.default_rng(0), 64)
     events = list(gen.generate(0, {"albedo": png_bytes(alb)}, ["height"]))
     assert isinstance(events[-1], Final) and any(isinstance(e, Asset) and e.name == "height.png" for e in events)
@@ -277,62 +294,28 @@ def test_tiny_train_export_load_generate(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_materials_train_with_gram_ema_and_smooth_head_exports_periodic_graphs(tmp_path):
-    pytest.importorskip("torch")
-    from gamegen.exporters.manifest import load_manifest
-    from gamegen.exporters.onnx_export import export_checkpoint
-    from gamegen.generators.textures import train
-    from gamegen.server.registry import load_registry
-
-    ck = tmp_path / "materials.pt"
-    train.main(["--model", "materials", "--out", str(ck), "--steps", "3", "--batch", "2", "--per-class", "1",
-                "--fine", "1", "--head-upsample", "bilinear", "--gram", "1", "--ema", "0.9", "--quiet"])
-    folder = export_checkpoint(ck, tmp_path / "models")
-    manifest = load_manifest(folder)
+    _, manifest, gen = _train_export_load(tmp_path, "materials", "textures/materials-gan", [
+        "--steps", "3", "--fine", "1", "--head-upsample", "bilinear", "--gram", "1", "--ema", "0.9"])
     assert manifest["training"]["steps"] == 3 and "Gram" in manifest["training"]["data"]
-    gen = load_registry(tmp_path / "models", device="cpu", builtins=False).resolve("textures/materials-gan")
-    z = np.random.default_rng(0).standard_normal((1, gen.zc, 3, 4), dtype=np.float32)
-    cls = np.eye(len(gen.classes), dtype=np.float32)[[2]]
-
-    def tile(z):
-        feat, pre, _ = gen.trunk.run(None, {"z": z, "cls": cls})
-        return gen.head.run(None, {"feat": feat, "pre": pre})[0][0]
-
-    a, b = tile(z), tile(np.roll(z, 1, axis=2))
-    assert np.abs(np.roll(a, 16, axis=1) - b).max() < 1e-4
+    _latent_shift_is_pixel_shift(gen, 2, z_axis=2, img_axis=1)
 
 
 @pytest.mark.slow
 def test_tiny_flipbook_train_with_gram_ema_and_smooth_head_exports_time_and_space_periodic_graphs(tmp_path):
-    pytest.importorskip("torch")
-    from gamegen.exporters.manifest import load_manifest
-    from gamegen.exporters.onnx_export import export_checkpoint
     from gamegen.generators.textures import train
-    from gamegen.server.registry import load_registry
 
-    ck = tmp_path / "flipbook.pt"
-    train.main(["--model", "flipbook", "--out", str(ck), "--steps", "3", "--batch", "2", "--per-class", "1",
-                "--fine", "1", "--head-upsample", "bilinear", "--gram", "1", "--ema", "0.999", "--ema-warmup",
-                "--quiet"])
-    folder = export_checkpoint(ck, tmp_path / "models")
-    manifest = load_manifest(folder)
+    folder, manifest, gen = _train_export_load(tmp_path, "flipbook", "textures/flipbook-gan", [
+        "--steps", "3", "--fine", "1", "--head-upsample", "bilinear", "--gram", "1", "--ema", "0.999",
+        "--ema-warmup"])
     assert folder.parent.name == "flipbook-gan" and manifest["extra"]["zc"] == train.ZC + 16
     assert "Gram" in manifest["training"]["data"] and "EMA 0.999 (warm-up)" in manifest["training"]["data"]
-    gen = load_registry(tmp_path / "models", device="cpu", builtins=False).resolve("textures/flipbook-gan")
     params = {"effect": "smoke", "frames": 8, "frame_size": 48, "fps": 16, "hue": 0.0}
     f = gen.frames(5, params, False, [])
     assert f.shape == (8, 48, 48, 3)
     # time: frame 8 of the latent circle is frame 0 (a 16-frame loop's even frames are the 8-frame loop)
     assert np.abs(gen.frames(5, {**params, "frames": 16}, False, [])[::2] - f).max() < 1e-5
     # space: a one-cell shift of the latent grid shifts the frame by exactly 16 pixels, wrapping
-    z = np.random.default_rng(0).standard_normal((1, gen.zc, 3, 4), dtype=np.float32)
-    cls = np.eye(len(gen.classes), dtype=np.float32)[[1]]
-
-    def frame(z):
-        feat, pre, _ = gen.trunk.run(None, {"z": z, "cls": cls})
-        return gen.head.run(None, {"feat": feat, "pre": pre})[0][0]
-
-    a, b = frame(z), frame(np.roll(z, 1, axis=3))
-    assert np.abs(np.roll(a, 16, axis=2) - b).max() < 1e-4
+    _latent_shift_is_pixel_shift(gen, 1, z_axis=3, img_axis=2)
 
 
 def test_oversized_upload_is_refused_by_size(client):
