@@ -251,26 +251,12 @@ def derive_maps(session, albedo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return maps.sobel_height(albedo), maps.sobel_roughness(albedo)
     h, w = albedo.shape[:2]
     h8, w8 = max(32, int(round(h / 8)) * 8), max(32, int(round(w / 8)) * 8)
-    x = albedo if (h8, w8) == (h, w) else _wrap_resize2(albedo, h8, w8)
+    x = albedo if (h8, w8) == (h, w) else maps.wrap_resize(albedo, h8, w8)
     out = session.run(None, {"albedo": np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)})[0][0]
     height, rough = out[0], out[1]
     if (h8, w8) != (h, w):
-        height, rough = _wrap_resize2(height, h, w), _wrap_resize2(rough, h, w)
+        height, rough = maps.wrap_resize(height, h, w), maps.wrap_resize(rough, h, w)
     return height, rough
-
-
-def _wrap_resize2(img, h, w):
-    """Wrap-around bilinear resize to a (possibly non-square) ``h × w``."""
-    if img.shape[0] == img.shape[1] and h == w:
-        return maps.wrap_resize(img, h)
-    ys = (np.arange(h) + 0.5) * img.shape[0] / h - 0.5
-    xs = (np.arange(w) + 0.5) * img.shape[1] / w - 0.5
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    fy = (ys - y0).reshape(-1, *([1] * (img.ndim - 1))).astype(np.float32)
-    fx = (xs - x0).reshape(1, -1, *([1] * (img.ndim - 2))).astype(np.float32)
-    H, W = img.shape[:2]
-    rows = img[y0 % H] * (1 - fy) + img[(y0 + 1) % H] * fy
-    return (rows[:, x0 % W] * (1 - fx) + rows[:, (x0 + 1) % W] * fx).astype(np.float32)
 
 
 # -- exemplar --------------------------------------------------------------------------------------

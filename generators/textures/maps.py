@@ -93,21 +93,23 @@ def sobel_roughness(rgb: np.ndarray) -> np.ndarray:
     return (0.9 - 0.5 * sobel_height(rgb)).astype(np.float32)
 
 
-def wrap_resize(img: np.ndarray, size: int) -> np.ndarray:
-    """Resample a periodic image (HxW or HxWxC) to ``size × size`` with wrap-around bilinear
-    interpolation, so the result still tiles. Used for the ``scale`` control and previews."""
+def wrap_resize(img: np.ndarray, size: int, width: int | None = None) -> np.ndarray:
+    """Resample a periodic image (HxW or HxWxC) to ``size × size`` (or ``size × width``) with
+    wrap-around bilinear interpolation, so the result still tiles. Used for the ``scale`` control,
+    previews and feeding networks sizes they take."""
     h, w = img.shape[:2]
-    if (h, w) == (size, size):
+    width = size if width is None else width
+    if (h, w) == (size, width):
         return img
     ys = (np.arange(size) + 0.5) * h / size - 0.5
-    xs = (np.arange(size) + 0.5) * w / size - 0.5
+    xs = (np.arange(width) + 0.5) * w / width - 0.5
     y0 = np.floor(ys).astype(int)
     x0 = np.floor(xs).astype(int)
     fy = (ys - y0).astype(np.float32)
     fx = (xs - x0).astype(np.float32)
-    if size < h:  # downsampling: average first so nothing aliases
+    if size == width and h == w and size < h:  # square downsampling: average first so nothing aliases
         f = h // size
-        if f > 1 and h % size == 0 and w % size == 0:
+        if f > 1 and h % size == 0:
             return img.reshape(size, f, size, f, *img.shape[2:]).mean(axis=(1, 3)).astype(img.dtype)
     a = img[y0 % h]
     b = img[(y0 + 1) % h]
