@@ -92,14 +92,14 @@ def forward_ratio(ckpt_path: Path, model_dir: Path, reps: int = 2000) -> dict:
     import torch
 
     from gamegen.exporters.manifest import load_manifest
-    from gamegen.generators.levels import nets
+    from gamegen.generators.levels import export, nets
 
     torch.set_num_threads(1)
     with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     model = nets.build(ck["family"], ck["game"], ck["config"])
     model.load_state_dict(ck["state_dict"])
-    spec = nets.export_spec(ck["family"], ck["game"], model, ck["config"])
+    spec = export.export_spec(ck["family"], ck["game"], model, ck["config"])
     inputs = spec.make_inputs(torch.Generator().manual_seed(0), {"batch": 1})
     feeds = {n: t.numpy() for n, t in zip(spec.input_names, inputs)}
     manifest = load_manifest(model_dir)

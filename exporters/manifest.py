@@ -7,7 +7,6 @@ Schema 1 (all fields required unless marked optional)::
     name         "smb" | "loderunner" | ...    model name (= folder name)
     version      "1.0.0"                       (= sub-folder name)
     family       "lstm" | "dcgan" | ...        model family (how the sampler drives the graph)
-    game         levels only: GameSpec id ("smb", "loderunner")
     description  one line for ListModels
     file         "model.onnx"
     sha256       hex digest of ``file``
@@ -15,13 +14,15 @@ Schema 1 (all fields required unless marked optional)::
     opset        ONNX default-domain opset
     inputs       [{name, dtype, shape}]        shape entries are ints or symbolic names ("batch")
     outputs      [{name, dtype, shape}]
-    legend       levels only: {symbol: [tags]} the tile legend the model emits
     extra        {...}                         family-specific (column vocabulary, hidden size, latent size)
     training     {data, held_out, command, epochs, seed, seconds}
     parity       {max_abs_diff, tolerance, shapes}   ORT vs PyTorch on random inputs
     files        optional: {role: {file, sha256, bytes, inputs, outputs, parity}} further ONNX
                  graphs of the same model (e.g. an uncached decoder next to the cached step);
                  each is checksum-verified like ``file``
+
+A kind may require fields of its own (levels: ``game``, the GameSpec id, and ``legend``, the tile
+legend); they are declared in the kinds table (:mod:`gamegen.generators.kinds`), not here.
 
 The registry refuses a model whose ``sha256`` does not match its file (:func:`verify_checksum`).
 """
@@ -33,6 +34,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from gamegen.generators.errors import FailedPrecondition
 
 SCHEMA = 1
 MANIFEST = "manifest.json"
@@ -57,14 +60,13 @@ REQUIRED: dict[str, type | tuple[type, ...]] = {
 }
 TRAINING_FIELDS = ("data", "held_out", "command", "epochs", "seed", "seconds")
 PARITY_FIELDS = ("max_abs_diff", "tolerance", "shapes")
-KIND_REQUIRED: dict[str, dict[str, type]] = {"levels": {"game": str, "legend": dict}}
 
 
-class ManifestError(ValueError):
+class ManifestError(FailedPrecondition, ValueError):
     """A manifest is missing, not valid JSON, or lacks/mistypes a field. The message says which."""
 
 
-class ChecksumError(ValueError):
+class ChecksumError(FailedPrecondition, ValueError):
     """The model file's sha256 differs from the manifest's."""
 
     def __init__(self, path: Path, expected: str, actual: str):
@@ -92,9 +94,6 @@ def validate(manifest: Any, where: str = "manifest") -> dict:
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
             want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
             raise ManifestError(f"{where}: field {key!r} must be {want}, got {type(value).__name__} {value!r:.60}")
-    for key, typ in KIND_REQUIRED.get(manifest["kind"], {}).items():
-        if not isinstance(manifest.get(key), typ):
-            raise ManifestError(f"{where}: a {manifest['kind']} manifest needs field {key!r} ({typ.__name__})")
     files = manifest.get("files", {})
     if not isinstance(files, dict) or not all(
         isinstance(f, dict) and isinstance(f.get("file"), str) and isinstance(f.get("sha256"), str)

@@ -1,9 +1,9 @@
 """Training checkpoint → ``models/<name>/<version>/{model.onnx, manifest.json}``, for every kind.
 
-:func:`export_checkpoint` rebuilds the torch module from a checkpoint written by
-``gamegen.generators.levels.train``, exports the graph the sampler drives (for LSTMs the single
-step) with ``torch.onnx.export(..., dynamo=True)`` and a dynamic batch axis, then checks parity:
-ONNX Runtime (CPU) against PyTorch eager on seeded random inputs at several batch sizes. Above
+:func:`export_checkpoint` hands a training checkpoint to its kind's exporter (named in the kinds
+table), which says which graphs to export (:class:`GraphSpec`); each is exported with
+``torch.onnx.export(..., dynamo=True)`` and dynamic axes, then parity-checked: ONNX Runtime (CPU)
+against PyTorch eager on seeded random inputs at several shapes. Above
 ``tolerance`` it raises :class:`ParityError` and writes nothing. Otherwise the model folder is
 assembled in a temporary sibling folder and renamed into place, so readers never see half a model.
 """
@@ -24,6 +24,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from gamegen.generators.errors import FailedPrecondition
+
 from .manifest import sha256_file, write_manifest
 
 DEFAULT_VERSION = "1.0.0"
@@ -42,7 +44,7 @@ def _quiet(logger: str):
         log.setLevel(level)
 
 
-class ParityError(RuntimeError):
+class ParityError(FailedPrecondition):
     """ONNX Runtime output differs from PyTorch by more than the tolerance; nothing was written."""
 
 
@@ -155,13 +157,11 @@ def export_checkpoint(checkpoint: Path, models_root: Path, version: str | None =
                       tolerance: float = 1e-4, name: str | None = None) -> Path:
     """Export ``checkpoint``; returns the model folder ``models_root/<name>/<version>``.
 
-    Level checkpoints (no ``kind`` key, or ``kind == "levels"``) are rebuilt here; a checkpoint of
-    another kind is handed to ``gamegen.generators.<kind>.export.build_export(checkpoint_dict)``,
-    which returns a :class:`KindExport`. ``name`` defaults to the checkpoint's own name. A negative
+    The checkpoint's ``kind`` (``levels`` when absent) is looked up in the kinds table
+    (:mod:`gamegen.generators.kinds`), whose exporter returns a :class:`KindExport`; this module
+    knows no kind. ``name`` defaults to the checkpoint's own name. A negative
     ``tolerance`` makes every parity check fail (tests use it).
     """
-    import importlib
-
     import onnxruntime as ort
     import torch
 
@@ -172,15 +172,15 @@ def export_checkpoint(checkpoint: Path, models_root: Path, version: str | None =
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict):
         raise ValueError(f"{checkpoint}: not a gamegen checkpoint")
-    kind = ckpt.get("kind", "levels")
-    if kind == "levels":
-        job = _level_export(checkpoint, ckpt)
-    else:
-        try:
-            module = importlib.import_module(f"gamegen.generators.{kind}.export")
-        except ModuleNotFoundError:
-            raise ValueError(f"{checkpoint}: checkpoint kind {kind!r} has no exporter") from None
-        job = module.build_export(ckpt)
+    from gamegen.generators import kinds
+
+    kind = ckpt.get("kind", "levels")   # level checkpoints predate the field
+    try:
+        job = kinds.exporter(kind)(ckpt)
+    except kinds.UnknownKind:
+        raise ValueError(f"{checkpoint}: checkpoint kind {kind!r} has no exporter") from None
+    except ValueError as e:
+        raise ValueError(f"{checkpoint}: {e}") from None
     name = name or job.name
 
     models_root.mkdir(parents=True, exist_ok=True)
@@ -208,24 +208,3 @@ def export_checkpoint(checkpoint: Path, models_root: Path, version: str | None =
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
-
-
-def _level_export(checkpoint: Path, ckpt: dict) -> KindExport:
-    from gamegen.generators.levels import nets
-    from gamegen.generators.levels.games import GAMES
-
-    for key in ("family", "game", "config", "state_dict", "training"):
-        if key not in ckpt:
-            raise ValueError(f"{checkpoint}: not a gamegen level checkpoint (missing {key!r})")
-    family, game_id, config = ckpt["family"], ckpt["game"], ckpt["config"]
-    game = GAMES[game_id]
-    model = nets.build(family, game_id, config)
-    model.load_state_dict(ckpt["state_dict"])
-    model.eval()
-    spec = nets.export_spec(family, game_id, model, config)
-    return KindExport(game_id, {"model": ("model.onnx", spec)}, {
-        "kind": "levels", "family": family, "game": game_id,
-        "description": f"{game.title}: {family} level model trained on VGLC",
-        "legend": {s: list(tags) for s, tags in game.legend},
-        "training": dict(ckpt["training"]),
-    })

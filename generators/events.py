@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from .errors import Aborted
 
-class GenerationFailed(RuntimeError):
+
+class GenerationFailed(Aborted):
     """The generator could not produce valid content within its bounded budget (gRPC ABORTED)."""
 
 

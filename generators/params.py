@@ -11,25 +11,34 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .errors import InvalidArgument
 
 
-class ParamError(ValueError):
+class ParamError(InvalidArgument):
     """A parameter value is not allowed. ``field`` names it; the message says what is allowed."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a generator.
+    """One parameter of a generator: every check a value can fail is declared here.
 
-    ``type`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"choice"``, ``"bytes"``. ``lo``/``hi``
-    are inclusive bounds for numbers, and for ``"bytes"`` (an uploaded file: an image, a MIDI
-    file ...) the allowed size in bytes; a bytes parameter's default is ``None`` (not sent).
-    ``choices`` lists allowed values for ``"choice"``; ``what`` says what a bytes upload must be.
+    ``type`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"choice"``, ``"bytes"``.
+
+    * ``lo``/``hi``: inclusive bounds for numbers; for ``"bytes"`` (an uploaded file: an image, a
+      MIDI file ...) the allowed size in bytes. A bytes parameter's default is ``None`` (not sent).
+    * ``choices``: the allowed values of a ``"choice"`` (strings) or of an ``"int"`` (integers,
+      e.g. terrain sizes 33, 65, ... 1025).
+    * ``multiple_of``: an ``"int"`` must be a multiple of it (texture sizes of 16).
+    * ``required``: the request must send it (uploads a generator cannot work without).
+    * ``what``: what a bytes upload must be, in words; ``sniff(name, data)`` checks its header
+      (magic bytes, image size, MIDI structure) cheaply, before any work, raising
+      :class:`ParamError`.
+    * ``hint``: a few words on why a rule exists, appended to its error message.
     """
 
     name: str
@@ -38,17 +47,30 @@ class Param:
     doc: str
     lo: float | None = None
     hi: float | None = None
-    choices: tuple[str, ...] = field(default_factory=tuple)
+    choices: tuple = field(default_factory=tuple)
     what: str = "a file"
+    multiple_of: int | None = None
+    required: bool = False
+    sniff: Callable[[str, bytes], None] | None = field(default=None, compare=False)
+    hint: str = ""
 
     def allowed(self) -> str:
         if self.type == "bytes":
-            return f"{self.what} of {_size(self.lo)} to {_size(self.hi)}"
-        if self.type in ("int", "float"):
-            return f"{self.type} from {_fmt(self.lo)} to {_fmt(self.hi)}"
-        if self.type == "choice":
-            return "one of " + ", ".join(self.choices)
-        return "true or false"
+            text = f"{self.what} of {_size(self.lo)} to {_size(self.hi)}"
+        elif self.type == "int" and self.choices:
+            text = "one of " + ", ".join(str(c) for c in self.choices)
+        elif self.type in ("int", "float"):
+            text = f"{self.type} from {_fmt(self.lo)} to {_fmt(self.hi)}"
+            if self.multiple_of:
+                text = f"a multiple of {self.multiple_of} from {_fmt(self.lo)} to {_fmt(self.hi)}"
+        elif self.type == "choice":
+            text = "one of " + ", ".join(self.choices)
+        else:
+            text = "true or false"
+        return text + ("; required" if self.required else "")
+
+    def _why(self) -> str:
+        return f" ({self.hint})" if self.hint else ""
 
     def check(self, value: Any) -> Any:
         """Return the canonical value or raise :class:`ParamError` naming field, value, range."""
@@ -58,6 +80,11 @@ class Param:
             ):
                 raise ParamError(self.name, f"{self.name} must be an integer ({self.allowed()}), got {value!r}")
             value = int(value)
+            if self.choices and value not in self.choices:
+                raise ParamError(self.name, f"{self.name} must be {self.allowed()}{self._why()}, got {value}")
+            if self.multiple_of and value % self.multiple_of:
+                raise ParamError(self.name, f"{self.name} {value} is not supported: it must be {self.allowed()}"
+                                            f"{self._why()}")
         elif self.type == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ParamError(self.name, f"{self.name} must be a finite number ({self.allowed()}), got {value!r}")
@@ -77,10 +104,19 @@ class Param:
             if not (self.lo <= len(value) <= self.hi):
                 what = "empty (0 bytes)" if not value else f"{_size(len(value))}"
                 raise ParamError(self.name, f"{self.name} is {what}; it must be {self.allowed()}")
+            if self.sniff is not None:
+                self.sniff(self.name, value)
             return value
         if self.type in ("int", "float") and not (self.lo <= value <= self.hi):
             raise ParamError(self.name, f"{self.name} must be {self.allowed()}, got {_fmt(value)}")
         return value
+
+    def missing(self, where: str = "") -> ParamError:
+        """The error for a required parameter that was not sent."""
+        owner = f" by {where}" if where else ""
+        cli = f" (CLI: --set {self.name}=@file)" if self.type == "bytes" else ""
+        return ParamError(self.name, f"{self.name} is required{owner}: send {self.what if self.type == 'bytes' else self.allowed()}{cli}")
+
 
     def parse(self, text: str) -> Any:
         """Parse a CLI ``--set name=text`` value, then check it. Bytes take ``@path`` (or a path)."""
@@ -112,6 +148,18 @@ class Param:
         return _fmt(value)
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A check across several parameters: ``check(values)`` returns an error message or None.
+
+    ``fields`` are the parameters it reads (the first is named in the error); ``doc`` says the
+    rule in words for ListModels, the CLI and the README.
+    """
+
+    fields: tuple[str, ...]
+    doc: str
+    check: Callable[[Mapping[str, Any]], str | None] = field(compare=False)
+
 def read_upload(name: str, text: str, base: Path | None = None) -> bytes:
     """The bytes of the file named by ``@path`` or ``path`` (relative to ``base`` if given)."""
     path = Path(text[1:] if text.startswith("@") else text).expanduser()
@@ -138,10 +186,12 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def validate(specs: Sequence[Param], given: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
-    """Check ``given`` against ``specs``; fill defaults. Returns a dict in spec order.
+def validate(specs: Sequence[Param], given: Mapping[str, Any], *, where: str = "",
+             rules: Sequence[Rule] = ()) -> dict[str, Any]:
+    """Check ``given`` against ``specs`` and ``rules``; fill defaults. Returns a dict in spec order.
 
-    Raises :class:`ParamError` for unknown names (listing the known ones) and bad values.
+    Raises :class:`ParamError` for unknown names (listing the known ones), bad values, missing
+    required parameters and broken cross-field rules.
     """
     by_name = {p.name: p for p in specs}
     for name in given:
@@ -149,7 +199,19 @@ def validate(specs: Sequence[Param], given: Mapping[str, Any], *, where: str = "
             known = ", ".join(by_name) or "none"
             owner = f" of {where}" if where else ""
             raise ParamError(name, f"{name} is not a parameter{owner}; parameters are: {known}")
-    return {p.name: (p.check(given[p.name]) if name_in(given, p.name) else p.default) for p in specs}
+    values = {}
+    for p in specs:
+        if name_in(given, p.name):
+            values[p.name] = p.check(given[p.name])
+        elif p.required:
+            raise p.missing(where)
+        else:
+            values[p.name] = p.default
+    for rule in rules:
+        problem = rule.check(values)
+        if problem:
+            raise ParamError(rule.fields[0], problem)
+    return values
 
 
 def name_in(given: Mapping[str, Any], name: str) -> bool:
@@ -178,9 +240,10 @@ def canonical_text(specs: Sequence[Param], values: Mapping[str, Any]) -> list[tu
     return [(p.name, p.text(values[p.name])) for p in specs]
 
 
-def markdown_table(specs: Sequence[Param]) -> str:
-    """The README's parameter table for one generator."""
+def markdown_table(specs: Sequence[Param], rules: Sequence[Rule] = ()) -> str:
+    """The README's parameter table for one generator (and its cross-field rules, if any)."""
     lines = ["| parameter | allowed | default | what it does |", "|---|---|---|---|"]
     for p in specs:
         lines.append(f"| `{p.name}` | {p.allowed()} | {p.text(p.default)} | {p.doc} |")
+    lines += [f"\nRule: {r.doc}" for r in rules]
     return "\n".join(lines)

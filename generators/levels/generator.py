@@ -9,15 +9,14 @@ the game's playability checker; otherwise the stream ends with :class:`Generatio
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..base import Generator, GeneratorInfo
-from ..events import Asset, Event, Final, GenerationFailed, LevelChunk, Progress, content_hash
-from ..params import Param, canonical_text
+from ..base import Encoder, Generator, GeneratorInfo, Product
+from ..events import Asset, Event, GenerationFailed, LevelChunk, Progress
+from ..params import Param
 from . import controls, playability, repair
 from .encoders import FORMATS as GRID_FORMATS
 from .encoders import encode
@@ -69,7 +68,7 @@ class LevelGenerator(Generator):
             kind="levels", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", ""), description=manifest.get("description", game.title),
             params=level_params(game, learned=True), formats=FORMATS, generator_version=GENERATOR_VERSION,
-            execution_provider="", sha256=manifest["sha256"], tiles=game.legend,
+            sha256=manifest["sha256"], tiles=game.legend,
         )
         return cls(info, game, sampler)
 
@@ -81,50 +80,42 @@ class LevelGenerator(Generator):
             kind="levels", name=f"{game.id}-rules", version="1.0.0", family="rules",
             description=f"{game.title}: hand-written procedural rules, no model (classical baseline)",
             params=level_params(game, learned=False), formats=FORMATS, generator_version=GENERATOR_VERSION,
-            execution_provider="none", sha256="", tiles=game.legend,
+            tiles=game.legend,
         )
         return cls(info, game, RulesSampler(game))
 
     # -- generation --------------------------------------------------------------------------
 
-    def run(self, seed: int, params: dict[str, Any], formats: list[str], *, partials: bool) -> Iterator[Event]:
-        t0 = time.perf_counter()
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         rng = np.random.default_rng(seed)
         sample_controls = {
             "enemies": params.get("enemies", 0.0),
             "gaps": params.get("gaps", 0.0),
             "temperature": params.get("temperature", 1.0),
         }
-        if self.game.width is None:
-            grid, attempts, changed = yield from self._scroller(rng, params, sample_controls, partials)
-        else:
-            grid, attempts, changed = yield from self._screen(rng, params, sample_controls, partials)
-        t1 = time.perf_counter()
+        with timings.stage("sample_and_repair"):
+            if self.game.width is None:
+                grid, attempts, changed = yield from self._scroller(rng, params, sample_controls, partials)
+            else:
+                grid, attempts, changed = yield from self._screen(rng, params, sample_controls, partials)
 
         verdict = playability.check(self.game.id, grid)
         if not verdict.playable:  # repair guarantees this; never return a broken level
             raise GenerationFailed(f"level failed the playability check after repair: {verdict.reason}")
-
         yield Progress(0.95, "encoding")
-        assets = []
-        for fmt in formats:
-            if fmt == "glb":
-                from .mesh import level_glb
+        return Product(grid, attempts=attempts, repaired_tiles=changed)
 
-                assets.append(Asset("level.glb", "model/gltf-binary", level_glb(self.game, grid), "glb"))
-            else:
-                assets.extend(encode(self.game, grid, [fmt]))
-        t2 = time.perf_counter()
-        for a in assets:
-            yield a
-        yield Final(
-            model=self.info.ref, version=self.info.version, seed=seed,
-            parameters=tuple(canonical_text(self.info.params, params)),
-            content_hash=content_hash(assets), execution_provider=self.info.execution_provider,
-            generator_version=self.info.generator_version,
-            timings_ms=(("sample_and_repair", (t1 - t0) * 1e3), ("encode", (t2 - t1) * 1e3)),
-            attempts=attempts, repaired_tiles=changed,
-        )
+    @property
+    def encoders(self) -> dict[str, Encoder]:
+        def grid_format(fmt):
+            return Encoder(lambda grid, params: encode(self.game, grid, [fmt]))
+
+        def glb(grid, params):
+            from .mesh import level_glb
+
+            return Asset("level.glb", "model/gltf-binary", level_glb(self.game, grid), "glb")
+
+        return {**{f: grid_format(f) for f in GRID_FORMATS}, "glb": Encoder(glb)}
 
     def _scroller(self, rng, params, sample_controls, partials):
         width = params["width"]

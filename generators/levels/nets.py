@@ -15,14 +15,11 @@ Families (``family`` in checkpoints and manifests):
     on a 32×32 canvas, cropped to the segment (SMB 14×28, stitched side by side; Lode Runner the
     22×32 screen). Exported graph ``z -> logits (batch, tiles, h, w)``.
 
-Every family exposes :func:`build` (module from config) and :func:`export_spec` (what to export,
-with names, example inputs, dynamic axes and a random-input maker for the parity check).
+Every family exposes :func:`build` (module from config); what to export for each family (names,
+example inputs, dynamic axes, parity inputs) is in :mod:`.export`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -172,54 +169,3 @@ def build(family: str, game: str, config: dict) -> nn.Module:
     if family == "dcgan":
         return DCGANGenerator(**config["model"])
     raise ValueError(f"unknown family/game {family!r}/{game!r}; families: {', '.join(FAMILIES)}")
-
-
-@dataclass
-class ExportSpec:
-    module: nn.Module
-    input_names: list[str]
-    output_names: list[str]
-    dynamic: list[dict[int, str]]                  # per input: {axis: symbolic name}
-    make_inputs: Callable[[torch.Generator, dict[str, int]], tuple[torch.Tensor, ...]]
-    shapes: list[dict[str, int]]                   # dynamic-dim values tried in the parity check
-    extra: dict                                    # goes into manifest["extra"]
-
-
-def export_spec(family: str, game: str, model: nn.Module, config: dict) -> ExportSpec:
-    model.eval()
-    shapes = [{"batch": 1}, {"batch": 3}, {"batch": 16}]
-    if family == "lstm" and game == "smb":
-        m: ColumnLSTM = model
-        H = m.hidden
-
-        def make(g, d):
-            b = d["batch"]
-            return (torch.randint(0, m.vocab + 1, (b,), generator=g),
-                    torch.randn(b, H, generator=g) * 0.5, torch.randn(b, H, generator=g) * 0.5)
-
-        return ExportSpec(ColumnLSTMStep(m).eval(), ["token", "h", "c"], ["logits", "h_out", "c_out"],
-                          [{0: "batch"}] * 3, make, shapes,
-                          {"hidden": H, "start_token": m.vocab, "vocab": config["vocab"]})
-    if family == "lstm" and game == "loderunner":
-        t: TileLSTM = model
-        H = t.hidden
-
-        def make(g, d):
-            b = d["batch"]
-            return (torch.randint(0, t.tiles + 1, (b,), generator=g), torch.randint(0, t.tiles + 1, (b,), generator=g),
-                    torch.randint(0, t.height * t.width, (b,), generator=g),
-                    torch.randn(b, H, generator=g) * 0.5, torch.randn(b, H, generator=g) * 0.5)
-
-        return ExportSpec(TileLSTMStep(t).eval(), ["left", "above", "pos", "h", "c"], ["logits", "h_out", "c_out"],
-                          [{0: "batch"}] * 5, make, shapes,
-                          {"hidden": H, "start_token": t.tiles, "tiles": config["tiles"],
-                           "height": t.height, "width": t.width})
-    if family == "dcgan":
-        d_: DCGANGenerator = model
-
-        def make(g, d):
-            return (torch.randn(d["batch"], d_.latent, generator=g),)
-
-        return ExportSpec(d_, ["z"], ["logits"], [{0: "batch"}], make, shapes,
-                          {"latent": d_.latent, "tiles": config["tiles"], "segment": [d_.out_h, d_.out_w]})
-    raise ValueError(f"unknown family/game {family!r}/{game!r}")

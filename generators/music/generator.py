@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..base import Generator, GeneratorInfo
-from ..events import Asset, Event, Final, MusicBar, Note, Progress, content_hash
-from ..params import Param, canonical_text
+from ..base import Encoder, Generator, GeneratorInfo, Product
+from ..events import Asset, Event, MusicBar, Note, Progress
+from ..params import Param
 from . import encoding as enc
 from . import midi, synth
 from .harmony import Harmoniser
@@ -59,7 +60,7 @@ def music_params() -> tuple[Param, ...]:
         Param("intensity", "float", 1.0, "adaptive layering of the wav mix: chords always, bass from 0 to 0.5, "
               "melody from 0.5 to 1 (the stems format is always full level)", lo=0.0, hi=1.0),
         Param("continuation", "bytes", None, "notes so far: the piece continues this MIDI file in its key, "
-              "meter and tempo", lo=14, hi=1 << 20, what="a standard MIDI file (.mid)"),
+              "meter and tempo", lo=14, hi=1 << 20, what="a standard MIDI file (.mid)", sniff=midi.check_prompt),
     )
 
 
@@ -82,17 +83,16 @@ class MusicGenerator(Generator):
         info = GeneratorInfo(
             kind="music", name=manifest["name"], version=str(manifest["version"]), family=family,
             description=manifest.get("description", ""), params=music_params(), formats=FORMATS,
-            generator_version=GENERATOR_VERSION, execution_provider="none", sha256=manifest["sha256"],
+            generator_version=GENERATOR_VERSION, sha256=manifest["sha256"],
         )
         return cls(info, stepper)
 
-    def warmup(self) -> None:
-        for _ in self.generate(0, {"bars": 2}, ["mid"]):
-            pass
+    def warm_params(self) -> dict[str, Any]:
+        return {"bars": 2}
 
     # -- generation --------------------------------------------------------------------------
 
-    def run(self, seed: int, params: dict[str, Any], formats: list[str], *, partials: bool) -> Iterator[Event]:
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         t0 = time.perf_counter()
         rng = np.random.default_rng(seed)
         mode, meter, tempo, key_name = params["mode"], params["meter"], params["tempo"], params["key"]
@@ -132,56 +132,61 @@ class MusicGenerator(Generator):
                 yield MusicBar(index=b, total_bars=controls.bars, start_beat=b * bar_q, length_beats=bar_q,
                                notes=tuple(bar_notes))
             yield Progress(0.9 * (b + 1) / controls.bars, "sampling", f"{b + 1}/{controls.bars} bars")
-        t1 = time.perf_counter()
-
+        timings.add("first_bar", (first_bar_ms or 0.0) / 1e3)
+        timings.add("sample", time.perf_counter() - t0)
         yield Progress(0.95, "encoding")
-        assets = self._encode(formats, notes, melody_bars, chords, params, mode=mode, meter=meter, tempo=tempo,
-                              key_name=key_name, tonic=tonic, prompt=prompt)
-        t2 = time.perf_counter()
-        yield from assets
-        yield Final(
-            model=self.info.ref, version=self.info.version, seed=seed,
-            parameters=tuple(canonical_text(self.info.params, params)),
-            content_hash=content_hash(assets), execution_provider=self.info.execution_provider,
-            generator_version=self.info.generator_version,
-            timings_ms=(("first_bar", first_bar_ms or 0.0), ("sample", (t1 - t0) * 1e3), ("encode", (t2 - t1) * 1e3)),
-            extra={"key": key_name, "mode": mode, "meter": meter, "tempo": tempo, "chords": chords,
-                   "melody_bars": melody_bars, "shift": shift},
-        )
+        piece = Piece(notes, melody_bars, chords, mode=mode, meter=meter, tempo=tempo, key_name=key_name,
+                      tonic=tonic, prompt=prompt)
+        return Product(piece, extra={"key": key_name, "mode": mode, "meter": meter, "tempo": tempo,
+                                     "chords": chords, "melody_bars": melody_bars, "shift": shift})
 
-    def _encode(self, formats, notes, melody_bars, chords, params, *, mode, meter, tempo, key_name, tonic, prompt):
-        loop = params["loop"]
-        total_q = len(melody_bars) * enc.METERS[meter] / enc.TICKS
-        sec_per_q = 60.0 / tempo
-        out: list[Asset] = []
-        stems = None
-        for fmt in formats:
-            if fmt == "mid":
-                data = midi.write(notes, tempo=tempo, meter=meter, key_name=key_name, mode=mode)
-                out.append(Asset("music.mid", "audio/midi", data, "mid"))
-            elif fmt in ("wav", "stems"):
-                if stems is None:
-                    stems = synth.render(notes, sec_per_q, total_q, loop)
-                if fmt == "wav":
-                    data = synth.wav_bytes(synth.mix(stems, stem_gains(params["intensity"])))
-                    out.append(Asset("music.wav", "audio/wav", data, "wav"))
-                else:
-                    for name in midi.TRACKS:
-                        out.append(Asset(f"{name}.wav", "audio/wav", synth.wav_bytes(stems[name]), "stems"))
-            elif fmt == "json":
-                doc = {
-                    "key": key_name, "tonic_pitch_class": tonic, "mode": mode, "meter": meter, "tempo": tempo,
-                    "bars": len(melody_bars), "beats_per_bar": enc.METERS[meter] / enc.TICKS, "loop": loop,
-                    "continued_from": None if prompt is None else {
-                        "bars": len(prompt.bars), "notes": prompt.notes, "key_from": prompt.key_from},
-                    "stems": list(midi.TRACKS), "stem_gains": stem_gains(params["intensity"]),
-                    "chords": chords,
-                    "notes": [{"track": n.track, "pitch": n.pitch, "start": n.start, "duration": n.duration,
-                               "velocity": n.velocity} for n in notes],
-                }
-                data = (json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n").encode()
-                out.append(Asset("music.json", "application/json", data, "json"))
-        return out
+    encoders = {
+        "mid": Encoder(lambda piece, params: Asset("music.mid", "audio/midi", midi.write(
+            piece.notes, tempo=piece.tempo, meter=piece.meter, key_name=piece.key_name, mode=piece.mode), "mid")),
+        "wav": Encoder(lambda piece, params: Asset("music.wav", "audio/wav", synth.wav_bytes(
+            synth.mix(piece.stems(params["loop"]), stem_gains(params["intensity"]))), "wav")),
+        "stems": Encoder(lambda piece, params: [
+            Asset(f"{name}.wav", "audio/wav", synth.wav_bytes(piece.stems(params["loop"])[name]), "stems")
+            for name in midi.TRACKS]),
+        "json": Encoder(lambda piece, params: Asset("music.json", "application/json", piece.json(params), "json")),
+    }
+
+
+@dataclass
+class Piece:
+    """A finished piece before encoding; the synthesised stems are shared by ``wav`` and ``stems``."""
+
+    notes: list[Note]
+    melody_bars: list[list[tuple[int, int]]]
+    chords: list[list[str]]
+    mode: str
+    meter: str
+    tempo: int
+    key_name: str
+    tonic: int
+    prompt: Any
+    _stems: dict | None = None
+
+    def stems(self, loop: bool) -> dict:
+        if self._stems is None:
+            total_q = len(self.melody_bars) * enc.METERS[self.meter] / enc.TICKS
+            self._stems = synth.render(self.notes, 60.0 / self.tempo, total_q, loop)
+        return self._stems
+
+    def json(self, params: dict) -> bytes:
+        prompt = self.prompt
+        doc = {
+            "key": self.key_name, "tonic_pitch_class": self.tonic, "mode": self.mode, "meter": self.meter,
+            "tempo": self.tempo, "bars": len(self.melody_bars), "beats_per_bar": enc.METERS[self.meter] / enc.TICKS,
+            "loop": params["loop"],
+            "continued_from": None if prompt is None else {
+                "bars": len(prompt.bars), "notes": prompt.notes, "key_from": prompt.key_from},
+            "stems": list(midi.TRACKS), "stem_gains": stem_gains(params["intensity"]),
+            "chords": self.chords,
+            "notes": [{"track": n.track, "pitch": n.pitch, "start": n.start, "duration": n.duration,
+                       "velocity": n.velocity} for n in self.notes],
+        }
+        return (json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 def _velocity(track: str, start_tick: int) -> int:

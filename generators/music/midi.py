@@ -130,6 +130,13 @@ def read_notes(data: bytes):
     return notes, ts, ks, bpm
 
 
+def check_prompt(field: str, data: bytes) -> None:
+    """The upload sniff for a continuation: the file must parse into a usable prompt (notes, a
+    supported meter, ticks-per-beat timing). Runs before any work, so a bake file with a bad
+    MIDI file is refused whole; raises :class:`ParamError` naming the field."""
+    parse_prompt(data, "4/4")
+
+
 def parse_prompt(data: bytes, meter_default: str) -> Prompt:
     """The melody of a MIDI file as normalised bars (the ``melody`` track, else the top line)."""
     from .analysis import estimate_key

@@ -19,10 +19,11 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..base import Generator, GeneratorInfo
-from ..events import Asset, Event, Final, Progress, content_hash
-from ..params import Param, ParamError, canonical_text
-from . import chunks, encoders, erosion
+from ..base import Encoder, Generator, GeneratorInfo, Product
+from ..events import Event, Progress
+from ..params import Param
+from . import chunks, erosion
+from . import encoders as enc
 
 # Bump when the bytes produced for the same model + seed + parameters change.
 GENERATOR_VERSION = 2
@@ -31,11 +32,11 @@ MAX_ITERATIONS = 300
 
 def common_params() -> list[Param]:
     lim = chunks.CHUNK_LIMIT
-    sizes = ", ".join(str(s) for s in chunks.SIZES)
     return [
         Param("chunk_x", "int", 0, "chunk column in the world grid (neighbours share an edge)", lo=-lim, hi=lim - 1),
         Param("chunk_y", "int", 0, "chunk row in the world grid", lo=-lim, hi=lim - 1),
-        Param("size", "int", 257, f"samples per side, one of {sizes} (2^n+1)", lo=chunks.SIZES[0], hi=chunks.SIZES[-1]),
+        Param("size", "int", 257, "samples per side (2^n+1)", lo=chunks.SIZES[0], hi=chunks.SIZES[-1],
+              choices=tuple(chunks.SIZES), hint="2^n+1 samples, as Unity's terrain importer reads"),
         Param("noise", "choice", "fbm", "base noise: fbm (rolling hills) or ridged (mountain ridges)",
               choices=("fbm", "ridged")),
         Param("scale", "float", 384.0, "size of the largest features, in samples", lo=16.0, hi=4096.0),
@@ -76,8 +77,8 @@ class TerrainGenerator(Generator):
         info = GeneratorInfo(
             kind="terrain", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", ""), description=manifest.get("description", ""),
-            params=learned_params(), formats=encoders.FORMATS, generator_version=GENERATOR_VERSION,
-            execution_provider="", sha256=manifest["sha256"], extra=dict(manifest.get("extra", {})),
+            params=learned_params(), formats=enc.FORMATS, generator_version=GENERATOR_VERSION,
+            sha256=manifest["sha256"], extra=dict(manifest.get("extra", {})),
         )
         return cls(info, session)
 
@@ -86,20 +87,9 @@ class TerrainGenerator(Generator):
         info = GeneratorInfo(
             kind="terrain", name="noise", version="1.0.0", family="noise",
             description="fBm / ridged noise with iterative hydraulic and thermal erosion, no model (classical baseline)",
-            params=classic_params(), formats=encoders.FORMATS, generator_version=GENERATOR_VERSION,
-            execution_provider="none",
+            params=classic_params(), formats=enc.FORMATS, generator_version=GENERATOR_VERSION,
         )
         return cls(info)
-
-    # -- validation ----------------------------------------------------------------------------
-
-    def validate(self, given):
-        values = super().validate(given)
-        if values["size"] not in chunks.SIZES:
-            allowed = ", ".join(str(s) for s in chunks.SIZES)
-            raise ParamError("size", f"size must be one of {allowed} (2^n+1 samples, as Unity's terrain "
-                                     f"importer reads), got {values['size']}")
-        return values
 
     # -- generation ------------------------------------------------------------------------------
 
@@ -121,7 +111,7 @@ class TerrainGenerator(Generator):
 
         return learned
 
-    def run(self, seed: int, params: dict[str, Any], formats: list[str], *, partials: bool) -> Iterator[Event]:
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         t0 = time.perf_counter()
         shape = chunks.Shape(seed=seed, noise=params["noise"], scale=params["scale"], octaves=params["octaves"],
                              persistence=params["persistence"], warp=params["warp"])
@@ -139,46 +129,33 @@ class TerrainGenerator(Generator):
                 chunk = finished.value
                 break
             yield Progress(0.5 * done / total, "erosion", f"{done}/{total} tiles")
-        t1 = time.perf_counter()
-        assets: list[Asset] = []
-        timings = [("heights", (t1 - t0) * 1e3)]
+        timings.add("heights", time.perf_counter() - t0)
         yield Progress(0.5, "heights", "done")
+        return Product(chunk)
 
-        def emit(asset: Asset):
-            assets.append(asset)
-            return asset
+    def encode_order(self, formats: list[str]) -> list[str]:
+        """Images in the request's order, the mesh (the slowest, streamed tile by tile) last."""
+        return sorted(formats, key=lambda f: f == "glb")
 
-        for fmt in formats:
-            if fmt == "heightmap":
-                yield emit(encoders.heightmap_png(chunk))
-            elif fmt == "raw":
-                yield emit(encoders.heightmap_raw(chunk))
-            elif fmt == "splat":
-                yield emit(encoders.splat_png(chunk))
-            elif fmt == "png":
-                yield emit(encoders.preview_png(chunk, params["sea_level"]))
-        t2 = time.perf_counter()
-        timings.append(("images", (t2 - t1) * 1e3))
-        if "glb" in formats:
-            yield Progress(0.6, "mesh")
-            for asset in encoders.glb_assets(chunk, params["height_range"], params["cell_size"]):
-                yield emit(asset)
-            timings.append(("mesh", (time.perf_counter() - t2) * 1e3))
-        yield Final(
-            model=self.info.ref, version=self.info.version, seed=seed,
-            parameters=tuple(canonical_text(self.info.params, params)), content_hash=content_hash(assets),
-            execution_provider=self.info.execution_provider, generator_version=self.info.generator_version,
-            timings_ms=tuple(timings),
-        )
+    encoders = {
+        "heightmap": Encoder(lambda chunk, params: enc.heightmap_png(chunk), "images"),
+        "raw": Encoder(lambda chunk, params: enc.heightmap_raw(chunk), "images"),
+        "splat": Encoder(lambda chunk, params: enc.splat_png(chunk), "images"),
+        "png": Encoder(lambda chunk, params: enc.preview_png(chunk, params["sea_level"]), "images"),
+        "glb": Encoder(lambda chunk, params: _mesh(chunk, params), "mesh"),
+    }
 
-    def warmup(self) -> None:
+    def warm_params(self) -> dict[str, Any]:
         """A small chunk in every format: cheap, and a broken model fails at load."""
-        params = {p.name: p.default for p in self.info.params}
-        params["size"] = chunks.SIZES[0]
+        params: dict[str, Any] = {"size": chunks.SIZES[0]}
         if self.session is None:
             params["hydraulic_iterations"] = params["thermal_iterations"] = 2
-        for _ in self.generate(0, params, list(self.info.formats)):
-            pass
+        return params
+
+
+def _mesh(chunk, params) -> Iterator[Event]:
+    yield Progress(0.6, "mesh")
+    yield from enc.glb_assets(chunk, params["height_range"], params["cell_size"])
 
 
 def builtins() -> list[TerrainGenerator]:

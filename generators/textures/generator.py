@@ -13,14 +13,15 @@ import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from ..base import Generator, GeneratorInfo
-from ..events import Asset, Event, Final, Progress, content_hash
-from ..params import Param, ParamError, canonical_text
+from ..base import Encoder, Generator, GeneratorInfo, Product
+from ..events import Asset, Event, Progress
+from ..params import Param
 from . import exemplar as exemplar_mod
 from . import images, maps, procedural
 
@@ -38,7 +39,8 @@ RELIEF_STRENGTH = 6.0     # normal-map strength at relief = 1 (pixels of rise pe
 # -- parameters (stated once) --------------------------------------------------------------------
 
 P_MATERIAL = Param("material", "choice", "stone", "material class", choices=procedural.MATERIALS)
-P_SIZE = Param("size", "int", 512, f"tile size in pixels (square, a multiple of {SIZE_STEP})", lo=SIZE_LO, hi=SIZE_HI)
+P_SIZE = Param("size", "int", 512, "tile size in pixels (square)", lo=SIZE_LO, hi=SIZE_HI, multiple_of=SIZE_STEP,
+               hint="e.g. 256, 512, 1024")
 P_SCALE = Param("scale", "float", 1.0, "feature size: 1 = the model's native scale, 2 = features twice as big",
                 lo=1.0, hi=4.0)
 P_HUE = Param("hue", "float", 0.0, "tint: hue rotation in degrees (0 = the material's own colour)", lo=-180.0, hi=180.0)
@@ -47,15 +49,15 @@ P_BRIGHT = Param("brightness", "float", 1.0, "tint: albedo brightness multiplier
 P_ROUGH = Param("roughness", "float", 1.0, "roughness multiplier (0 = mirror-smooth, 2 = twice as rough)",
                 lo=0.0, hi=2.0)
 P_RELIEF = Param("relief", "float", 1.0, "normal-map strength (0 = flat)", lo=0.0, hi=4.0)
-UPLOAD = dict(lo=1, hi=8 << 20, what="a PNG or JPEG image")
+UPLOAD = dict(lo=1, hi=8 << 20, what="a PNG or JPEG image", required=True, sniff=images.check_image)
 P_EXEMPLAR = Param("exemplar", "bytes", None, f"the image to imitate ({images.MIN_SIDE} to {images.MAX_SIDE} px "
-                   "a side); required", **UPLOAD)
+                   "a side)", **UPLOAD)
 P_ALBEDO = Param("albedo", "bytes", None, f"the albedo texture to derive maps from ({images.MIN_SIDE} to "
-                 f"{images.MAX_SIDE} px a side, treated as tileable); required", **UPLOAD)
+                 f"{images.MAX_SIDE} px a side, treated as tileable)", **UPLOAD)
 P_EFFECT = Param("effect", "choice", "fire", "effect", choices=procedural.EFFECTS)
 P_FRAMES = Param("frames", "int", 16, "frames per loop", lo=8, hi=32)
-P_FRAME_SIZE = Param("frame_size", "int", 128, f"frame size in pixels (square, a multiple of {SIZE_STEP})",
-                     lo=64, hi=256)
+P_FRAME_SIZE = Param("frame_size", "int", 128, "frame size in pixels (square)", lo=64, hi=256,
+                     multiple_of=SIZE_STEP, hint="e.g. 64, 128, 256")
 P_FPS = Param("fps", "int", 16, "playback rate written to the metadata", lo=1, hi=60)
 P_FX_HUE = Param("hue", "float", 0.0, "tint: hue rotation in degrees (0 = the effect's own colours)",
                  lo=-180.0, hi=180.0)
@@ -66,42 +68,35 @@ EXEMPLAR_PARAMS = (P_EXEMPLAR, P_SIZE, P_RELIEF)
 FLIPBOOK_PARAMS = (P_EFFECT, P_FRAMES, P_FRAME_SIZE, P_FPS, P_FX_HUE)
 
 
+@dataclass
+class MapSet:
+    """A finished material before encoding: float maps at the requested size."""
+
+    albedo: np.ndarray
+    height: np.ndarray
+    rough: np.ndarray
+    start_fraction: float = 0.5      # where encoding progress starts (progress events only)
+
+
 class TextureGenerator(Generator):
-    """Shared plumbing: size checks, asset streaming, the final event, a cheap warm-up."""
+    """Shared plumbing: a cheap warm-up (one small request)."""
 
-    warm_params: dict[str, Any] = {}
+    warm: dict[str, Any] = {}
 
-    def validate(self, given):
-        values = super().validate(given)
-        for name in ("size", "frame_size"):
-            v = values.get(name)
-            if v is not None and v % SIZE_STEP:
-                p = next(p for p in self.info.params if p.name == name)
-                raise ParamError(name, f"{name} {v} is not supported: it must be a multiple of {SIZE_STEP} "
-                                       f"from {_i(p.lo)} to {_i(p.hi)} (e.g. 256, 512, 1024)")
-        for p in self.info.params:
-            if p.type == "bytes" and values[p.name] is None:
-                raise ParamError(p.name, f"{p.name} is required by {self.info.ref}: send {p.what} "
-                                         f"(CLI: --set {p.name}=@file.png)")
-        return values
-
-    def warmup(self) -> None:
+    def warm_params(self) -> dict[str, Any]:
         """One small request (64 px), so the first real call is fast and a broken model fails at load."""
-        for _ in self.generate(0, dict(self.warm_params), list(self.info.formats)):
-            pass
+        return dict(self.warm)
 
-    def _final(self, seed, params, assets, timings, extra=None) -> Final:
-        return Final(
-            model=self.info.ref, version=self.info.version, seed=seed,
-            parameters=tuple(canonical_text(self.info.params, params)), content_hash=content_hash(assets),
-            execution_provider=self.info.execution_provider, generator_version=self.info.generator_version,
-            timings_ms=tuple((k, v * 1e3) for k, v in timings), extra=extra or {},
-        )
 
-    def _maps(self, formats, albedo, height, rough, relief, assets, timings, start_fraction=0.5):
+class MapsGenerator(TextureGenerator):
+    """Generators whose content is a :class:`MapSet`: the PBR map formats, derived and encoded in
+    parallel."""
+
+    def encode(self, content: MapSet, params, formats, timings) -> Iterator[Asset | Progress]:
         """Derive and encode the requested maps (two at a time: zlib and numpy release the GIL) and
         yield each, in format order, as soon as it is ready."""
         t = time.perf_counter()
+        albedo, height, rough, relief = content.albedo, content.height, content.rough, params["relief"]
         wanted = [f for f in MAP_FORMATS if f in formats]
         normals = None
         if "normal_gl" in wanted or "normal_dx" in wanted:
@@ -115,20 +110,15 @@ class TextureGenerator(Generator):
             "ao": lambda: images.png_gray(maps.ambient_occlusion(height)),
         }
         futures = [(f, _POOL.submit(jobs[f])) for f in wanted]
+        start = content.start_fraction
         for k, (f, fut) in enumerate(futures):
-            a = Asset(f"{f}.png", "image/png", fut.result(), f)
-            assets.append(a)
-            yield a
-            yield Progress(start_fraction + (1 - start_fraction) * (k + 1) / len(wanted), "encoding", a.name)
-        timings.append(("maps_and_encode", time.perf_counter() - t))
+            yield Asset(f"{f}.png", "image/png", fut.result(), f)
+            yield Progress(start + (1 - start) * (k + 1) / len(wanted), "encoding", f"{f}.png")
+        timings.add("maps_and_encode", time.perf_counter() - t)
 
 
 # Map derivation and PNG encoding run two at a time (the machine this was tuned on has 2 cores).
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="textures-encode")
-
-
-def _i(x) -> str:
-    return str(int(x))
 
 
 def _preview_asset(rgb: np.ndarray) -> Asset:
@@ -152,10 +142,10 @@ def _base_size(size: int, scale: float) -> int:
 
 # -- materials -----------------------------------------------------------------------------------
 
-class MaterialGenerator(TextureGenerator):
+class MaterialGenerator(MapsGenerator):
     """Parameter-driven PBR set: learned (spatial GAN, two ONNX graphs) or procedural (baseline)."""
 
-    warm_params = {"size": 64}
+    warm = {"size": 64}
 
     def __init__(self, info, trunk=None, head=None, classes=procedural.MATERIALS, zc: int = 16):
         self.info, self.trunk, self.head, self.classes, self.zc = info, trunk, head, tuple(classes), zc
@@ -170,9 +160,8 @@ class MaterialGenerator(TextureGenerator):
         params = (Param("material", "choice", classes[0], "material class", choices=classes),) + MATERIAL_PARAMS[1:]
         return cls(_info(manifest, params, MAP_FORMATS), trunk, head, classes, int(manifest["extra"]["zc"]))
 
-    def run(self, seed, params, formats, *, partials) -> Iterator[Event]:
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         t0 = time.perf_counter()
-        timings: list = []
         size, scale = params["size"], params["scale"]
         base = _base_size(size, scale)
         yield Progress(0.0, "sampling", f"{params['material']} {base}px")
@@ -182,18 +171,18 @@ class MaterialGenerator(TextureGenerator):
             onehot = np.zeros((1, len(self.classes)), np.float32)
             onehot[0, self.classes.index(params["material"])] = 1
             feat, pre, preview = self.trunk.run(None, {"z": z, "cls": onehot})
-            timings.append(("trunk", time.perf_counter() - t0))
+            timings.add("trunk", time.perf_counter() - t0)
             if partials:
                 prev_alb, _ = _apply_controls(preview[0, :3].transpose(1, 2, 0), preview[0, 4], params)
                 yield _preview_asset(prev_alb)
             yield Progress(0.3, "sampling", "full resolution")
             t1 = time.perf_counter()
             out = self.head.run(None, {"feat": feat, "pre": pre})[0][0]
-            timings.append(("head", time.perf_counter() - t1))
+            timings.add("head", time.perf_counter() - t1)
             albedo, height, rough = out[:3].transpose(1, 2, 0), out[3], out[4]
         else:
             albedo, height, rough = procedural.material(params["material"], _rng(seed, 0), base)
-            timings.append(("procedural", time.perf_counter() - t0))
+            timings.add("procedural", time.perf_counter() - t0)
             if partials:
                 yield _preview_asset(maps.wrap_resize(
                     procedural.hue_shift(albedo, params["hue"], params["saturation"], params["brightness"]),
@@ -202,23 +191,20 @@ class MaterialGenerator(TextureGenerator):
         if base != size:
             albedo, height, rough = (maps.wrap_resize(x, size) for x in (albedo, height, rough))
         albedo, rough = _apply_controls(np.ascontiguousarray(albedo), rough, params)
-        timings.append(("resize_and_tint", time.perf_counter() - t2))
-        assets: list[Asset] = []
-        yield from self._maps(formats, albedo, height, rough, params["relief"], assets, timings)
-        timings.append(("total", time.perf_counter() - t0))
-        yield self._final(seed, params, assets, timings)
+        timings.add("resize_and_tint", time.perf_counter() - t2)
+        return Product(MapSet(albedo, height, rough))
 
 
 # -- albedo → PBR ----------------------------------------------------------------------------------
 
-class PBRGenerator(TextureGenerator):
+class PBRGenerator(MapsGenerator):
     """An existing albedo → height, normals (GL and DX), roughness, AO. Learned U-Net or Sobel."""
 
     def __init__(self, info, session=None):
         self.info, self.session = info, session
         rng = np.random.default_rng(0)
         alb, _, _ = procedural.material("brick", rng, 64)
-        self.warm_params = {"albedo": images.png_rgb(alb)}
+        self.warm = {"albedo": images.png_rgb(alb)}
 
     @classmethod
     def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "PBRGenerator":
@@ -229,20 +215,17 @@ class PBRGenerator(TextureGenerator):
     def derive(self, albedo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return derive_maps(self.session, albedo)
 
-    def run(self, seed, params, formats, *, partials) -> Iterator[Event]:
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         t0 = time.perf_counter()
         albedo = images.decode_image("albedo", params["albedo"])
-        timings = [("decode", time.perf_counter() - t0)]
+        timings.add("decode", time.perf_counter() - t0)
         yield Progress(0.1, "inferring", f"{albedo.shape[1]}x{albedo.shape[0]}")
         t1 = time.perf_counter()
         height, rough = self.derive(albedo)
-        timings.append(("maps_net" if self.session is not None else "sobel", time.perf_counter() - t1))
+        timings.add("maps_net" if self.session is not None else "sobel", time.perf_counter() - t1)
         if partials:
             yield _preview_asset(maps.wrap_resize(np.repeat(height[..., None], 3, -1), max(16, min(height.shape) // 4)))
-        assets: list[Asset] = []
-        yield from self._maps(formats, albedo, height, rough, params["relief"], assets, timings)
-        timings.append(("total", time.perf_counter() - t0))
-        yield self._final(seed, params, assets, timings)
+        return Product(MapSet(albedo, height, rough))
 
 
 def derive_maps(session, albedo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +244,7 @@ def derive_maps(session, albedo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # -- exemplar --------------------------------------------------------------------------------------
 
-class ExemplarGenerator(TextureGenerator):
+class ExemplarGenerator(MapsGenerator):
     """A seamless texture like an uploaded image, plus its maps.
 
     Learned variant: patch-based synthesis on the torus, maps from the U-Net. Baseline
@@ -272,12 +255,12 @@ class ExemplarGenerator(TextureGenerator):
         self.info, self.session, self.method = info, session, method
         rng = np.random.default_rng(0)
         alb, _, _ = procedural.material("stone", rng, 64)
-        self.warm_params = {"exemplar": images.png_rgb(alb), "size": 64}
+        self.warm = {"exemplar": images.png_rgb(alb), "size": 64}
 
-    def run(self, seed, params, formats, *, partials) -> Iterator[Event]:
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         t0 = time.perf_counter()
         ex = images.decode_image("exemplar", params["exemplar"])
-        timings = [("decode", time.perf_counter() - t0)]
+        timings.add("decode", time.perf_counter() - t0)
         size = params["size"]
         rng = _rng(seed, 1)
         t1 = time.perf_counter()
@@ -287,15 +270,12 @@ class ExemplarGenerator(TextureGenerator):
             yield _preview_asset(exemplar_mod.spectral(small, max(32, size // 4), _rng(seed, 2)))
         yield Progress(0.1, "synthesising", f"{self.method} {size}px")
         albedo = exemplar_mod.quilt(ex, size, rng) if self.method == "patch" else exemplar_mod.spectral(ex, size, rng)
-        timings.append(("synthesis", time.perf_counter() - t1))
+        timings.add("synthesis", time.perf_counter() - t1)
         yield Progress(0.5, "inferring", "maps")
         t2 = time.perf_counter()
         height, rough = derive_maps(self.session, albedo)
-        timings.append(("maps_net" if self.session is not None else "sobel", time.perf_counter() - t2))
-        assets: list[Asset] = []
-        yield from self._maps(formats, albedo, height, rough, params["relief"], assets, timings, 0.6)
-        timings.append(("total", time.perf_counter() - t0))
-        yield self._final(seed, params, assets, timings)
+        timings.add("maps_net" if self.session is not None else "sobel", time.perf_counter() - t2)
+        return Product(MapSet(albedo, height, rough, start_fraction=0.6))
 
 
 # -- flipbooks ------------------------------------------------------------------------------------
@@ -308,7 +288,7 @@ class FlipbookGenerator(TextureGenerator):
     construction) and every frame tiles (circular padding). Baseline: procedural noise loops.
     """
 
-    warm_params = {"frames": 8, "frame_size": 64}
+    warm = {"frames": 8, "frame_size": 64}
 
     def __init__(self, info, trunk=None, head=None, classes=procedural.EFFECTS, zc: int = 16):
         self.info, self.trunk, self.head, self.classes, self.zc = info, trunk, head, tuple(classes), zc
@@ -337,7 +317,7 @@ class FlipbookGenerator(TextureGenerator):
         out = self.head.run(None, {"feat": feat, "pre": pre})[0]
         return out.transpose(0, 2, 3, 1)
 
-    def run(self, seed, params, formats, *, partials) -> Iterator[Event]:
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         t0 = time.perf_counter()
         n, fs = params["frames"], params["frame_size"]
         yield Progress(0.0, "sampling", f"{params['effect']} {n} frames")
@@ -345,7 +325,7 @@ class FlipbookGenerator(TextureGenerator):
         frames = self.frames(seed, params, partials, sink)
         if params["hue"]:
             frames = procedural.hue_shift(frames, params["hue"], 1.0, 1.0)
-        timings = [("frames", time.perf_counter() - t0)]
+        timings.add("frames", time.perf_counter() - t0)
         if partials:
             first = sink[0] if sink else maps.wrap_resize(frames[0], fs // 4)
             yield _preview_asset(procedural.hue_shift(first, params["hue"], 1.0, 1.0))
@@ -362,17 +342,17 @@ class FlipbookGenerator(TextureGenerator):
             "loop": True, "tileable": True, "effect": params["effect"],
             "loop_seam": round(maps.loop_seam(frames), 4),
         }
-        assets: list[Asset] = []
-        for f in ("png", "json"):
-            if f not in formats:
-                continue
-            data = images.png_rgb(sheet) if f == "png" else (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode()
-            a = Asset(f"flipbook.{f}", MEDIA[f], data, f)
-            assets.append(a)
-            yield a
-        timings.append(("encode", time.perf_counter() - t1))
-        timings.append(("total", time.perf_counter() - t0))
-        yield self._final(seed, params, assets, timings, {"loop_seam": meta["loop_seam"]})
+        timings.add("sheet", time.perf_counter() - t1)
+        return Product((sheet, meta), extra={"loop_seam": meta["loop_seam"]})
+
+    def encode_order(self, formats: list[str]) -> list[str]:
+        return [f for f in FLIPBOOK_FORMATS if f in formats]
+
+    encoders = {
+        "png": Encoder(lambda content, params: Asset("flipbook.png", MEDIA["png"], images.png_rgb(content[0]), "png")),
+        "json": Encoder(lambda content, params: Asset(
+            "flipbook.json", MEDIA["json"], (json.dumps(content[1], indent=2, sort_keys=True) + "\n").encode(), "json")),
+    }
 
 
 # -- construction -----------------------------------------------------------------------------------
@@ -381,15 +361,13 @@ def _info(manifest: dict, params, formats) -> GeneratorInfo:
     return GeneratorInfo(
         kind="textures", name=manifest["name"], version=str(manifest["version"]),
         family=manifest.get("family", ""), description=manifest.get("description", ""), params=tuple(params),
-        formats=tuple(formats), generator_version=GENERATOR_VERSION, execution_provider="",
-        sha256=manifest["sha256"],
+        formats=tuple(formats), generator_version=GENERATOR_VERSION, sha256=manifest["sha256"],
     )
 
 
 def _builtin_info(name: str, family: str, description: str, params, formats) -> GeneratorInfo:
     return GeneratorInfo(kind="textures", name=name, version="1.0.0", family=family, description=description,
-                         params=tuple(params), formats=tuple(formats), generator_version=GENERATOR_VERSION,
-                         execution_provider="none", sha256="")
+                         params=tuple(params), formats=tuple(formats), generator_version=GENERATOR_VERSION)
 
 
 class TextureModel:

@@ -41,17 +41,23 @@ def png_gray16(x: np.ndarray) -> bytes:
     return _png(Image.fromarray(u16))  # uint16 → mode "I;16"
 
 
-def decode_image(field: str, data: bytes, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> np.ndarray:
-    """An uploaded PNG or JPEG → HxWx3 float32 sRGB 0..1, or :class:`ParamError` naming ``field``.
+def check_image(field: str, data: bytes, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> None:
+    """The upload sniff: a PNG or JPEG (magic bytes) whose header says each side is within limits.
 
-    The format is checked from the magic bytes and the size from the header *before* any pixel is
-    decoded, so a decompression bomb is refused without being inflated.
+    Reads the header only — no pixel is decoded — so it is cheap enough to run on every request
+    and for every asset of a bake file before any work, and a decompression bomb is refused
+    without being inflated. Raises :class:`ParamError` naming ``field``.
     """
+    _open_checked(field, data, min_side, max_side).close()
+
+
+def _open_checked(field: str, data: bytes, min_side: int, max_side: int) -> Image.Image:
     if not data:
         raise ParamError(field, f"{field} is empty (0 bytes); send a PNG or JPEG image")
     if not any(data.startswith(m) for m in FORMATS.values()):
         raise ParamError(field, f"{field} is not a PNG or JPEG image (it starts with {data[:8]!r}); "
                                 "send the bytes of a .png or .jpg file")
+
     def check(w: int, h: int) -> None:
         if min(w, h) < min_side or max(w, h) > max_side:
             raise ParamError(field, f"{field} is {w}x{h} pixels; each side must be from {min_side} to "
@@ -60,15 +66,32 @@ def decode_image(field: str, data: bytes, min_side: int = MIN_SIDE, max_side: in
     if data.startswith(FORMATS["PNG"]) and len(data) >= 24 and data[12:16] == b"IHDR":
         check(int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"))  # before Pillow looks
     try:
-        with Image.open(io.BytesIO(data), formats=list(FORMATS)) as im:
-            check(*im.size)
+        im = Image.open(io.BytesIO(data), formats=list(FORMATS))
+    except Image.DecompressionBombError as e:
+        raise ParamError(field, f"{field} is far too large ({e}); each side must be from {min_side} to "
+                                f"{max_side} pixels") from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ParamError(field, f"{field} could not be decoded as a PNG or JPEG image: {e}") from None
+    try:
+        check(*im.size)
+    except ParamError:
+        im.close()
+        raise
+    return im
+
+
+def decode_image(field: str, data: bytes, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> np.ndarray:
+    """An uploaded PNG or JPEG → HxWx3 float32 sRGB 0..1, or :class:`ParamError` naming ``field``.
+
+    The format is checked from the magic bytes and the size from the header *before* any pixel is
+    decoded (:func:`check_image`), so a decompression bomb is refused without being inflated.
+    """
+    try:
+        with _open_checked(field, data, min_side, max_side) as im:
             im.load()
             rgb = im.convert("RGB")
     except ParamError:
         raise
-    except Image.DecompressionBombError as e:
-        raise ParamError(field, f"{field} is far too large ({e}); each side must be from {min_side} to "
-                                f"{max_side} pixels") from None
     except (OSError, ValueError, SyntaxError) as e:
         raise ParamError(field, f"{field} could not be decoded as a PNG or JPEG image: {e}") from None
     return np.asarray(rgb, dtype=np.float32) / 255.0

@@ -1,0 +1,74 @@
+"""Level checkpoint -> ONNX export job for ``gamegen export`` (see exporters/onnx_export.py).
+
+For LSTMs the exported graph is the single step the sampler drives; for DCGANs the whole
+generator. Each graph has a dynamic batch axis and is parity-checked on seeded random inputs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gamegen.exporters.onnx_export import GraphSpec, KindExport
+
+from . import nets
+from .games import GAMES
+from .nets import ColumnLSTM, ColumnLSTMStep, DCGANGenerator, TileLSTM, TileLSTMStep
+
+
+def build_export(ckpt: dict) -> KindExport:
+    for key in ("family", "game", "config", "state_dict", "training"):
+        if key not in ckpt:
+            raise ValueError(f"not a gamegen level checkpoint (missing {key!r})")
+    family, game_id, config = ckpt["family"], ckpt["game"], ckpt["config"]
+    game = GAMES[game_id]
+    model = nets.build(family, game_id, config)
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    spec = export_spec(family, game_id, model, config)
+    return KindExport(game_id, {"model": ("model.onnx", spec)}, {
+        "kind": "levels", "family": family, "game": game_id,
+        "description": f"{game.title}: {family} level model trained on VGLC",
+        "legend": {s: list(tags) for s, tags in game.legend},
+        "training": dict(ckpt["training"]),
+    })
+
+
+def export_spec(family: str, game: str, model: nn.Module, config: dict) -> GraphSpec:
+    model.eval()
+    shapes = [{"batch": 1}, {"batch": 3}, {"batch": 16}]
+    if family == "lstm" and game == "smb":
+        m: ColumnLSTM = model
+        H = m.hidden
+
+        def make(g, d):
+            b = d["batch"]
+            return (torch.randint(0, m.vocab + 1, (b,), generator=g),
+                    torch.randn(b, H, generator=g) * 0.5, torch.randn(b, H, generator=g) * 0.5)
+
+        return GraphSpec(ColumnLSTMStep(m).eval(), ["token", "h", "c"], ["logits", "h_out", "c_out"],
+                          [{0: "batch"}] * 3, make, shapes,
+                          {"hidden": H, "start_token": m.vocab, "vocab": config["vocab"]})
+    if family == "lstm" and game == "loderunner":
+        t: TileLSTM = model
+        H = t.hidden
+
+        def make(g, d):
+            b = d["batch"]
+            return (torch.randint(0, t.tiles + 1, (b,), generator=g), torch.randint(0, t.tiles + 1, (b,), generator=g),
+                    torch.randint(0, t.height * t.width, (b,), generator=g),
+                    torch.randn(b, H, generator=g) * 0.5, torch.randn(b, H, generator=g) * 0.5)
+
+        return GraphSpec(TileLSTMStep(t).eval(), ["left", "above", "pos", "h", "c"], ["logits", "h_out", "c_out"],
+                          [{0: "batch"}] * 5, make, shapes,
+                          {"hidden": H, "start_token": t.tiles, "tiles": config["tiles"],
+                           "height": t.height, "width": t.width})
+    if family == "dcgan":
+        d_: DCGANGenerator = model
+
+        def make(g, d):
+            return (torch.randn(d["batch"], d_.latent, generator=g),)
+
+        return GraphSpec(d_, ["z"], ["logits"], [{0: "batch"}], make, shapes,
+                          {"latent": d_.latent, "tiles": config["tiles"], "segment": [d_.out_h, d_.out_w]})
+    raise ValueError(f"unknown family/game {family!r}/{game!r}")
