@@ -186,6 +186,13 @@ class Generator:
             extra=product.extra,
         )
 
+    def checked(self, req: Request) -> Final:
+        """The answer to a validate-only request: what a real run would report, minus the work."""
+        return Final(model=self.info.ref, version=self.info.version, seed=req.seed,
+                     parameters=tuple(canonical_text(self.info.params, req.params)), content_hash="",
+                     execution_provider=self.info.execution_provider,
+                     generator_version=self.info.generator_version, attempts=0)
+
     def warm_params(self) -> dict[str, Any]:
         """Parameters of the warm-up request: the defaults (kinds with required uploads override)."""
         return {}

@@ -21,6 +21,9 @@ class Backend(Protocol):
     def generate(self, ref: str, seed: int, params: dict[str, Any], formats: Sequence[str],
                  partials: bool = True) -> Iterator[Event]: ...
 
+    def check(self, ref: str, seed: int, params: dict[str, Any], formats: Sequence[str]) -> list[tuple[str, str]]:
+        """Every check the request would fail, without generating; its canonical parameters."""
+
 
 class LocalBackend:
     """Runs generators in this process, from a model repository."""
@@ -39,6 +42,10 @@ class LocalBackend:
 
     def generate(self, ref, seed, params, formats, partials=True):
         return self.registry.resolve(ref).generate(seed, params, list(formats), partials=partials)
+
+    def check(self, ref, seed, params, formats):
+        gen = self.registry.resolve(ref)
+        return list(gen.checked(gen.prepare(seed, params, list(formats))).parameters)
 
 
 class RemoteBackend:
@@ -68,3 +75,6 @@ class RemoteBackend:
 
     def generate(self, ref, seed, params, formats, partials=True):
         return self.client.generate(ref, seed, params, formats, partials=partials, timeout=self.timeout)
+
+    def check(self, ref, seed, params, formats):
+        return list(self.client.validate(ref, seed, params, formats).parameters)

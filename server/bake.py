@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from gamegen.generators.events import Asset, Final, GenerationFailed, content_hash
-from gamegen.generators.params import ParamError, canonical_text, read_upload, validate
+from gamegen.generators.errors import GameGenError, InvalidArgument
+from gamegen.generators.events import Asset, Final, content_hash
+from gamegen.generators.params import read_upload
 
 from .backends import Backend
 from .registry import ModelNotFound
@@ -49,7 +50,7 @@ TMP_PREFIX = ".bake-tmp-"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
-class BakeFileError(ValueError):
+class BakeFileError(InvalidArgument):
     """The bake file is malformed; the message names the file, the asset and the field."""
 
 
@@ -71,7 +72,9 @@ class BakeReport:
 
 
 def load_bake_file(path: Path, backend: Backend) -> list[BakeItem]:
-    """Parse and fully validate a bake file (models, seeds, parameters, formats) before any work."""
+    """Parse and fully validate a bake file (models, seeds, parameters, uploads, formats) before any
+    work: every asset gets exactly the checks a request gets, so a file with one bad asset is
+    refused whole."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -126,13 +129,17 @@ def load_bake_file(path: Path, backend: Backend) -> list[BakeItem]:
         if not formats or bad:
             raise BakeFileError(f"{where}: formats must be a non-empty list drawn from "
                                 f"{', '.join(info.formats)}; got {formats!r}")
+        ref = f"{info.ref}@{info.version}"
         try:
             params = _read_uploads(info.params, params, path.parent)
-            values = validate(info.params, params, where=info.ref)
-        except ParamError as e:
-            raise BakeFileError(f"{where}: params.{e.field}: {e}") from None
-        key = cache_key(info, seed, canonical_text(info.params, values), formats)
-        items.append(BakeItem(name, f"{info.ref}@{info.version}", seed, dict(params), tuple(formats), key))
+            # the same checks a request gets (ranges, required uploads and their sniffing,
+            # cross-field rules), in-process or by a validate-only call to the server
+            canonical = backend.check(ref, seed, params, formats)
+        except InvalidArgument as e:
+            at = f"params.{e.field}: " if e.field and e.field not in ("formats", "seed", "params") else ""
+            raise BakeFileError(f"{where}: {at}{e.details}") from None
+        key = cache_key(info, seed, canonical, formats)
+        items.append(BakeItem(name, ref, seed, dict(params), tuple(formats), key))
     return items
 
 
@@ -234,10 +241,10 @@ class Baker:
                     assets.append(ev)
                 elif isinstance(ev, Final):
                     final = ev
-        except (GenerationFailed, ParamError) as e:
+        except GameGenError as e:   # in-process and remote alike
             return str(e)
-        except Exception as e:  # remote errors (GameGenError) and anything unexpected
-            return str(e)
+        except Exception as e:  # a bug: report it with its type, keep baking the others
+            return f"{type(e).__name__}: {e}"
         if final is None:
             return "stream ended without a final event"
         if final.content_hash != content_hash(assets):

@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gamegen.generators.events import Asset, Final, GenerationFailed, LevelChunk
+from gamegen.generators.errors import GameGenError
+from gamegen.generators.events import Asset, Final, LevelChunk
 from gamegen.generators.events import Progress as ProgressEvent
-from gamegen.generators.params import ParamError, parse_assignments
+from gamegen.generators.params import parse_assignments
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="gamegen: generate game content (levels, ...) in-process or over gRPC.")
@@ -47,29 +48,14 @@ def _backend(server: Optional[str], models: Optional[Path], device: str = "cpu")
         raise _fail(str(e))
 
 
-def _remote_error(e: Exception) -> Optional[int]:
-    """Map a client error to an exit code (None when it is not a client error)."""
-    from gamegen.client import GameGenError
-
-    if isinstance(e, GameGenError):
-        import grpc
-
-        bad = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
-        return EXIT_BAD_INPUT if e.code in bad else EXIT_FAILED
-    return None
-
-
-def _fail_remote(e: Exception, server: Optional[str]) -> "typer.Exit":
-    """Re-raise what is not a client error; otherwise a one-line error with a hint."""
-    import grpc
-
-    code = _remote_error(e)
-    if code is None:
+def _fail_error(e: Exception, server: Optional[str] = None) -> "typer.Exit":
+    """One line for any error of the hierarchy (bad input: exit 2, else 1); re-raise anything else."""
+    if not isinstance(e, GameGenError):
         raise e
-    if getattr(e, "code", None) == grpc.StatusCode.UNAVAILABLE:
+    if e.status == "UNAVAILABLE" and server:
         return _fail(f"cannot reach a gamegen server at {server} (is `gamegen serve` running there?): "
-                     f"{e.details}", code)
-    return _fail(str(e), code)
+                     f"{e.details}", EXIT_FAILED)
+    return _fail(str(e), EXIT_BAD_INPUT if e.status in ("INVALID_ARGUMENT", "NOT_FOUND") else EXIT_FAILED)
 
 
 @app.command()
@@ -134,7 +120,7 @@ def list_models(
     try:
         infos = [i for i in backend.models() if not kind or i.kind == kind]
     except Exception as e:
-        raise _fail_remote(e, server)
+        raise _fail_error(e, server)
     out.print(f"[dim]models ({backend.where})[/]")
     for i in infos:
         out.print(f"\n[bold]{i.ref}[/] {i.version}  family={i.family}  provider={i.execution_provider}  "
@@ -166,8 +152,6 @@ def generate(
     if not (0 <= seed < 2**64):
         raise _fail(f"seed must be an integer from 0 to 2^64-1, got {seed}")
     backend = _backend(server, models)
-    from .registry import ModelNotFound
-
     try:
         info = backend.info(model)
         params = parse_assignments(info.params, set_, where=info.ref)
@@ -188,12 +172,8 @@ def generate(
                 elif isinstance(ev, Final):
                     final = ev
                     bar.update(task, completed=1.0)
-    except (ParamError, ModelNotFound) as e:
-        raise _fail(str(e))
-    except GenerationFailed as e:
-        raise _fail(str(e), EXIT_FAILED)
     except Exception as e:
-        raise _fail_remote(e, server)
+        raise _fail_error(e, server)
     if final is None:
         raise _fail("the stream ended without a final event", EXIT_FAILED)
     written = write_assets(out_dir, assets)
@@ -228,15 +208,13 @@ def bake(
     force: bool = typer.Option(False, help="re-bake even what is up to date"),
 ):
     """Bake a list of assets reproducibly; reruns skip what is up to date."""
-    from .bake import BakeFileError, Baker, load_bake_file
+    from .bake import Baker, load_bake_file
 
     backend = _backend(server, models)
     try:
         items = load_bake_file(bake_file, backend)
-    except BakeFileError as e:
-        raise _fail(str(e))
     except Exception as e:
-        raise _fail_remote(e, server)
+        raise _fail_error(e, server)
     with Progress(TextColumn("[bold]bake"), BarColumn(), TextColumn("{task.completed}/{task.total} {task.fields[msg]}"),
                   console=err, transient=True) as bar:
         task = bar.add_task("bake", total=len(items), msg="")

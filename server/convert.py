@@ -6,6 +6,7 @@ from typing import Any
 
 from gamegen.generators import events as ev
 from gamegen.generators.base import Generator, GeneratorInfo
+from gamegen.generators.errors import Internal
 from gamegen.generators.params import ParamError
 from gamegen.v1 import gamegen_pb2 as pb
 
@@ -36,11 +37,12 @@ def model_info(info: GeneratorInfo) -> pb.ModelInfo:
             pb.ParameterInfo(
                 name=p.name, type=_PTYPE[p.type], doc=p.doc,
                 min=float(p.lo) if p.lo is not None else 0.0, max=float(p.hi) if p.hi is not None else 0.0,
-                choices=list(p.choices), default_value=p.text(p.default),
-                accepts=p.what if p.type == "bytes" else "",
+                choices=[str(c) for c in p.choices], default_value=p.text(p.default),
+                accepts=p.what if p.type == "bytes" else "", required=p.required, multiple_of=p.multiple_of or 0,
             )
             for p in info.params
         ],
+        rules=[r.doc for r in info.rules],
         output_formats=list(info.formats), sha256=info.sha256,
         tiles=[pb.TileInfo(symbol=s, tags=list(tags), tile_id=i) for i, (s, tags) in enumerate(info.tiles)],
         generator_version=info.generator_version,
@@ -62,9 +64,10 @@ def params_from_request(req: pb.GenerateRequest, gen: Generator) -> dict[str, An
 
 
 def request_for(ref: str, seed: int, params: dict[str, Any], formats: list[str], kind: str,
-                partials: bool = True) -> pb.GenerateRequest:
+                partials: bool = True, validate_only: bool = False) -> pb.GenerateRequest:
     """Build a GenerateRequest from plain values (clients, CLI, bake)."""
-    req = pb.GenerateRequest(model=ref, seed=seed, formats=list(formats), partials=partials)
+    req = pb.GenerateRequest(model=ref, seed=seed, formats=list(formats), partials=partials,
+                             validate_only=validate_only)
     sub = getattr(req, params_field(kind))
     sub.SetInParent()
     for name, value in params.items():
@@ -118,7 +121,7 @@ def event_from_proto(m: pb.GenerateEvent) -> ev.Event:
                                length_beats=b.length_beats,
                                notes=tuple(ev.Note(n.track, n.pitch, n.start, n.duration, n.velocity)
                                            for n in b.notes))
-        raise ValueError(f"partial content of unknown type: {m!r}")
+        raise Internal(f"partial content of a type this client does not know ({part!r}); update the client")
     if which == "asset":
         return ev.Asset(name=m.asset.name, media_type=m.asset.media_type, data=m.asset.data, format=m.asset.format)
     if which == "final":
@@ -129,7 +132,7 @@ def event_from_proto(m: pb.GenerateEvent) -> ev.Event:
             execution_provider=f.execution_provider, generator_version=f.generator_version,
             timings_ms=tuple((t.stage, t.milliseconds) for t in f.timings), attempts=f.attempts,
             repaired_tiles=f.repaired_tiles)
-    raise ValueError(f"event with no content: {m!r}")
+    raise Internal(f"event with no content or of a type this client does not know: {m!r:.200}")
 
 
 _PTYPE_NAME = {v: k for k, v in _PTYPE.items()}
@@ -137,7 +140,7 @@ _PTYPE_NAME = {v: k for k, v in _PTYPE.items()}
 
 def info_from_proto(m: pb.ModelInfo) -> GeneratorInfo:
     """A remote model's description in the same shape as a local generator's."""
-    from gamegen.generators.params import Param
+    from gamegen.generators.params import Param, Rule
 
     params = []
     for p in m.parameters:
@@ -153,12 +156,19 @@ def info_from_proto(m: pb.ModelInfo) -> GeneratorInfo:
         else:
             default = p.default_value
         numeric = t in ("int", "float", "bytes")
+        choices = tuple(int(c) for c in p.choices) if t == "int" else tuple(p.choices)
         params.append(Param(p.name, t, default, p.doc, lo=p.min if numeric else None,
-                            hi=p.max if numeric else None, choices=tuple(p.choices),
-                            what=p.accepts or "a file"))
+                            hi=p.max if numeric else None, choices=choices,
+                            what=p.accepts or "a file", required=p.required, multiple_of=p.multiple_of or None))
     return GeneratorInfo(
         kind=m.kind, name=m.name, version=m.version, family=m.family, description=m.description,
         params=tuple(params), formats=tuple(m.output_formats), generator_version=m.generator_version,
         execution_provider=m.execution_provider, sha256=m.sha256,
         tiles=tuple((t.symbol, tuple(t.tags)) for t in m.tiles),
+        rules=tuple(Rule((), doc, _server_checks) for doc in m.rules),
     )
+
+
+def _server_checks(values) -> None:
+    """A remote model's cross-field rules are checked by the server (``validate_only``)."""
+    return None

@@ -21,7 +21,7 @@ def parameter_tables(kind: str | None = None) -> str:
     for gen in reg.all():
         i = gen.info
         if kind is None or i.kind == kind:
-            blocks.append(f"**`{i.ref}`** ({i.family}) — {i.description}\n\n{markdown_table(i.params)}")
+            blocks.append(f"**`{i.ref}`** ({i.family}) — {i.description}\n\n{markdown_table(i.params, i.rules)}")
     return "\n\n".join(blocks)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from gamegen.exporters.manifest import ChecksumError, ManifestError, load_manifest, verify_checksum
 from gamegen.generators import kinds
 from gamegen.generators.base import Generator
+from gamegen.generators.errors import NotFound
 
 log = logging.getLogger("gamegen.registry")
 
@@ -23,10 +24,10 @@ CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 
 
-class ModelNotFound(LookupError):
+class ModelNotFound(NotFound):
     def __init__(self, ref: str, available: list[str]):
         listing = ", ".join(available) or "none are loaded"
-        super().__init__(f"no model {ref!r}; available models: {listing}")
+        super().__init__(f"no model {ref!r}; available models: {listing}", field="model")
         self.ref = ref
         self.available = available
 

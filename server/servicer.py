@@ -18,13 +18,13 @@ from typing import AsyncIterator, Iterator
 
 import grpc
 
-from gamegen.generators.events import Event, GenerationFailed
-from gamegen.generators.params import ParamError
+from gamegen.generators.errors import GameGenError
+from gamegen.generators.events import Event
 from gamegen.v1 import gamegen_pb2 as pb
 from gamegen.v1 import gamegen_pb2_grpc as pb_grpc
 
 from . import convert
-from .registry import ModelNotFound, Registry
+from .registry import Registry
 
 log = logging.getLogger("gamegen.servicer")
 
@@ -63,14 +63,17 @@ class GameGenServicer(pb_grpc.GameGenServicer):
     async def Generate(self, request: pb.GenerateRequest, context) -> AsyncIterator[pb.GenerateEvent]:
         try:
             gen = self.registry.resolve(request.model)
-        except ModelNotFound as e:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(e))
-        try:
             params = convert.params_from_request(request, gen)
             partials = request.partials if request.HasField("partials") else True
-            events = gen.generate(request.seed, params, list(request.formats), partials=partials)
-        except ParamError as e:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+            # every check a request can fail, before admission and before any work (uploads are
+            # sniffed here: MIDI parsing and image headers, off the event loop)
+            req = await asyncio.to_thread(gen.prepare, request.seed, params, list(request.formats))
+        except GameGenError as e:
+            await context.abort(e.code, e.details)
+        if request.validate_only:
+            yield convert.event_to_proto(gen.checked(req))
+            return
+        events = gen.run(req.seed, req.params, req.formats, partials=partials)
         if self.stats.active >= self.max_concurrent:
             self.stats.rejected_busy += 1
             events.close()
@@ -93,12 +96,9 @@ class GameGenServicer(pb_grpc.GameGenServicer):
         except TimeoutError:
             outcome = "cancelled"
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed; generation stopped")
-        except GenerationFailed as e:
+        except GameGenError as e:   # ABORTED (no valid content in budget), INVALID_ARGUMENT found late ...
             outcome = "failed"
-            await context.abort(grpc.StatusCode.ABORTED, str(e))
-        except ParamError as e:
-            outcome = "failed"
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+            await context.abort(e.code, e.details)
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise

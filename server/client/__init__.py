@@ -2,7 +2,11 @@
 
 Both yield the streamed events as plain objects from :mod:`gamegen.generators.events`
 (``Progress``, ``LevelChunk``, ``MusicBar``, ``Asset``, ``Final``) — the same ones an in-process generator
-yields — and raise :class:`GameGenError` with the server's status code and message::
+yields — and raise the error hierarchy's classes (:mod:`gamegen.generators.errors`: every one a
+:class:`GameGenError` with ``code``, the gRPC status code, and ``details``, the server's message;
+``InvalidArgument``, ``NotFound``, ``ResourceExhausted`` ... by status), the same classes the
+in-process generators raise. Bad input found before sending (an unknown parameter name, a value
+that does not fit the wire type) raises ``InvalidArgument`` too::
 
     from gamegen.client import Client
     with Client("localhost:50051") as c:
@@ -16,12 +20,18 @@ from typing import Any, AsyncIterator, Iterator, Sequence
 
 import grpc
 
+from gamegen.generators.errors import (Aborted, Cancelled, DeadlineExceeded, FailedPrecondition, GameGenError,
+                                      Internal, InvalidArgument, NotFound, ResourceExhausted, Unavailable,
+                                      from_status)
 from gamegen.generators.events import Asset, Event, Final, LevelChunk, MusicBar, Note, Progress
 from gamegen.server import convert
 from gamegen.v1 import gamegen_pb2 as pb
 from gamegen.v1 import gamegen_pb2_grpc as pb_grpc
 
-__all__ = ["AsyncClient", "Client", "GameGenError", "Asset", "Final", "LevelChunk", "MusicBar", "Note", "Progress"]
+__all__ = ["AsyncClient", "Client", "Asset", "Final", "LevelChunk", "MusicBar", "Note", "Progress",
+           # the one error hierarchy (gamegen.generators.errors): in-process and remote alike
+           "GameGenError", "InvalidArgument", "NotFound", "ResourceExhausted", "Aborted", "FailedPrecondition",
+           "Cancelled", "DeadlineExceeded", "Unavailable", "Internal"]
 
 # Mirror of the server's limits: we send small requests and receive assets.
 CHANNEL_OPTIONS = [
@@ -30,13 +40,9 @@ CHANNEL_OPTIONS = [
 ]
 
 
-class GameGenError(RuntimeError):
-    """A call failed; ``code`` is the gRPC status code, ``details`` the server's message."""
-
-    def __init__(self, code: grpc.StatusCode, details: str):
-        super().__init__(f"{code.name}: {details}")
-        self.code = code
-        self.details = details
+def _error(e: grpc.RpcError) -> GameGenError:
+    """The error hierarchy's class for a failed call (``InvalidArgument``, ``NotFound`` ...)."""
+    return from_status(e.code().name, e.details() or "")
 
 
 def _kind_of(model: str) -> str:
@@ -55,7 +61,7 @@ class Client:
         try:
             return list(self.stub.ListModels(pb.ListModelsRequest(kind=kind), timeout=self.timeout).models)
         except grpc.RpcError as e:
-            raise GameGenError(e.code(), e.details()) from None
+            raise _error(e) from None
 
     def generate(self, model: str, seed: int = 0, params: dict[str, Any] | None = None,
                  formats: Sequence[str] = (), partials: bool = True,
@@ -66,9 +72,21 @@ class Client:
             for m in call:
                 yield convert.event_from_proto(m)
         except grpc.RpcError as e:
-            raise GameGenError(e.code(), e.details()) from None
+            raise _error(e) from None
         finally:
             call.cancel()  # no-op when finished; stops server work when the caller stops early
+
+    def validate(self, model: str, seed: int = 0, params: dict[str, Any] | None = None,
+                 formats: Sequence[str] = (), timeout: float | None = None) -> Final:
+        """Check a request exactly as the server would, without generating: the Final it would
+        report (canonical parameters), or the error it would raise."""
+        req = convert.request_for(model, seed, params or {}, list(formats), _kind_of(model), validate_only=True)
+        try:
+            events = [convert.event_from_proto(m) for m in
+                      self.stub.Generate(req, timeout=timeout if timeout is not None else self.timeout)]
+        except grpc.RpcError as e:
+            raise _error(e) from None
+        return events[-1]
 
     def close(self) -> None:
         self.channel.close()
@@ -92,7 +110,7 @@ class AsyncClient:
         try:
             resp = await self.stub.ListModels(pb.ListModelsRequest(kind=kind), timeout=self.timeout)
         except grpc.RpcError as e:
-            raise GameGenError(e.code(), e.details()) from None
+            raise _error(e) from None
         return list(resp.models)
 
     async def generate(self, model: str, seed: int = 0, params: dict[str, Any] | None = None,
@@ -104,7 +122,7 @@ class AsyncClient:
             async for m in call:
                 yield convert.event_from_proto(m)
         except grpc.RpcError as e:
-            raise GameGenError(e.code(), e.details()) from None
+            raise _error(e) from None
         finally:
             call.cancel()
 

@@ -35,7 +35,7 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
 
 class ParameterInfo(_message.Message):
-    __slots__ = ("name", "type", "doc", "min", "max", "choices", "default_value", "accepts")
+    __slots__ = ("name", "type", "doc", "min", "max", "choices", "default_value", "accepts", "required", "multiple_of")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     DOC_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,8 @@ class ParameterInfo(_message.Message):
     CHOICES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
     ACCEPTS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLE_OF_FIELD_NUMBER: _ClassVar[int]
     name: str
     type: ParameterType
     doc: str
@@ -52,7 +54,9 @@ class ParameterInfo(_message.Message):
     choices: _containers.RepeatedScalarFieldContainer[str]
     default_value: str
     accepts: str
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., doc: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., choices: _Optional[_Iterable[str]] = ..., default_value: _Optional[str] = ..., accepts: _Optional[str] = ...) -> None: ...
+    required: bool
+    multiple_of: int
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., doc: _Optional[str] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., choices: _Optional[_Iterable[str]] = ..., default_value: _Optional[str] = ..., accepts: _Optional[str] = ..., required: _Optional[bool] = ..., multiple_of: _Optional[int] = ...) -> None: ...
 
 class TileInfo(_message.Message):
     __slots__ = ("symbol", "tags", "tile_id")
@@ -65,7 +69,7 @@ class TileInfo(_message.Message):
     def __init__(self, symbol: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., tile_id: _Optional[int] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("kind", "name", "version", "family", "description", "execution_provider", "parameters", "output_formats", "sha256", "tiles", "generator_version")
+    __slots__ = ("kind", "name", "version", "family", "description", "execution_provider", "parameters", "output_formats", "sha256", "tiles", "generator_version", "rules")
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +81,7 @@ class ModelInfo(_message.Message):
     SHA256_FIELD_NUMBER: _ClassVar[int]
     TILES_FIELD_NUMBER: _ClassVar[int]
     GENERATOR_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     kind: str
     name: str
     version: str
@@ -88,10 +93,11 @@ class ModelInfo(_message.Message):
     sha256: str
     tiles: _containers.RepeatedCompositeFieldContainer[TileInfo]
     generator_version: int
-    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., family: _Optional[str] = ..., description: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterInfo, _Mapping]]] = ..., output_formats: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., tiles: _Optional[_Iterable[_Union[TileInfo, _Mapping]]] = ..., generator_version: _Optional[int] = ...) -> None: ...
+    rules: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., family: _Optional[str] = ..., description: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterInfo, _Mapping]]] = ..., output_formats: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., tiles: _Optional[_Iterable[_Union[TileInfo, _Mapping]]] = ..., generator_version: _Optional[int] = ..., rules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("model", "seed", "formats", "levels", "terrain", "textures", "music", "partials")
+    __slots__ = ("model", "seed", "formats", "levels", "terrain", "textures", "music", "partials", "validate_only")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     FORMATS_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +106,7 @@ class GenerateRequest(_message.Message):
     TEXTURES_FIELD_NUMBER: _ClassVar[int]
     MUSIC_FIELD_NUMBER: _ClassVar[int]
     PARTIALS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     model: str
     seed: int
     formats: _containers.RepeatedScalarFieldContainer[str]
@@ -108,7 +115,8 @@ class GenerateRequest(_message.Message):
     textures: TextureParams
     music: MusicParams
     partials: bool
-    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., terrain: _Optional[_Union[TerrainParams, _Mapping]] = ..., textures: _Optional[_Union[TextureParams, _Mapping]] = ..., music: _Optional[_Union[MusicParams, _Mapping]] = ..., partials: _Optional[bool] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., terrain: _Optional[_Union[TerrainParams, _Mapping]] = ..., textures: _Optional[_Union[TextureParams, _Mapping]] = ..., music: _Optional[_Union[MusicParams, _Mapping]] = ..., partials: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class LevelParams(_message.Message):
     __slots__ = ("width", "enemies", "gaps", "gold", "temperature")
