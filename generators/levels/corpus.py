@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import FailedPrecondition
 from .games import GAMES, GameSpec, mask, to_grid
 
 HELD_OUT: dict[str, tuple[str, ...]] = {
@@ -41,7 +42,7 @@ HELD_OUT: dict[str, tuple[str, ...]] = {
 }
 
 
-class CorpusMissing(FileNotFoundError):
+class CorpusMissing(FailedPrecondition, FileNotFoundError):
     """The VGLC corpus directory (or one game's folder in it) is not there."""
 
 
