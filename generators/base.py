@@ -27,8 +27,9 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
+from .errors import FailedPrecondition
 from .events import Asset, Event, Final, Progress, content_hash
 from .params import Param, ParamError, Rule, canonical_text, validate
 
@@ -48,6 +49,7 @@ class GeneratorInfo:
     tiles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extra: dict = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+    sessions: bool = False               # holds Session streams (set by the registry from the class)
 
     @property
     def ref(self) -> str:
@@ -103,8 +105,24 @@ class Timings:
         return tuple(self._ms.items())
 
 
+class Session(Protocol):
+    """A conversation or a scene held between inputs (what :meth:`Generator.open_session` returns).
+
+    ``step(value)`` handles one input (a plain dict of the kind's input message): it yields
+    partial results and kind events and ends with one :class:`~gamegen.generators.events.InputEnd`;
+    bad input raises :class:`~gamegen.generators.errors.InvalidArgument` before yielding, and the
+    session stays usable. The caller stops pulling to cancel an input (close the iterator).
+    ``close()`` frees what the session holds. Like a generator, it knows nothing of gRPC.
+    """
+
+    def step(self, value: Mapping[str, Any]) -> Iterator[Event]: ...
+
+    def close(self) -> None: ...
+
+
 class Generator:
-    """Base class. Subclasses set ``info`` and ``encoders`` and implement :meth:`produce`."""
+    """Base class. Subclasses set ``info`` and ``encoders`` and implement :meth:`produce`;
+    kinds that hold sessions (dialog, NPC behaviour) also implement :meth:`open_session`."""
 
     info: GeneratorInfo
     encoders: Mapping[str, Encoder] = {}
@@ -192,6 +210,14 @@ class Generator:
                      parameters=tuple(canonical_text(self.info.params, req.params)), content_hash="",
                      execution_provider=self.info.execution_provider,
                      generator_version=self.info.generator_version, attempts=0)
+
+    @property
+    def holds_sessions(self) -> bool:
+        return type(self).open_session is not Generator.open_session
+
+    def open_session(self, seed: int, params: Mapping[str, Any]) -> Session:
+        """Open a session (a plain dict of the kind's open message), or raise InvalidArgument."""
+        raise FailedPrecondition(f"{self.info.ref} does not hold sessions; it answers Generate requests")
 
     def warm_params(self) -> dict[str, Any]:
         """Parameters of the warm-up request: the defaults (kinds with required uploads override)."""

@@ -65,6 +65,31 @@ class MusicBar:
 
 
 @dataclass(frozen=True)
+class TextDelta:
+    """Text decoded so far in a session input (dialog), sent as it is decoded."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class DialogReply:
+    """The whole reply of one dialog turn; emotion and action only for structured replies."""
+
+    line: str
+    emotion: str = ""
+    action: str = ""
+
+
+@dataclass(frozen=True)
+class InputEnd:
+    """The last event of one session input."""
+
+    stop_reason: str
+    timings_ms: tuple[tuple[str, float], ...] = ()
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
 class Asset:
     name: str
     media_type: str
@@ -91,7 +116,7 @@ class Final:
     extra: dict = field(default_factory=dict, compare=False)
 
 
-Event = Progress | LevelChunk | MusicBar | Asset | Final
+Event = Progress | LevelChunk | MusicBar | TextDelta | DialogReply | InputEnd | Asset | Final
 
 
 def content_hash(assets: list[Asset]) -> str:

@@ -22,6 +22,7 @@ from gamegen.v1 import gamegen_pb2_grpc as pb_grpc
 
 from .registry import Registry
 from .servicer import GameGenServicer
+from .sessions import SessionLimits
 
 log = logging.getLogger("gamegen.server")
 
@@ -40,11 +41,12 @@ class GameGenServer:
     """One running server. ``await start()``, then ``await stop(grace)`` or ``await serve_forever()``."""
 
     def __init__(self, registry: Registry, host: str = "127.0.0.1", port: int = 50051,
-                 max_concurrent: int = 8, workers: int | None = None):
+                 max_concurrent: int = 8, workers: int | None = None, session_limits: SessionLimits | None = None):
         self.registry = registry
         self.host = host
         self.requested_port = port
-        self.servicer = GameGenServicer(registry, max_concurrent=max_concurrent, workers=workers)
+        self.servicer = GameGenServicer(registry, max_concurrent=max_concurrent, workers=workers,
+                                        session_limits=session_limits)
         self.health = health_aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None

@@ -68,11 +68,14 @@ def serve(
     workers: int = typer.Option(0, help="generations running in parallel; 0 = number of CPU cores"),
     grace: float = typer.Option(10.0, help="seconds to drain in-flight streams on SIGINT/SIGTERM"),
     ort_threads: int = typer.Option(1, help="ONNX Runtime intra-op threads per session (0 = all cores)"),
+    max_sessions: int = typer.Option(64, help="Session streams (dialog, NPC) open at once; more get RESOURCE_EXHAUSTED"),
+    session_idle_timeout: float = typer.Option(600.0, help="seconds without a message before a Session is closed"),
     log_level: str = typer.Option("info", help="debug, info, warning, error"),
 ):
     """Run the gRPC server on a model repository."""
     from .app import GameGenServer
     from .registry import load_registry
+    from .sessions import SessionLimits
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if device not in ("auto", "cpu", "cuda"):
@@ -83,6 +86,10 @@ def serve(
         raise _fail(f"--port must be from 0 to 65535, got {port}")
     if workers < 0:
         raise _fail(f"--workers must be 0 (one per core) or more, got {workers}")
+    if max_sessions < 1:
+        raise _fail(f"--max-sessions must be at least 1, got {max_sessions}")
+    if not session_idle_timeout > 0:
+        raise _fail(f"--session-idle-timeout must be more than 0 seconds, got {session_idle_timeout}")
     if ort_threads < 0:
         raise _fail(f"--ort-threads must be 0 (ORT default) or more, got {ort_threads}")
     try:
@@ -97,7 +104,8 @@ def serve(
 
     async def main() -> None:
         server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent,
-                               workers=workers or None)
+                               workers=workers or None,
+                               session_limits=SessionLimits(max_sessions, session_idle_timeout))
         try:
             bound = await server.start()
         except OSError as e:

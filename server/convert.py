@@ -42,7 +42,7 @@ def model_info(info: GeneratorInfo) -> pb.ModelInfo:
             )
             for p in info.params
         ],
-        rules=[r.doc for r in info.rules],
+        rules=[r.doc for r in info.rules], sessions=info.sessions,
         output_formats=list(info.formats), sha256=info.sha256,
         tiles=[pb.TileInfo(symbol=s, tags=list(tags), tile_id=i) for i, (s, tags) in enumerate(info.tiles)],
         generator_version=info.generator_version,
@@ -165,10 +165,57 @@ def info_from_proto(m: pb.ModelInfo) -> GeneratorInfo:
         params=tuple(params), formats=tuple(m.output_formats), generator_version=m.generator_version,
         execution_provider=m.execution_provider, sha256=m.sha256,
         tiles=tuple((t.symbol, tuple(t.tags)) for t in m.tiles),
-        rules=tuple(Rule((), doc, _server_checks) for doc in m.rules),
+        rules=tuple(Rule((), doc, _server_checks) for doc in m.rules), sessions=m.sessions,
     )
 
 
 def _server_checks(values) -> None:
     """A remote model's cross-field rules are checked by the server (``validate_only``)."""
     return None
+
+
+# -- sessions ------------------------------------------------------------------------------------
+
+def session_message_params(msg, oneof: str, gen: Generator, what: str) -> dict[str, Any]:
+    """A SessionOpen / SessionInput's kind-specific member as a plain dict (nested messages as
+    dicts, repeated fields as lists, unset fields absent), checked against the model's kind."""
+    from google.protobuf import json_format
+
+    which = msg.WhichOneof(oneof)
+    if which is None:
+        return {}
+    if which != gen.info.kind:
+        raise ParamError(oneof, f"model {gen.info.ref} takes `{gen.info.kind}` {what}, but the message sets `{which}`")
+    return json_format.MessageToDict(getattr(msg, which), preserving_proto_field_name=True)
+
+
+def session_event_to_proto(input_id: int, e: ev.Event) -> pb.SessionEvent:
+    if isinstance(e, ev.TextDelta):
+        return pb.SessionEvent(input_id=input_id, partial=pb.PartialContent(text_delta=pb.TextDelta(text=e.text)))
+    if isinstance(e, ev.DialogReply):
+        return pb.SessionEvent(input_id=input_id, dialog_reply=pb.DialogReply(line=e.line, emotion=e.emotion,
+                                                                              action=e.action))
+    if isinstance(e, ev.InputEnd):
+        return pb.SessionEvent(input_id=input_id, end=pb.InputEnd(
+            stop_reason=e.stop_reason, tokens=e.tokens,
+            timings=[pb.Timing(stage=s, milliseconds=ms) for s, ms in e.timings_ms]))
+    if isinstance(e, ev.Progress):
+        return pb.SessionEvent(input_id=input_id, progress=pb.Progress(fraction=e.fraction, stage=e.stage,
+                                                                       message=e.message))
+    raise TypeError(f"event {e!r} has no place in a session stream")
+
+
+def session_event_from_proto(m: pb.SessionEvent):
+    """(input_id, event) for the events a session input causes; other events come back as messages."""
+    which = m.WhichOneof("event")
+    if which == "partial" and m.partial.WhichOneof("content") == "text_delta":
+        return m.input_id, ev.TextDelta(m.partial.text_delta.text)
+    if which == "dialog_reply":
+        r = m.dialog_reply
+        return m.input_id, ev.DialogReply(r.line, r.emotion, r.action)
+    if which == "end":
+        return m.input_id, ev.InputEnd(m.end.stop_reason, tuple((t.stage, t.milliseconds) for t in m.end.timings),
+                                       m.end.tokens)
+    if which == "progress":
+        return m.input_id, ev.Progress(m.progress.fraction, m.progress.stage, m.progress.message)
+    return m.input_id, getattr(m, which) if which else None

@@ -81,6 +81,7 @@ class Registry:
     refused: list[tuple[str, str]] = field(default_factory=list)               # (path, reason)
 
     def add(self, gen: Generator) -> None:
+        gen.info.sessions = gen.holds_sessions
         self.generators.setdefault(gen.info.ref, {})[gen.info.version] = gen
 
     def refs(self) -> list[str]:

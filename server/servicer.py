@@ -25,6 +25,7 @@ from gamegen.v1 import gamegen_pb2_grpc as pb_grpc
 
 from . import convert
 from .registry import Registry
+from .sessions import SessionHub, SessionLimits
 
 log = logging.getLogger("gamegen.servicer")
 
@@ -42,7 +43,8 @@ class Stats:
 
 
 class GameGenServicer(pb_grpc.GameGenServicer):
-    def __init__(self, registry: Registry, max_concurrent: int = 8, workers: int | None = None):
+    def __init__(self, registry: Registry, max_concurrent: int = 8, workers: int | None = None,
+                 session_limits: SessionLimits | None = None):
         """``max_concurrent`` streams are admitted (more get RESOURCE_EXHAUSTED); ``workers`` of
         them generate at once and the rest wait their turn. Generators are partly Python, so
         running more of them than there are cores only adds contention (BENCHMARKS.md)."""
@@ -52,9 +54,14 @@ class GameGenServicer(pb_grpc.GameGenServicer):
         self.max_concurrent = max_concurrent
         self.workers = max(1, min(max_concurrent, workers or os.cpu_count() or 1))
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gamegen-gen")
+        self.sessions = SessionHub(registry, session_limits, workers=self.workers)
         self.stats = Stats()
         self.idle = asyncio.Event()
         self.idle.set()
+
+    async def Session(self, request_iterator, context) -> AsyncIterator[pb.SessionEvent]:
+        async for event in self.sessions.serve(request_iterator, context):
+            yield event
 
     async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
         gens = [g for g in self.registry.all() if not request.kind or g.info.kind == request.kind]
@@ -158,3 +165,4 @@ class GameGenServicer(pb_grpc.GameGenServicer):
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.sessions.close()

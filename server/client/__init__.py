@@ -23,12 +23,14 @@ import grpc
 from gamegen.generators.errors import (Aborted, Cancelled, DeadlineExceeded, FailedPrecondition, GameGenError,
                                       Internal, InvalidArgument, NotFound, ResourceExhausted, Unavailable,
                                       from_status)
-from gamegen.generators.events import Asset, Event, Final, LevelChunk, MusicBar, Note, Progress
+from gamegen.generators.events import (Asset, DialogReply, Event, Final, InputEnd, LevelChunk, MusicBar, Note,
+                                      Progress, TextDelta)
 from gamegen.server import convert
 from gamegen.v1 import gamegen_pb2 as pb
 from gamegen.v1 import gamegen_pb2_grpc as pb_grpc
 
-__all__ = ["AsyncClient", "Client", "Asset", "Final", "LevelChunk", "MusicBar", "Note", "Progress",
+__all__ = ["AsyncClient", "Client", "Session", "Asset", "Final", "LevelChunk", "MusicBar", "Note", "Progress",
+           "TextDelta", "DialogReply", "InputEnd",
            # the one error hierarchy (gamegen.generators.errors): in-process and remote alike
            "GameGenError", "InvalidArgument", "NotFound", "ResourceExhausted", "Aborted", "FailedPrecondition",
            "Cancelled", "DeadlineExceeded", "Unavailable", "Internal"]
@@ -76,6 +78,11 @@ class Client:
         finally:
             call.cancel()  # no-op when finished; stops server work when the caller stops early
 
+    def open_session(self, model: str, seed: int = 0, params: dict[str, Any] | None = None,
+                     timeout: float | None = None) -> "Session":
+        """Open a Session (dialog, NPC behaviour): ``params`` is the kind's open message as a dict."""
+        return Session(self.stub, model, seed, params or {}, timeout if timeout is not None else self.timeout)
+
     def validate(self, model: str, seed: int = 0, params: dict[str, Any] | None = None,
                  formats: Sequence[str] = (), timeout: float | None = None) -> Final:
         """Check a request exactly as the server would, without generating: the Final it would
@@ -92,6 +99,105 @@ class Client:
         self.channel.close()
 
     def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Session:
+    """One open Session stream (blocking). ``send`` one input and iterate its events::
+
+        with client.open_session("dialog/smollm2", seed=3, params={"persona": {"name": "Brom"}}) as s:
+            for ev in s.send({"player_line": "Who goes there?"}):
+                if isinstance(ev, TextDelta): print(ev.text, end="", flush=True)
+
+    An input's events end with :class:`InputEnd`; a bad input raises the error hierarchy's class
+    (``InvalidArgument`` ...) and the session stays usable. ``cancel()`` (from another thread, or
+    by leaving the loop) stops the running input; ``close()`` ends the session.
+    """
+
+    def __init__(self, stub, model: str, seed: int, params: dict[str, Any], timeout: float | None):
+        import queue
+
+        from google.protobuf import json_format
+
+        self._queue: "queue.Queue[pb.SessionRequest | None]" = queue.Queue()
+        self._kind = _kind_of(model)
+        self._next_id = 0
+        self._running: int | None = None
+        open_ = pb.SessionOpen(model=model, seed=seed)
+        if params:
+            try:
+                json_format.ParseDict(params, getattr(open_, self._kind))
+            except AttributeError:
+                raise InvalidArgument(f"kind {self._kind!r} holds no sessions (model {model!r})", field="model") from None
+            except json_format.ParseError as e:
+                raise InvalidArgument(f"open parameters: {e}", field="params") from None
+        self._queue.put(pb.SessionRequest(open=open_))
+        self._call = stub.Session(iter(self._queue.get, None), timeout=timeout)
+        first = self._read()
+        if first.WhichOneof("event") != "opened":
+            raise Internal(f"the server answered `open` with {first.WhichOneof('event')!r}")
+        self.opened = first.opened
+        self.session_id = first.opened.session_id
+
+    def _read(self) -> pb.SessionEvent:
+        try:
+            return next(self._call)
+        except StopIteration:
+            raise Unavailable("the session stream ended") from None
+        except grpc.RpcError as e:
+            raise _error(e) from None
+
+    def send(self, value: dict[str, Any]) -> Iterator[Event]:
+        """Send one input (the kind's input message as a dict) and yield its events."""
+        from google.protobuf import json_format
+
+        self._next_id += 1
+        iid = self._next_id
+        msg = pb.SessionInput(input_id=iid)
+        try:
+            json_format.ParseDict(value, getattr(msg, self._kind))
+        except json_format.ParseError as e:
+            raise InvalidArgument(f"input: {e}", field="input") from None
+        self._queue.put(pb.SessionRequest(input=msg))
+        self._running = iid
+        try:
+            while True:
+                m = self._read()
+                which = m.WhichOneof("event")
+                if which == "error" and m.input_id in (iid, 0):
+                    self._running = None
+                    raise from_status(m.error.code, m.error.message)
+                event_id, event = convert.session_event_from_proto(m)
+                if event_id != iid:
+                    continue
+                if isinstance(event, InputEnd):
+                    self._running = None
+                    yield event
+                    return
+                yield event
+        finally:
+            if self._running == iid:   # left early: stop the input on the server
+                self._running = None
+                self.cancel(iid)
+
+    def cancel(self, input_id: int | None = None) -> None:
+        iid = input_id if input_id is not None else self._running
+        if iid is not None:
+            self._queue.put(pb.SessionRequest(cancel=pb.SessionCancel(input_id=iid)))
+
+    def close(self) -> None:
+        self._queue.put(pb.SessionRequest(close=pb.SessionClose()))
+        self._queue.put(None)
+        try:
+            for _ in self._call:
+                pass
+        except grpc.RpcError:
+            pass
+
+    def __enter__(self) -> "Session":
         return self
 
     def __exit__(self, *exc) -> None:

@@ -69,7 +69,7 @@ class TileInfo(_message.Message):
     def __init__(self, symbol: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., tile_id: _Optional[int] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("kind", "name", "version", "family", "description", "execution_provider", "parameters", "output_formats", "sha256", "tiles", "generator_version", "rules")
+    __slots__ = ("kind", "name", "version", "family", "description", "execution_provider", "parameters", "output_formats", "sha256", "tiles", "generator_version", "rules", "sessions")
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,7 @@ class ModelInfo(_message.Message):
     TILES_FIELD_NUMBER: _ClassVar[int]
     GENERATOR_VERSION_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
     kind: str
     name: str
     version: str
@@ -94,7 +95,8 @@ class ModelInfo(_message.Message):
     tiles: _containers.RepeatedCompositeFieldContainer[TileInfo]
     generator_version: int
     rules: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., family: _Optional[str] = ..., description: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterInfo, _Mapping]]] = ..., output_formats: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., tiles: _Optional[_Iterable[_Union[TileInfo, _Mapping]]] = ..., generator_version: _Optional[int] = ..., rules: _Optional[_Iterable[str]] = ...) -> None: ...
+    sessions: bool
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., family: _Optional[str] = ..., description: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterInfo, _Mapping]]] = ..., output_formats: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., tiles: _Optional[_Iterable[_Union[TileInfo, _Mapping]]] = ..., generator_version: _Optional[int] = ..., rules: _Optional[_Iterable[str]] = ..., sessions: _Optional[bool] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
     __slots__ = ("model", "seed", "formats", "levels", "terrain", "textures", "music", "partials", "validate_only")
@@ -249,12 +251,14 @@ class Progress(_message.Message):
     def __init__(self, fraction: _Optional[float] = ..., stage: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class PartialContent(_message.Message):
-    __slots__ = ("level_chunk", "music_bar")
+    __slots__ = ("level_chunk", "music_bar", "text_delta")
     LEVEL_CHUNK_FIELD_NUMBER: _ClassVar[int]
     MUSIC_BAR_FIELD_NUMBER: _ClassVar[int]
+    TEXT_DELTA_FIELD_NUMBER: _ClassVar[int]
     level_chunk: LevelChunk
     music_bar: MusicBar
-    def __init__(self, level_chunk: _Optional[_Union[LevelChunk, _Mapping]] = ..., music_bar: _Optional[_Union[MusicBar, _Mapping]] = ...) -> None: ...
+    text_delta: TextDelta
+    def __init__(self, level_chunk: _Optional[_Union[LevelChunk, _Mapping]] = ..., music_bar: _Optional[_Union[MusicBar, _Mapping]] = ..., text_delta: _Optional[_Union[TextDelta, _Mapping]] = ...) -> None: ...
 
 class LevelChunk(_message.Message):
     __slots__ = ("x", "y", "width", "height", "rows", "level_width", "level_height")
@@ -355,3 +359,167 @@ class Final(_message.Message):
     repaired_tiles: int
     generator_version: int
     def __init__(self, model: _Optional[str] = ..., version: _Optional[str] = ..., seed: _Optional[int] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., content_hash: _Optional[str] = ..., timings: _Optional[_Iterable[_Union[Timing, _Mapping]]] = ..., execution_provider: _Optional[str] = ..., attempts: _Optional[int] = ..., repaired_tiles: _Optional[int] = ..., generator_version: _Optional[int] = ...) -> None: ...
+
+class SessionRequest(_message.Message):
+    __slots__ = ("open", "input", "cancel", "close")
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_FIELD_NUMBER: _ClassVar[int]
+    open: SessionOpen
+    input: SessionInput
+    cancel: SessionCancel
+    close: SessionClose
+    def __init__(self, open: _Optional[_Union[SessionOpen, _Mapping]] = ..., input: _Optional[_Union[SessionInput, _Mapping]] = ..., cancel: _Optional[_Union[SessionCancel, _Mapping]] = ..., close: _Optional[_Union[SessionClose, _Mapping]] = ...) -> None: ...
+
+class SessionOpen(_message.Message):
+    __slots__ = ("model", "seed", "dialog")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    DIALOG_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    seed: int
+    dialog: DialogOpen
+    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., dialog: _Optional[_Union[DialogOpen, _Mapping]] = ...) -> None: ...
+
+class SessionInput(_message.Message):
+    __slots__ = ("input_id", "dialog")
+    INPUT_ID_FIELD_NUMBER: _ClassVar[int]
+    DIALOG_FIELD_NUMBER: _ClassVar[int]
+    input_id: int
+    dialog: DialogTurn
+    def __init__(self, input_id: _Optional[int] = ..., dialog: _Optional[_Union[DialogTurn, _Mapping]] = ...) -> None: ...
+
+class SessionCancel(_message.Message):
+    __slots__ = ("input_id",)
+    INPUT_ID_FIELD_NUMBER: _ClassVar[int]
+    input_id: int
+    def __init__(self, input_id: _Optional[int] = ...) -> None: ...
+
+class SessionClose(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SessionEvent(_message.Message):
+    __slots__ = ("input_id", "opened", "progress", "partial", "end", "error", "closed", "dialog_reply")
+    INPUT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPENED_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_FIELD_NUMBER: _ClassVar[int]
+    DIALOG_REPLY_FIELD_NUMBER: _ClassVar[int]
+    input_id: int
+    opened: SessionOpened
+    progress: Progress
+    partial: PartialContent
+    end: InputEnd
+    error: SessionError
+    closed: SessionClosed
+    dialog_reply: DialogReply
+    def __init__(self, input_id: _Optional[int] = ..., opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., partial: _Optional[_Union[PartialContent, _Mapping]] = ..., end: _Optional[_Union[InputEnd, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ..., closed: _Optional[_Union[SessionClosed, _Mapping]] = ..., dialog_reply: _Optional[_Union[DialogReply, _Mapping]] = ...) -> None: ...
+
+class SessionOpened(_message.Message):
+    __slots__ = ("session_id", "model", "version", "execution_provider", "parameters")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    model: str
+    version: str
+    execution_provider: str
+    parameters: _containers.RepeatedCompositeFieldContainer[Parameter]
+    def __init__(self, session_id: _Optional[str] = ..., model: _Optional[str] = ..., version: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ...) -> None: ...
+
+class InputEnd(_message.Message):
+    __slots__ = ("stop_reason", "timings", "tokens")
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
+    TIMINGS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    stop_reason: str
+    timings: _containers.RepeatedCompositeFieldContainer[Timing]
+    tokens: int
+    def __init__(self, stop_reason: _Optional[str] = ..., timings: _Optional[_Iterable[_Union[Timing, _Mapping]]] = ..., tokens: _Optional[int] = ...) -> None: ...
+
+class SessionError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class SessionClosed(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
+class DialogPersona(_message.Message):
+    __slots__ = ("name", "role", "traits", "mood", "speech_style", "knowledge", "secrets")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TRAITS_FIELD_NUMBER: _ClassVar[int]
+    MOOD_FIELD_NUMBER: _ClassVar[int]
+    SPEECH_STYLE_FIELD_NUMBER: _ClassVar[int]
+    KNOWLEDGE_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: str
+    traits: _containers.RepeatedScalarFieldContainer[str]
+    mood: str
+    speech_style: str
+    knowledge: _containers.RepeatedScalarFieldContainer[str]
+    secrets: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[str] = ..., traits: _Optional[_Iterable[str]] = ..., mood: _Optional[str] = ..., speech_style: _Optional[str] = ..., knowledge: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DialogSampling(_message.Message):
+    __slots__ = ("temperature", "top_p", "max_tokens", "repetition_penalty")
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    TOP_P_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    REPETITION_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    temperature: float
+    top_p: float
+    max_tokens: int
+    repetition_penalty: float
+    def __init__(self, temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., repetition_penalty: _Optional[float] = ...) -> None: ...
+
+class DialogOpen(_message.Message):
+    __slots__ = ("persona", "sampling", "structured", "actions", "emotions")
+    PERSONA_FIELD_NUMBER: _ClassVar[int]
+    SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    STRUCTURED_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    EMOTIONS_FIELD_NUMBER: _ClassVar[int]
+    persona: DialogPersona
+    sampling: DialogSampling
+    structured: bool
+    actions: _containers.RepeatedScalarFieldContainer[str]
+    emotions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, persona: _Optional[_Union[DialogPersona, _Mapping]] = ..., sampling: _Optional[_Union[DialogSampling, _Mapping]] = ..., structured: _Optional[bool] = ..., actions: _Optional[_Iterable[str]] = ..., emotions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DialogTurn(_message.Message):
+    __slots__ = ("player_line",)
+    PLAYER_LINE_FIELD_NUMBER: _ClassVar[int]
+    player_line: str
+    def __init__(self, player_line: _Optional[str] = ...) -> None: ...
+
+class TextDelta(_message.Message):
+    __slots__ = ("text",)
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    def __init__(self, text: _Optional[str] = ...) -> None: ...
+
+class DialogReply(_message.Message):
+    __slots__ = ("line", "emotion", "action")
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    EMOTION_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    line: str
+    emotion: str
+    action: str
+    def __init__(self, line: _Optional[str] = ..., emotion: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...

@@ -44,6 +44,11 @@ class GameGenStub:
                 request_serializer=gamegen_dot_v1_dot_gamegen__pb2.GenerateRequest.SerializeToString,
                 response_deserializer=gamegen_dot_v1_dot_gamegen__pb2.GenerateEvent.FromString,
                 _registered_method=True)
+        self.Session = channel.stream_stream(
+                '/gamegen.v1.GameGen/Session',
+                request_serializer=gamegen_dot_v1_dot_gamegen__pb2.SessionRequest.SerializeToString,
+                response_deserializer=gamegen_dot_v1_dot_gamegen__pb2.SessionEvent.FromString,
+                _registered_method=True)
 
 
 class GameGenServicer:
@@ -68,6 +73,21 @@ class GameGenServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Session(self, request_iterator, context):
+        """A conversation (dialog) or a scene (NPC behaviour) that lives on the server between inputs.
+        The first message opens it (`open`: a model, a seed and the kind's open parameters); then
+        come inputs, each with a client-chosen `input_id`; then `close` (or the end of the stream).
+        The server answers `opened`, then for every input its events tagged with the input's id,
+        ending with exactly one `end` (or one `error`, after which the session is still usable).
+        Inputs run one at a time in order; `cancel` stops the running one at once. Errors that end
+        the session end the stream with a gRPC status: FAILED_PRECONDITION (an input before `open`),
+        INVALID_ARGUMENT (a bad `open`), NOT_FOUND, RESOURCE_EXHAUSTED (too many open sessions),
+        DEADLINE_EXCEEDED (idle past the server's session timeout).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GameGenServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +100,11 @@ def add_GameGenServicer_to_server(servicer, server):
                     servicer.Generate,
                     request_deserializer=gamegen_dot_v1_dot_gamegen__pb2.GenerateRequest.FromString,
                     response_serializer=gamegen_dot_v1_dot_gamegen__pb2.GenerateEvent.SerializeToString,
+            ),
+            'Session': grpc.stream_stream_rpc_method_handler(
+                    servicer.Session,
+                    request_deserializer=gamegen_dot_v1_dot_gamegen__pb2.SessionRequest.FromString,
+                    response_serializer=gamegen_dot_v1_dot_gamegen__pb2.SessionEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,6 +161,33 @@ class GameGen:
             '/gamegen.v1.GameGen/Generate',
             gamegen_dot_v1_dot_gamegen__pb2.GenerateRequest.SerializeToString,
             gamegen_dot_v1_dot_gamegen__pb2.GenerateEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Session(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/gamegen.v1.GameGen/Session',
+            gamegen_dot_v1_dot_gamegen__pb2.SessionRequest.SerializeToString,
+            gamegen_dot_v1_dot_gamegen__pb2.SessionEvent.FromString,
             options,
             channel_credentials,
             insecure,
