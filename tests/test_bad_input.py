@@ -85,3 +85,51 @@ def test_cli_continuation_with_tempo_zero_is_one_line_not_a_traceback(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "continuation" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "o").exists()
+
+
+
+# -- textures: preview only when asked, at the README's size; hue turns the asked way ------------------
+
+def png_size(data: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(data)).size
+
+
+
+@pytest.mark.parametrize("model", ["textures/materials-gan", "textures/materials-procedural"])
+def test_preview_is_a_quarter_of_the_tile_at_any_scale(client, model):
+    for size, scale in ((512, 1.0), (512, 2.0), (256, 3.0)):
+        evs = list(client.generate(model, 1, {"size": size, "scale": scale}, ["roughness"]))
+        preview = next(e for e in evs if isinstance(e, Asset) and e.name == "preview.png")
+        assert png_size(preview.data) == (size // 4, size // 4), (size, scale)
+
+
+
+def hsv_hue(rgb: np.ndarray) -> np.ndarray:
+    return np.array([colorsys.rgb_to_hsv(*c)[0] * 360 for c in rgb.reshape(-1, 3)])
+
+
+
+def turned(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (hsv_hue(b) - hsv_hue(a) + 180) % 360 - 180
+
+
+
+def test_hue_turns_by_the_asked_angle():
+    colours = np.array([[[0.8, 0.2, 0.2], [0.2, 0.8, 0.2], [0.2, 0.2, 0.8], [0.8, 0.6, 0.2], [0.5, 0.3, 0.6]]],
+                       np.float32)
+    for deg in (90.0, -90.0, 45.0, 150.0):
+        d = turned(colours, procedural.hue_shift(colours, deg, 1.0, 1.0))
+        assert np.abs(d - deg).max() < 5, (deg, d)
+
+
+
+def test_hue_plus_90_turns_a_generated_material_towards_green(client):
+    def albedo(hue):
+        evs = list(client.generate("textures/materials-procedural", 2, {"material": "brick", "size": 64, "hue": hue},
+                                   ["albedo"]))
+        data = next(e for e in evs if isinstance(e, Asset) and e.name == "albedo.png").data
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float32) / 255
+
+    a, b = albedo(0.0), albedo(90.0)
+    coloured = np.array([colorsys.rgb_to_hsv(*c)[1] > 0.2 for c in a.reshape(-1, 3)])
+    assert np.median(turned(a, b)[coloured]) == pytest.approx(90, abs=8)
