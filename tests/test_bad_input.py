@@ -88,10 +88,72 @@ def test_cli_continuation_with_tempo_zero_is_one_line_not_a_traceback(tmp_path):
 
 
 
+# -- generate --out is checked before generating ------------------------------------------------------
+
+def test_generate_out_naming_a_file_fails_before_generating(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    for out, words in ((tmp_path / "taken", ["is a file"]), (tmp_path / "taken" / "sub", ["which is a file"])):
+        r = run("generate", "levels/smb-rules", "--out", str(out))
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert "--out" in r.stderr and all(w in r.stderr for w in words), r.stderr
+        # one line, and no generation summary: it failed before generating
+        assert len(r.stderr.strip().splitlines()) == 1 and "content" not in r.stderr, r.stderr
+    assert (tmp_path / "taken").read_text() == "a file"
+
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_generate_out_in_a_read_only_folder_fails_before_generating(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        r = run("generate", "levels/smb-rules", "--out", str(ro / "new"))
+    finally:
+        ro.chmod(0o700)
+    assert r.returncode == 2 and "cannot be written" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+
+# -- bake files ---------------------------------------------------------------------------------------
+
+def bake_file(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "bake.toml"
+    p.write_text(text)
+    return p
+
+
+
+def test_bake_hint_in_square_brackets_reaches_the_terminal(tmp_path):
+    path = bake_file(tmp_path, '[asset]\nname = "a"\nmodel = "levels/smb-rules"\nseed = 1\n')
+    r = run("bake", str(path), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "[[asset]]" in r.stderr and "[asset]" in r.stderr, r.stderr
+    assert "add at least one [] table" not in r.stderr
+
+
+
 # -- textures: preview only when asked, at the README's size; hue turns the asked way ------------------
 
 def png_size(data: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(data)).size
+
+
+
+def test_cli_writes_the_preview_only_when_asked(tmp_path):
+    base = ("generate", "textures/materials-procedural", "--set", "size=64", "-q")
+    r = run(*base, "-f", "albedo", "--out", str(tmp_path / "a"))
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in (tmp_path / "a").iterdir()} == {"albedo.png"}
+    r = run(*base, "-f", "albedo", "-f", "preview", "--out", str(tmp_path / "b"))
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in (tmp_path / "b").iterdir()} == {"albedo.png", "preview.png"}
+    assert png_size((tmp_path / "b" / "preview.png").read_bytes()) == (16, 16)
+    r = run(*base, "-f", "preview", "--out", str(tmp_path / "c"))
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in (tmp_path / "c").iterdir()} == {"preview.png"}
+    r = run("generate", "levels/smb-rules", "-f", "preview", "--out", str(tmp_path / "d"))
+    assert r.returncode == 2 and "preview" in r.stderr and "txt" in r.stderr, r.stderr
 
 
 
@@ -133,3 +195,36 @@ def test_hue_plus_90_turns_a_generated_material_towards_green(client):
     a, b = albedo(0.0), albedo(90.0)
     coloured = np.array([colorsys.rgb_to_hsv(*c)[1] > 0.2 for c in a.reshape(-1, 3)])
     assert np.median(turned(a, b)[coloured]) == pytest.approx(90, abs=8)
+
+
+
+# -- gamegen models: nothing cut in 80 columns or a pipe; --json ----------------------------------------
+
+def test_models_fits_80_columns_without_cutting_anything(registry):
+    r = run("models", env={"COLUMNS": "80"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    text = " ".join(" ".join(lines).split())
+    assert "…" not in text
+    for gen in registry.all():
+        assert gen.info.ref in text
+        for p in gen.info.params:
+            assert " ".join(p.doc.split()) in text, (gen.info.ref, p.name)
+            assert " ".join(p.allowed().split()) in text, (gen.info.ref, p.name)
+
+
+
+def test_models_json_is_one_object_per_model(registry):
+    r = run("models", "--json")
+    assert r.returncode == 0, r.stderr
+    got = {m["ref"]: m for m in json.loads(r.stdout)}
+    assert set(got) == {g.info.ref for g in registry.all()}
+    smb = got["levels/smb"]
+    assert smb["execution_provider"] == CPU and smb["formats"] == list(registry.resolve("levels/smb").info.formats)
+    width = next(p for p in smb["params"] if p["name"] == "width")
+    assert (width["type"], width["min"], width["max"], width["default"]) == ("int", 50, 1000, 200)
+    material = next(p for p in got["textures/materials-gan"]["params"] if p["name"] == "material")
+    assert "stone" in material["choices"]
+    r = run("models", "--json", "--kind", "music")
+    assert {m["kind"] for m in json.loads(r.stdout)} == {"music"}
