@@ -124,12 +124,108 @@ def bake_file(tmp_path: Path, text: str) -> Path:
 
 
 
+@pytest.mark.parametrize("name", ["evil\\n", "a/b", "..", ".hidden", "", "a\\tb", "x" * 129])
+def test_bake_asset_name_must_be_a_plain_folder_name(tmp_path, local, name):
+    path = bake_file(tmp_path, f'[[asset]]\nname = "{name}"\nmodel = "levels/smb-rules"\nseed = 1\n')
+    with pytest.raises(BakeFileError) as e:
+        load_bake_file(path, local)
+    assert "name must be" in str(e.value) and "asset #1" in str(e.value)
+
+
+
 def test_bake_hint_in_square_brackets_reaches_the_terminal(tmp_path):
     path = bake_file(tmp_path, '[asset]\nname = "a"\nmodel = "levels/smb-rules"\nseed = 1\n')
     r = run("bake", str(path), "--out", str(tmp_path / "out"))
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "[[asset]]" in r.stderr and "[asset]" in r.stderr, r.stderr
     assert "add at least one [] table" not in r.stderr
+
+
+
+MIXED = """
+[defaults]
+formats = ["txt", "tmj", "mid", "albedo"]
+
+[[asset]]
+name = "level"
+model = "levels/smb-rules"
+seed = 1
+params = { width = 60 }
+
+[[asset]]
+name = "tune"
+model = "music/music-markov"
+seed = 2
+params = { bars = 2 }
+
+[[asset]]
+name = "rock"
+model = "textures/materials-procedural"
+seed = 3
+params = { size = 64 }
+
+[[asset]]
+name = "hills"
+model = "terrain/noise"
+seed = 4
+params = { size = 33 }
+
+[[asset]]
+name = "own"
+model = "levels/smb-rules"
+seed = 5
+formats = ["tmj"]
+params = { width = 60 }
+"""
+
+
+
+def test_bake_defaults_formats_are_shared_across_kinds(tmp_path, local):
+    items = {i.name: i for i in load_bake_file(bake_file(tmp_path, MIXED), local)}
+    assert items["level"].formats == ("txt", "tmj")          # the defaults this model offers, in order
+    assert items["tune"].formats == ("mid",)
+    assert items["rock"].formats == ("albedo",)
+    terrain = local.info("terrain/noise")
+    assert items["hills"].formats == terrain.formats          # offers none of them: its own default (all)
+    assert items["own"].formats == ("tmj",)                   # an asset's own list is used as written
+    report = Baker(local, tmp_path / "out", jobs=2).run(list(items.values()))
+    assert not report.failed and sorted(report.baked) == sorted(items), report
+    assert (tmp_path / "out" / "tune" / "music.mid").exists() and (tmp_path / "out" / "rock" / "albedo.png").exists()
+
+
+
+@pytest.mark.parametrize("defaults,words", [
+    ('formats = ["txt", "pgn"]', ["[defaults] formats", "pgn", "no model"]),
+    ('formats = []', ["[defaults] formats", "non-empty"]),
+    ('format = ["txt"]', ["format", "[defaults]", "allowed: formats"]),
+])
+def test_bad_bake_defaults_are_named(tmp_path, local, defaults, words):
+    path = bake_file(tmp_path, f'[defaults]\n{defaults}\n[[asset]]\nname = "a"\nmodel = "levels/smb-rules"\nseed = 1\n')
+    with pytest.raises(BakeFileError) as e:
+        load_bake_file(path, local)
+    assert all(w in str(e.value) for w in words), str(e.value)
+
+
+
+# -- bake keys and state carry the execution provider -------------------------------------------------
+
+def test_bake_key_and_state_include_the_execution_provider(tmp_path, local):
+    info = local.info("levels/smb")
+    canonical = [("width", "60")]
+    assert cache_key(info, 1, canonical, ["txt"]) != cache_key(replace(info, execution_provider=CUDA), 1, canonical,
+                                                                  ["txt"])
+    item = load_bake_file(bake_file(tmp_path, '[[asset]]\nname = "a"\nmodel = "levels/smb"\nseed = 1\n'
+                                              'formats = ["txt"]\nparams = { width = 60 }\n'), local)[0]
+    assert item.provider == CPU
+    out = tmp_path / "out"
+    assert Baker(local, out).run([item]).baked == ["a"]
+    state = json.loads((out / ".gamegen-bake.json").read_text())
+    assert state["assets"]["a"]["execution_provider"] == CPU
+    # an asset planned for one provider whose bytes come from another is not filed under the key
+    planned = BakeItem("b", item.model, 1, item.params, item.formats, "k" * 64, CUDA)
+    report = Baker(local, out).run([planned])
+    assert report.failed and "planned for CUDAExecutionProvider" in report.failed[0][1], report
+    assert not (out / "b").exists() and "b" not in json.loads((out / ".gamegen-bake.json").read_text())["assets"]
 
 
 
