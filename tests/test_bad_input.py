@@ -36,11 +36,9 @@ def run(*args, env=None):
                           env=None if env is None else {**os.environ, **env})
 
 
-
 @pytest.fixture(scope="module")
 def local():
     return LocalBackend(MODELS)
-
 
 
 # -- continuation MIDI files with degenerate headers ------------------------------------------------
@@ -53,16 +51,13 @@ def midi_bytes(messages, ticks_per_beat: int = 480) -> bytes:
     return buf.getvalue()
 
 
-
 NOTE = [mido.Message("note_on", note=60, velocity=90), mido.Message("note_off", note=60, time=480)]
-
 
 
 def with_division(division: int) -> bytes:
     data = bytearray(midi_bytes(NOTE))
     data[12:14] = struct.pack(">H", division)          # MThd: length 6, format, tracks, division
     return bytes(data)
-
 
 
 @pytest.mark.parametrize("data,words", [
@@ -77,7 +72,6 @@ def test_degenerate_midi_header_is_invalid_argument_naming_continuation(client, 
     assert all(w in e.value.details for w in words), e.value.details
 
 
-
 def test_cli_continuation_with_tempo_zero_is_one_line_not_a_traceback(tmp_path):
     prompt = tmp_path / "zero-tempo.mid"
     prompt.write_bytes(midi_bytes([mido.MetaMessage("set_tempo", tempo=0)] + NOTE))
@@ -85,7 +79,6 @@ def test_cli_continuation_with_tempo_zero_is_one_line_not_a_traceback(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "continuation" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "o").exists()
-
 
 
 # -- generate --out is checked before generating ------------------------------------------------------
@@ -101,7 +94,6 @@ def test_generate_out_naming_a_file_fails_before_generating(tmp_path):
     assert (tmp_path / "taken").read_text() == "a file"
 
 
-
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_generate_out_in_a_read_only_folder_fails_before_generating(tmp_path):
     ro = tmp_path / "ro"
@@ -114,14 +106,12 @@ def test_generate_out_in_a_read_only_folder_fails_before_generating(tmp_path):
     assert r.returncode == 2 and "cannot be written" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
-
 # -- bake files ---------------------------------------------------------------------------------------
 
 def bake_file(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "bake.toml"
     p.write_text(text)
     return p
-
 
 
 @pytest.mark.parametrize("name", ["evil\\n", "a/b", "..", ".hidden", "", "a\\tb", "x" * 129])
@@ -132,14 +122,12 @@ def test_bake_asset_name_must_be_a_plain_folder_name(tmp_path, local, name):
     assert "name must be" in str(e.value) and "asset #1" in str(e.value)
 
 
-
 def test_bake_hint_in_square_brackets_reaches_the_terminal(tmp_path):
     path = bake_file(tmp_path, '[asset]\nname = "a"\nmodel = "levels/smb-rules"\nseed = 1\n')
     r = run("bake", str(path), "--out", str(tmp_path / "out"))
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "[[asset]]" in r.stderr and "[asset]" in r.stderr, r.stderr
     assert "add at least one [] table" not in r.stderr
-
 
 
 MIXED = """
@@ -179,7 +167,6 @@ params = { width = 60 }
 """
 
 
-
 def test_bake_defaults_formats_are_shared_across_kinds(tmp_path, local):
     items = {i.name: i for i in load_bake_file(bake_file(tmp_path, MIXED), local)}
     assert items["level"].formats == ("txt", "tmj")          # the defaults this model offers, in order
@@ -193,7 +180,6 @@ def test_bake_defaults_formats_are_shared_across_kinds(tmp_path, local):
     assert (tmp_path / "out" / "tune" / "music.mid").exists() and (tmp_path / "out" / "rock" / "albedo.png").exists()
 
 
-
 @pytest.mark.parametrize("defaults,words", [
     ('formats = ["txt", "pgn"]', ["[defaults] formats", "pgn", "no model"]),
     ('formats = []', ["[defaults] formats", "non-empty"]),
@@ -204,7 +190,6 @@ def test_bad_bake_defaults_are_named(tmp_path, local, defaults, words):
     with pytest.raises(BakeFileError) as e:
         load_bake_file(path, local)
     assert all(w in str(e.value) for w in words), str(e.value)
-
 
 
 # -- bake keys and state carry the execution provider -------------------------------------------------
@@ -228,12 +213,10 @@ def test_bake_key_and_state_include_the_execution_provider(tmp_path, local):
     assert not (out / "b").exists() and "b" not in json.loads((out / ".gamegen-bake.json").read_text())["assets"]
 
 
-
 # -- textures: preview only when asked, at the README's size; hue turns the asked way ------------------
 
 def png_size(data: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(data)).size
-
 
 
 def test_cli_writes_the_preview_only_when_asked(tmp_path):
@@ -252,7 +235,6 @@ def test_cli_writes_the_preview_only_when_asked(tmp_path):
     assert r.returncode == 2 and "preview" in r.stderr and "txt" in r.stderr, r.stderr
 
 
-
 @pytest.mark.parametrize("model", ["textures/materials-gan", "textures/materials-procedural"])
 def test_preview_is_a_quarter_of_the_tile_at_any_scale(client, model):
     for size, scale in ((512, 1.0), (512, 2.0), (256, 3.0)):
@@ -261,15 +243,12 @@ def test_preview_is_a_quarter_of_the_tile_at_any_scale(client, model):
         assert png_size(preview.data) == (size // 4, size // 4), (size, scale)
 
 
-
 def hsv_hue(rgb: np.ndarray) -> np.ndarray:
     return np.array([colorsys.rgb_to_hsv(*c)[0] * 360 for c in rgb.reshape(-1, 3)])
 
 
-
 def turned(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (hsv_hue(b) - hsv_hue(a) + 180) % 360 - 180
-
 
 
 def test_hue_turns_by_the_asked_angle():
@@ -278,7 +257,6 @@ def test_hue_turns_by_the_asked_angle():
     for deg in (90.0, -90.0, 45.0, 150.0):
         d = turned(colours, procedural.hue_shift(colours, deg, 1.0, 1.0))
         assert np.abs(d - deg).max() < 5, (deg, d)
-
 
 
 def test_hue_plus_90_turns_a_generated_material_towards_green(client):
@@ -291,7 +269,6 @@ def test_hue_plus_90_turns_a_generated_material_towards_green(client):
     a, b = albedo(0.0), albedo(90.0)
     coloured = np.array([colorsys.rgb_to_hsv(*c)[1] > 0.2 for c in a.reshape(-1, 3)])
     assert np.median(turned(a, b)[coloured]) == pytest.approx(90, abs=8)
-
 
 
 # -- gamegen models: nothing cut in 80 columns or a pipe; --json ----------------------------------------
@@ -310,7 +287,6 @@ def test_models_fits_80_columns_without_cutting_anything(registry):
             assert " ".join(p.allowed().split()) in text, (gen.info.ref, p.name)
 
 
-
 def test_models_json_is_one_object_per_model(registry):
     r = run("models", "--json")
     assert r.returncode == 0, r.stderr
@@ -324,3 +300,48 @@ def test_models_json_is_one_object_per_model(registry):
     assert "stone" in material["choices"]
     r = run("models", "--json", "--kind", "music")
     assert {m["kind"] for m in json.loads(r.stdout)} == {"music"}
+
+
+# -- each model where it runs fastest (no GPU here: a machine that lists CUDA is faked) ----------------
+
+def test_model_providers_follow_device_and_manifest():
+    gpu, cpu_only = [CUDA, CPU], [CPU]
+    step, conv, silent = {"device": {"prefer": "cpu"}}, {"device": {"prefer": "cuda"}}, {}
+    assert registry_mod.model_providers("auto", gpu, step) == [CPU]
+    assert registry_mod.model_providers("auto", gpu, conv) == [CUDA, CPU]
+    assert registry_mod.model_providers("auto", gpu, silent) == [CUDA, CPU]
+    assert registry_mod.model_providers("cuda", gpu, step) == [CUDA, CPU]       # an explicit choice wins
+    assert registry_mod.model_providers("cpu", gpu, conv) == [CPU]
+    for manifest in (step, conv, silent):
+        assert registry_mod.model_providers("auto", cpu_only, manifest) == [CPU]
+
+
+def test_auto_puts_each_model_on_its_preferred_provider_and_list_models_says_what_it_got(monkeypatch):
+    ort = registry_mod.quiet_onnxruntime()
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [CUDA, CPU])
+    asked: dict[str, list[str]] = {}
+    original = registry_mod.SessionFactory.__call__
+
+    def spy(self, path, providers=None):
+        asked[Path(path).parent.parent.name] = providers
+        return original(self, path, providers=providers)
+
+    monkeypatch.setattr(registry_mod.SessionFactory, "__call__", spy)
+    reg = registry_mod.load_registry(MODELS, device="auto", builtins=False, warmup=False)
+    assert {m: asked[m] for m in ("smb", "loderunner", "music-lstm")} == dict.fromkeys(
+        ("smb", "loderunner", "music-lstm"), [CPU])
+    assert all(asked[m] == [CUDA, CPU] for m in ("terrain-erosion", "materials-gan", "flipbook-gan", "pbr-unet",
+                                                 "exemplar-unet"))
+    # ListModels reports what each session really got (CPU on this machine: CUDA is not usable here)
+    server = ServerThread(reg)
+    try:
+        from gamegen.client import Client
+
+        with Client(server.target) as c:
+            reported = {m.name: m.execution_provider for m in c.list_models()}
+    finally:
+        server.stop()
+    for gen in reg.all():
+        if gen.info.execution_provider != "none":
+            assert reported[gen.info.name] == gen.info.execution_provider
+    assert reported["smb"] == CPU
