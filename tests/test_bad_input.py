@@ -94,6 +94,14 @@ def test_generate_out_naming_a_file_fails_before_generating(tmp_path):
     assert (tmp_path / "taken").read_text() == "a file"
 
 
+def test_bake_out_naming_a_file_is_one_line(tmp_path):
+    path = tmp_path / "bake.toml"
+    path.write_text('[[asset]]\nname = "a"\nmodel = "levels/smb-rules"\nseed = 1\n')
+    (tmp_path / "taken").write_text("a file")
+    r = run("bake", str(path), "--out", str(tmp_path / "taken"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "is a file" in r.stderr, r.stderr
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_generate_out_in_a_read_only_folder_fails_before_generating(tmp_path):
     ro = tmp_path / "ro"
