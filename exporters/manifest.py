@@ -20,6 +20,10 @@ Schema 1 (all fields required unless marked optional)::
     files        optional: {role: {file, sha256, bytes, inputs, outputs, parity}} further ONNX
                  graphs of the same model (e.g. an uncached decoder next to the cached step);
                  each is checksum-verified like ``file``
+    device       optional: {prefer: "cpu" | "cuda", measured: "..."} where the model runs fastest;
+                 ``--device auto`` puts it there (step-by-step recurrent models: "cpu", one small
+                 call per step; convolutional ones: "cuda"). Not covered by ``sha256`` (which is
+                 the ONNX file's), so it can be stated for a shipped model without re-exporting.
 
 A kind may require fields of its own (levels: ``game``, the GameSpec id, and ``legend``, the tile
 legend); they are declared in the kinds table (:mod:`gamegen.generators.kinds`), not here.
@@ -60,6 +64,7 @@ REQUIRED: dict[str, type | tuple[type, ...]] = {
 }
 TRAINING_FIELDS = ("data", "held_out", "command", "epochs", "seed", "seconds")
 PARITY_FIELDS = ("max_abs_diff", "tolerance", "shapes")
+DEVICES = ("cpu", "cuda")
 
 
 class ManifestError(FailedPrecondition, ValueError):
@@ -100,6 +105,9 @@ def validate(manifest: Any, where: str = "manifest") -> dict:
         and _plain_name(f["file"]) for f in files.values()
     ):
         raise ManifestError(f"{where}: field 'files' must map roles to {{file, sha256, ...}} with plain file names")
+    device = manifest.get("device")
+    if device is not None and not (isinstance(device, dict) and device.get("prefer") in DEVICES):
+        raise ManifestError(f"{where}: field 'device' must be {{\"prefer\": \"cpu\" or \"cuda\"}}, got {device!r:.80}")
     if manifest["schema"] != SCHEMA:
         raise ManifestError(f"{where}: schema {manifest['schema']} is not supported (this version reads schema {SCHEMA})")
     if len(manifest["sha256"]) != 64 or any(ch not in "0123456789abcdef" for ch in manifest["sha256"]):

@@ -1,7 +1,10 @@
 """Build-time baking: a TOML list of assets → files, reproducible and cached by content hash.
 
 Each asset's cache key is a hash of the model file's sha256, the generator's version, the model
-reference and version, the seed, the canonical parameters and the formats. An asset whose key and
+reference and version, the seed, the canonical parameters, the formats and the execution provider
+the model runs on (CUDA and CPU give different bytes for convolutional models, so a bake never
+files bytes from two providers under one key; the bake state records each asset's provider, and
+an asset that comes back from another provider than planned fails instead). An asset whose key and
 files match the bake state (``.gamegen-bake.json`` in the output folder) is skipped; an asset is
 written into a temporary folder and moved into place whole, then recorded, so an interrupted bake
 resumes where it stopped and never leaves a half-written asset. Independent assets bake in
@@ -10,14 +13,21 @@ parallel.
 Bake file::
 
     [defaults]                      # optional
-    formats = ["txt", "tmj", "png"]
+    formats = ["txt", "tmj", "png", "mid"]
 
     [[asset]]
-    name = "world-1"                # output folder name: letters, digits, '.', '_', '-'
+    name = "world-1"                # output folder name: a letter or digit, then letters, digits,
+                                    # '.', '_', '-' (at most 128; no '/', no newline, no leading '.')
     model = "levels/smb"            # or "levels/smb@1.0.0"
     seed = 7
-    formats = ["tmj", "png"]        # optional; defaults, else every format the model offers
+    formats = ["tmj", "png"]        # optional; used exactly as written
     params = { width = 300, enemies = 0.4 }
+
+An asset without its own ``formats`` takes the ``[defaults] formats`` its model offers (in the
+defaults' order), so one list serves a file that mixes kinds: above, a level gets txt, tmj and png
+and a music asset gets mid. An asset whose model offers none of the default formats gets every
+format its model offers, as it would with no defaults. A default format that no loaded model
+offers is an error (a typo).
 
 A parameter that takes a file (an exemplar image, a MIDI file to continue) is given as a path
 relative to the bake file, e.g. ``params = { exemplar = "art/rock.png" }``; the file's content is
@@ -47,7 +57,7 @@ from .registry import ModelNotFound
 
 STATE_FILE = ".gamegen-bake.json"
 TMP_PREFIX = ".bake-tmp-"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")   # used with fullmatch: "$" would let "a\n" in
 
 
 class BakeFileError(InvalidArgument):
@@ -62,6 +72,7 @@ class BakeItem:
     params: dict[str, Any]
     formats: tuple[str, ...]
     key: str = ""
+    provider: str = ""          # execution provider the key was computed for
 
 
 @dataclass
@@ -88,7 +99,23 @@ def load_bake_file(path: Path, backend: Backend) -> list[BakeItem]:
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise BakeFileError(f"{path}: [defaults] must be a table")
+    if set(defaults) - {"formats"}:
+        raise BakeFileError(f"{path}: unknown key(s) {sorted(set(defaults) - {'formats'})} in [defaults]; "
+                            "allowed: formats")
+    default_formats = defaults.get("formats")
+    if default_formats is not None and (not isinstance(default_formats, list) or not default_formats
+                                        or not all(isinstance(f, str) for f in default_formats)):
+        raise BakeFileError(f"{path}: [defaults] formats must be a non-empty list of strings, got {default_formats!r}")
+    if default_formats is not None:
+        offered = {f for i in backend.models() for f in i.formats}
+        unknown_formats = [f for f in default_formats if f not in offered]
+        if unknown_formats:
+            raise BakeFileError(f"{path}: [defaults] formats {unknown_formats!r} are offered by no model; "
+                                f"formats are: {', '.join(sorted(offered))}")
     assets = data.get("asset")
+    if isinstance(assets, dict):
+        raise BakeFileError(f"{path}: [asset] is a single table; write each asset as [[asset]] "
+                            "(double square brackets), with name, model and seed")
     if not isinstance(assets, list) or not assets:
         raise BakeFileError(f"{path}: no assets; add at least one [[asset]] table with name, model and seed")
 
@@ -99,7 +126,7 @@ def load_bake_file(path: Path, backend: Backend) -> list[BakeItem]:
         if not isinstance(a, dict):
             raise BakeFileError(f"{where}: must be a table")
         name = a.get("name")
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise BakeFileError(f"{where}: name must be 1-128 letters, digits, '.', '_' or '-' "
                                 f"(it names the output folder), got {name!r}")
         where = f"{path}: asset #{i} ({name})"
@@ -122,7 +149,10 @@ def load_bake_file(path: Path, backend: Backend) -> list[BakeItem]:
             info = backend.info(model)
         except ModelNotFound as e:
             raise BakeFileError(f"{where}: {e}") from None
-        formats = a.get("formats", defaults.get("formats", list(info.formats)))
+        if "formats" in a:
+            formats = a["formats"]
+        else:
+            formats = default_formats_for(info, default_formats)
         if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
             raise BakeFileError(f"{where}: formats must be a list of strings, got {formats!r}")
         bad = [f for f in formats if f not in info.formats]
@@ -139,8 +169,16 @@ def load_bake_file(path: Path, backend: Backend) -> list[BakeItem]:
             at = f"params.{e.field}: " if e.field and e.field not in ("formats", "seed", "params") else ""
             raise BakeFileError(f"{where}: {at}{e.details}") from None
         key = cache_key(info, seed, canonical, formats)
-        items.append(BakeItem(name, ref, seed, dict(params), tuple(formats), key))
+        items.append(BakeItem(name, ref, seed, dict(params), tuple(formats), key, info.execution_provider))
     return items
+
+
+def default_formats_for(info, default_formats: list[str] | None) -> list[str]:
+    """The formats an asset without its own ``formats`` gets (the rule is in the module docstring)."""
+    if default_formats is None:
+        return list(info.formats)
+    shared = [f for f in default_formats if f in info.formats]
+    return shared or list(info.formats)
 
 
 def _read_uploads(specs, params: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -153,10 +191,12 @@ def _read_uploads(specs, params: dict[str, Any], base: Path) -> dict[str, Any]:
 
 
 def cache_key(info, seed: int, canonical: list[tuple[str, str]], formats) -> str:
+    # The execution provider is part of the key: convolutional models give different bytes on
+    # CUDA and on CPU, so bytes from two providers never share a key.
     blob = json.dumps(
         {"model": info.ref, "version": info.version, "sha256": info.sha256,
          "generator_version": info.generator_version, "seed": seed, "params": canonical,
-         "formats": list(formats)},
+         "formats": list(formats), "execution_provider": info.execution_provider},
         sort_keys=True, separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -249,6 +289,9 @@ class Baker:
             return "stream ended without a final event"
         if final.content_hash != content_hash(assets):
             return "content hash of received assets does not match the server's final event"
+        if item.provider and final.execution_provider != item.provider:
+            return (f"ran on {final.execution_provider}, but the bake was planned for {item.provider} "
+                    "(the server changed between listing and generating); bake again")
 
         tmp = self.out / f"{TMP_PREFIX}{item.name}-{os.getpid()}-{threading.get_ident()}"
         tmp.mkdir(parents=True)
@@ -265,6 +308,7 @@ class Baker:
                 os.replace(tmp, dest)
             self.state["assets"][item.name] = {
                 "key": item.key, "model": item.model, "seed": item.seed,
+                "execution_provider": final.execution_provider,
                 "content_hash": final.content_hash, "files": {a.name: a.sha256 for a in assets},
             }
             self._save_state()

@@ -7,16 +7,19 @@ server, or against a running server with ``--server HOST:PORT``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
+import tempfile
+import textwrap
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from gamegen.generators.errors import GameGenError
 from gamegen.generators.events import Asset, Final, LevelChunk
@@ -31,10 +34,39 @@ out = Console(soft_wrap=True)
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
+# Textures generators stream a low-resolution ``preview.png`` as a partial result; it is not one
+# of the model's formats. The CLI writes it only when ``--format preview`` is asked for.
+PREVIEW = "preview"
+PREVIEW_KINDS = ("textures",)
+
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> "typer.Exit":
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # User text (bake hints such as "[[asset]]", paths, server messages) is escaped: rich would
+    # take anything in square brackets for markup and swallow it.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+def check_out_dir(folder: Path, flag: str = "--out") -> None:
+    """Fail now (before any generation) unless ``folder`` is, or can be created as, a writable folder.
+
+    Nothing is created: the nearest existing ancestor must be a folder we can create files in.
+    """
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and not probe.is_symlink():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == folder else f"is inside {str(probe)!r}, which is a file, not a folder"
+        raise _fail(f"{flag} {str(folder)!r} {what}; give a folder to write the assets into")
+    try:
+        with tempfile.TemporaryFile(dir=probe, prefix=".gamegen-write-check-"):
+            pass
+    except OSError as e:
+        where = "" if probe == folder else f" (its nearest existing folder {str(probe)!r} is not writable)"
+        raise _fail(f"{flag} {str(folder)!r} cannot be written{where}: {e.strerror or e}")
 
 
 def _backend(server: Optional[str], models: Optional[Path], device: str = "cpu"):
@@ -122,6 +154,7 @@ def list_models(
     server: Optional[str] = typer.Option(None, help="HOST:PORT of a running server (default: in-process)"),
     models: Optional[Path] = typer.Option(None, help="model repository for in-process use"),
     kind: str = typer.Option("", help="only this kind, e.g. levels"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable: a JSON array, one object per model"),
 ):
     """List the models with kind, version, parameters and execution provider."""
     backend = _backend(server, models)
@@ -129,20 +162,51 @@ def list_models(
         infos = [i for i in backend.models() if not kind or i.kind == kind]
     except Exception as e:
         raise _fail_error(e, server)
-    out.print(f"[dim]models ({backend.where})[/]")
+    if as_json:
+        print(json.dumps([model_json(i) for i in infos], indent=2, ensure_ascii=False))
+        return
+    # Plain text wrapped to the terminal (80 columns when piped): nothing is cut off, and a
+    # narrow terminal or a log file gets every word of every parameter's description.
+    width = max(40, out.width)
+    lines = [f"models ({backend.where})"]
     for i in infos:
-        out.print(f"\n[bold]{i.ref}[/] {i.version}  family={i.family}  provider={i.execution_provider}  "
-                  f"formats={','.join(i.formats)}", highlight=False)
+        lines += [""] + _wrap(f"{i.ref} {i.version}  family={i.family}  provider={i.execution_provider}", width,
+                              "", "    ")
+        lines += _wrap(f"formats: {', '.join(i.formats)}", width, "  ")
         if i.description:
-            out.print(f"  {i.description}", highlight=False)
-        table = Table(show_edge=False, box=None, padding=(0, 2), pad_edge=True)
-        table.add_column("parameter", no_wrap=True)
-        table.add_column("allowed", no_wrap=True)
-        table.add_column("default", no_wrap=True)
-        table.add_column("what it does")
+            lines += _wrap(i.description, width, "  ")
         for p in i.params:
-            table.add_row(p.name, p.allowed(), p.text(p.default), p.doc)
-        out.print(table)
+            lines += _wrap(f"{p.name}: {p.allowed()}; default {p.text(p.default)}", width, "  ", "      ")
+            lines += _wrap(p.doc, width, "      ")
+    out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+
+
+def _wrap(text: str, width: int, indent: str, rest: Optional[str] = None) -> list[str]:
+    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent if rest is None else rest,
+                         break_on_hyphens=False) or [indent.rstrip()]
+
+
+def _num(p, v):
+    return None if v is None else (float(v) if p.type == "float" else int(v))
+
+
+def model_json(info) -> dict:
+    """One model as ``gamegen models --json`` prints it (the fields ListModels carries)."""
+    return {
+        "ref": info.ref, "kind": info.kind, "name": info.name, "version": info.version, "family": info.family,
+        "description": info.description, "execution_provider": info.execution_provider,
+        "formats": list(info.formats),
+        "params": [{
+            "name": p.name, "type": p.type, "default": None if p.type == "bytes" else p.default,
+            "allowed": p.allowed(), "doc": p.doc,
+            **({"min": _num(p, p.lo), "max": _num(p, p.hi)} if p.type in ("int", "float", "bytes") else {}),
+            **({"choices": list(p.choices)} if p.choices else {}),
+            **({"multiple_of": p.multiple_of} if p.multiple_of else {}),
+            "required": p.required,
+        } for p in info.params],
+        "rules": [r.doc for r in info.rules],
+        "sessions": info.sessions,
+    }
 
 
 @app.command()
@@ -150,7 +214,8 @@ def generate(
     model: str = typer.Argument(..., help="kind/name[@version], e.g. levels/smb"),
     seed: int = typer.Option(0, help="seed (0 to 2^64-1); same seed + parameters -> same bytes"),
     set_: List[str] = typer.Option([], "--set", help="parameter as key=value; repeat for several; a file parameter takes key=@path"),
-    format_: List[str] = typer.Option([], "--format", "-f", help="output format; repeat; default: all the model offers"),
+    format_: List[str] = typer.Option([], "--format", "-f", help="output format; repeat; default: all the model "
+                                      "offers; textures also take `preview` (the low-resolution preview.png)"),
     out_dir: Path = typer.Option(Path("out"), "--out", help="folder to write the assets into"),
     server: Optional[str] = typer.Option(None, help="HOST:PORT of a running server (default: in-process)"),
     models: Optional[Path] = typer.Option(None, help="model repository for in-process use"),
@@ -163,20 +228,30 @@ def generate(
     try:
         info = backend.info(model)
         params = parse_assignments(info.params, set_, where=info.ref)
-        formats = list(format_) or list(info.formats)
+        want_preview = PREVIEW in format_ and info.kind in PREVIEW_KINDS
+        formats = [f for f in format_ if not want_preview or f != PREVIEW]
+        if want_preview and not formats:
+            formats = list(info.formats[:1])  # the preview comes with the first map; only it is written
+        formats = formats or list(info.formats)
+        wanted = set(formats if not format_ else format_)
+    except Exception as e:
+        raise _fail_error(e, server)
+    check_out_dir(out_dir)  # before generating: a bad --out must not cost the result
+    try:
         events = backend.generate(model, seed, params, formats)
         assets: list[Asset] = []
         final: Optional[Final] = None
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[msg]}"),
                       TimeElapsedColumn(), console=err, disable=quiet, transient=True) as bar:
-            task = bar.add_task(model, total=1.0, msg="")
+            task = bar.add_task(escape(model), total=1.0, msg="")
             for ev in events:
                 if isinstance(ev, ProgressEvent):
-                    bar.update(task, completed=ev.fraction, msg=f"{ev.stage} {ev.message}")
+                    bar.update(task, completed=ev.fraction, msg=escape(f"{ev.stage} {ev.message}"))
                 elif isinstance(ev, LevelChunk):
                     bar.update(task, msg=f"columns {ev.x}..{ev.x + ev.width}/{ev.level_width}")
                 elif isinstance(ev, Asset):
-                    assets.append(ev)
+                    if ev.format in wanted:  # only what was asked for (a preview only with -f preview)
+                        assets.append(ev)
                 elif isinstance(ev, Final):
                     final = ev
                     bar.update(task, completed=1.0)
@@ -184,13 +259,16 @@ def generate(
         raise _fail_error(e, server)
     if final is None:
         raise _fail("the stream ended without a final event", EXIT_FAILED)
-    written = write_assets(out_dir, assets)
+    try:
+        written = write_assets(out_dir, assets)
+    except OSError as e:
+        raise _fail(f"cannot write into --out {str(out_dir)!r}: {e.strerror or e}", EXIT_FAILED)
     for p in written:
-        out.print(str(p), highlight=False)
+        out.print(str(p), markup=False, highlight=False)
     if not quiet:
         ms = ", ".join(f"{s} {v:.1f} ms" for s, v in final.timings_ms)
         err.print(f"{final.model}@{final.version} seed={final.seed} [{final.execution_provider}] "
-                  f"content {final.content_hash[:16]} ({ms})", highlight=False)
+                  f"content {final.content_hash[:16]} ({ms})", markup=False, highlight=False)
 
 
 def write_assets(folder: Path, assets: list[Asset]) -> list[Path]:
@@ -223,18 +301,19 @@ def bake(
         items = load_bake_file(bake_file, backend)
     except Exception as e:
         raise _fail_error(e, server)
+    check_out_dir(out_dir)
     with Progress(TextColumn("[bold]bake"), BarColumn(), TextColumn("{task.completed}/{task.total} {task.fields[msg]}"),
                   console=err, transient=True) as bar:
         task = bar.add_task("bake", total=len(items), msg="")
 
         def on_event(name: str, status: str) -> None:
-            bar.update(task, advance=1, msg=f"{name}: {status}")
+            bar.update(task, advance=1, msg=escape(f"{name}: {status}"))
             if status.startswith("failed"):
-                err.print(f"[red]{name}[/]: {status}", highlight=False)
+                err.print(f"[red]{escape(name)}[/]: {escape(status)}", highlight=False)
 
         report = Baker(backend, out_dir, jobs=jobs, force=force, on_event=on_event).run(items)
     out.print(f"baked {len(report.baked)}, up to date {len(report.skipped)}, failed {len(report.failed)} "
-              f"-> {out_dir}", highlight=False)
+              f"-> {out_dir}", markup=False, highlight=False)
     if report.failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -257,7 +336,7 @@ def export_cmd(
         path = export_checkpoint(checkpoint, models, version=version, tolerance=tolerance)
     except ParityError as e:
         raise _fail(f"parity check failed, nothing written: {e}", EXIT_FAILED)
-    out.print(str(path), highlight=False)
+    out.print(str(path), markup=False, highlight=False)
 
 
 def main() -> None:

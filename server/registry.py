@@ -2,8 +2,11 @@
 
 Layout: ``<models>/<name>/<version>/{model.onnx, manifest.json}``. Each ONNX file's sha256 must
 match its manifest; a model that fails to load (bad checksum, bad manifest, unknown kind) is
-refused with one clear log line and the others still load. The execution provider is chosen once
-(CUDA when it is really usable, else CPU) and reported per model as what the session actually got.
+refused with one clear log line and the others still load. The execution provider is chosen per
+model (:func:`model_providers`): ``--device cpu`` puts every model on the CPU, ``--device cuda``
+every model on CUDA, and ``--device auto`` each model where its manifest says it runs fastest
+(``"device": {"prefer": "cpu"}`` for the step-by-step recurrent models, which are slower on CUDA),
+else on CUDA when it is available. Each model reports what its session actually got.
 """
 
 from __future__ import annotations
@@ -64,8 +67,8 @@ class SessionFactory:
         so.inter_op_num_threads = 1
         return so
 
-    def __call__(self, path: Path):
-        sess = self.ort.InferenceSession(str(path), self.options(), providers=self.providers)
+    def __call__(self, path: Path, providers: list[str] | None = None):
+        sess = self.ort.InferenceSession(str(path), self.options(), providers=providers or self.providers)
         got = sess.get_providers()[0]
         if self.device == "cuda" and got != CUDA:
             raise RuntimeError(
@@ -107,6 +110,33 @@ def _vkey(v: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in v.replace("-", ".").split("."))
 
 
+def model_providers(device: str, available: list[str], manifest: dict | None = None) -> list[str]:
+    """The execution providers (in ORT's order of preference) for one model's sessions.
+
+    ``cpu``: CPU. ``cuda``: CUDA then CPU for every model (the caller's explicit choice wins over
+    the manifest; :class:`SessionFactory` refuses a model that does not get CUDA). ``auto``: the
+    manifest's ``device.prefer`` (``"cpu"`` or ``"cuda"``) where it states one, else CUDA; CUDA
+    only when ``available`` (ONNX Runtime's list) has it.
+    """
+    if device == "cpu" or CUDA not in available:
+        return [CPU]
+    if device == "auto" and prefers(manifest) == "cpu":
+        return [CPU]
+    return [CUDA, CPU]
+
+
+def prefers(manifest: dict | None) -> str | None:
+    """The manifest's ``device.prefer`` ("cpu", "cuda") or None when it states none."""
+    dev = (manifest or {}).get("device")
+    return dev.get("prefer") if isinstance(dev, dict) else None
+
+
+def _placed(factory: SessionFactory, manifest: dict):
+    """``factory`` with this model's providers (what :func:`model_providers` picks for it)."""
+    providers = model_providers(factory.device, factory.ort.get_available_providers(), manifest)
+    return lambda path: factory(path, providers=providers)
+
+
 def default_models_dir() -> Path:
     env = os.environ.get("GAMEGEN_MODELS")
     if env:
@@ -133,7 +163,7 @@ def load_registry(models_dir: Path | None = None, device: str = "auto", *, built
         try:
             manifest = load_manifest(model_dir)
             verify_checksum(model_dir, manifest)
-            gen = kinds.from_manifest(model_dir, manifest, factory)
+            gen = kinds.from_manifest(model_dir, manifest, _placed(factory, manifest))
             if warmup:
                 gen.warmup()
         except (ManifestError, ChecksumError, kinds.UnknownKind) as e:

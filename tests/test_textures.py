@@ -336,7 +336,7 @@ def test_cli_generate_writes_maps_and_refuses_a_bad_upload(tmp_path):
                                    "--set", "size=128", "--format", "albedo", "--format", "normal_dx",
                                    "--out", str(out)), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert {p.name for p in out.iterdir()} == {"preview.png", "albedo.png", "normal_dx.png"}
+    assert {p.name for p in out.iterdir()} == {"albedo.png", "normal_dx.png"}   # a preview only with -f preview
     (tmp_path / "notes.txt").write_text("not an image")
     bad = tmp_path / "bad"
     r = subprocess.run(gamegen_cmd("generate", "textures/exemplar-unet", "--set", f"exemplar=@{tmp_path / 'notes.txt'}",

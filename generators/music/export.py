@@ -59,4 +59,5 @@ def build_export(ckpt: dict) -> KindExport:
         "description": f"Melody LSTM ({layers}x{hidden}) trained on public-domain music21 corpora (Bach chorales, "
                        "Ryan's Mammoth, O'Neill's); harmonised bass and chord stems",
         "extra": {}, "training": dict(ckpt["training"]),
+        "device": {"prefer": "cpu"},    # one small ORT call per step: faster on the CPU than on CUDA
     })

@@ -98,8 +98,12 @@ def read_notes(data: bytes):
     except Exception as e:  # mido raises OSError, EOFError, ValueError, KeyError ... on bad files
         raise ParamError("continuation", f"continuation is not a readable standard MIDI file ({type(e).__name__}: "
                                          f"{str(e)[:120] or 'truncated'}); send a .mid file (format 0 or 1)") from None
-    if not ppq or ppq <= 0:
-        raise ParamError("continuation", "continuation MIDI uses SMPTE time division; send a file with ticks per beat")
+    if ppq is None or ppq < 0:
+        raise ParamError("continuation", "continuation MIDI uses SMPTE time division (frames per second); "
+                                         "send a file timed in ticks per quarter note (1 to 32767)")
+    if ppq == 0:
+        raise ParamError("continuation", "continuation MIDI header says 0 ticks per quarter note; "
+                                         "it must be 1 to 32767")
     ts = ks = bpm = None
     notes = []
     for tr in tracks:
@@ -116,6 +120,10 @@ def read_notes(data: bytes):
                 elif msg.type == "key_signature" and ks is None:
                     ks = msg.key
                 elif msg.type == "set_tempo" and bpm is None:
+                    if msg.tempo <= 0:
+                        raise ParamError("continuation", f"continuation MIDI sets tempo {msg.tempo} "
+                                                         "microseconds per quarter note; it must be 1 or more "
+                                                         "(500000 = 120 bpm)")
                     bpm = round(mido.tempo2bpm(msg.tempo))
                 continue
             if msg.type not in ("note_on", "note_off") or msg.channel == 9:

@@ -37,4 +37,5 @@ def build_export(ckpt: dict) -> KindExport:
                         f"{sim['hydraulic_iterations']} hydraulic + {sim['thermal_iterations']} thermal "
                         "simulator iterations)"),
         "training": dict(ckpt["training"]),
+        "device": {"prefer": "cuda"},   # convolutional: 2.5x faster on CUDA (README, "Execution providers")
     })

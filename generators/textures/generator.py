@@ -3,8 +3,10 @@
 Each generator is a plain iterator of events. Learned ones run ONNX graphs exported by
 :mod:`.export`; the model-free builtins are the classical baselines they are compared against.
 Full-resolution maps are streamed one asset at a time as each is finished; with ``partials`` a
-low-resolution ``preview.png`` (format ``preview``) comes first. The preview is a partial result:
-it is not one of the requested formats and is not part of the content hash.
+low-resolution ``preview.png`` (format ``preview``) comes first: a quarter of the output size a
+side (128 px for a 512 px material at any ``scale``; a quarter of the frame for flipbooks). The
+preview is a partial result: it is not one of the model's formats and is not part of the content
+hash (the CLI writes it only for ``--format preview``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from . import exemplar as exemplar_mod
 from . import images, maps, procedural
 
 # Bump when the bytes produced for the same model + seed + parameters change.
-GENERATOR_VERSION = 1
+# 2: hue turns the asked way (+90 = red towards green; it turned about -111 before): bytes change
+#    for hue != 0 only.
+GENERATOR_VERSION = 2
 
 MAP_FORMATS = ("albedo", "height", "normal_gl", "normal_dx", "roughness", "ao")
 DERIVED_FORMATS = MAP_FORMATS[1:]          # what albedo → PBR returns
@@ -135,6 +139,10 @@ def _apply_controls(albedo, rough, params):
     return albedo, rough
 
 
+def _preview_size(size: int) -> int:
+    return max(16, size // 4)
+
+
 def _base_size(size: int, scale: float) -> int:
     """Resolution the generator runs at before the wrap-around resize to ``size`` (feature scale)."""
     return max(SIZE_STEP * 4, int(round(size / scale / SIZE_STEP)) * SIZE_STEP)
@@ -172,8 +180,10 @@ class MaterialGenerator(MapsGenerator):
             onehot[0, self.classes.index(params["material"])] = 1
             feat, pre, preview = self.trunk.run(None, {"z": z, "cls": onehot})
             timings.add("trunk", time.perf_counter() - t0)
-            if partials:
+            if partials:  # the trunk's preview is base/4; shown at size/4 whatever the scale
                 prev_alb, _ = _apply_controls(preview[0, :3].transpose(1, 2, 0), preview[0, 4], params)
+                if prev_alb.shape[0] != _preview_size(size):
+                    prev_alb = maps.wrap_resize(np.ascontiguousarray(prev_alb), _preview_size(size))
                 yield _preview_asset(prev_alb)
             yield Progress(0.3, "sampling", "full resolution")
             t1 = time.perf_counter()
@@ -186,7 +196,7 @@ class MaterialGenerator(MapsGenerator):
             if partials:
                 yield _preview_asset(maps.wrap_resize(
                     procedural.hue_shift(albedo, params["hue"], params["saturation"], params["brightness"]),
-                    max(16, base // 4)))
+                    _preview_size(size)))
         t2 = time.perf_counter()
         if base != size:
             albedo, height, rough = (maps.wrap_resize(x, size) for x in (albedo, height, rough))
@@ -326,9 +336,9 @@ class FlipbookGenerator(TextureGenerator):
         if params["hue"]:
             frames = procedural.hue_shift(frames, params["hue"], 1.0, 1.0)
         timings.add("frames", time.perf_counter() - t0)
-        if partials:
-            first = sink[0] if sink else maps.wrap_resize(frames[0], fs // 4)
-            yield _preview_asset(procedural.hue_shift(first, params["hue"], 1.0, 1.0))
+        if partials:  # the trunk's preview is not tinted yet; frames[0] already is
+            first = procedural.hue_shift(sink[0], params["hue"], 1.0, 1.0) if sink else maps.wrap_resize(frames[0], fs // 4)
+            yield _preview_asset(first)
         t1 = time.perf_counter()
         cols = math.ceil(math.sqrt(n))
         rows = math.ceil(n / cols)

@@ -267,13 +267,22 @@ def effect(name: str, rng: np.random.Generator, size: int, frames: int, scale: f
 
 
 def hue_shift(rgb: np.ndarray, degrees: float, saturation: float, brightness: float) -> np.ndarray:
-    """The tint control: rotate hue (YIQ rotation), scale saturation and brightness (vectorised)."""
+    """The tint control: rotate hue by ``degrees`` (positive = red → yellow → green, as HSV hue),
+    then scale saturation and brightness (vectorised, one 3×3 matrix).
+
+    The hue turns about the grey axis of RGB (Rodrigues rotation about (1, 1, 1)/√3): HSV hue
+    moves by the asked angle within about 2° for any colour. Saturation and brightness scale
+    YIQ's chroma and luma as before.
+    """
     if degrees == 0 and saturation == 1 and brightness == 1:
         return rgb
     m = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
     minv = np.linalg.inv(m)
     th = np.deg2rad(degrees)
-    rot = np.array([[1, 0, 0], [0, np.cos(th), -np.sin(th)], [0, np.sin(th), np.cos(th)]])
+    c, s, k, r = np.cos(th), np.sin(th), 1.0 / 3.0, np.sqrt(1.0 / 3.0)
+    rot = np.array([[c + (1 - c) * k, (1 - c) * k - r * s, (1 - c) * k + r * s],
+                    [(1 - c) * k + r * s, c + (1 - c) * k, (1 - c) * k - r * s],
+                    [(1 - c) * k - r * s, (1 - c) * k + r * s, c + (1 - c) * k]])
     sat = np.diag([brightness, brightness * saturation, brightness * saturation])
-    t = (minv @ sat @ rot @ m).astype(np.float32)
+    t = (minv @ sat @ m @ rot).astype(np.float32)
     return np.clip(rgb @ t.T, 0, 1)
