@@ -3,11 +3,13 @@
 //   gamegen_cli [--server HOST:PORT] models [KIND]
 //   gamegen_cli [--server HOST:PORT] generate MODEL [--seed N] [--set NAME=VALUE]... [--format F]...
 //               [--out DIR] [--timeout SECONDS] [--no-partials] [--cancel-after N] [--quiet]
-//               [--repeat N] [--timings]
+//               [--repeat N] [--timings] [--no-list]
 //
 // One line per streamed event on stdout ("level_chunk x=0 ...", "asset name=level.tmj ..."); assets
 // are written to --out. --cancel-after N cancels the call from a second thread once N events have
 // arrived. --timings prints one JSON line per run (time to first event, end to end, bytes).
+// --set names are checked against the model's parameters from ListModels first (one extra call);
+// --no-list skips that and leaves all checking to the server.
 // Exit status: 0 on success, else the gRPC status code of the failure (1 CANCELLED,
 // 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 5 NOT_FOUND, 14 UNAVAILABLE ...); 64 for a bad command
 // line, 74 when an asset cannot be written. Errors go to stderr as "error: CODE: message".
@@ -34,7 +36,7 @@ const char* kUsageText =
     "usage: gamegen_cli [--server HOST:PORT] models [KIND]\n"
     "       gamegen_cli [--server HOST:PORT] generate MODEL [--seed N] [--set NAME=VALUE]...\n"
     "                   [--format F]... [--out DIR] [--timeout SECONDS] [--no-partials]\n"
-    "                   [--cancel-after N] [--quiet] [--repeat N] [--timings]\n";
+    "                   [--cancel-after N] [--quiet] [--repeat N] [--timings] [--no-list]\n";
 
 struct UsageError {
   std::string message;
@@ -137,6 +139,7 @@ struct GenerateArgs {
   bool quiet = false;
   int repeat = 1;
   bool timings = false;
+  bool list = true;
 };
 
 // Cancels `token` from its own thread once `n` events have been counted.
@@ -179,7 +182,13 @@ class Canceller {
 int Generate(gamegen::Client& client, const GenerateArgs& a) {
   gamegen::Request request(a.model, a.seed);
   request.Formats(a.formats).Partials(a.partials);
-  if (!a.sets.empty()) {
+  if (!a.sets.empty() && !a.list) {
+    try {
+      for (const auto& kv : a.sets) request.Set(kv.first, kv.second);
+    } catch (const gamegen::Error& e) {
+      return Fail(e.status());
+    }
+  } else if (!a.sets.empty()) {
     // The model's parameter list drives --set: an unknown name fails here, listing the valid
     // ones. A model the server does not have is left for the server to report (NOT_FOUND).
     std::vector<gamegen::ModelInfo> models;
@@ -297,6 +306,7 @@ int main(int argc, char** argv) {
       else if (arg == "--quiet") g.quiet = true;
       else if (arg == "--repeat") g.repeat = static_cast<int>(ToLong(arg, Need(i, argc, argv)));
       else if (arg == "--timings") g.timings = true;
+      else if (arg == "--no-list") g.list = false;
       else if (arg == "-h" || arg == "--help") {
         std::cout << kUsageText;
         return 0;
