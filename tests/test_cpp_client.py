@@ -169,6 +169,10 @@ def test_deadline_ends_the_call_with_deadline_exceeded(cli, slow_server):
          ["INVALID_ARGUMENT", 'width="wide"', "an integer from 50 to 1000"]),
         (["levels/smb", "-f", "txt", "--set", "gold=3"], INVALID_ARGUMENT,
          ["INVALID_ARGUMENT", '"gold"', "width, enemies, gaps, temperature"]),
+        (["levels/smb", "-f", "txt", "--set", "gold=3", "--no-list"], INVALID_ARGUMENT,  # checked by the server
+         ["INVALID_ARGUMENT", "gold is not a parameter of levels/smb", "width, enemies, gaps, temperature"]),
+        (["levels/smb", "-f", "txt", "--set", "colour=red", "--no-list"], INVALID_ARGUMENT,  # no such field at all
+         ["INVALID_ARGUMENT", 'LevelParams has no field "colour"', "width, enemies, gaps, gold, temperature"]),
         (["music/music-lstm", "-f", "mid", "--set", "mode=dorian"], INVALID_ARGUMENT,
          ["INVALID_ARGUMENT", "mode", "dorian", "major", "minor"]),
         (["levels/smb", "-f", "mp3"], INVALID_ARGUMENT, ["INVALID_ARGUMENT", "mp3", "tmj"]),
@@ -220,3 +224,29 @@ def test_server_killed_mid_stream_is_unavailable_not_a_hang(cli):
         if server.poll() is None:
             server.kill()
         server.wait(10)
+
+
+def test_readme_quickstart_generates_a_level_a_texture_set_and_music(cli, server, tmp_path):
+    r = subprocess.run([str(cli.parent / "gamegen_quickstart"), server.target], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "columns from 275" in r.stdout and "bar 15" in r.stdout
+    written = {p.name for p in tmp_path.iterdir()}
+    assert {"level.tmj", "level.png", "albedo.png", "normal_dx.png", "roughness.png", "music.mid",
+            "music.wav"} <= written
+    assert (tmp_path / "albedo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "music.mid").read_bytes()[:4] == b"MThd"
+
+
+def test_readme_cpp_snippet_compiles(cli, tmp_path):
+    """The README's C++ lines, wrapped in main(), compile against the client as built."""
+    section = (ROOT / "README.md").read_text().split("### C++ / Unreal", 1)[1]
+    code = re.search(r"```cpp\n(.*?)```", section, re.S).group(1).splitlines()
+    includes = [line for line in code if line.startswith("#include")]
+    body = [line for line in code if not line.startswith("#include")]
+    src = tmp_path / "readme.cpp"
+    src.write_text("\n".join([*includes, "#include <chrono>", "#include <fstream>", "#include <iostream>",
+                              "int main() {", *body, "(void)status;", "}"]) + "\n")
+    r = subprocess.run(["c++", "-std=c++17", "-fsyntax-only", f"-I{SOURCE / 'include'}",
+                        f"-I{BUILD / 'generated'}", str(src)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
