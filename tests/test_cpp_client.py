@@ -250,3 +250,29 @@ def test_readme_cpp_snippet_compiles(cli, tmp_path):
     r = subprocess.run(["c++", "-std=c++17", "-fsyntax-only", f"-I{SOURCE / 'include'}",
                         f"-I{BUILD / 'generated'}", str(src)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+UNREAL = ROOT / "clients" / "unreal" / "GameGen"
+
+
+def test_unreal_plugin_layout_names_one_runtime_module():
+    import json
+
+    plugin = json.loads((UNREAL / "GameGen.uplugin").read_text())
+    assert plugin["FileVersion"] == 3 and plugin["VersionName"]
+    (module,) = plugin["Modules"]
+    assert module["Type"] == "Runtime"
+    source = UNREAL / "Source" / module["Name"]
+    assert f"public class {module['Name']} : ModuleRules" in (source / f"{module['Name']}.Build.cs").read_text()
+    assert f"IMPLEMENT_MODULE(FDefaultModuleImpl, {module['Name']})" in (source / "Private" / "GameGenModule.cpp").read_text()
+
+
+def test_unreal_plugin_sources_compile_against_stand_ins(cli):
+    """The plugin's .cpp files compile with g++ against stand-ins for the engine types they use
+    (tests/unreal_stand_ins): this checks their use of the C++ client, not that Unreal builds them."""
+    source = UNREAL / "Source" / "GameGen"
+    for cpp in sorted((source / "Private").glob("*.cpp")):
+        r = subprocess.run(["c++", "-std=c++17", "-fsyntax-only", "-Wall", f"-I{ROOT / 'tests' / 'unreal_stand_ins'}",
+                            f"-I{source / 'Public'}", f"-I{SOURCE / 'include'}", f"-I{BUILD / 'generated'}", str(cpp)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"{cpp.name}:\n{r.stderr[-3000:]}"
