@@ -3,10 +3,10 @@
 For a 200-column SMB level (tmj + png) and a 16-bar music piece (mid + wav), measured on one
 server process (`gamegen serve --device cpu` on a loopback port):
 
-- time to first event and end-to-end time, medians over --n runs after one warm-up, through
-  the C++ client (examples/gamegen_cli, timed inside the C++ process on one warm channel), the
-  Python gRPC client (one warm channel) and the generator called in this process; ratios are
-  against in-process;
+- time to first event and end-to-end time (median and fastest of --n runs after a warm-up)
+  through the C++ client (examples/gamegen_cli, timed inside the C++ process on one warm channel),
+  the Python gRPC client (one warm channel) and the generator called in this process, taking turns
+  run by run; ratios are of medians, against in-process;
 - bytes on the wire (TCP payload in both directions, counted by a loopback proxy, one fresh
   connection per request) for the level and a 512 px PBR texture set (6 maps), next to the bytes
   of the assets themselves (with partials on, as both clients default, the level's column chunks and
@@ -74,26 +74,31 @@ def cli_args(target: str, case, *extra: str) -> list[str]:
             *set_args(params), *fmts, *extra]
 
 
-def time_cpp(target: str, case, n: int) -> tuple[list[float], list[float]]:
-    out = subprocess.run(cli_args(target, case, "--timings", "--repeat", str(n + 1)), check=True,
-                         capture_output=True, text=True).stdout
-    runs = [json.loads(line) for line in out.splitlines()][1:]  # run 0 warms up
-    return [r["first_event_ms"] for r in runs], [r["end_ms"] for r in runs]
+def once(make_iter) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    t1 = None
+    for _ in make_iter():
+        if t1 is None:
+            t1 = time.perf_counter()
+    return (t1 - t0) * 1000, (time.perf_counter() - t0) * 1000
 
 
-def time_iter(make_iter, n: int) -> tuple[list[float], list[float]]:
-    first, end = [], []
-    for i in range(n + 1):
-        t0 = time.perf_counter()
-        t1 = None
-        for _ in make_iter():
-            if t1 is None:
-                t1 = time.perf_counter()
-        t2 = time.perf_counter()
-        if i:  # run 0 warms up
-            first.append((t1 - t0) * 1000)
-            end.append((t2 - t0) * 1000)
-    return first, end
+class PacedCpp:
+    """The C++ CLI on one warm channel, running one generation per line it is sent."""
+
+    def __init__(self, target: str, case, n: int):
+        self.proc = subprocess.Popen(cli_args(target, case, "--timings", "--paced", "--repeat", str(n)),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def __call__(self) -> tuple[float, float]:
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+        r = json.loads(self.proc.stdout.readline())
+        return r["first_event_ms"], r["end_ms"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 class CountingProxy:
@@ -170,27 +175,41 @@ def main() -> None:
     from gamegen.server.registry import load_registry
 
     build_cli()
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
     registry = load_registry(device="cpu")
     server, target = start_server()
     try:
-        print(f"| request | client | first event ms (median) | end to end ms (median) | first event vs in-process | "
-              f"end to end vs in-process |")
+        print(f"| request | client | first event ms (median, min) | end to end ms (median, min) | "
+              f"first event vs in-process | end to end vs in-process |")
         print("|---|---|---|---|---|---|")
         with Client(target) as py:
             for label, case in (("SMB level, 200 columns (tmj+png)", LEVEL), ("music, 16 bars (mid+wav)", MUSIC)):
                 model, seed, params, formats = case
                 gen = registry.resolve(model)
-                rows = {
-                    "in-process": time_iter(lambda: gen.generate(seed, params, formats), args.n),
-                    "Python gRPC": time_iter(lambda: py.generate(model, seed=seed, params=params, formats=formats),
-                                             args.n),
-                    "C++ gRPC": time_cpp(target, case, args.n),
+                cpp = PacedCpp(target, case, args.n + 1)
+                clients = {
+                    "in-process": lambda: once(lambda: gen.generate(seed, params, formats)),
+                    "Python gRPC": lambda: once(lambda: py.generate(model, seed=seed, params=params, formats=formats)),
+                    "C++ gRPC": cpp,
                 }
+                for timed in clients.values():  # warm-up
+                    timed()
+                # The clients take turns run by run (the order rotating), so that load from other
+                # work on the machine falls on every client alike.
+                rows = {name: ([], []) for name in clients}
+                names = list(clients)
+                for i in range(args.n):
+                    for name in names[i % 3:] + names[:i % 3]:
+                        first, end = clients[name]()
+                        rows[name][0].append(first)
+                        rows[name][1].append(end)
+                cpp.close()
                 base_first = statistics.median(rows["in-process"][0])
                 base_end = statistics.median(rows["in-process"][1])
                 for name, (first, end) in rows.items():
                     f, e = statistics.median(first), statistics.median(end)
-                    print(f"| {label} | {name} | {f:.1f} | {e:.1f} | {f / base_first:.2f}x | {e / base_end:.2f}x |")
+                    print(f"| {label} | {name} | {f:.1f}, {min(first):.1f} | {e:.1f}, {min(end):.1f} | "
+                          f"{f / base_first:.2f}x | {e / base_end:.2f}x |")
 
         print()
         print("| request | asset bytes | client | bytes client->server | bytes server->client | overhead over assets |")
@@ -205,6 +224,7 @@ def main() -> None:
                 up, down = fn(target, case)
                 print(f"| {label} | {asset_bytes:,} | {name} | {up:,} | {down:,} | "
                       f"{(up + down - asset_bytes) / asset_bytes * 100:.1f}% |")
+        print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
     finally:
         server.terminate()
         server.wait(15)

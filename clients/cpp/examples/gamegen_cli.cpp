@@ -3,13 +3,14 @@
 //   gamegen_cli [--server HOST:PORT] models [KIND]
 //   gamegen_cli [--server HOST:PORT] generate MODEL [--seed N] [--set NAME=VALUE]... [--format F]...
 //               [--out DIR] [--timeout SECONDS] [--no-partials] [--cancel-after N] [--quiet]
-//               [--repeat N] [--timings] [--no-list]
+//               [--repeat N] [--timings] [--no-list] [--paced]
 //
 // One line per streamed event on stdout ("level_chunk x=0 ...", "asset name=level.tmj ..."); assets
 // are written to --out. --cancel-after N cancels the call from a second thread once N events have
 // arrived. --timings prints one JSON line per run (time to first event, end to end, bytes).
 // --set names are checked against the model's parameters from ListModels first (one extra call);
-// --no-list skips that and leaves all checking to the server.
+// --no-list skips that and leaves all checking to the server. --paced waits for a line on stdin
+// before each run (benchmarks/clients.py uses it to take turns with other clients).
 // Exit status: 0 on success, else the gRPC status code of the failure (1 CANCELLED,
 // 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 5 NOT_FOUND, 14 UNAVAILABLE ...); 64 for a bad command
 // line, 74 when an asset cannot be written. Errors go to stderr as "error: CODE: message".
@@ -36,7 +37,7 @@ const char* kUsageText =
     "usage: gamegen_cli [--server HOST:PORT] models [KIND]\n"
     "       gamegen_cli [--server HOST:PORT] generate MODEL [--seed N] [--set NAME=VALUE]...\n"
     "                   [--format F]... [--out DIR] [--timeout SECONDS] [--no-partials]\n"
-    "                   [--cancel-after N] [--quiet] [--repeat N] [--timings] [--no-list]\n";
+    "                   [--cancel-after N] [--quiet] [--repeat N] [--timings] [--no-list] [--paced]\n";
 
 struct UsageError {
   std::string message;
@@ -140,6 +141,7 @@ struct GenerateArgs {
   int repeat = 1;
   bool timings = false;
   bool list = true;
+  bool paced = false;
 };
 
 // Cancels `token` from its own thread once `n` events have been counted.
@@ -208,6 +210,8 @@ int Generate(gamegen::Client& client, const GenerateArgs& a) {
 
   std::vector<gamegen::Asset> assets;
   for (int run = 0; run < a.repeat; ++run) {
+    std::string go;
+    if (a.paced && !std::getline(std::cin, go)) break;
     gamegen::CallOptions options;
     if (a.timeout_s > 0) options.timeout = std::chrono::milliseconds(static_cast<long long>(a.timeout_s * 1000));
     gamegen::CancelToken token;
@@ -307,6 +311,7 @@ int main(int argc, char** argv) {
       else if (arg == "--repeat") g.repeat = static_cast<int>(ToLong(arg, Need(i, argc, argv)));
       else if (arg == "--timings") g.timings = true;
       else if (arg == "--no-list") g.list = false;
+      else if (arg == "--paced") g.paced = true;
       else if (arg == "-h" || arg == "--help") {
         std::cout << kUsageText;
         return 0;
