@@ -198,32 +198,49 @@ def test_no_server_is_unavailable_at_once(cli):
     assert time.monotonic() - t0 < 10
 
 
-def test_server_killed_mid_stream_is_unavailable_not_a_hang(cli):
+def _act_mid_stream(cli, act, *client_args: str) -> tuple[int, str, str, float]:
+    """Start the slow server process and a C++ client stream on it; once the first event has
+    arrived, ``act(server)``; return the client's exit status, stdout, stderr and seconds to exit."""
     server = subprocess.Popen([sys.executable, "-m", "tests.slow_server"], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
     try:
         banner = server.stdout.readline()
         m = re.search(r"serving on ([\d.]+:\d+)", banner)
         assert m, f"slow server did not start: {banner!r}"
-        client = subprocess.Popen([str(cli), "--server", m.group(1), "generate", "levels/slow-smb",
+        client = subprocess.Popen([str(cli), "--server", m.group(1), *client_args, "generate", "levels/slow-smb",
                                    "--set", "width=1000", "-f", "txt"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             first = client.stdout.readline()
             assert first.startswith(("level_chunk", "progress")), first
-            server.send_signal(signal.SIGKILL)  # gone, mid-stream, without a goodbye
+            act(server)
             t0 = time.monotonic()
             out, err = client.communicate(timeout=30)
+            return client.returncode, first + out, err, time.monotonic() - t0
         finally:
             if client.poll() is None:
                 client.kill()
-        assert client.returncode == UNAVAILABLE, (client.returncode, err)
-        assert "UNAVAILABLE" in err and "went away" in err and "final" not in out
-        assert time.monotonic() - t0 < 10
     finally:
         if server.poll() is None:
-            server.kill()
+            server.kill()  # also ends a stopped process
         server.wait(10)
+
+
+def test_server_killed_mid_stream_is_unavailable_not_a_hang(cli):
+    code, out, err, seconds = _act_mid_stream(cli, lambda server: server.send_signal(signal.SIGKILL))
+    assert code == UNAVAILABLE, (code, err)
+    assert "UNAVAILABLE" in err and "went away" in err and "final" not in out
+    assert seconds < 10
+
+
+def test_server_that_stops_answering_is_unavailable_with_keepalive(cli):
+    # SIGSTOP: the connection stays open (the kernel still acknowledges TCP) but nothing answers;
+    # HTTP/2 keepalive pings notice it.
+    code, out, err, seconds = _act_mid_stream(cli, lambda server: server.send_signal(signal.SIGSTOP),
+                                              "--keepalive-ms", "1000")
+    assert code == UNAVAILABLE, (code, err)
+    assert "UNAVAILABLE" in err and "final" not in out
+    assert seconds < 15
 
 
 def test_readme_quickstart_generates_a_level_a_texture_set_and_music(cli, server, tmp_path):

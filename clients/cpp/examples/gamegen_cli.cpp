@@ -1,7 +1,7 @@
 // gamegen_cli: list models and generate content through the C++ client.
 //
-//   gamegen_cli [--server HOST:PORT] models [KIND]
-//   gamegen_cli [--server HOST:PORT] generate MODEL [--seed N] [--set NAME=VALUE]... [--format F]...
+//   gamegen_cli [--server HOST:PORT] [--keepalive-ms N] models [KIND]
+//   gamegen_cli [--server HOST:PORT] [--keepalive-ms N] generate MODEL [--seed N] [--set NAME=VALUE]... [--format F]...
 //               [--out DIR] [--timeout SECONDS] [--no-partials] [--cancel-after N] [--quiet]
 //               [--repeat N] [--timings] [--no-list] [--paced]
 //
@@ -11,6 +11,8 @@
 // --set names are checked against the model's parameters from ListModels first (one extra call);
 // --no-list skips that and leaves all checking to the server. --paced waits for a line on stdin
 // before each run (benchmarks/clients.py uses it to take turns with other clients).
+// --keepalive-ms pings the server while a call is open, so a server that stops answering without
+// closing the connection ends the call with UNAVAILABLE.
 // Exit status: 0 on success, else the gRPC status code of the failure (1 CANCELLED,
 // 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 5 NOT_FOUND, 14 UNAVAILABLE ...); 64 for a bad command
 // line, 74 when an asset cannot be written. Errors go to stderr as "error: CODE: message".
@@ -34,8 +36,8 @@ constexpr int kUsage = 64;
 constexpr int kIoError = 74;
 
 const char* kUsageText =
-    "usage: gamegen_cli [--server HOST:PORT] models [KIND]\n"
-    "       gamegen_cli [--server HOST:PORT] generate MODEL [--seed N] [--set NAME=VALUE]...\n"
+    "usage: gamegen_cli [--server HOST:PORT] [--keepalive-ms N] models [KIND]\n"
+    "       gamegen_cli [--server HOST:PORT] [--keepalive-ms N] generate MODEL [--seed N] [--set NAME=VALUE]...\n"
     "                   [--format F]... [--out DIR] [--timeout SECONDS] [--no-partials]\n"
     "                   [--cancel-after N] [--quiet] [--repeat N] [--timings] [--no-list] [--paced]\n";
 
@@ -282,12 +284,14 @@ long ToLong(const std::string& flag, const std::string& s) {
 
 int main(int argc, char** argv) {
   std::string server = "127.0.0.1:50051";
+  gamegen::ClientOptions client_options;
   std::vector<std::string> positional;
   GenerateArgs g;
   try {
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
       if (arg == "--server") server = Need(i, argc, argv);
+      else if (arg == "--keepalive-ms") client_options.keepalive_ms = static_cast<int>(ToLong(arg, Need(i, argc, argv)));
       else if (arg == "--seed") {
         std::string s = Need(i, argc, argv);
         char* end = nullptr;
@@ -319,7 +323,7 @@ int main(int argc, char** argv) {
       else positional.push_back(arg);
     }
     if (positional.empty()) throw UsageError{"missing command (models or generate)"};
-    gamegen::Client client(server);
+    gamegen::Client client(server, client_options);
     if (positional[0] == "models") {
       if (positional.size() > 2) throw UsageError{"models takes at most one KIND"};
       return Models(client, positional.size() == 2 ? positional[1] : "");
