@@ -120,6 +120,32 @@ def test_streams_music_bar_by_bar_with_the_python_clients_bytes(cli, server, cli
     assert (tmp_path / "music.mid").read_bytes() == expected["music.mid"]
 
 
+def test_a_file_parameter_is_sent_as_bytes(cli, server, client, tmp_path):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    png = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(png, format="PNG")
+    (tmp_path / "albedo_in.png").write_bytes(png.getvalue())
+    out = tmp_path / "maps"
+    r = run(cli, server.target, "generate", "textures/pbr-sobel", "--set", f"albedo=@{tmp_path / 'albedo_in.png'}",
+            "--set", "relief=2", "-f", "normal_dx", "-f", "height", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    expected, _ = python_assets(client, "textures/pbr-sobel", 0, {"albedo": png.getvalue(), "relief": 2.0},
+                                ["normal_dx", "height"])
+    for name, data in expected.items():
+        assert (out / name).read_bytes() == data, name
+
+    missing = run(cli, server.target, "generate", "textures/pbr-sobel", "--set", "albedo=@/no/such.png", "-f", "height")
+    assert missing.returncode == INVALID_ARGUMENT and 'albedo="@/no/such.png" names a file that cannot be read' in missing.stderr
+    inline = run(cli, server.target, "generate", "textures/pbr-sobel", "--set", "albedo=rock.png", "-f", "height")
+    assert inline.returncode == INVALID_ARGUMENT
+    assert "is not a file reference; allowed: @path/to/file" in inline.stderr and "a PNG or JPEG image" in inline.stderr
+
+
 # --- cancellation, deadlines, errors --------------------------------------------------------------
 
 
