@@ -165,7 +165,7 @@ def test_cancel_from_another_thread_stops_the_server_side_generation(cli, slow_s
             "--cancel-after", "1")
     assert r.returncode == CANCELLED, (r.returncode, r.stderr)
     assert "CANCELLED" in r.stderr and "cancelled by the client" in r.stderr
-    assert len(lines_of(r.stdout, "level_chunk")) <= 2 and "final" not in r.stdout
+    assert len(lines_of(r.stdout, "level_chunk")) <= 5 and "final" not in r.stdout  # of 40
     assert slow.closed.wait(5), "generator still running after the C++ client cancelled"
     assert slow.pulled < 20, f"generator ran on after cancel: {slow.pulled} events"
     deadline = time.time() + 5
