@@ -1,0 +1,342 @@
+// gamegen_cli: list models and generate content through the C++ client.
+//
+//   gamegen_cli [--server HOST:PORT] [--keepalive-ms N] models [KIND]
+//   gamegen_cli [--server HOST:PORT] [--keepalive-ms N] generate MODEL [--seed N] [--set NAME=VALUE]... [--format F]...
+//               [--out DIR] [--timeout SECONDS] [--no-partials] [--cancel-after N] [--quiet]
+//               [--repeat N] [--timings] [--no-list] [--paced]
+//
+// One line per streamed event on stdout ("level_chunk x=0 ...", "asset name=level.tmj ..."); assets
+// are written to --out. --cancel-after N cancels the call from a second thread once N events have
+// arrived. --timings prints one JSON line per run (time to first event, end to end, bytes).
+// --set names are checked against the model's parameters from ListModels first (one extra call);
+// --no-list skips that and leaves all checking to the server. --paced waits for a line on stdin
+// before each run (benchmarks/clients.py uses it to take turns with other clients).
+// --keepalive-ms pings the server while a call is open, so a server that stops answering without
+// closing the connection ends the call with UNAVAILABLE.
+// Exit status: 0 on success, else the gRPC status code of the failure (1 CANCELLED,
+// 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 5 NOT_FOUND, 14 UNAVAILABLE ...); 64 for a bad command
+// line, 74 when an asset cannot be written. Errors go to stderr as "error: CODE: message".
+#include <gamegen/client.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr int kUsage = 64;
+constexpr int kIoError = 74;
+
+const char* kUsageText =
+    "usage: gamegen_cli [--server HOST:PORT] [--keepalive-ms N] models [KIND]\n"
+    "       gamegen_cli [--server HOST:PORT] [--keepalive-ms N] generate MODEL [--seed N] [--set NAME=VALUE]...\n"
+    "                   [--format F]... [--out DIR] [--timeout SECONDS] [--no-partials]\n"
+    "                   [--cancel-after N] [--quiet] [--repeat N] [--timings] [--no-list] [--paced]\n";
+
+struct UsageError {
+  std::string message;
+};
+
+int Fail(const gamegen::Status& status) {
+  std::cerr << "error: " << status.ToString() << std::endl;
+  return static_cast<int>(status.code());
+}
+
+const char* TypeName(gamegen::ParameterType t) {
+  switch (t) {
+    case gamegen::v1::PARAMETER_TYPE_INT: return "int";
+    case gamegen::v1::PARAMETER_TYPE_FLOAT: return "float";
+    case gamegen::v1::PARAMETER_TYPE_BOOL: return "bool";
+    case gamegen::v1::PARAMETER_TYPE_CHOICE: return "choice";
+    case gamegen::v1::PARAMETER_TYPE_BYTES: return "bytes";
+    default: return "?";
+  }
+}
+
+int Models(gamegen::Client& client, const std::string& kind) {
+  std::vector<gamegen::ModelInfo> models;
+  gamegen::Status status = client.ListModels(kind, &models);
+  if (!status.ok()) return Fail(status);
+  for (const auto& m : models) {
+    std::cout << m.kind() << "/" << m.name() << "@" << m.version() << " family=" << m.family()
+              << " provider=" << m.execution_provider() << " formats=";
+    for (int i = 0; i < m.output_formats_size(); ++i) std::cout << (i ? "," : "") << m.output_formats(i);
+    std::cout << "\n";
+    for (const auto& p : m.parameters()) {
+      std::cout << "  " << p.name() << " " << TypeName(p.type());
+      if (p.type() == gamegen::v1::PARAMETER_TYPE_INT || p.type() == gamegen::v1::PARAMETER_TYPE_FLOAT)
+        std::cout << " [" << p.min() << ".." << p.max() << "]";
+      if (p.choices_size()) {
+        std::cout << " {";
+        for (int i = 0; i < p.choices_size(); ++i) std::cout << (i ? "," : "") << p.choices(i);
+        std::cout << "}";
+      }
+      std::cout << " default=" << p.default_value() << "\n";
+    }
+  }
+  return 0;
+}
+
+void PrintEvent(const gamegen::Event& e) {
+  using T = gamegen::Event::Type;
+  switch (e.type()) {
+    case T::kProgress: {
+      char frac[16];
+      std::snprintf(frac, sizeof frac, "%.3f", e.progress().fraction());
+      std::cout << "progress " << frac << " " << e.progress().stage() << " " << e.progress().message() << "\n";
+      break;
+    }
+    case T::kLevelChunk: {
+      const auto& c = e.level_chunk();
+      std::cout << "level_chunk x=" << c.x() << " y=" << c.y() << " width=" << c.width() << " height=" << c.height()
+                << " level_width=" << c.level_width() << " level_height=" << c.level_height() << "\n";
+      break;
+    }
+    case T::kMusicBar: {
+      const auto& b = e.music_bar();
+      std::cout << "music_bar index=" << b.index() << " total=" << b.total_bars() << " notes=" << b.notes_size()
+                << "\n";
+      break;
+    }
+    case T::kAsset: {
+      const auto& a = e.asset();
+      std::cout << "asset name=" << a.name() << " media_type=" << a.media_type() << " format=" << a.format()
+                << " bytes=" << a.data().size() << " sha256=" << a.sha256() << "\n";
+      break;
+    }
+    case T::kFinal: {
+      const auto& f = e.final();
+      std::cout << "final model=" << f.model() << " version=" << f.version() << " seed=" << f.seed()
+                << " content_hash=" << f.content_hash() << " provider=" << f.execution_provider() << "\n";
+      break;
+    }
+    case T::kUnknown:
+      std::cout << "unknown\n";
+      break;
+  }
+  std::cout.flush();  // a reader sees each event as it arrives
+}
+
+bool SafeName(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+         name.find('\\') == std::string::npos;
+}
+
+struct GenerateArgs {
+  std::string model;
+  uint64_t seed = 0;
+  std::vector<std::pair<std::string, std::string>> sets;
+  std::vector<std::string> formats;
+  std::string out;
+  double timeout_s = 0;
+  bool partials = true;
+  long cancel_after = -1;
+  bool quiet = false;
+  int repeat = 1;
+  bool timings = false;
+  bool list = true;
+  bool paced = false;
+};
+
+// Cancels `token` from its own thread once `n` events have been counted.
+class Canceller {
+ public:
+  Canceller(gamegen::CancelToken token, long n) : token_(std::move(token)), n_(n) {
+    if (n_ >= 0) thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return seen_ >= n_ || stop_; });
+      if (!stop_) token_.Cancel();
+    });
+  }
+  ~Canceller() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Saw() {
+    if (n_ < 0) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++seen_;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  gamegen::CancelToken token_;
+  long n_;
+  long seen_ = 0;
+  bool stop_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread thread_;
+};
+
+int Generate(gamegen::Client& client, const GenerateArgs& a) {
+  gamegen::Request request(a.model, a.seed);
+  request.Formats(a.formats).Partials(a.partials);
+  if (!a.sets.empty() && !a.list) {
+    try {
+      for (const auto& kv : a.sets) request.Set(kv.first, kv.second);
+    } catch (const gamegen::Error& e) {
+      return Fail(e.status());
+    }
+  } else if (!a.sets.empty()) {
+    // The model's parameter list drives --set: an unknown name fails here, listing the valid
+    // ones. A model the server does not have is left for the server to report (NOT_FOUND).
+    std::vector<gamegen::ModelInfo> models;
+    gamegen::Status status = client.ListModels(request.kind(), &models);
+    if (!status.ok()) return Fail(status);
+    const gamegen::ModelInfo* info = nullptr;
+    const std::string bare = a.model.substr(0, a.model.find('@'));
+    const std::string version = a.model.find('@') == std::string::npos ? "" : a.model.substr(a.model.find('@') + 1);
+    for (const auto& m : models)
+      if (m.kind() + "/" + m.name() == bare && (version.empty() || m.version() == version)) info = &m;
+    try {
+      for (const auto& kv : a.sets) request.Set(kv.first, kv.second, info);
+    } catch (const gamegen::Error& e) {
+      return Fail(e.status());
+    }
+  }
+
+  std::vector<gamegen::Asset> assets;
+  for (int run = 0; run < a.repeat; ++run) {
+    std::string go;
+    if (a.paced && !std::getline(std::cin, go)) break;
+    gamegen::CallOptions options;
+    if (a.timeout_s > 0) options.timeout = std::chrono::milliseconds(static_cast<long long>(a.timeout_s * 1000));
+    gamegen::CancelToken token;
+    options.cancel = token;
+    Canceller canceller(token, a.cancel_after);
+
+    assets.clear();
+    const auto start = std::chrono::steady_clock::now();
+    double first_ms = -1;
+    size_t events = 0, bytes = 0;
+    auto call = client.Generate(request, options);
+    gamegen::Event event;
+    while (call->Next(&event)) {
+      if (first_ms < 0)
+        first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      ++events;
+      bytes += event.proto().ByteSizeLong();
+      if (!a.quiet) PrintEvent(event);
+      if (event.type() == gamegen::Event::Type::kAsset) assets.push_back(event.asset());
+      canceller.Saw();
+    }
+    const double end_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (!call->status().ok()) return Fail(call->status());
+    if (a.timings) {
+      std::printf("{\"run\": %d, \"first_event_ms\": %.3f, \"end_ms\": %.3f, \"events\": %zu, \"message_bytes\": %zu}\n",
+                  run, first_ms, end_ms, events, bytes);
+      std::fflush(stdout);
+    }
+  }
+
+  if (!a.out.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(a.out, ec);
+    if (ec) {
+      std::cerr << "error: cannot create output folder " << a.out << ": " << ec.message() << std::endl;
+      return kIoError;
+    }
+    for (const auto& asset : assets) {
+      if (!SafeName(asset.name())) {
+        std::cerr << "error: refusing to write an asset named \"" << asset.name() << "\" (not a plain file name)"
+                  << std::endl;
+        return kIoError;
+      }
+      std::ofstream f(a.out + "/" + asset.name(), std::ios::binary);
+      f.write(asset.data().data(), static_cast<std::streamsize>(asset.data().size()));
+      if (!f) {
+        std::cerr << "error: cannot write " << a.out << "/" << asset.name() << std::endl;
+        return kIoError;
+      }
+    }
+  }
+  return 0;
+}
+
+std::string Need(int& i, int argc, char** argv) {
+  if (i + 1 >= argc) throw UsageError{std::string(argv[i]) + " needs a value"};
+  return argv[++i];
+}
+
+long ToLong(const std::string& flag, const std::string& s) {
+  char* end = nullptr;
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || v < 0) throw UsageError{flag + " takes a non-negative integer, got \"" + s + "\""};
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string server = "127.0.0.1:50051";
+  gamegen::ClientOptions client_options;
+  std::vector<std::string> positional;
+  GenerateArgs g;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--server") server = Need(i, argc, argv);
+      else if (arg == "--keepalive-ms") client_options.keepalive_ms = static_cast<int>(ToLong(arg, Need(i, argc, argv)));
+      else if (arg == "--seed") {
+        std::string s = Need(i, argc, argv);
+        char* end = nullptr;
+        g.seed = std::strtoull(s.c_str(), &end, 10);
+        if (s.empty() || *end != '\0' || s[0] == '-') throw UsageError{"--seed takes a non-negative integer, got \"" + s + "\""};
+      } else if (arg == "--set") {
+        std::string kv = Need(i, argc, argv);
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) throw UsageError{"--set takes NAME=VALUE, got \"" + kv + "\""};
+        g.sets.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      } else if (arg == "--format" || arg == "-f") g.formats.push_back(Need(i, argc, argv));
+      else if (arg == "--out") g.out = Need(i, argc, argv);
+      else if (arg == "--timeout") {
+        std::string s = Need(i, argc, argv);
+        char* end = nullptr;
+        g.timeout_s = std::strtod(s.c_str(), &end);
+        if (s.empty() || *end != '\0' || g.timeout_s <= 0) throw UsageError{"--timeout takes seconds > 0, got \"" + s + "\""};
+      } else if (arg == "--no-partials") g.partials = false;
+      else if (arg == "--cancel-after") g.cancel_after = ToLong(arg, Need(i, argc, argv));
+      else if (arg == "--quiet") g.quiet = true;
+      else if (arg == "--repeat") g.repeat = static_cast<int>(ToLong(arg, Need(i, argc, argv)));
+      else if (arg == "--timings") g.timings = true;
+      else if (arg == "--no-list") g.list = false;
+      else if (arg == "--paced") g.paced = true;
+      else if (arg == "-h" || arg == "--help") {
+        std::cout << kUsageText;
+        return 0;
+      } else if (!arg.empty() && arg[0] == '-') throw UsageError{"unknown option " + arg};
+      else positional.push_back(arg);
+    }
+    if (positional.empty()) throw UsageError{"missing command (models or generate)"};
+    gamegen::Client client(server, client_options);
+    if (positional[0] == "models") {
+      if (positional.size() > 2) throw UsageError{"models takes at most one KIND"};
+      return Models(client, positional.size() == 2 ? positional[1] : "");
+    }
+    if (positional[0] == "generate") {
+      if (positional.size() != 2) throw UsageError{"generate takes exactly one MODEL, e.g. levels/smb"};
+      if (g.repeat < 1) throw UsageError{"--repeat must be at least 1"};
+      g.model = positional[1];
+      return Generate(client, g);
+    }
+    throw UsageError{"unknown command \"" + positional[0] + "\" (models or generate)"};
+  } catch (const UsageError& e) {
+    std::cerr << "error: " << e.message << "\n" << kUsageText;
+    return kUsage;
+  }
+}

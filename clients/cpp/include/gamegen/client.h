@@ -1,0 +1,327 @@
+// gamegen C++ client: list the models a gamegen server has loaded and stream generated content.
+//
+//   gamegen::Client client("127.0.0.1:50051");
+//   for (const gamegen::ModelInfo& m : client.ListModels("levels")) std::cout << m.name() << "\n";
+//
+//   gamegen::Request request("levels/smb", /*seed=*/7);
+//   request.levels().set_width(300);            // typed parameters: the generated LevelParams
+//   request.Set("enemies", "0.4");              // or by name, as ListModels reports them
+//   request.Format("tmj").Format("png");
+//
+//   // Pull events (an iterator of typed events; throws gamegen::Error when the stream fails) ...
+//   auto call = client.Generate(request);
+//   for (const gamegen::Event& e : *call) {
+//     if (e.type() == gamegen::Event::Type::kLevelChunk) Draw(e.level_chunk());
+//     if (e.type() == gamegen::Event::Type::kAsset) Save(e.asset().name(), e.asset().data());
+//   }
+//
+//   // ... or hand over callbacks (never throws: the result is a Status).
+//   gamegen::Callbacks cb;
+//   cb.on_music_bar = [](const gamegen::MusicBar& bar) { Schedule(bar); };
+//   gamegen::Status status = client.Generate(request, cb);
+//
+// Errors carry the gRPC status code and the server's message: NOT_FOUND for an unknown model,
+// INVALID_ARGUMENT for a bad parameter, UNAVAILABLE when the server is gone (before or during a
+// stream), CANCELLED after Call::Cancel() or CancelToken::Cancel(), DEADLINE_EXCEEDED after
+// CallOptions::timeout. A call never blocks past its deadline, its cancellation, or the
+// connection's end.
+//
+// The wire messages are the ones generated from proto/gamegen/v1/gamegen.proto (namespace
+// gamegen::v1); the aliases below give them short names. gRPC itself stays out of this header.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gamegen/v1/gamegen.pb.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace gamegen {
+
+// --- wire messages --------------------------------------------------------------------------
+using ModelInfo = v1::ModelInfo;
+using ParameterInfo = v1::ParameterInfo;
+using ParameterType = v1::ParameterType;
+using TileInfo = v1::TileInfo;
+using LevelParams = v1::LevelParams;
+using TerrainParams = v1::TerrainParams;
+using TextureParams = v1::TextureParams;
+using MusicParams = v1::MusicParams;
+using Progress = v1::Progress;
+using LevelChunk = v1::LevelChunk;
+using MusicBar = v1::MusicBar;
+using NoteEvent = v1::NoteEvent;
+using Asset = v1::Asset;
+using Final = v1::Final;
+
+// --- status and errors ----------------------------------------------------------------------
+
+// gRPC's status codes, with the same numbers.
+enum class StatusCode : int {
+  kOk = 0,
+  kCancelled = 1,
+  kUnknown = 2,
+  kInvalidArgument = 3,
+  kDeadlineExceeded = 4,
+  kNotFound = 5,
+  kAlreadyExists = 6,
+  kPermissionDenied = 7,
+  kResourceExhausted = 8,
+  kFailedPrecondition = 9,
+  kAborted = 10,
+  kOutOfRange = 11,
+  kUnimplemented = 12,
+  kInternal = 13,
+  kUnavailable = 14,
+  kDataLoss = 15,
+  kUnauthenticated = 16,
+};
+
+// "NOT_FOUND", "INVALID_ARGUMENT" ... as gRPC spells them.
+const char* StatusCodeName(StatusCode code);
+
+class Status {
+ public:
+  Status() = default;  // OK
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }  // the server's message, verbatim
+  std::string ToString() const;                             // "NOT_FOUND: no model ..."
+  void ThrowIfError() const;                                // throws gamegen::Error unless ok()
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+// Thrown by the throwing calls (ListModels, iterating a Call, Request::Set).
+class Error : public std::runtime_error {
+ public:
+  explicit Error(Status status);
+  const Status& status() const { return status_; }
+  StatusCode code() const { return status_.code(); }
+  const std::string& message() const { return status_.message(); }
+
+ private:
+  Status status_;
+};
+
+// --- cancellation and deadlines -------------------------------------------------------------
+
+// A cancellation handle that may be shared by several calls and fired from any thread.
+// Copies share one state. Cancelling stops every call started with the token, now or later;
+// the server sees the call cancelled and stops generating.
+class CancelToken {
+ public:
+  CancelToken();
+  void Cancel() const;
+  bool cancelled() const;
+
+  // Runs `fn` once when the token is cancelled (at once if it already is). Returns an id for
+  // Unregister, which waits until a running `fn` has returned. Calls use this; so may engines.
+  uint64_t Register(std::function<void()> fn) const;
+  void Unregister(uint64_t id) const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+struct CallOptions {
+  // Relative deadline for the whole call (connection, generation, every event). Unset: none.
+  std::optional<std::chrono::milliseconds> timeout;
+  // Cancels the call when fired (from any thread).
+  std::optional<CancelToken> cancel;
+  // Wait for the server to come up instead of failing at once with UNAVAILABLE.
+  bool wait_for_ready = false;
+};
+
+// --- requests -------------------------------------------------------------------------------
+
+// A GenerateRequest with setters that read well. Parameters are typed through the generated
+// message of the model's kind (levels(), terrain(), textures(), music()), or set by name from text
+// with Set(), which is what a parameter form built from ListModels' ParameterInfo needs.
+class Request {
+ public:
+  explicit Request(std::string model, uint64_t seed = 0);  // "levels/smb" or "levels/smb@1.0.0"
+
+  Request& Seed(uint64_t seed);
+  Request& Format(const std::string& format);  // adds one output format ("tmj", "png", "mid" ...)
+  Request& Formats(const std::vector<std::string>& formats);  // replaces the list
+  Request& Partials(bool on);  // stream partial content (default on)
+
+  // The kind's typed parameters; calling one selects that kind's parameter message.
+  LevelParams& levels() { return *proto_.mutable_levels(); }
+  TerrainParams& terrain() { return *proto_.mutable_terrain(); }
+  TextureParams& textures() { return *proto_.mutable_textures(); }
+  MusicParams& music() { return *proto_.mutable_music(); }
+
+  // Sets parameter `name` of the model's kind from text: integers and floats in decimal,
+  // bools as true/false/1/0, choices as written, BYTES fields as "@path/to/file" (read now).
+  // Throws Error(INVALID_ARGUMENT) naming the field, the value and what is allowed when the kind
+  // has no such parameter or the text does not parse. With `model`, the name must also be one of
+  // that model's parameters. Ranges and choices are checked by the server (one source of truth).
+  Request& Set(const std::string& name, const std::string& value, const ModelInfo* model = nullptr);
+
+  const std::string& model() const { return proto_.model(); }
+  std::string kind() const;  // the part of model() before '/'
+  const v1::GenerateRequest& proto() const { return proto_; }
+  v1::GenerateRequest& proto() { return proto_; }
+
+ private:
+  v1::GenerateRequest proto_;
+};
+
+// --- events ---------------------------------------------------------------------------------
+
+// One streamed event, typed. Events of a kind this client was built without (a newer server)
+// arrive as kUnknown, with the wire message in proto().
+class Event {
+ public:
+  enum class Type { kUnknown, kProgress, kLevelChunk, kMusicBar, kAsset, kFinal };
+
+  Type type() const;
+  bool is_last() const { return proto_.is_last(); }  // true on the final event only
+  const Progress& progress() const { return proto_.progress(); }
+  const LevelChunk& level_chunk() const { return proto_.partial().level_chunk(); }
+  const MusicBar& music_bar() const { return proto_.partial().music_bar(); }
+  const Asset& asset() const { return proto_.asset(); }
+  const Final& final() const { return proto_.final(); }
+
+  const v1::GenerateEvent& proto() const { return proto_; }
+  v1::GenerateEvent& proto() { return proto_; }
+
+ private:
+  v1::GenerateEvent proto_;
+};
+
+const char* EventTypeName(Event::Type type);  // "progress", "level_chunk", ...
+
+// Callbacks for Client::Generate, called on the calling thread in stream order. Unset ones are
+// skipped. An exception thrown by a callback cancels the call and propagates.
+struct Callbacks {
+  std::function<void(const Progress&)> on_progress;
+  std::function<void(const LevelChunk&)> on_level_chunk;
+  std::function<void(const MusicBar&)> on_music_bar;
+  std::function<void(const Asset&)> on_asset;
+  std::function<void(const Final&)> on_final;
+  std::function<void(const Event&)> on_event;  // every event, before the typed callback
+};
+
+// --- calls ----------------------------------------------------------------------------------
+
+namespace detail {
+struct CallState;  // gRPC context, deadline and cancellation shared by every streaming call
+}
+
+// A Generate stream in progress. Pull with Next() (never throws) or iterate (throws Error when
+// the stream ends with an error). Destroying an unfinished call cancels it.
+class Call {
+ public:
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  // Blocks for the next event. False at the end of the stream: then status() says how it ended
+  // (OK after the final event).
+  bool Next(Event* event);
+
+  // Cancels the call; safe from any thread, any number of times. Next() then returns false and
+  // status() is CANCELLED (unless the stream had already ended).
+  void Cancel();
+
+  // How the stream ended; OK until it has.
+  const Status& status() const { return status_; }
+  bool done() const { return done_; }
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Event;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Event*;
+    using reference = const Event&;
+    iterator() = default;
+    explicit iterator(Call* call) : call_(call) { ++*this; }
+    const Event& operator*() const { return event_; }
+    const Event* operator->() const { return &event_; }
+    iterator& operator++();  // throws Error when the stream ends with an error
+    bool operator==(const iterator& o) const { return call_ == o.call_; }
+    bool operator!=(const iterator& o) const { return call_ != o.call_; }
+
+   private:
+    Call* call_ = nullptr;
+    Event event_;
+  };
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
+
+ private:
+  friend class Client;
+  explicit Call(std::unique_ptr<detail::CallState> state);
+  void End(Status status);
+
+  std::unique_ptr<detail::CallState> state_;
+  Status status_;
+  bool done_ = false;
+};
+
+// Later: `Session`, a bidirectional stream (Write inputs, Next events, CloseInputs, Cancel) built
+// on the same detail::CallState, so it shares deadlines, cancellation and error mapping.
+
+// --- the client -----------------------------------------------------------------------------
+
+struct ClientOptions {
+  // Mirror of the server's limits: assets come back in messages of up to 64 MiB.
+  int max_receive_message_bytes = 64 * 1024 * 1024;
+  int max_send_message_bytes = 16 * 1024 * 1024;
+  // HTTP/2 keepalive pings while a call is open, to notice a server that stopped answering
+  // without closing the connection (UNAVAILABLE after keepalive_ms plus a timeout of half of it,
+  // at least 1 s). 0 = off: a closed connection is noticed without them, a hung one only by the
+  // call's deadline. gRPC sends at most 2 pings between data frames, so a slow generation does
+  // not trip a server's ping limit (checked against a 26 s texture stream at 1000 ms).
+  int keepalive_ms = 0;
+};
+
+class Client {
+ public:
+  // An insecure (plaintext) channel to "host:port". Connects lazily, on the first call.
+  explicit Client(const std::string& target, ClientOptions options = {});
+  // Any channel: TLS, custom credentials or arguments.
+  explicit Client(std::shared_ptr<grpc::Channel> channel);
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+
+  // The loaded models ("levels", "terrain", "textures", "music"; empty = all kinds).
+  std::vector<ModelInfo> ListModels(const std::string& kind = "", const CallOptions& options = {});
+  Status ListModels(const std::string& kind, std::vector<ModelInfo>* models,
+                    const CallOptions& options = {});
+
+  // Starts a Generate stream; events are pulled from the returned call.
+  std::unique_ptr<Call> Generate(const Request& request, const CallOptions& options = {});
+  // Runs a Generate stream to its end on this thread, calling `callbacks` per event.
+  Status Generate(const Request& request, const Callbacks& callbacks, const CallOptions& options = {});
+
+  const std::shared_ptr<grpc::Channel>& channel() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gamegen

@@ -1,0 +1,9 @@
+#pragma once
+#include "CoreMinimal.h"
+
+class UBlueprintAsyncActionBase : public UObject {
+ public:
+  virtual void Activate() {}
+  void RegisterWithGameInstance(UObject*) {}
+  void SetReadyToDestroy() {}
+};

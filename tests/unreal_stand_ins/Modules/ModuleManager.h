@@ -1,0 +1,3 @@
+#pragma once
+struct FDefaultModuleImpl {};
+#define IMPLEMENT_MODULE(Impl, Name) static Impl Name##Module;
