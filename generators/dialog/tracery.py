@@ -177,6 +177,7 @@ MOOD_ASIDES: dict[str, list[str]] = {
     "neutral": ["Hm.", "Right.", "Well."],
 }
 
+URGENT = ("spotted_player", "low_health", "ally_down")     # no mood asides in a fight
 SITUATIONS = ("spotted_player", "lost_player", "searching", "low_health", "ally_down", "victory", "idle",
               "greeting", "farewell")
 
@@ -400,6 +401,15 @@ def persona_grammar(p: Persona, topic: str = "") -> Grammar:
     rules["trait"] = list(p.traits) or ["quiet"]
     rules["fact"] = [_sentence(f) for f in p.facts] or ["Nothing much happens around here."]
     rules["topic"] = [topic or "that"]
+    for sit in SITUATIONS:                  # the voice's own lines, alone or coloured by an oath / the mood
+        alts: list[str] = []
+        for alt in rules[sit]:
+            alts += [alt, alt]
+            if sit in URGENT:
+                alts += [] if "#oath" in alt else [f"#oath#! {alt}"]
+            elif "#aside#" not in alt:
+                alts += [f"{alt} #aside#", f"#aside# {alt}"]
+        rules[sit] = alts
     rules.update({f"p_{k}": v for k, v in PLAYER_RULES.items()})
     return Grammar(rules)
 
