@@ -349,3 +349,19 @@ def test_bake_reads_the_card_relative_to_the_bake_file(tmp_path):
     local = assets_of(DialogGenerator.tracery().generate(
         4, {"persona": CARDS["guard"], "topic": "the missing shipment", "depth": 4}, ["json", "yarn"]))
     assert (tmp_path / "out" / "guard-shipment" / "tree.yarn").read_bytes() == local["tree.yarn"]
+
+
+# -- the metrics the benchmark reports ----------------------------------------------------------
+
+def test_text_metrics():
+    from gamegen.generators.dialog import metrics as M
+
+    assert M.bleu("the gate closes at sundown", ["the gate closes at sundown"]) == pytest.approx(1.0)
+    assert M.bleu("halt who goes there", ["welcome dear have some stew"]) == 0.0
+    assert 0 < M.bleu("the gate closes at dawn", ["the gate closes at sundown"]) < 1
+    assert M.distinct_n(["a b c", "a b c"], 2) == 0.5 and M.distinct_n(["a b", "c d"], 2) == 1.0
+    assert M.self_bleu({"x": ["stop right there"], "y": ["stop right there"]}) == pytest.approx(1.0)
+    guard = parse_personas(CARDS["guard"])[0]
+    assert M.persona_word_usage(guard, ["The wagon is late.", "Hello."]) == 0.5
+    train = {"a": ["gate watch spear"], "b": ["stew ale room"]}
+    assert M.attribution_accuracy(train, {"a": ["the gate"], "b": ["more ale"]}) == 1.0
