@@ -215,6 +215,15 @@ def test_trees_are_valid_by_construction_at_every_depth(depth, branches):
         assert not any(s in n.line for s in p.secrets for n in t.nodes)
 
 
+def test_a_card_without_facts_reveals_nothing():
+    p = parse_personas(b"name = 'Pip'\nrole = 'stable boy'\ntraits = ['timid']\n")[0]
+    assert voice_of(p) == "nervous"
+    for seed in range(5):
+        t = make_tree(p, "the horses", 4, 3, np.random.default_rng(seed))
+        trees.check_tree(t, max_depth=4)
+        assert not any(n.effects for n in t.nodes) and "Confide" not in {n.id for n in t.nodes}
+
+
 def test_yarn_parses_and_every_path_ends(tmp_path):
     """The real parser reads back exactly the lines and options the JSON holds (escaping included)."""
     topic = "crates {marked} #7 [urgent] <sealed> // a\\b"
@@ -254,6 +263,14 @@ def test_listed_with_typed_parameters(client):
     assert ps["topic"].type == pb.PARAMETER_TYPE_TEXT and (ps["topic"].min, ps["topic"].max) == (1, 120)
     assert list(ps["mode"].choices) == ["tree", "barks"] and (ps["depth"].min, ps["depth"].max) == (1, 6)
     assert set(m.output_formats) == {"json", "yarn", "txt"} and m.rules
+    # a remote caller (CLI --server) parses --set topic=... from the listed description alone
+    from gamegen.server.convert import info_from_proto
+    from gamegen.generators.params import parse_assignments
+
+    remote = info_from_proto(m)
+    assert parse_assignments(remote.params, ["topic=the old mill", "depth=4"]) == {"topic": "the old mill", "depth": 4}
+    with pytest.raises(ParamError, match="121 characters"):
+        parse_assignments(remote.params, ["topic=" + "x" * 121])
 
 
 def test_tree_over_grpc_is_valid_and_deterministic(client, tmp_path):

@@ -141,8 +141,18 @@ def _card(table: dict, where: str) -> Persona:
     return Persona(**values, id=slug(values["name"]))
 
 
-def parse_personas(data: bytes) -> list[Persona]:
-    """The cards in a persona file (one card, or ``[[persona]]`` tables); raises :class:`PersonaError`."""
+def parse_personas(data: bytes, field: str = "persona") -> list[Persona]:
+    """The cards in a persona file (one card, or ``[[persona]]`` tables); raises :class:`PersonaError`
+    naming ``field``."""
+    try:
+        return _parse(data)
+    except PersonaError as e:
+        if field == "persona":
+            raise
+        raise PersonaError(e.details.split(": ", 1)[1], field) from None
+
+
+def _parse(data: bytes) -> list[Persona]:
     if not data.strip():
         raise PersonaError("the file is empty; it must be a TOML persona card with at least `name`")
     if len(data) > MAX_BYTES:
@@ -179,10 +189,5 @@ def parse_personas(data: bytes) -> list[Persona]:
 
 
 def check_persona(field: str, data: bytes) -> None:
-    """The ``persona`` parameter's check (Param.sniff): parse and validate every card."""
-    try:
-        parse_personas(data)
-    except PersonaError as e:
-        if field != "persona":
-            raise PersonaError(e.details.split(": ", 1)[1], field) from None
-        raise
+    """The ``persona`` parameter's check (``Param.sniff``): parse and validate every card."""
+    parse_personas(data, field)

@@ -158,7 +158,7 @@ ROLE_WORDS: dict[str, dict[str, list[str]]] = {
               "boss": ["my customers", "the guild"]},
     "merchant": {"place": ["my stall", "the market", "the caravan"], "thing": ["my wares", "my purse", "the goods"],
                  "boss": ["my buyers", "my partners"]},
-    "other": {"place": ["here", "this place", "my corner"], "thing": ["my work", "my things", "my trade"],
+    "other": {"place": ["this place", "my corner", "the yard"], "thing": ["my work", "my things", "my trade"],
               "boss": ["the others", "my people"]},
 }
 ROLE_KEYS = {"guard": ("guard", "guardsman", "watchman", "soldier", "sentry", "captain"),
@@ -496,8 +496,6 @@ def _say(ctx: _Ctx, symbol: str, fact: str | None = None) -> str:
 
 def _fact(ctx: _Ctx, told: tuple[str, ...]) -> str:
     """The most topic-relevant fact not yet told on this path (now and then another untold one)."""
-    if not ctx.facts:
-        return "Nothing much happens around here."
     fresh = [f for f in ctx.facts if f not in told] or ctx.facts
     return fresh[0] if ctx.rng.random() < 0.7 else fresh[int(ctx.rng.integers(len(fresh)))]
 
@@ -521,9 +519,8 @@ def make_tree(p: Persona, topic: str, depth: int, branches: int, rng: np.random.
         start.line = tidy(f"{start.line} {_say(ctx, 'farewell_line')}")
     else:
         ctx.nodes.append(Node("Farewell", p.id, _say(ctx, "farewell_line"), end=True))
-        if depth >= 3:
-            fact = ctx.facts[0] if ctx.facts else None
-            ctx.nodes.append(Node("Confide", p.id, _say(ctx, "confide", fact), end=True,
+        if depth >= 3 and ctx.facts:     # a card with no facts has nothing to confide
+            ctx.nodes.append(Node("Confide", p.id, _say(ctx, "confide", ctx.facts[0]), end=True,
                                   effects=(Effect(knows, "set", True),), tags=_tags(p, "happy", "give_item")))
         start.choices = _choices(ctx, (), 1, ())
     tree = DialogTree(title=f"{p.name}: {topic}" if topic else p.name, topic=topic, start="Start",
@@ -553,7 +550,7 @@ def _choices(ctx: _Ctx, path: tuple[str, ...], level: int, told: tuple[str, ...]
             text = g.symbol("p_force", rng)
             effects = (Effect("angered", "set", True),)
         out.append(Choice(tidy(text), _node(ctx, sub, level + 1, told), effects=effects))
-    if level >= 2 and ctx.depth >= 3:
+    if level >= 2 and ctx.depth >= 3 and ctx.facts:
         out.append(Choice(tidy(g.symbol("p_friend", rng)), "Confide",
                           conditions=(Condition("trust", ">=", 1),)))
     out.append(Choice(tidy(g.symbol("p_leave", rng)), "Farewell"))
@@ -581,7 +578,7 @@ def _node(ctx: _Ctx, path: tuple[str, ...], level: int, told: tuple[str, ...]) -
             angry = ctx.rng.random() < 0.5
             node.line = _say(ctx, "angry_end" if angry else "refuse")
             node.tags = _tags(p, "angry", "attack") if angry else _tags(p, "suspicious")
-        elif "charm" not in path and not bribed and ctx.rng.random() < 0.4:
+        elif not ctx.facts or ("charm" not in path and not bribed and ctx.rng.random() < 0.4):
             node.line = _say(ctx, "refuse")
             node.tags = _tags(p, "suspicious")
         else:
@@ -594,7 +591,7 @@ def _node(ctx: _Ctx, path: tuple[str, ...], level: int, told: tuple[str, ...]) -
     elif last == "charm":
         node.line = _say(ctx, "warm")
         node.tags = _tags(p, "happy")
-    elif bribed or ctx.rng.random() < 0.6:
+    elif ctx.facts and (bribed or ctx.rng.random() < 0.6):
         fact = reveal()
         node.line = _say(ctx, "reveal", fact)
         told = told + (fact,)
