@@ -57,10 +57,8 @@ def yarn_check(path: Path, start: str | None = "Start") -> dict:
                        capture_output=True, text=True, timeout=60)
     out = json.loads(r.stdout)
     assert r.returncode == 0, out
-    # yarn-bound takes a one-word `Name:` label only (Yarn Spinner takes any text before the first
-    # colon, "Sela Voss: ..."), and keeps the space before a #hashtag or <<if>>: normalise both.
-    out["lines"] = [(who, text.strip()) if who else tuple(x.strip() for x in text.split(":", 1))
-                    for who, text in out["lines"]]
+    # yarn-bound keeps the space before a #hashtag or an option's <<if>>; Yarn Spinner trims it
+    out["lines"] = [(who, text.strip()) for who, text in out["lines"]]
     out["options"] = [o.strip() for o in out["options"]]
     return out
 
@@ -239,8 +237,8 @@ def test_yarn_parses_and_every_path_ends(tmp_path):
     barks = make_barks(parse_personas(roster(*NAMES)), SITUATIONS, 2, np.random.default_rng(0))
     (tmp_path / "barks.yarn").write_bytes(trees.barks_yarn(barks))
     out = yarn_check(tmp_path / "barks.yarn", start=None)
-    assert len(out["titles"]) == 4 * len(SITUATIONS)
-    assert {tuple(x) for x in out["lines"]} == {(s.name, l) for s in barks.speakers
+    assert len(out["titles"]) == 4 * len(SITUATIONS) and b"Sela_Voss: " in trees.barks_yarn(barks)
+    assert {tuple(x) for x in out["lines"]} == {(trees.yarn_character(s.name), l) for s in barks.speakers
                                                 for sit in SITUATIONS for l in barks.barks[s.id][sit]}
 
 

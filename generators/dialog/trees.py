@@ -5,7 +5,7 @@
   marker. :func:`tree_json` writes it as JSON that validates against the published schema
   (``dialog_tree.schema.json``, JSON Schema draft 2020-12, one file for trees and bark sets).
 * :func:`tree_yarn` writes a Yarn Spinner 2 script: ``title:`` headers, ``---``, ``Name: text``
-  lines, ``-> option`` choices with ``<<if ...>>`` conditions, ``<<set $var to value>>`` effects,
+  lines (the name as a one-word character ID: ``Sela_Voss``), ``-> option`` choices with ``<<if ...>>`` conditions, ``<<set $var to value>>`` effects,
   ``<<jump Node>>``, ``===`` node ends; ``<<declare>>`` for every variable in the start node.
   Text is escaped where Yarn gives characters a meaning (``# { } [ ] < > / \\``).
 * :func:`check_tree` — the structural validator every tree generator runs before returning:
@@ -309,6 +309,12 @@ def yarn_text(text: str) -> str:
     return _YARN_SPECIAL.sub(r"\\\1", text)
 
 
+def yarn_character(name: str) -> str:
+    """A speaker's name as a Yarn character ID, one word (Yarn runtimes differ on spaces in the
+    ``Name:`` label; one word reads the same in all of them): "Sela Voss" -> "Sela_Voss"."""
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "NPC"
+
+
 def yarn_value(v: Value) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -339,7 +345,7 @@ def _yarn_tags(tags) -> str:
 
 def tree_yarn(tree: DialogTree) -> bytes:
     """The tree as a Yarn Spinner 2 script (one Yarn node per tree node, the start node first)."""
-    names = {s.id: s.name for s in tree.speakers}
+    names = {s.id: yarn_character(s.name) for s in tree.speakers}
     order = [tree.node(tree.start)] + [n for n in tree.nodes if n.id != tree.start]
     out: list[str] = []
     for n in order:
@@ -365,7 +371,7 @@ def tree_yarn(tree: DialogTree) -> bytes:
 def barks_yarn(barks: BarkSet) -> bytes:
     """Barks as Yarn: one node per NPC and situation (``<npc>_<situation>``), one line per bark,
     each with a ``#line:`` id so a game can pick one at random (and localise it)."""
-    names = {s.id: s.name for s in barks.speakers}
+    names = {s.id: yarn_character(s.name) for s in barks.speakers}
     out: list[str] = []
     for s in barks.speakers:
         for sit in barks.situations:
