@@ -283,6 +283,7 @@ def test_tree_over_grpc_is_valid_and_deterministic(client, tmp_path):
     assert trees.depth(tree) == 3 and doc["speakers"][0]["name"] == "Brann"
     assert b"<<declare $knows_missing_shipment = false>>" in got["tree.yarn"]
     assert b"<<set $trust to $trust + 1>>" in got["tree.yarn"] and b"<<if $trust >= 1>>" in got["tree.yarn"]
+    assert b"<<if $knows_missing_shipment>>\n    <<jump Followup>>" in got["tree.yarn"]
     final = events[-1]
     assert isinstance(final, Final) and dict(final.parameters)["topic"] == "the missing shipment"
     # same seed, same bytes, over the wire and in-process; another seed, other bytes

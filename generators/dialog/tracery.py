@@ -373,6 +373,8 @@ PLAYER_RULES: dict[str, list[str]] = {
     "bribe": ["Would a few coins help your memory?", "I can pay for the truth.", "Name your price."],
     "friend": ["We're friends, aren't we? Tell me.", "After all I've done for you?",
                "You trust me. What aren't you saying?"],
+    "followup": ["Any more news about #topic#?", "Back again. What else about #topic#?",
+                 "About #topic#, anything new?"],
     "leave": ["Never mind. Goodbye.", "I'll be going.", "Thanks. Farewell.", "That's all for now."],
 }
 
@@ -505,7 +507,8 @@ def make_tree(p: Persona, topic: str, depth: int, branches: int, rng: np.random.
 
     Each inner node offers ``branches`` approaches (ask/press, charm, force or bribe), a way out
     (the shared ``Farewell`` end node) and, from the second level on, a choice shown only when
-    ``$trust >= 1`` leading to ``Confide``. Charm raises ``$trust``; nodes that reveal a topic fact
+    ``$trust >= 1`` leading to ``Confide``; the start offers ``Followup`` only when
+    ``$knows_<topic>`` is already true (a later visit: Yarn keeps variables between runs). Charm raises ``$trust``; nodes that reveal a topic fact
     set ``$knows_<topic>``; threats set ``$angered``. Leaves end the conversation.
     """
     g = persona_grammar(p, topic)
@@ -523,6 +526,12 @@ def make_tree(p: Persona, topic: str, depth: int, branches: int, rng: np.random.
             ctx.nodes.append(Node("Confide", p.id, _say(ctx, "confide", ctx.facts[0]), end=True,
                                   effects=(Effect(knows, "set", True),), tags=_tags(p, "happy", "give_item")))
         start.choices = _choices(ctx, (), 1, ())
+        if ctx.facts:                    # a later visit: Yarn variables outlive the conversation
+            fact = ctx.facts[min(1, len(ctx.facts) - 1)]
+            ctx.nodes.append(Node("Followup", p.id, tidy(f"{_say(ctx, 'reveal', fact)} {_say(ctx, 'farewell_line')}"),
+                                  end=True, tags=_tags(p, "neutral")))
+            start.choices.insert(-1, Choice(tidy(g.symbol("p_followup", rng)), "Followup",
+                                            conditions=(Condition(knows, "==", True),)))
     tree = DialogTree(title=f"{p.name}: {topic}" if topic else p.name, topic=topic, start="Start",
                       speakers=[Speaker(p.id, p.name, p.role)], variables=variables, nodes=ctx.nodes)
     check_tree(tree, max_depth=depth)
