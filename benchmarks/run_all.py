@@ -38,6 +38,7 @@ RUNS = [
     ["textures_latency.py"],
     ["textures_latency.py", "--large"],
     ["textures_quality.py"],
+    ["dialog_quality.py", "--seeds", "20", "--yarn", "24"],
 ]
 
 for args in RUNS:

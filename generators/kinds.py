@@ -45,6 +45,10 @@ KIND_TABLE: dict[str, KindSpec] = {
     "terrain": _row("terrain", "TerrainGenerator"),
     "textures": _row("textures", "TextureModel"),
     "music": _row("music", "MusicGenerator"),
+    # export: the model-backed dialog kind's exporter replaces this row's entry when it lands
+    "dialog": KindSpec("gamegen.generators.dialog.generator:DialogGenerator",
+                       "gamegen.generators.dialog.generator:builtins",
+                       "gamegen.generators.dialog.generator:build_export"),
 }
 
 KINDS = tuple(KIND_TABLE)

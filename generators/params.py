@@ -27,7 +27,7 @@ class ParamError(InvalidArgument):
 class Param:
     """One parameter of a generator: every check a value can fail is declared here.
 
-    ``type`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"choice"``, ``"bytes"``.
+    ``type`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"choice"``, ``"bytes"``, ``"text"``.
 
     * ``lo``/``hi``: inclusive bounds for numbers; for ``"bytes"`` (an uploaded file: an image, a
       MIDI file ...) the allowed size in bytes. A bytes parameter's default is ``None`` (not sent).
@@ -38,6 +38,8 @@ class Param:
     * ``what``: what a bytes upload must be, in words; ``sniff(name, data)`` checks its header
       (magic bytes, image size, MIDI structure) cheaply, before any work, raising
       :class:`ParamError`.
+    * ``text``: free text (a dialog topic ...); ``lo``/``hi`` bound its length in characters and
+      ``sniff(name, text)``, when given, checks its content. Its canonical form is the text itself.
     * ``hint``: a few words on why a rule exists, appended to its error message.
     """
 
@@ -65,6 +67,8 @@ class Param:
                 text = f"a multiple of {self.multiple_of} from {_fmt(self.lo)} to {_fmt(self.hi)}"
         elif self.type == "choice":
             text = "one of " + ", ".join(self.choices)
+        elif self.type == "text":
+            text = f"text of {_fmt(self.lo)} to {_fmt(self.hi)} characters"
         else:
             text = "true or false"
         return text + ("; required" if self.required else "")
@@ -107,6 +111,18 @@ class Param:
             if self.sniff is not None:
                 self.sniff(self.name, value)
             return value
+        elif self.type == "text":
+            if not isinstance(value, str):
+                raise ParamError(self.name, f"{self.name} must be {self.allowed()}, got {type(value).__name__}")
+            if not (self.lo <= len(value) <= self.hi):
+                raise ParamError(self.name, f"{self.name} is {len(value)} characters long; it must be {self.allowed()}")
+            bad = next((c for c in value if ord(c) < 32 or 127 <= ord(c) < 160), None)
+            if bad is not None:
+                raise ParamError(self.name, f"{self.name} must be one line of printable text, got the control "
+                                            f"character {bad!r} in {value[:40]!r}")
+            if self.sniff is not None:
+                self.sniff(self.name, value)
+            return value
         if self.type in ("int", "float") and not (self.lo <= value <= self.hi):
             raise ParamError(self.name, f"{self.name} must be {self.allowed()}, got {_fmt(value)}")
         return value
@@ -142,6 +158,8 @@ class Param:
         """Canonical text form (used in hashes, Final.parameters and docs)."""
         if self.type == "bool":
             return "true" if value else "false"
+        if self.type == "text":
+            return value
         if self.type == "bytes":
             # Uploads are named by content in hashes, Final.parameters and bake cache keys.
             return "none" if value is None else f"sha256:{hashlib.sha256(value).hexdigest()}"

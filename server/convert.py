@@ -16,10 +16,11 @@ _PTYPE = {
     "bool": pb.PARAMETER_TYPE_BOOL,
     "choice": pb.PARAMETER_TYPE_CHOICE,
     "bytes": pb.PARAMETER_TYPE_BYTES,
+    "text": pb.PARAMETER_TYPE_TEXT,
 }
 
 # The GenerateRequest.params oneof member that carries each kind's parameters is named after
-# the kind ("levels", "terrain", "textures", "music").
+# the kind ("levels", "terrain", "textures", "music", "dialog").
 PARAMS_FIELDS = tuple(f.name for f in pb.GenerateRequest.DESCRIPTOR.oneofs_by_name["params"].fields)
 
 
@@ -155,7 +156,7 @@ def info_from_proto(m: pb.ModelInfo) -> GeneratorInfo:
             default = None
         else:
             default = p.default_value
-        numeric = t in ("int", "float", "bytes")
+        numeric = t in ("int", "float", "bytes", "text")
         choices = tuple(int(c) for c in p.choices) if t == "int" else tuple(p.choices)
         params.append(Param(p.name, t, default, p.doc, lo=p.min if numeric else None,
                             hi=p.max if numeric else None, choices=choices,

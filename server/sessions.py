@@ -120,7 +120,10 @@ class SessionHub:
                 pass
 
         def work(run: _Running, value: dict) -> None:
-            ended = False
+            # The input's last event (its `end`, or its `error`) travels with the end marker, so the
+            # loop marks the input finished before the client can see that it is: a client that
+            # sends the next input as soon as it reads `end` never finds the previous one running.
+            last = None
             events: Iterator[Event] | None = None
             try:
                 if run.stop.is_set():
@@ -129,22 +132,22 @@ class SessionHub:
                 for e in events:
                     if run.stop.is_set():
                         break
-                    ended = ended or isinstance(e, InputEnd)
-                    emit(convert.session_event_to_proto(run.input_id, e))
+                    if isinstance(e, InputEnd):
+                        last = convert.session_event_to_proto(run.input_id, e)
+                    else:
+                        emit(convert.session_event_to_proto(run.input_id, e))
             except GameGenError as e:
-                ended = True
-                emit(pb.SessionEvent(input_id=run.input_id, error=pb.SessionError(code=e.status, message=e.details)))
+                last = pb.SessionEvent(input_id=run.input_id, error=pb.SessionError(code=e.status, message=e.details))
             except Exception as e:  # a bug: report it on this input, keep the session
-                ended = True
                 log.exception("session input %d of %s failed", run.input_id, gen.info.ref)
-                emit(pb.SessionEvent(input_id=run.input_id, error=pb.SessionError(
-                    code="INTERNAL", message=f"{type(e).__name__}: {e}")))
+                last = pb.SessionEvent(input_id=run.input_id, error=pb.SessionError(
+                    code="INTERNAL", message=f"{type(e).__name__}: {e}"))
             finally:
                 if events is not None:
                     events.close()   # the kind's cleanup runs here, in this thread
-                if not ended:
-                    emit(convert.session_event_to_proto(run.input_id, InputEnd("cancelled")))
-                emit((_END, run))
+                if last is None:
+                    last = convert.session_event_to_proto(run.input_id, InputEnd("cancelled"))
+                emit((_END, run, last))
 
         async def next_message():
             """The next request; the idle timeout counts only while no input is running."""
@@ -217,6 +220,7 @@ class SessionHub:
                     continue
                 if isinstance(item, tuple) and item[0] is _END:
                     running.remove(item[1])
+                    yield item[2]
                     if closing.is_set() and not running:
                         break
                     continue

@@ -15,12 +15,14 @@ class ParameterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PARAMETER_TYPE_BOOL: _ClassVar[ParameterType]
     PARAMETER_TYPE_CHOICE: _ClassVar[ParameterType]
     PARAMETER_TYPE_BYTES: _ClassVar[ParameterType]
+    PARAMETER_TYPE_TEXT: _ClassVar[ParameterType]
 PARAMETER_TYPE_UNSPECIFIED: ParameterType
 PARAMETER_TYPE_INT: ParameterType
 PARAMETER_TYPE_FLOAT: ParameterType
 PARAMETER_TYPE_BOOL: ParameterType
 PARAMETER_TYPE_CHOICE: ParameterType
 PARAMETER_TYPE_BYTES: ParameterType
+PARAMETER_TYPE_TEXT: ParameterType
 
 class ListModelsRequest(_message.Message):
     __slots__ = ("kind",)
@@ -99,7 +101,7 @@ class ModelInfo(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., family: _Optional[str] = ..., description: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterInfo, _Mapping]]] = ..., output_formats: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., tiles: _Optional[_Iterable[_Union[TileInfo, _Mapping]]] = ..., generator_version: _Optional[int] = ..., rules: _Optional[_Iterable[str]] = ..., sessions: _Optional[bool] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("model", "seed", "formats", "levels", "terrain", "textures", "music", "partials", "validate_only")
+    __slots__ = ("model", "seed", "formats", "levels", "terrain", "textures", "music", "dialog", "partials", "validate_only")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     FORMATS_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +109,7 @@ class GenerateRequest(_message.Message):
     TERRAIN_FIELD_NUMBER: _ClassVar[int]
     TEXTURES_FIELD_NUMBER: _ClassVar[int]
     MUSIC_FIELD_NUMBER: _ClassVar[int]
+    DIALOG_FIELD_NUMBER: _ClassVar[int]
     PARTIALS_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     model: str
@@ -116,9 +119,10 @@ class GenerateRequest(_message.Message):
     terrain: TerrainParams
     textures: TextureParams
     music: MusicParams
+    dialog: DialogParams
     partials: bool
     validate_only: bool
-    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., terrain: _Optional[_Union[TerrainParams, _Mapping]] = ..., textures: _Optional[_Union[TextureParams, _Mapping]] = ..., music: _Optional[_Union[MusicParams, _Mapping]] = ..., partials: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., terrain: _Optional[_Union[TerrainParams, _Mapping]] = ..., textures: _Optional[_Union[TextureParams, _Mapping]] = ..., music: _Optional[_Union[MusicParams, _Mapping]] = ..., dialog: _Optional[_Union[DialogParams, _Mapping]] = ..., partials: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class LevelParams(_message.Message):
     __slots__ = ("width", "enemies", "gaps", "gold", "temperature")
@@ -225,6 +229,24 @@ class MusicParams(_message.Message):
     intensity: float
     continuation: bytes
     def __init__(self, key: _Optional[str] = ..., mode: _Optional[str] = ..., meter: _Optional[str] = ..., tempo: _Optional[int] = ..., bars: _Optional[int] = ..., density: _Optional[float] = ..., register: _Optional[str] = ..., temperature: _Optional[float] = ..., loop: _Optional[bool] = ..., intensity: _Optional[float] = ..., continuation: _Optional[bytes] = ...) -> None: ...
+
+class DialogParams(_message.Message):
+    __slots__ = ("persona", "topic", "depth", "mode", "situations", "lines", "choices")
+    PERSONA_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SITUATIONS_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    persona: bytes
+    topic: str
+    depth: int
+    mode: str
+    situations: str
+    lines: int
+    choices: int
+    def __init__(self, persona: _Optional[bytes] = ..., topic: _Optional[str] = ..., depth: _Optional[int] = ..., mode: _Optional[str] = ..., situations: _Optional[str] = ..., lines: _Optional[int] = ..., choices: _Optional[int] = ...) -> None: ...
 
 class GenerateEvent(_message.Message):
     __slots__ = ("progress", "partial", "asset", "final", "is_last")
