@@ -28,7 +28,7 @@ from .test_sessions import Echo
 @pytest.fixture(scope="module")
 def gw(registry):
     reg = Registry()
-    for ref in ("levels/smb", "levels/smb-rules"):
+    for ref in ("levels/smb", "levels/smb-rules", "textures/pbr-sobel"):
         reg.add(registry.resolve(ref))
     slow = Slow(registry.resolve("levels/smb-rules"), "slow-smb", delay=0.05)
     late = Slow(registry.resolve("levels/smb-rules"), "late-smb", delay=1.0)   # first event after 1 s
@@ -123,6 +123,33 @@ def test_json_follows_the_protos_json_mapping(gw):
     assert base64.b64decode(asset["data"]).startswith(b"-")
     final = lines[-1]["final"]
     assert "contentHash" in final and "generatorVersion" in final and isinstance(final["seed"], str)
+
+
+def test_an_upload_travels_as_base64_and_gives_the_grpc_bytes(gw):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    server, h, _ = gw
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, "PNG")
+    png = buf.getvalue()
+    body = {"model": "textures/pbr-sobel", "seed": "1", "formats": ["normal_gl", "height"],
+            "textures": {"albedo": base64.b64encode(png).decode(), "relief": 2}}
+    r, lines = generate(h, body)
+    assert r.status_code == 200 and "final" in lines[-1]
+    over_http = {a["name"]: base64.b64decode(a["data"]) for a in (line.get("asset") for line in lines) if a}
+    with Client(server.target, timeout=30) as c:
+        over_grpc = {e.name: e.data for e in c.generate("textures/pbr-sobel", seed=1, params={"albedo": png, "relief": 2},
+                                                         formats=["normal_gl", "height"]) if isinstance(e, Asset)}
+    assert over_http == over_grpc and {"normal_gl.png", "height.png"} <= set(over_http)
+    body["textures"]["albedo"] = base64.b64encode(b"not an image").decode()
+    r, _ = generate(h, body)
+    assert r.status_code == 400 and "albedo" in r.json()["error"]["message"]
+    body["textures"]["albedo"] = "***"
+    r, _ = generate(h, body)
+    assert r.status_code == 400 and "albedo" in r.json()["error"]["message"]
 
 
 def test_bad_input_gets_the_grpc_code_as_http_status_with_the_field_named(gw):
