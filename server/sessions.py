@@ -120,7 +120,10 @@ class SessionHub:
                 pass
 
         def work(run: _Running, value: dict) -> None:
-            ended = False
+            # The input's last event (its `end` or `error`) is sent after the kind's cleanup, and the
+            # handler marks the input finished as it sends it: a client may send its next input as
+            # soon as it reads that event.
+            last: pb.SessionEvent | None = None
             events: Iterator[Event] | None = None
             try:
                 if run.stop.is_set():
@@ -129,38 +132,43 @@ class SessionHub:
                 for e in events:
                     if run.stop.is_set():
                         break
-                    ended = ended or isinstance(e, InputEnd)
-                    emit(convert.session_event_to_proto(run.input_id, e))
+                    if isinstance(e, InputEnd):
+                        last = convert.session_event_to_proto(run.input_id, e)
+                    else:
+                        emit(convert.session_event_to_proto(run.input_id, e))
             except GameGenError as e:
-                ended = True
-                emit(pb.SessionEvent(input_id=run.input_id, error=pb.SessionError(code=e.status, message=e.details)))
+                last = pb.SessionEvent(input_id=run.input_id, error=pb.SessionError(code=e.status, message=e.details))
             except Exception as e:  # a bug: report it on this input, keep the session
-                ended = True
                 log.exception("session input %d of %s failed", run.input_id, gen.info.ref)
-                emit(pb.SessionEvent(input_id=run.input_id, error=pb.SessionError(
-                    code="INTERNAL", message=f"{type(e).__name__}: {e}")))
+                last = pb.SessionEvent(input_id=run.input_id, error=pb.SessionError(
+                    code="INTERNAL", message=f"{type(e).__name__}: {e}"))
             finally:
                 if events is not None:
                     events.close()   # the kind's cleanup runs here, in this thread
-                if not ended:
-                    emit(convert.session_event_to_proto(run.input_id, InputEnd("cancelled")))
+                emit(last if last is not None else convert.session_event_to_proto(run.input_id, InputEnd("cancelled")))
                 emit((_END, run))
 
         async def next_message():
             """The next request; the idle timeout counts only while no input is running."""
             pending = asyncio.ensure_future(it.__anext__())
-            while True:
-                done, _ = await asyncio.wait({pending}, timeout=self.limits.idle_timeout)
-                if done:
-                    try:
-                        return pending.result()
-                    except StopAsyncIteration:
-                        return None
-                if not running:
+            try:
+                while True:
+                    done, _ = await asyncio.wait({pending}, timeout=self.limits.idle_timeout)
+                    if done:
+                        try:
+                            return pending.result()
+                        except StopAsyncIteration:
+                            return None
+                    if not running:
+                        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                            f"no message for {self.limits.idle_timeout:.0f} s: the session was "
+                                            "closed (the server's --session-idle-timeout); reopen it to go on")
+            finally:
+                # the reader cancelled (the call ended) while waiting: the read it started must not
+                # outlive it, nor end later with an exception nobody retrieves
+                if not pending.done():
                     pending.cancel()
-                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                        f"no message for {self.limits.idle_timeout:.0f} s: the session was closed "
-                                        "(the server's --session-idle-timeout); reopen it to go on")
+                pending.add_done_callback(lambda f: f.cancelled() or f.exception())
 
         async def read() -> None:
             while True:
@@ -216,10 +224,14 @@ class SessionHub:
                         break
                     continue
                 if isinstance(item, tuple) and item[0] is _END:
-                    running.remove(item[1])
+                    if item[1] in running:
+                        running.remove(item[1])
                     if closing.is_set() and not running:
                         break
                     continue
+                if (running and item.input_id == running[0].input_id
+                        and item.WhichOneof("event") in ("end", "error")):
+                    running.pop(0)       # its last event: the next input may come as soon as it is read
                 yield item
             yield pb.SessionEvent(closed=pb.SessionClosed(reason="client closed"))
         finally:
