@@ -573,7 +573,11 @@ class Gateway:
                 while task.cancelling():
                     task.uncancel()
                 context._finish(cancelled=True)
-                await ws.close()
+                try:
+                    async with asyncio.timeout(1.0):
+                        await ws.close()
+                except (ConnectionError, TimeoutError):
+                    pass
                 return ws
             if task not in self._shutdown_cut:
                 context._finish(cancelled=True)

@@ -95,7 +95,8 @@ class SessionHub:
                 yield event
         finally:
             self.open.pop(sid, None)
-            await asyncio.to_thread(session.close)
+            # shielded: a second cancel (the transport noticing the client gone) must not drop it
+            await asyncio.shield(asyncio.to_thread(session.close))
 
     async def _next(self, it, context):
         try:

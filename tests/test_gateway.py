@@ -320,6 +320,23 @@ def test_cancel_over_the_websocket_and_closing_the_socket_frees_the_session(gw):
     assert wait_for(lambda: not server.server.servicer.sessions.open)
 
 
+def test_a_dropped_connection_frees_the_session(gw):
+    import socket
+
+    server, _, gens = gw
+    slow = gens["slow-echo"]
+    slow.closed.clear()
+    slow.step_closed.clear()
+    with connect(ws_url(server)) as ws:
+        send(ws, open={"model": "dialog/slow-echo", "dialog": {"persona": {"name": "Crash"}}})
+        assert "opened" in recv(ws)
+        send(ws, input={"inputId": "1", "dialog": {"playerLine": " ".join(["word"] * 200)}})
+        assert "partial" in recv(ws)
+        ws.socket.shutdown(socket.SHUT_RDWR)      # the game crashed: no close frame, the TCP connection ends
+        assert slow.step_closed.wait(5) and slow.closed.wait(5)
+    assert wait_for(lambda: not server.server.servicer.sessions.open)
+
+
 def test_a_status_that_ends_the_session_is_a_last_frame_then_the_close(gw):
     server, _, _ = gw
     cases = [
