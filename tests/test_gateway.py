@@ -245,6 +245,24 @@ def test_assets_by_reference(gw):
     assert r.status_code == 400 and "assets=ref" in r.json()["error"]["message"]
 
 
+def test_cors_for_browser_builds_only_when_asked(gw):
+    server, h, _ = gw
+    assert "access-control-allow-origin" not in h.get("/v1/models").headers
+    server.server.gateway.cors_origin = "https://game.example"
+    try:
+        pre = h.options("/v1/generate", headers={"Origin": "https://game.example",
+                                                 "Access-Control-Request-Method": "POST",
+                                                 "Access-Control-Request-Headers": "content-type, x-gamegen-timeout"})
+        assert pre.status_code == 204 and pre.headers["access-control-allow-origin"] == "https://game.example"
+        assert "X-Gamegen-Timeout" in pre.headers["access-control-allow-headers"]
+        r, lines = generate(h, {"model": "levels/smb-rules", "levels": {"width": 50}, "formats": ["txt"]})
+        assert r.headers["access-control-allow-origin"] == "https://game.example" and "final" in lines[-1]
+        r, _ = generate(h, {"model": "levels/nope"})
+        assert r.status_code == 404 and r.headers["access-control-allow-origin"] == "https://game.example"
+    finally:
+        server.server.gateway.cors_origin = None
+
+
 # -- Session over a WebSocket ---------------------------------------------------------------------------
 
 def ws_url(server) -> str:
