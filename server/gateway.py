@@ -35,7 +35,6 @@ own, so it lives beside grpc.aio), and that cancels a handler when its client di
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import json
 import logging
@@ -327,7 +326,7 @@ class Gateway:
         except OSError as e:
             await self._runner.cleanup()
             raise OSError(f"could not bind HTTP {self.host}:{self.requested_port} (port in use?): {e.strerror or e}") from None
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         return self.port
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -602,7 +601,3 @@ class Gateway:
             pass
         return ws
 
-
-def decode_asset_data(event: dict) -> bytes:
-    """The bytes of an ``asset`` event's JSON (``data`` is base64); a helper for clients and tests."""
-    return base64.b64decode(event.get("asset", {}).get("data", ""))
