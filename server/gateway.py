@@ -325,7 +325,8 @@ class Gateway:
             await site.start()
         except OSError as e:
             await self._runner.cleanup()
-            raise OSError(f"could not bind HTTP {self.host}:{self.requested_port} (port in use?): {e.strerror or e}") from None
+            raise OSError(f"could not bind the HTTP gateway to {self.host}:{self.requested_port}: {e.strerror or e}; "
+                          "pick another --http-port (0: a free one) or --no-http") from None
         self.port = self._runner.addresses[0][1]
         return self.port
 
