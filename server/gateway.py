@@ -355,9 +355,10 @@ class Gateway:
         else:
             try:
                 response = await handler(request)
-            except web.HTTPRequestEntityTooLarge as e:
-                response = error_response("RESOURCE_EXHAUSTED", f"the request body is over the limit of "
-                                          f"{MAX_BODY_BYTES} bytes ({e.text})", 413)
+            except web.HTTPRequestEntityTooLarge:
+                response = error_response("RESOURCE_EXHAUSTED", f"the request body is over the gateway's limit of "
+                                          f"{MAX_BODY_BYTES} bytes (the gRPC limit of 16 MiB, with uploads as "
+                                          "base64)", 413)
             except web.HTTPMethodNotAllowed as e:
                 response = error_response("UNIMPLEMENTED", f"{request.method} {request.path} is not served; "
                                           f"use {', '.join(sorted(e.allowed_methods))}", 405)
