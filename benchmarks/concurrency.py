@@ -55,7 +55,7 @@ def main():
     ap.add_argument("--callers", default="1,2,4,8,16")
     ap.add_argument("--serve-args", default="", help="extra `gamegen serve` options, e.g. '--ort-threads 0'")
     a = ap.parse_args()
-    proc = subprocess.Popen([sys.executable, "-m", "gamegen.server.cli", "serve", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "gamegen.server.cli", "serve", "--port", "0", "--no-http",
                              "--max-concurrent", "8", "--log-level", "warning", *a.serve_args.split()],
                             stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     try:

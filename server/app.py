@@ -41,7 +41,10 @@ class GameGenServer:
     """One running server. ``await start()``, then ``await stop(grace)`` or ``await serve_forever()``."""
 
     def __init__(self, registry: Registry, host: str = "127.0.0.1", port: int = 50051,
-                 max_concurrent: int = 8, workers: int | None = None, session_limits: SessionLimits | None = None):
+                 max_concurrent: int = 8, workers: int | None = None, session_limits: SessionLimits | None = None,
+                 http_port: int | None = None, http_cors_origin: str | None = None):
+        """``http_port`` (None: no gateway; 0: a free port) serves the same servicer over HTTP/WebSocket
+        (:mod:`gamegen.server.gateway`) in this loop; ``self.http_port`` is the bound port."""
         self.registry = registry
         self.host = host
         self.requested_port = port
@@ -50,6 +53,12 @@ class GameGenServer:
         self.health = health_aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
+        self.gateway = None
+        if http_port is not None:
+            from .gateway import Gateway
+
+            self.gateway = Gateway(self.servicer, self.health, host=host, port=http_port, cors_origin=http_cors_origin)
+        self.http_port: int | None = None
 
     async def start(self) -> int:
         self.server = grpc.aio.server(options=SERVER_OPTIONS)
@@ -63,6 +72,12 @@ class GameGenServer:
         if not self.port:
             raise OSError(f"could not bind {self.host}:{self.requested_port} (port in use?)")
         await self.server.start()
+        if self.gateway is not None:
+            try:
+                self.http_port = await self.gateway.start()
+            except OSError:
+                await self.server.stop(0)
+                raise
         # Models were loaded and warmed up before the server was built: report SERVING now.
         for name in ("", SERVICE_NAME):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -74,7 +89,10 @@ class GameGenServer:
             return
         for name in ("", SERVICE_NAME):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-        await self.server.stop(grace)
+        if self.gateway is not None:
+            await asyncio.gather(self.server.stop(grace), self.gateway.stop(grace))
+        else:
+            await self.server.stop(grace)
         self.servicer.close()
 
     async def serve_until_signal(self, grace: float = 10.0) -> None:

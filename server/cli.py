@@ -102,9 +102,14 @@ def serve(
     ort_threads: int = typer.Option(1, help="ONNX Runtime intra-op threads per session (0 = all cores)"),
     max_sessions: int = typer.Option(64, help="Session streams (dialog, NPC) open at once; more get RESOURCE_EXHAUSTED"),
     session_idle_timeout: float = typer.Option(600.0, help="seconds without a message before a Session is closed"),
+    http_port: int = typer.Option(50052, help="HTTP/WebSocket gateway port (JSON, NDJSON streams, sessions); "
+                                             "0 picks a free one"),
+    no_http: bool = typer.Option(False, "--no-http", help="serve gRPC only, no HTTP/WebSocket gateway"),
+    http_cors_origin: Optional[str] = typer.Option(None, help="let browser pages from this origin (or *) call "
+                                                           "the gateway (WebGL builds); default: no CORS headers"),
     log_level: str = typer.Option("info", help="debug, info, warning, error"),
 ):
-    """Run the gRPC server on a model repository."""
+    """Run the gRPC server (and the HTTP/WebSocket gateway beside it) on a model repository."""
     from .app import GameGenServer
     from .registry import load_registry
     from .sessions import SessionLimits
@@ -116,6 +121,10 @@ def serve(
         raise _fail(f"--max-concurrent must be at least 1, got {max_concurrent}")
     if not (0 <= port <= 65535):
         raise _fail(f"--port must be from 0 to 65535, got {port}")
+    if not no_http and not (0 <= http_port <= 65535):
+        raise _fail(f"--http-port must be from 0 to 65535, got {http_port} (or --no-http to turn the gateway off)")
+    if not no_http and http_port and http_port == port:
+        raise _fail(f"--http-port and --port are both {port}; give the gateway its own port")
     if workers < 0:
         raise _fail(f"--workers must be 0 (one per core) or more, got {workers}")
     if max_sessions < 1:
@@ -137,13 +146,17 @@ def serve(
     async def main() -> None:
         server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent,
                                workers=workers or None,
-                               session_limits=SessionLimits(max_sessions, session_idle_timeout))
+                               session_limits=SessionLimits(max_sessions, session_idle_timeout),
+                               http_port=None if no_http else http_port, http_cors_origin=http_cors_origin)
         try:
             bound = await server.start()
         except OSError as e:
             raise _fail(str(e))
         names = ", ".join(f"{g.info.ref}@{g.info.version} [{g.info.execution_provider}]" for g in registry.all())
         print(f"gamegen serving on {host}:{bound}: {names}", flush=True)
+        if server.http_port is not None:
+            print(f"gamegen HTTP/WebSocket gateway on http://{host}:{server.http_port}/v1/ "
+                  f"(models, generate, session, health)", flush=True)
         await server.serve_until_signal(grace)
 
     asyncio.run(main())

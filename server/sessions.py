@@ -95,7 +95,8 @@ class SessionHub:
                 yield event
         finally:
             self.open.pop(sid, None)
-            await asyncio.to_thread(session.close)
+            # shielded: a second cancel (the transport noticing the client gone) must not drop it
+            await asyncio.shield(asyncio.to_thread(session.close))
 
     async def _next(self, it, context):
         try:
@@ -152,18 +153,24 @@ class SessionHub:
         async def next_message():
             """The next request; the idle timeout counts only while no input is running."""
             pending = asyncio.ensure_future(it.__anext__())
-            while True:
-                done, _ = await asyncio.wait({pending}, timeout=self.limits.idle_timeout)
-                if done:
-                    try:
-                        return pending.result()
-                    except StopAsyncIteration:
-                        return None
-                if not running:
+            try:
+                while True:
+                    done, _ = await asyncio.wait({pending}, timeout=self.limits.idle_timeout)
+                    if done:
+                        try:
+                            return pending.result()
+                        except StopAsyncIteration:
+                            return None
+                    if not running:
+                        await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                            f"no message for {self.limits.idle_timeout:.0f} s: the session was "
+                                            "closed (the server's --session-idle-timeout); reopen it to go on")
+            finally:
+                # the reader cancelled (the call ended) while waiting: the read it started must not
+                # outlive it, nor end later with an exception nobody retrieves
+                if not pending.done():
                     pending.cancel()
-                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                        f"no message for {self.limits.idle_timeout:.0f} s: the session was closed "
-                                        "(the server's --session-idle-timeout); reopen it to go on")
+                pending.add_done_callback(lambda f: f.cancelled() or f.exception())
 
         async def read() -> None:
             while True:
@@ -219,7 +226,8 @@ class SessionHub:
                         break
                     continue
                 if isinstance(item, tuple) and item[0] is _END:
-                    running.remove(item[1])
+                    if item[1] in running:
+                        running.remove(item[1])
                     yield item[2]
                     if closing.is_set() and not running:
                         break

@@ -32,16 +32,18 @@ def registry():
 class ServerThread:
     """A real grpc.aio server on 127.0.0.1:<free port>, running its own loop in a thread."""
 
-    def __init__(self, registry, max_concurrent: int = 4, workers: int | None = None):
+    def __init__(self, registry, max_concurrent: int = 4, workers: int | None = None, **server_options):
+        """``server_options`` go to GameGenServer (``http_port=0`` adds the HTTP/WebSocket gateway)."""
         from gamegen.server.app import GameGenServer
 
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.server = GameGenServer(registry, host="127.0.0.1", port=0, max_concurrent=max_concurrent,
-                                    workers=workers)
+                                    workers=workers, **server_options)
         self.port = self.call(self.server.start())
         self.target = f"127.0.0.1:{self.port}"
+        self.http = f"http://127.0.0.1:{self.server.http_port}" if self.server.http_port else None
 
     @property
     def stats(self):
@@ -76,14 +78,17 @@ def gamegen_cmd(*args: str) -> list[str]:
 
 
 class ServeProcess:
-    """``gamegen serve --port 0`` in a subprocess; the bound port is read from its banner."""
+    """``gamegen serve --port 0 --http-port 0`` in a subprocess; the bound ports are read from its
+    banner (``target`` for gRPC; ``http``, the gateway's base URL, unless ``--no-http`` is passed)."""
 
     def __init__(self, *args: str):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(gamegen_cmd("serve", "--port", "0", *args), stdout=subprocess.PIPE,
+        http = () if "--no-http" in args or "--http-port" in args else ("--http-port", "0")
+        self.proc = subprocess.Popen(gamegen_cmd("serve", "--port", "0", *http, *args), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.time() + 60
         line = ""
+        self.http = None
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line and self.proc.poll() is not None:
@@ -91,6 +96,11 @@ class ServeProcess:
             m = re.search(r"serving on [\d.]+:(\d+)", line)
             if m:
                 self.target = f"127.0.0.1:{m.group(1)}"
+                if "--no-http" in args:
+                    return
+            m = re.search(r"gateway on http://[\d.]+:(\d+)", line)
+            if m:
+                self.http = f"http://127.0.0.1:{m.group(1)}"
                 return
         raise RuntimeError(f"server did not start: {line}")
 
