@@ -239,6 +239,21 @@ def test_a_texture_set_and_an_uploaded_file_travel_as_bytes(cli, served, py_clie
     assert (tmp_path / "maps" / "normal_dx.png").read_bytes() == expected["normal_dx.png"]
 
 
+@pytest.mark.parametrize("mode", ["run", "poll", "coroutine"])
+def test_callbacks_polling_and_coroutines_see_the_same_stream(cli, served, mode):
+    """RunAsync(handlers), TryRead from Update and the coroutine (driven as Unity drives one) give the
+    events MoveNextAsync gives, in the same order; cancelling works the same way in each."""
+    args = ("generate", "levels/smb", "--seed", "4", "--set", "width=100", "-f", "txt", "-f", "png")
+    pulled = run(cli, served.http, *args, "--mode", "pull")
+    other = run(cli, served.http, *args, "--mode", mode)
+    assert pulled.returncode == other.returncode == 0, other.stderr
+    strip = lambda out: [line for line in out.splitlines() if not line.startswith(("timing", "progress"))]
+    assert strip(other.stdout) == strip(pulled.stdout) and len(strip(pulled.stdout)) == 4 + 2 + 1
+    cancelled = run(cli, served.http, "generate", "levels/smb", "--set", "width=1000", "-f", "txt", "--mode", mode,
+                    "--cancel-after", "2", "--quiet", "--no-list")
+    assert cancelled.returncode == CANCELLED and cancelled.stderr.startswith("CANCELLED: "), cancelled.stderr
+
+
 # --- bad input ------------------------------------------------------------------------------------
 
 
@@ -397,3 +412,47 @@ def test_a_bad_open_is_a_typed_error(cli, session_gateway, args, code, words):
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
     for w in words:
         assert w in r.stderr, (w, r.stderr)
+
+
+# --- what the Unity converters load ---------------------------------------------------------------
+
+
+def test_the_converters_readers_agree_with_the_servers_files(cli, served, py_client, tmp_path):
+    """Runtime/Core/Formats.cs: 16-bit heightmap PNG and raw (kept at 16 bits, row 0 first), WAV
+    samples, and the Tiled map's tiles, read back exactly as Python reads the same files."""
+    import wave
+
+    import numpy as np
+    from PIL import Image
+
+    terrain, _ = python_assets(py_client, "terrain/noise", 3, {"size": 65, "chunk_x": 1}, ["heightmap", "raw"])
+    music, _ = python_assets(py_client, "music/music-markov", 3, {"bars": 2}, ["wav"])
+    level, _ = python_assets(py_client, "levels/smb", 7, {"width": 60}, ["tmj", "txt"])
+    for name, data in {**terrain, **music, **level}.items():
+        (tmp_path / name).write_bytes(data)
+    r = run(cli, "http://unused", "decode", *(str(tmp_path / n) for n in
+                                              ("heightmap.png", "heightmap.raw", "music.wav", "level.tmj", "smb.tsj")))
+    assert r.returncode == 0, r.stderr
+    gray, raw, wav, tmj, tsj = (fields(line) for line in r.stdout.splitlines())
+
+    heights = np.array(Image.open(io.BytesIO(terrain["heightmap.png"])), dtype=np.int64)
+    assert heights.shape == (65, 65) and heights.max() > 255  # really 16-bit
+    assert (gray["width"], gray["height"]) == ("65", "65")
+    assert int(gray["sum"]) == heights.sum() and int(gray["first"]) == heights[0, 0] and int(gray["last"]) == heights[-1, -1]
+    raw_values = np.frombuffer(terrain["heightmap.raw"], dtype="<u2").reshape(65, 65)
+    assert raw["size"] == "65" and int(raw["sum"]) == raw_values.sum() and int(raw["corner_row0_col1"]) == raw_values[0, 1]
+    assert (raw_values == heights).all()
+
+    with wave.open(io.BytesIO(music["music.wav"])) as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        assert (wav["channels"], wav["rate"], wav["frames"]) == (str(w.getnchannels()), str(w.getframerate()),
+                                                                 str(w.getnframes()))
+    assert int(wav["sum"]) == int(frames.astype(np.int64).sum())
+
+    symbols = dict(kv.split(":") for kv in tsj["symbols"].split(","))
+    assert tsj["tiles"] == str(len(symbols)) and tsj["image"] == "smb-tiles.png"
+    ids = [row.rstrip(",").split(",") for row in tmj["ids"].split("|")]
+    assert (tmj["width"], tmj["height"]) == ("60", "14") and len(ids) == 14
+    empty = next(s for i, s in symbols.items() if i == "0")
+    text = ["".join(empty if i == "-1" else symbols[i] for i in row) for row in ids]
+    assert text == level["level.txt"].decode().splitlines()  # row 0 of the map is the level's top row

@@ -157,30 +157,54 @@ namespace GameGen.Client
             }
         }
 
-        /// <summary>For Unity coroutines (StartCoroutine(call.Coroutine(handlers))): reads on a worker
-        /// thread, yields null each frame, and calls the handlers from the coroutine, i.e. on the main
-        /// thread, never blocking a frame. Failures go to handlers.OnError.</summary>
+        /// <summary>For Unity coroutines (StartCoroutine(call.Coroutine(handlers))): yields null each
+        /// frame and calls the handlers from the coroutine, i.e. on the main thread; the stream is read on
+        /// a worker thread, so no frame ever waits for the network. Failures go to handlers.OnError.</summary>
         public IEnumerator Coroutine(GenerateHandlers handlers)
         {
-            var queue = new ConcurrentQueue<GenerateEvent>();
-            GameGenException failure = null;
-            var pump = Task.Run(async () =>
-            {
-                try { while (await MoveNextAsync().ConfigureAwait(false)) queue.Enqueue(Current); }
-                catch (GameGenException e) { failure = e; }
-            });
             try
             {
                 while (true)
                 {
                     GenerateEvent ev;
-                    while (queue.TryDequeue(out ev)) handlers.Dispatch(ev);
-                    if (pump.IsCompleted && queue.IsEmpty) break;
+                    bool more;
+                    try
+                    {
+                        while ((more = TryRead(out ev)) && ev != null) handlers.Dispatch(ev);
+                    }
+                    catch (GameGenException e)
+                    {
+                        if (handlers.OnError != null) handlers.OnError(e);
+                        yield break;
+                    }
+                    if (!more) yield break;
                     yield return null;
                 }
-                if (failure != null && handlers.OnError != null) handlers.OnError(failure);
             }
             finally { Dispose(); }
+        }
+
+        readonly ConcurrentQueue<GenerateEvent> pumped = new ConcurrentQueue<GenerateEvent>();
+        Task pump;
+        volatile GameGenException pumpFailure;
+
+        /// <summary>Polling, for Update(): never blocks. Returns true with the next event when one has
+        /// arrived (ev null: none yet, call again next frame), false once the stream is over; throws the
+        /// call's GameGenException when it failed. The first call starts reading on a worker thread; do
+        /// not mix with MoveNextAsync.</summary>
+        public bool TryRead(out GenerateEvent ev)
+        {
+            if (pump == null)
+                pump = Task.Run(async () =>
+                {
+                    try { while (await MoveNextAsync().ConfigureAwait(false)) pumped.Enqueue(Current); }
+                    catch (GameGenException e) { pumpFailure = e; }
+                });
+            if (pumped.TryDequeue(out ev)) return true;
+            if (!pump.IsCompleted) return true;
+            if (pumped.TryDequeue(out ev)) return true;  // queued just before the pump finished
+            if (pumpFailure != null) throw pumpFailure;
+            return false;
         }
 
         void Close()

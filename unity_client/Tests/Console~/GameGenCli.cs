@@ -4,6 +4,8 @@
 //   mono gamegen-cs.exe --server http://127.0.0.1:50052 models [KIND]
 //   mono gamegen-cs.exe --server URL generate MODEL [--seed N] [--set k=v|k=@file]... [-f FORMAT]...
 //        [--out DIR] [--cancel-after EVENTS] [--timeout SECONDS] [--quiet]
+//        [--mode pull|run|poll|coroutine]
+//   mono gamegen-cs.exe decode FILE...   (what the Unity converters would load from the server's files)
 //   mono gamegen-cs.exe --server URL session MODEL --persona NAME [--say LINE]... [--cancel-after-deltas N (first turn)]
 //
 // One line per event on stdout ("level_chunk x=0 width=25 ..."); a failure prints "CODE: message" on
@@ -51,6 +53,7 @@ static class GameGenCli
                 case "models": return await Models(client, args.Count > 0 ? args[0] : null);
                 case "generate": return await Generate(client, args);
                 case "session": return await Session(server, args);
+                case "decode": return Decode(args);
                 default: throw new UsageException("unknown command " + command);
             }
         }
@@ -111,6 +114,7 @@ static class GameGenCli
         var timeout = Take(args, "--timeout");
         var quiet = Flag(args, "--quiet");
         var noList = Flag(args, "--no-list");
+        var mode = Take(args, "--mode") ?? "pull";
         if (args.Count != 1) throw new UsageException("generate MODEL [options]");
         var request = new GenerateRequest(args[0], seed == null ? 0 : ulong.Parse(seed, CultureInfo.InvariantCulture));
         request.Formats.AddRange(formats);
@@ -148,9 +152,8 @@ static class GameGenCli
         double firstMs = -1;
         using (var call = client.Generate(request, cts.Token, options))
         {
-            while (await call.MoveNextAsync())
+            Action<GenerateEvent> handle = e =>
             {
-                var e = call.Current;
                 if (firstMs < 0) firstMs = clock.Elapsed.TotalMilliseconds;
                 events++;
                 if (!quiet) Print(e);
@@ -158,9 +161,99 @@ static class GameGenCli
                     File.WriteAllBytes(Path.Combine(outDir, e.Asset.Name), e.Asset.Data);
                 if (cancelAfter != null && events == int.Parse(cancelAfter, CultureInfo.InvariantCulture))
                     cts.Cancel();  // the next read ends with CANCELLED
+            };
+            var handlers = new GenerateHandlers
+            {
+                OnProgress = p => handle(new GenerateEvent { Progress = p }),
+                OnLevelChunk = c => handle(new GenerateEvent { Partial = new PartialContent { LevelChunk = c } }),
+                OnMusicBar = b => handle(new GenerateEvent { Partial = new PartialContent { MusicBar = b } }),
+                OnAsset = a => handle(new GenerateEvent { Asset = a }),
+                OnFinal = f => handle(new GenerateEvent { Final = f, IsLast = true }),
+            };
+            switch (mode)
+            {
+                case "pull":  // await MoveNextAsync, as async code in a game or a build script would
+                    while (await call.MoveNextAsync()) handle(call.Current);
+                    break;
+                case "run":  // callbacks on the awaiting context
+                    await call.RunAsync(handlers);
+                    break;
+                case "poll":  // Update(): one TryRead loop per "frame", never blocking
+                    GenerateEvent ev;
+                    while (call.TryRead(out ev))
+                    {
+                        if (ev != null) handle(ev);
+                        else Thread.Sleep(1);
+                    }
+                    break;
+                case "coroutine":  // driven the way Unity drives StartCoroutine: MoveNext once per frame
+                    GameGenException failure = null;
+                    handlers.OnError = e => failure = e;
+                    var routine = call.Coroutine(handlers);
+                    while (routine.MoveNext()) Thread.Sleep(1);
+                    if (failure != null) throw failure;
+                    break;
+                default: throw new UsageException("--mode pull|run|poll|coroutine");
             }
             Console.WriteLine("timing first_event_ms={0} total_ms={1} progress={2}", F(firstMs),
                               F(clock.Elapsed.TotalMilliseconds), F(call.Progress));
+        }
+        return 0;
+    }
+
+    static int Decode(List<string> files)
+    {
+        foreach (var path in files)
+        {
+            var bytes = File.ReadAllBytes(path);
+            var name = Path.GetFileName(path);
+            if (name.EndsWith(".png"))
+            {
+                var g = GameGen.Client.Formats.Png.DecodeGray16(bytes);
+                long sum = 0;
+                foreach (var v in g.Samples) sum += v;
+                Console.WriteLine("gray16 {0} width={1} height={2} sum={3} first={4} last={5}", name, g.Width, g.Height, sum,
+                                  g.Samples[0], g.Samples[g.Samples.Length - 1]);
+            }
+            else if (name.EndsWith(".raw"))
+            {
+                int size;
+                var h = GameGen.Client.Formats.RawHeightmap.Decode(bytes, out size);
+                long sum = 0;
+                foreach (var v in h) sum += (long)Math.Round(v * 65535.0);
+                Console.WriteLine("raw {0} size={1} sum={2} corner_row0_col1={3}", name, size, sum, Math.Round(h[0, 1] * 65535.0));
+            }
+            else if (name.EndsWith(".wav"))
+            {
+                var w = GameGen.Client.Formats.Wav.Decode(bytes);
+                long sum = 0;
+                foreach (var v in w.Samples) sum += (long)Math.Round(v * 32768.0);
+                Console.WriteLine("wav {0} channels={1} rate={2} frames={3} sum={4}", name, w.Channels, w.SampleRate, w.Frames, sum);
+            }
+            else if (name.EndsWith(".tmj"))
+            {
+                var m = GameGen.Client.Formats.TiledMap.Parse(bytes);
+                var layer = m.Layers[0];
+                var rows = new List<string>();
+                for (int y = 0; y < layer.Height; y++)
+                {
+                    var row = new System.Text.StringBuilder();
+                    for (int x = 0; x < layer.Width; x++) row.Append(m.TileAt(layer, x, y) + ",");
+                    rows.Add(row.ToString());
+                }
+                Console.WriteLine("tmj {0} width={1} height={2} tile={3}x{4} layers={5} first_gid={6} ids={7}", name, m.Width, m.Height,
+                                  m.TileWidth, m.TileHeight, m.Layers.Count, m.Tilesets[0].Key, string.Join("|", rows));
+            }
+            else if (name.EndsWith(".tsj"))
+            {
+                var t = GameGen.Client.Formats.TiledTileset.Parse(bytes);
+                int x, y;
+                t.Rect(t.TileCount - 1, out x, out y);
+                var symbols = t.Properties.OrderBy(kv => kv.Key).Select(kv => kv.Key + ":" + (kv.Value.ContainsKey("symbol") ? kv.Value["symbol"] : "?"));
+                Console.WriteLine("tsj {0} tiles={1} columns={2} image={3} last_rect={4},{5} symbols={6}", name, t.TileCount, t.Columns,
+                                  t.Image, x, y, string.Join(",", symbols));
+            }
+            else throw new UsageException("decode: .png (16-bit grey), .raw, .wav, .tmj or .tsj");
         }
         return 0;
     }
