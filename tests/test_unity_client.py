@@ -456,3 +456,35 @@ def test_the_converters_readers_agree_with_the_servers_files(cli, served, py_cli
     empty = next(s for i, s in symbols.items() if i == "0")
     text = ["".join(empty if i == "-1" else symbols[i] for i in row) for row in ids]
     assert text == level["level.txt"].decode().splitlines()  # row 0 of the map is the level's top row
+
+
+def test_a_recipe_writes_the_bake_file_gamegen_bake_reads(cli, served, tmp_path):
+    """The editor's recipe asset mirrors bake.toml: what it writes, `gamegen bake` validates and
+    bakes with the same parameters (typed from ListModels, files as paths relative to the file)."""
+    import tomllib
+
+    from gamegen.server.backends import LocalBackend
+    from gamegen.server.bake import load_bake_file
+
+    import numpy as np
+    from PIL import Image
+
+    (tmp_path / "art").mkdir()
+    Image.fromarray(np.full((64, 64, 3), 90, dtype=np.uint8)).save(tmp_path / "art" / "rock.png")
+    r = run(cli, served.http, "recipe", "--defaults", "tmj,png",
+            "--asset", "world-1", "levels/smb", "7", "width=300", "enemies=0.4", "temperature=1", "-f", "tmj",
+            "--asset", "theme", "music/music-lstm", "11", "key=D", "loop=true", "tempo=96",
+            "--asset", "cliff", "textures/exemplar-spectral", "1", "exemplar=@art/rock.png", "size=128")
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    data = tomllib.loads(text)
+    assert data["defaults"] == {"formats": ["tmj", "png"]}
+    assert data["asset"][0] == {"name": "world-1", "model": "levels/smb", "seed": 7,
+                                "params": {"width": 300, "enemies": 0.4, "temperature": 1.0}, "formats": ["tmj"]}
+    assert isinstance(data["asset"][0]["params"]["temperature"], float)  # a float parameter stays a float
+    (tmp_path / "bake.toml").write_text(text)
+    items = load_bake_file(tmp_path / "bake.toml", LocalBackend(ROOT / "models"))
+    # theme sets no formats and its model offers neither tmj nor png: every format it offers
+    assert [i.name for i in items] == ["world-1", "theme", "cliff"] and items[0].formats == ("tmj",)
+    assert "mid" in items[1].formats and "wav" in items[1].formats
+    assert items[2].params["exemplar"] == (tmp_path / "art" / "rock.png").read_bytes()

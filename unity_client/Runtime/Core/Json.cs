@@ -358,6 +358,32 @@ namespace GameGen.Client.Json
                                         + (v == null ? "null" : v.GetType().Name));
         }
 
+        /// <summary>Any parsed JSON value (JsonObject, List, JsonNumber, string, bool, null) or a
+        /// parameter value, written as JSON.</summary>
+        public JsonWriter Write(object v)
+        {
+            if (v == null) { Comma(); sb.Append("null"); return this; }
+            var o = v as JsonObject;
+            if (o != null)
+            {
+                BeginObject();
+                foreach (var kv in o) { Name(kv.Key); Write(kv.Value); }
+                return EndObject();
+            }
+            var n = v as JsonNumber;
+            if (n != null) { Comma(); sb.Append(n.Text); return this; }
+            var list = v as System.Collections.IList;
+            if (list != null && !(v is byte[]))
+            {
+                BeginArray();
+                foreach (var item in list) Write(item);
+                return EndArray();
+            }
+            return Any(v);
+        }
+
+        public static string Serialize(object v) { return new JsonWriter().Write(v).ToString(); }
+
         void WriteString(string s)
         {
             sb.Append('"');

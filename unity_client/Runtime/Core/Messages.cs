@@ -592,29 +592,7 @@ namespace GameGen.Client
             w.EndObject();
         }
 
-        internal static void WriteObject(JsonWriter w, JsonObject o)
-        {
-            w.BeginObject();
-            foreach (var kv in o) { w.Name(kv.Key); WriteValue(w, kv.Value); }
-            w.EndObject();
-        }
-
-        static void WriteValue(JsonWriter w, object v)
-        {
-            if (v == null) { w.Any(""); return; }
-            var o = v as JsonObject;
-            if (o != null) { WriteObject(w, o); return; }
-            var a = v as System.Collections.IEnumerable;
-            if (a != null && !(v is string) && !(v is byte[]))
-            {
-                w.BeginArray();
-                foreach (var item in a) WriteValue(w, item);
-                w.EndArray();
-                return;
-            }
-            var n = v as JsonNumber;
-            w.Any(n != null ? (object)double.Parse(n.Text, CultureInfo.InvariantCulture) : v);
-        }
+        internal static void WriteObject(JsonWriter w, JsonObject o) { w.Write(o); }
     }
 
     public sealed class SessionInput

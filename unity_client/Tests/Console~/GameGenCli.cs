@@ -5,6 +5,8 @@
 //   mono gamegen-cs.exe --server URL generate MODEL [--seed N] [--set k=v|k=@file]... [-f FORMAT]...
 //        [--out DIR] [--cancel-after EVENTS] [--timeout SECONDS] [--quiet]
 //        [--mode pull|run|poll|coroutine]
+//   mono gamegen-cs.exe --server URL recipe [--defaults F,F] --asset NAME MODEL SEED [k=v|k=@file]... [-f F]... ...
+//        (a bake.toml written from a recipe, parameters typed from ListModels)
 //   mono gamegen-cs.exe decode FILE...   (what the Unity converters would load from the server's files)
 //   mono gamegen-cs.exe --server URL session MODEL --persona NAME [--say LINE]... [--cancel-after-deltas N (first turn)]
 //
@@ -54,6 +56,7 @@ static class GameGenCli
                 case "generate": return await Generate(client, args);
                 case "session": return await Session(server, args);
                 case "decode": return Decode(args);
+                case "recipe": return await Recipe(client, args);
                 default: throw new UsageException("unknown command " + command);
             }
         }
@@ -198,6 +201,36 @@ static class GameGenCli
             Console.WriteLine("timing first_event_ms={0} total_ms={1} progress={2}", F(firstMs),
                               F(clock.Elapsed.TotalMilliseconds), F(call.Progress));
         }
+        return 0;
+    }
+
+    static async Task<int> Recipe(GameGenClient client, List<string> args)
+    {
+        var recipe = new BakeRecipe();
+        var defaults = Take(args, "--defaults");
+        if (defaults != null) recipe.DefaultFormats.AddRange(defaults.Split(','));
+        var models = (await client.ListModelsAsync()).Models;
+        BakeAsset asset = null;
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "--asset")
+            {
+                asset = new BakeAsset { Name = args[i + 1], Model = args[i + 2], Seed = ulong.Parse(args[i + 3]) };
+                recipe.Assets.Add(asset);
+                i += 3;
+            }
+            else if (args[i] == "-f") asset.Formats.Add(args[++i]);
+            else
+            {
+                var eq = args[i].IndexOf('=');
+                var name = args[i].Substring(0, eq);
+                var text = args[i].Substring(eq + 1);
+                var model = models.First(m => m.Ref == asset.Model.Split('@')[0]);
+                object value = text.StartsWith("@") ? new BakeFile(text.Substring(1)) : model.Parameter(name).Parse(text);
+                asset.Params.Add(new KeyValuePair<string, object>(name, value));
+            }
+        }
+        Console.Write(recipe.ToToml());
         return 0;
     }
 
