@@ -219,8 +219,11 @@ namespace GameGen.Client
             if (Interlocked.Exchange(ref disposed, 1) == 1) return;
             Cancel();
             if (stream != null) stream.Dispose();
-            else opening.ContinueWith(t => { if (t.Status == TaskStatus.RanToCompletion) t.Result.Dispose(); },
-                                      TaskContinuationOptions.ExecuteSynchronously);
+            else opening.ContinueWith(t =>
+            {
+                if (t.Status == TaskStatus.RanToCompletion) t.Result.Dispose();
+                else if (t.IsFaulted) GC.KeepAlive(t.Exception);  // observed: a call dropped unread is not an error
+            }, TaskContinuationOptions.ExecuteSynchronously);
         }
     }
 }

@@ -4,7 +4,7 @@
 //   mono gamegen-cs.exe --server http://127.0.0.1:50052 models [KIND]
 //   mono gamegen-cs.exe --server URL generate MODEL [--seed N] [--set k=v|k=@file]... [-f FORMAT]...
 //        [--out DIR] [--cancel-after EVENTS] [--timeout SECONDS] [--quiet]
-//        [--mode pull|run|poll|coroutine]
+//        [--mode pull|run|poll|coroutine] [--repeat N]
 //   mono gamegen-cs.exe --server URL recipe [--defaults F,F] --asset NAME MODEL SEED [k=v|k=@file]... [-f F]... ...
 //        (a bake.toml written from a recipe, parameters typed from ListModels)
 //   mono gamegen-cs.exe decode FILE...   (what the Unity converters would load from the server's files)
@@ -118,6 +118,7 @@ static class GameGenCli
         var quiet = Flag(args, "--quiet");
         var noList = Flag(args, "--no-list");
         var mode = Take(args, "--mode") ?? "pull";
+        var repeat = int.Parse(Take(args, "--repeat") ?? "1", CultureInfo.InvariantCulture);
         if (args.Count != 1) throw new UsageException("generate MODEL [options]");
         var request = new GenerateRequest(args[0], seed == null ? 0 : ulong.Parse(seed, CultureInfo.InvariantCulture));
         request.Formats.AddRange(formats);
@@ -149,57 +150,60 @@ static class GameGenCli
         if (timeout != null) options.Timeout = TimeSpan.FromSeconds(double.Parse(timeout, CultureInfo.InvariantCulture));
         if (outDir != null) Directory.CreateDirectory(outDir);
 
-        var clock = Stopwatch.StartNew();
-        var cts = new CancellationTokenSource();
-        int events = 0;
-        double firstMs = -1;
-        using (var call = client.Generate(request, cts.Token, options))
+        for (int rep = 0; rep < repeat; rep++)  // one process, one HttpClient: later runs are warm
         {
-            Action<GenerateEvent> handle = e =>
+            var clock = Stopwatch.StartNew();
+            var cts = new CancellationTokenSource();
+            int events = 0;
+            double firstMs = -1;
+            using (var call = client.Generate(request, cts.Token, options))
             {
-                if (firstMs < 0) firstMs = clock.Elapsed.TotalMilliseconds;
-                events++;
-                if (!quiet) Print(e);
-                if (e.Asset != null && outDir != null && !e.Asset.IsPreview)
-                    File.WriteAllBytes(Path.Combine(outDir, e.Asset.Name), e.Asset.Data);
-                if (cancelAfter != null && events == int.Parse(cancelAfter, CultureInfo.InvariantCulture))
-                    cts.Cancel();  // the next read ends with CANCELLED
-            };
-            var handlers = new GenerateHandlers
-            {
-                OnProgress = p => handle(new GenerateEvent { Progress = p }),
-                OnLevelChunk = c => handle(new GenerateEvent { Partial = new PartialContent { LevelChunk = c } }),
-                OnMusicBar = b => handle(new GenerateEvent { Partial = new PartialContent { MusicBar = b } }),
-                OnAsset = a => handle(new GenerateEvent { Asset = a }),
-                OnFinal = f => handle(new GenerateEvent { Final = f, IsLast = true }),
-            };
-            switch (mode)
-            {
-                case "pull":  // await MoveNextAsync, as async code in a game or a build script would
-                    while (await call.MoveNextAsync()) handle(call.Current);
-                    break;
-                case "run":  // callbacks on the awaiting context
-                    await call.RunAsync(handlers);
-                    break;
-                case "poll":  // Update(): one TryRead loop per "frame", never blocking
-                    GenerateEvent ev;
-                    while (call.TryRead(out ev))
-                    {
-                        if (ev != null) handle(ev);
-                        else Thread.Sleep(1);
-                    }
-                    break;
-                case "coroutine":  // driven the way Unity drives StartCoroutine: MoveNext once per frame
-                    GameGenException failure = null;
-                    handlers.OnError = e => failure = e;
-                    var routine = call.Coroutine(handlers);
-                    while (routine.MoveNext()) Thread.Sleep(1);
-                    if (failure != null) throw failure;
-                    break;
-                default: throw new UsageException("--mode pull|run|poll|coroutine");
+                Action<GenerateEvent> handle = e =>
+                {
+                    if (firstMs < 0) firstMs = clock.Elapsed.TotalMilliseconds;
+                    events++;
+                    if (!quiet) Print(e);
+                    if (e.Asset != null && outDir != null && !e.Asset.IsPreview)
+                        File.WriteAllBytes(Path.Combine(outDir, e.Asset.Name), e.Asset.Data);
+                    if (cancelAfter != null && events == int.Parse(cancelAfter, CultureInfo.InvariantCulture))
+                        cts.Cancel();  // the next read ends with CANCELLED
+                };
+                var handlers = new GenerateHandlers
+                {
+                    OnProgress = p => handle(new GenerateEvent { Progress = p }),
+                    OnLevelChunk = c => handle(new GenerateEvent { Partial = new PartialContent { LevelChunk = c } }),
+                    OnMusicBar = b => handle(new GenerateEvent { Partial = new PartialContent { MusicBar = b } }),
+                    OnAsset = a => handle(new GenerateEvent { Asset = a }),
+                    OnFinal = f => handle(new GenerateEvent { Final = f, IsLast = true }),
+                };
+                switch (mode)
+                {
+                    case "pull":  // await MoveNextAsync, as async code in a game or a build script would
+                        while (await call.MoveNextAsync()) handle(call.Current);
+                        break;
+                    case "run":  // callbacks on the awaiting context
+                        await call.RunAsync(handlers);
+                        break;
+                    case "poll":  // Update(): one TryRead loop per "frame", never blocking
+                        GenerateEvent ev;
+                        while (call.TryRead(out ev))
+                        {
+                            if (ev != null) handle(ev);
+                            else Thread.Sleep(1);
+                        }
+                        break;
+                    case "coroutine":  // driven the way Unity drives StartCoroutine: MoveNext once per frame
+                        GameGenException failure = null;
+                        handlers.OnError = e => failure = e;
+                        var routine = call.Coroutine(handlers);
+                        while (routine.MoveNext()) Thread.Sleep(1);
+                        if (failure != null) throw failure;
+                        break;
+                    default: throw new UsageException("--mode pull|run|poll|coroutine");
+                }
+                Console.WriteLine("timing first_event_ms={0} total_ms={1} progress={2}", F(firstMs),
+                                  F(clock.Elapsed.TotalMilliseconds), F(call.Progress));
             }
-            Console.WriteLine("timing first_event_ms={0} total_ms={1} progress={2}", F(firstMs),
-                              F(clock.Elapsed.TotalMilliseconds), F(call.Progress));
         }
         return 0;
     }
