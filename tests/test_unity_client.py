@@ -89,7 +89,8 @@ class Served:
             if not line and self.proc.poll() is not None:
                 err = self.proc.stderr.read()
                 if "--http-port" in err or "http_port" in err:
-                    pytest.skip(f"this checkout's server has no HTTP gateway: {err.strip().splitlines()[-1]}")
+                    why = next((line.strip("│ ") for line in err.splitlines() if "http" in line), "")
+                    pytest.skip(f"this checkout's server has no HTTP gateway: {why}")
                 raise RuntimeError(f"server exited: {err}")
             m = re.search(r"serving on [\d.]+:(\d+)", line)
             if m:

@@ -12,6 +12,7 @@ namespace UnityEngine
     {
         public string name { get; set; }
         public static void Destroy(Object o) { }
+        public static void DontDestroyOnLoad(Object target) { }
         public static void DestroyImmediate(Object o) { }
         public static implicit operator bool(Object o) { return !ReferenceEquals(o, null); }
     }
@@ -37,6 +38,7 @@ namespace UnityEngine
         public GameObject(string name, params Type[] components) { }
         public Transform transform { get { return null; } }
         public T GetComponent<T>() { return default(T); }
+        public T AddComponent<T>() where T : Component { return null; }
     }
     public class Texture : Object
     {
@@ -103,6 +105,7 @@ namespace UnityEngine
         public static void LogWarning(object message) { }
         public static void LogWarning(object message, Object context) { }
         public static void LogError(object message) { }
+        public static void LogException(Exception exception, Object context) { }
     }
     public static class Time { public static float fixedDeltaTime { get { return 0.02f; } } }
     public static class Mathf { public static int RoundToInt(float f) { return (int)Math.Round(f); } }
