@@ -22,7 +22,7 @@ namespace GameGen.EditorTools
                     break;
                 case "normal_dx":  // DirectX convention (green down): flip green to use it in Unity
                     importer.textureType = TextureImporterType.NormalMap;
-#if UNITY_2022_2_OR_NEWER
+#if UNITY_2022_1_OR_NEWER
                     importer.flipGreenChannel = true;
 #else
                     UnityEngine.Debug.LogWarning(assetPath + " is a DirectX normal map (green down); bake normal_gl for Unity");
