@@ -489,3 +489,23 @@ def test_a_recipe_writes_the_bake_file_gamegen_bake_reads(cli, served, tmp_path)
     assert [i.name for i in items] == ["world-1", "theme", "cliff"] and items[0].formats == ("tmj",)
     assert "mid" in items[1].formats and "wav" in items[1].formats
     assert items[2].params["exemplar"] == (tmp_path / "art" / "rock.png").read_bytes()
+
+
+def test_a_session_ended_by_the_server_fails_its_inputs_with_the_status(cli, session_gateway):
+    """The idle timeout ends the session: the gateway's last frame carries DEADLINE_EXCEEDED, and
+    every input waiting on the session gets it, never a hang."""
+    from gamegen.server.sessions import SessionLimits
+
+    server, _, _ = session_gateway
+    before = server.server.servicer.sessions.limits
+    server.server.servicer.sessions.limits = SessionLimits(max_sessions=4, idle_timeout=0.5)
+    try:
+        r = run(cli, server.http, "session", "dialog/echo", "--persona", "Brom", "--say", "hello", "--pause", "2",
+                "--say", "still there", timeout=30)
+    finally:
+        server.server.servicer.sessions.limits = before
+    assert r.returncode == 0, r.stderr
+    assert lines_of(r.stdout, "end")[0]["input"] == "1"  # the first turn ran
+    failed = lines_of(r.stdout, "input_error")
+    assert [(f["input"], f["code"]) for f in failed] == [("2", "DEADLINE_EXCEEDED")], r.stdout
+    assert "session_ended code=DEADLINE_EXCEEDED" in r.stdout and "session-idle-timeout" in r.stdout

@@ -8,7 +8,7 @@
 //   mono gamegen-cs.exe --server URL recipe [--defaults F,F] --asset NAME MODEL SEED [k=v|k=@file]... [-f F]... ...
 //        (a bake.toml written from a recipe, parameters typed from ListModels)
 //   mono gamegen-cs.exe decode FILE...   (what the Unity converters would load from the server's files)
-//   mono gamegen-cs.exe --server URL session MODEL --persona NAME [--say LINE]... [--cancel-after-deltas N (first turn)]
+//   mono gamegen-cs.exe --server URL session MODEL --persona NAME [--say LINE]... [--cancel-after-deltas N (first turn)] [--pause SECONDS]
 //
 // One line per event on stdout ("level_chunk x=0 width=25 ..."); a failure prints "CODE: message" on
 // stderr and exits with the gRPC code's number, as the C++ client's CLI does.
@@ -334,6 +334,7 @@ static class GameGenCli
         var lines = TakeAll(args, "--say");
         var cancelAfter = Take(args, "--cancel-after-deltas");
         var seed = Take(args, "--seed");
+        var pause = Take(args, "--pause");  // seconds to wait between lines (idle-timeout tests)
         if (args.Count != 1) throw new UsageException("session MODEL --persona NAME --say LINE...");
         var open = new DialogOpen();
         if (persona != null) open.Persona.Name = persona;
@@ -343,6 +344,7 @@ static class GameGenCli
                               dialog.Session.Opened.Model, dialog.Session.Opened.Version);
             foreach (var line in lines)
             {
+                if (pause != null && line != lines[0]) Thread.Sleep(TimeSpan.FromSeconds(double.Parse(pause, CultureInfo.InvariantCulture)));
                 var turn = dialog.Say(line);
                 int deltas = 0;
                 try
@@ -373,6 +375,8 @@ static class GameGenCli
                     Console.WriteLine("input_error input={0} code={1} message={2}", turn.InputId, ex.CodeName, ex.Details);
                 }
             }
+            if (dialog.Session.Ended != null)
+                Console.WriteLine("session_ended code={0} message={1}", dialog.Session.Ended.CodeName, dialog.Session.Ended.Details);
             var closed = await dialog.CloseAsync();
             Console.WriteLine("closed reason={0}", closed == null ? "(none)" : closed.Reason);
         }
