@@ -9,7 +9,7 @@ SERVE_STAMP := $(VENV)/.serve-$(HASH)
 TEST_STAMP  := $(VENV)/.test-$(HASH)
 TORCH   := torch==2.13.0
 
-.PHONY: serve test install proto bench clean
+.PHONY: serve test install proto unity-proto bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: $(TEST_STAMP)
 proto: $(TEST_STAMP)
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
 		proto/gamegen/v1/gamegen.proto
+
+# The Unity package's optional gRPC transport uses protoc's C# messages (Debian protobuf-compiler 3.21;
+# grpcio-tools' protoc has no C# generator). tests/test_unity_package.py fails when they drift.
+unity-proto:
+	protoc -Iproto --csharp_out=unity_client/Runtime/Grpc/Generated proto/gamegen/v1/gamegen.proto
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/run_all.py
