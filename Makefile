@@ -38,6 +38,8 @@ test: $(TEST_STAMP)
 proto: $(TEST_STAMP)
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
 		proto/gamegen/v1/gamegen.proto
+	# the Unity package's committed C# messages follow the same .proto (a test checks they match)
+	if command -v protoc >/dev/null; then $(MAKE) unity-proto; fi
 
 # The Unity package's optional gRPC transport uses protoc's C# messages (Debian protobuf-compiler 3.21;
 # grpcio-tools' protoc has no C# generator). tests/test_unity_package.py fails when they drift.

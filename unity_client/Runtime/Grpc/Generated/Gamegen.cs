@@ -39,125 +39,131 @@ namespace GameGen.V1 {
             "ByADKAsyGS5nYW1lZ2VuLnYxLlBhcmFtZXRlckluZm8SFgoOb3V0cHV0X2Zv",
             "cm1hdHMYCCADKAkSDgoGc2hhMjU2GAkgASgJEiMKBXRpbGVzGAogAygLMhQu",
             "Z2FtZWdlbi52MS5UaWxlSW5mbxIZChFnZW5lcmF0b3JfdmVyc2lvbhgLIAEo",
-            "DRINCgVydWxlcxgMIAMoCRIQCghzZXNzaW9ucxgNIAEoCCK2AgoPR2VuZXJh",
+            "DRINCgVydWxlcxgMIAMoCRIQCghzZXNzaW9ucxgNIAEoCCLiAgoPR2VuZXJh",
             "dGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEgwKBHNlZWQYAiABKAQSDwoHZm9y",
             "bWF0cxgDIAMoCRIpCgZsZXZlbHMYCiABKAsyFy5nYW1lZ2VuLnYxLkxldmVs",
             "UGFyYW1zSAASLAoHdGVycmFpbhgLIAEoCzIZLmdhbWVnZW4udjEuVGVycmFp",
             "blBhcmFtc0gAEi0KCHRleHR1cmVzGAwgASgLMhkuZ2FtZWdlbi52MS5UZXh0",
             "dXJlUGFyYW1zSAASKAoFbXVzaWMYDSABKAsyFy5nYW1lZ2VuLnYxLk11c2lj",
-            "UGFyYW1zSAASFQoIcGFydGlhbHMYBCABKAhIAYgBARIVCg12YWxpZGF0ZV9v",
-            "bmx5GAUgASgIQggKBnBhcmFtc0ILCglfcGFydGlhbHMirwEKC0xldmVsUGFy",
-            "YW1zEhIKBXdpZHRoGAEgASgNSACIAQESFAoHZW5lbWllcxgCIAEoAUgBiAEB",
-            "EhEKBGdhcHMYAyABKAFIAogBARIRCgRnb2xkGAQgASgNSAOIAQESGAoLdGVt",
-            "cGVyYXR1cmUYBSABKAFIBIgBAUIICgZfd2lkdGhCCgoIX2VuZW1pZXNCBwoF",
-            "X2dhcHNCBwoFX2dvbGRCDgoMX3RlbXBlcmF0dXJlIsUECg1UZXJyYWluUGFy",
-            "YW1zEhQKB2NodW5rX3gYASABKBFIAIgBARIUCgdjaHVua195GAIgASgRSAGI",
-            "AQESEQoEc2l6ZRgDIAEoDUgCiAEBEhIKBW5vaXNlGAQgASgJSAOIAQESEgoF",
-            "c2NhbGUYBSABKAFIBIgBARIUCgdvY3RhdmVzGAYgASgNSAWIAQESGAoLcGVy",
-            "c2lzdGVuY2UYByABKAFIBogBARIRCgR3YXJwGAggASgBSAeIAQESGQoMaGVp",
-            "Z2h0X3JhbmdlGAkgASgBSAiIAQESFgoJY2VsbF9zaXplGAogASgBSAmIAQES",
-            "FgoJc2VhX2xldmVsGAsgASgBSAqIAQESFQoIbW9pc3R1cmUYDCABKAFIC4gB",
-            "ARIhChRoeWRyYXVsaWNfaXRlcmF0aW9ucxgNIAEoDUgMiAEBEh8KEnRoZXJt",
-            "YWxfaXRlcmF0aW9ucxgOIAEoDUgNiAEBEhQKB2Vyb3Npb24YDyABKAFIDogB",
-            "AUIKCghfY2h1bmtfeEIKCghfY2h1bmtfeUIHCgVfc2l6ZUIICgZfbm9pc2VC",
-            "CAoGX3NjYWxlQgoKCF9vY3RhdmVzQg4KDF9wZXJzaXN0ZW5jZUIHCgVfd2Fy",
-            "cEIPCg1faGVpZ2h0X3JhbmdlQgwKCl9jZWxsX3NpemVCDAoKX3NlYV9sZXZl",
-            "bEILCglfbW9pc3R1cmVCFwoVX2h5ZHJhdWxpY19pdGVyYXRpb25zQhUKE190",
-            "aGVybWFsX2l0ZXJhdGlvbnNCCgoIX2Vyb3Npb24i4wMKDVRleHR1cmVQYXJh",
-            "bXMSFQoIbWF0ZXJpYWwYASABKAlIAIgBARIRCgRzaXplGAIgASgNSAGIAQES",
-            "EgoFc2NhbGUYAyABKAFIAogBARIQCgNodWUYBCABKAFIA4gBARIXCgpzYXR1",
-            "cmF0aW9uGAUgASgBSASIAQESFwoKYnJpZ2h0bmVzcxgGIAEoAUgFiAEBEhYK",
-            "CXJvdWdobmVzcxgHIAEoAUgGiAEBEhMKBnJlbGllZhgIIAEoAUgHiAEBEhUK",
-            "CGV4ZW1wbGFyGAkgASgMSAiIAQESEwoGYWxiZWRvGAogASgMSAmIAQESEwoG",
-            "ZWZmZWN0GAsgASgJSAqIAQESEwoGZnJhbWVzGAwgASgNSAuIAQESFwoKZnJh",
-            "bWVfc2l6ZRgNIAEoDUgMiAEBEhAKA2ZwcxgOIAEoDUgNiAEBQgsKCV9tYXRl",
-            "cmlhbEIHCgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1ZUINCgtfc2F0dXJhdGlv",
-            "bkINCgtfYnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNzQgkKB19yZWxpZWZCCwoJ",
-            "X2V4ZW1wbGFyQgkKB19hbGJlZG9CCQoHX2VmZmVjdEIJCgdfZnJhbWVzQg0K",
-            "C19mcmFtZV9zaXplQgYKBF9mcHMi+QIKC011c2ljUGFyYW1zEhAKA2tleRgB",
-            "IAEoCUgAiAEBEhEKBG1vZGUYAiABKAlIAYgBARISCgVtZXRlchgDIAEoCUgC",
-            "iAEBEhIKBXRlbXBvGAQgASgNSAOIAQESEQoEYmFycxgFIAEoDUgEiAEBEhQK",
-            "B2RlbnNpdHkYBiABKAFIBYgBARIVCghyZWdpc3RlchgHIAEoCUgGiAEBEhgK",
-            "C3RlbXBlcmF0dXJlGAggASgBSAeIAQESEQoEbG9vcBgJIAEoCEgIiAEBEhYK",
-            "CWludGVuc2l0eRgKIAEoAUgJiAEBEhkKDGNvbnRpbnVhdGlvbhgLIAEoDEgK",
-            "iAEBQgYKBF9rZXlCBwoFX21vZGVCCAoGX21ldGVyQggKBl90ZW1wb0IHCgVf",
-            "YmFyc0IKCghfZGVuc2l0eUILCglfcmVnaXN0ZXJCDgoMX3RlbXBlcmF0dXJl",
-            "QgcKBV9sb29wQgwKCl9pbnRlbnNpdHlCDwoNX2NvbnRpbnVhdGlvbiLKAQoN",
-            "R2VuZXJhdGVFdmVudBIoCghwcm9ncmVzcxgBIAEoCzIULmdhbWVnZW4udjEu",
-            "UHJvZ3Jlc3NIABItCgdwYXJ0aWFsGAIgASgLMhouZ2FtZWdlbi52MS5QYXJ0",
-            "aWFsQ29udGVudEgAEiIKBWFzc2V0GAMgASgLMhEuZ2FtZWdlbi52MS5Bc3Nl",
-            "dEgAEiIKBWZpbmFsGAQgASgLMhEuZ2FtZWdlbi52MS5GaW5hbEgAEg8KB2lz",
-            "X2xhc3QYDyABKAhCBwoFZXZlbnQiPAoIUHJvZ3Jlc3MSEAoIZnJhY3Rpb24Y",
-            "ASABKAISDQoFc3RhZ2UYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSKiAQoOUGFy",
-            "dGlhbENvbnRlbnQSLQoLbGV2ZWxfY2h1bmsYASABKAsyFi5nYW1lZ2VuLnYx",
-            "LkxldmVsQ2h1bmtIABIpCgltdXNpY19iYXIYAiABKAsyFC5nYW1lZ2VuLnYx",
-            "Lk11c2ljQmFySAASKwoKdGV4dF9kZWx0YRgDIAEoCzIVLmdhbWVnZW4udjEu",
-            "VGV4dERlbHRhSABCCQoHY29udGVudCJ6CgpMZXZlbENodW5rEgkKAXgYASAB",
-            "KA0SCQoBeRgCIAEoDRINCgV3aWR0aBgDIAEoDRIOCgZoZWlnaHQYBCABKA0S",
-            "DAoEcm93cxgFIAMoCRITCgtsZXZlbF93aWR0aBgGIAEoDRIUCgxsZXZlbF9o",
-            "ZWlnaHQYByABKA0ifQoITXVzaWNCYXISDQoFaW5kZXgYASABKA0SEgoKdG90",
-            "YWxfYmFycxgCIAEoDRISCgpzdGFydF9iZWF0GAMgASgBEhQKDGxlbmd0aF9i",
-            "ZWF0cxgEIAEoARIkCgVub3RlcxgFIAMoCzIVLmdhbWVnZW4udjEuTm90ZUV2",
-            "ZW50IlwKCU5vdGVFdmVudBINCgV0cmFjaxgBIAEoCRINCgVwaXRjaBgCIAEo",
-            "DRINCgVzdGFydBgDIAEoARIQCghkdXJhdGlvbhgEIAEoARIQCgh2ZWxvY2l0",
-            "eRgFIAEoDSJXCgVBc3NldBIMCgRuYW1lGAEgASgJEhIKCm1lZGlhX3R5cGUY",
-            "AiABKAkSDAoEZGF0YRgDIAEoDBIOCgZmb3JtYXQYBCABKAkSDgoGc2hhMjU2",
-            "GAUgASgJIi0KBlRpbWluZxINCgVzdGFnZRgBIAEoCRIUCgxtaWxsaXNlY29u",
-            "ZHMYAiABKAEiKAoJUGFyYW1ldGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUY",
-            "AiABKAki/AEKBUZpbmFsEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiAB",
-            "KAkSDAoEc2VlZBgDIAEoBBIpCgpwYXJhbWV0ZXJzGAQgAygLMhUuZ2FtZWdl",
-            "bi52MS5QYXJhbWV0ZXISFAoMY29udGVudF9oYXNoGAUgASgJEiMKB3RpbWlu",
-            "Z3MYBiADKAsyEi5nYW1lZ2VuLnYxLlRpbWluZxIaChJleGVjdXRpb25fcHJv",
-            "dmlkZXIYByABKAkSEAoIYXR0ZW1wdHMYCCABKA0SFgoOcmVwYWlyZWRfdGls",
-            "ZXMYCSABKA0SGQoRZ2VuZXJhdG9yX3ZlcnNpb24YCiABKA0ixwEKDlNlc3Np",
-            "b25SZXF1ZXN0EicKBG9wZW4YASABKAsyFy5nYW1lZ2VuLnYxLlNlc3Npb25P",
-            "cGVuSAASKQoFaW5wdXQYAiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25JbnB1",
-            "dEgAEisKBmNhbmNlbBgDIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNhbmNl",
-            "bEgAEikKBWNsb3NlGAQgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uQ2xvc2VI",
-            "AEIJCgdtZXNzYWdlIl4KC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEgASgJEgwK",
-            "BHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52MS5EaWFs",
-            "b2dPcGVuSABCCAoGcGFyYW1zIlMKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9p",
-            "ZBgBIAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1",
-            "cm5IAEIHCgVpbnB1dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEg",
-            "ASgEIg4KDFNlc3Npb25DbG9zZSLdAgoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0",
-            "X2lkGAEgASgEEisKBm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lv",
-            "bk9wZW5lZEgAEigKCHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9n",
-            "cmVzc0gAEi0KB3BhcnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxD",
-            "b250ZW50SAASIwoDZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgA",
-            "EikKBWVycm9yGAYgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIr",
-            "CgZjbG9zZWQYByABKAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIv",
-            "CgxkaWFsb2dfcmVwbHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5",
-            "SABCBwoFZXZlbnQiigEKDVNlc3Npb25PcGVuZWQSEgoKc2Vzc2lvbl9pZBgB",
-            "IAEoCRINCgVtb2RlbBgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhoKEmV4ZWN1",
-            "dGlvbl9wcm92aWRlchgEIAEoCRIpCgpwYXJhbWV0ZXJzGAUgAygLMhUuZ2Ft",
-            "ZWdlbi52MS5QYXJhbWV0ZXIiVAoISW5wdXRFbmQSEwoLc3RvcF9yZWFzb24Y",
-            "ASABKAkSIwoHdGltaW5ncxgCIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEg4K",
-            "BnRva2VucxgDIAEoDSItCgxTZXNzaW9uRXJyb3ISDAoEY29kZRgBIAEoCRIP",
-            "CgdtZXNzYWdlGAIgASgJIh8KDVNlc3Npb25DbG9zZWQSDgoGcmVhc29uGAEg",
-            "ASgJIoMBCg1EaWFsb2dQZXJzb25hEgwKBG5hbWUYASABKAkSDAoEcm9sZRgC",
-            "IAEoCRIOCgZ0cmFpdHMYAyADKAkSDAoEbW9vZBgEIAEoCRIUCgxzcGVlY2hf",
-            "c3R5bGUYBSABKAkSEQoJa25vd2xlZGdlGAYgAygJEg8KB3NlY3JldHMYByAD",
-            "KAkiuAEKDkRpYWxvZ1NhbXBsaW5nEhgKC3RlbXBlcmF0dXJlGAEgASgBSACI",
-            "AQESEgoFdG9wX3AYAiABKAFIAYgBARIXCgptYXhfdG9rZW5zGAMgASgNSAKI",
-            "AQESHwoScmVwZXRpdGlvbl9wZW5hbHR5GAQgASgBSAOIAQFCDgoMX3RlbXBl",
-            "cmF0dXJlQggKBl90b3BfcEINCgtfbWF4X3Rva2Vuc0IVChNfcmVwZXRpdGlv",
-            "bl9wZW5hbHR5Ip0BCgpEaWFsb2dPcGVuEioKB3BlcnNvbmEYASABKAsyGS5n",
-            "YW1lZ2VuLnYxLkRpYWxvZ1BlcnNvbmESLAoIc2FtcGxpbmcYAiABKAsyGi5n",
-            "YW1lZ2VuLnYxLkRpYWxvZ1NhbXBsaW5nEhIKCnN0cnVjdHVyZWQYAyABKAgS",
-            "DwoHYWN0aW9ucxgEIAMoCRIQCghlbW90aW9ucxgFIAMoCSIhCgpEaWFsb2dU",
-            "dXJuEhMKC3BsYXllcl9saW5lGAEgASgJIhkKCVRleHREZWx0YRIMCgR0ZXh0",
-            "GAEgASgJIjwKC0RpYWxvZ1JlcGx5EgwKBGxpbmUYASABKAkSDwoHZW1vdGlv",
-            "bhgCIAEoCRIOCgZhY3Rpb24YAyABKAkqrwEKDVBhcmFtZXRlclR5cGUSHgoa",
-            "UEFSQU1FVEVSX1RZUEVfVU5TUEVDSUZJRUQQABIWChJQQVJBTUVURVJfVFlQ",
-            "RV9JTlQQARIYChRQQVJBTUVURVJfVFlQRV9GTE9BVBACEhcKE1BBUkFNRVRF",
-            "Ul9UWVBFX0JPT0wQAxIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQBBIYChRQ",
-            "QVJBTUVURVJfVFlQRV9CWVRFUxAFMuEBCgdHYW1lR2VuEksKCkxpc3RNb2Rl",
-            "bHMSHS5nYW1lZ2VuLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52",
-            "MS5MaXN0TW9kZWxzUmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYx",
-            "LkdlbmVyYXRlUmVxdWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDAB",
-            "EkMKB1Nlc3Npb24SGi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2Ft",
-            "ZWdlbi52MS5TZXNzaW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90",
-            "bzM="));
+            "UGFyYW1zSAASKgoGZGlhbG9nGA4gASgLMhguZ2FtZWdlbi52MS5EaWFsb2dQ",
+            "YXJhbXNIABIVCghwYXJ0aWFscxgEIAEoCEgBiAEBEhUKDXZhbGlkYXRlX29u",
+            "bHkYBSABKAhCCAoGcGFyYW1zQgsKCV9wYXJ0aWFscyKvAQoLTGV2ZWxQYXJh",
+            "bXMSEgoFd2lkdGgYASABKA1IAIgBARIUCgdlbmVtaWVzGAIgASgBSAGIAQES",
+            "EQoEZ2FwcxgDIAEoAUgCiAEBEhEKBGdvbGQYBCABKA1IA4gBARIYCgt0ZW1w",
+            "ZXJhdHVyZRgFIAEoAUgEiAEBQggKBl93aWR0aEIKCghfZW5lbWllc0IHCgVf",
+            "Z2Fwc0IHCgVfZ29sZEIOCgxfdGVtcGVyYXR1cmUixQQKDVRlcnJhaW5QYXJh",
+            "bXMSFAoHY2h1bmtfeBgBIAEoEUgAiAEBEhQKB2NodW5rX3kYAiABKBFIAYgB",
+            "ARIRCgRzaXplGAMgASgNSAKIAQESEgoFbm9pc2UYBCABKAlIA4gBARISCgVz",
+            "Y2FsZRgFIAEoAUgEiAEBEhQKB29jdGF2ZXMYBiABKA1IBYgBARIYCgtwZXJz",
+            "aXN0ZW5jZRgHIAEoAUgGiAEBEhEKBHdhcnAYCCABKAFIB4gBARIZCgxoZWln",
+            "aHRfcmFuZ2UYCSABKAFICIgBARIWCgljZWxsX3NpemUYCiABKAFICYgBARIW",
+            "CglzZWFfbGV2ZWwYCyABKAFICogBARIVCghtb2lzdHVyZRgMIAEoAUgLiAEB",
+            "EiEKFGh5ZHJhdWxpY19pdGVyYXRpb25zGA0gASgNSAyIAQESHwoSdGhlcm1h",
+            "bF9pdGVyYXRpb25zGA4gASgNSA2IAQESFAoHZXJvc2lvbhgPIAEoAUgOiAEB",
+            "QgoKCF9jaHVua194QgoKCF9jaHVua195QgcKBV9zaXplQggKBl9ub2lzZUII",
+            "CgZfc2NhbGVCCgoIX29jdGF2ZXNCDgoMX3BlcnNpc3RlbmNlQgcKBV93YXJw",
+            "Qg8KDV9oZWlnaHRfcmFuZ2VCDAoKX2NlbGxfc2l6ZUIMCgpfc2VhX2xldmVs",
+            "QgsKCV9tb2lzdHVyZUIXChVfaHlkcmF1bGljX2l0ZXJhdGlvbnNCFQoTX3Ro",
+            "ZXJtYWxfaXRlcmF0aW9uc0IKCghfZXJvc2lvbiLjAwoNVGV4dHVyZVBhcmFt",
+            "cxIVCghtYXRlcmlhbBgBIAEoCUgAiAEBEhEKBHNpemUYAiABKA1IAYgBARIS",
+            "CgVzY2FsZRgDIAEoAUgCiAEBEhAKA2h1ZRgEIAEoAUgDiAEBEhcKCnNhdHVy",
+            "YXRpb24YBSABKAFIBIgBARIXCgpicmlnaHRuZXNzGAYgASgBSAWIAQESFgoJ",
+            "cm91Z2huZXNzGAcgASgBSAaIAQESEwoGcmVsaWVmGAggASgBSAeIAQESFQoI",
+            "ZXhlbXBsYXIYCSABKAxICIgBARITCgZhbGJlZG8YCiABKAxICYgBARITCgZl",
+            "ZmZlY3QYCyABKAlICogBARITCgZmcmFtZXMYDCABKA1IC4gBARIXCgpmcmFt",
+            "ZV9zaXplGA0gASgNSAyIAQESEAoDZnBzGA4gASgNSA2IAQFCCwoJX21hdGVy",
+            "aWFsQgcKBV9zaXplQggKBl9zY2FsZUIGCgRfaHVlQg0KC19zYXR1cmF0aW9u",
+            "Qg0KC19icmlnaHRuZXNzQgwKCl9yb3VnaG5lc3NCCQoHX3JlbGllZkILCglf",
+            "ZXhlbXBsYXJCCQoHX2FsYmVkb0IJCgdfZWZmZWN0QgkKB19mcmFtZXNCDQoL",
+            "X2ZyYW1lX3NpemVCBgoEX2ZwcyL5AgoLTXVzaWNQYXJhbXMSEAoDa2V5GAEg",
+            "ASgJSACIAQESEQoEbW9kZRgCIAEoCUgBiAEBEhIKBW1ldGVyGAMgASgJSAKI",
+            "AQESEgoFdGVtcG8YBCABKA1IA4gBARIRCgRiYXJzGAUgASgNSASIAQESFAoH",
+            "ZGVuc2l0eRgGIAEoAUgFiAEBEhUKCHJlZ2lzdGVyGAcgASgJSAaIAQESGAoL",
+            "dGVtcGVyYXR1cmUYCCABKAFIB4gBARIRCgRsb29wGAkgASgISAiIAQESFgoJ",
+            "aW50ZW5zaXR5GAogASgBSAmIAQESGQoMY29udGludWF0aW9uGAsgASgMSAqI",
+            "AQFCBgoEX2tleUIHCgVfbW9kZUIICgZfbWV0ZXJCCAoGX3RlbXBvQgcKBV9i",
+            "YXJzQgoKCF9kZW5zaXR5QgsKCV9yZWdpc3RlckIOCgxfdGVtcGVyYXR1cmVC",
+            "BwoFX2xvb3BCDAoKX2ludGVuc2l0eUIPCg1fY29udGludWF0aW9uIvABCgxE",
+            "aWFsb2dQYXJhbXMSFAoHcGVyc29uYRgBIAEoDEgAiAEBEhIKBXRvcGljGAIg",
+            "ASgJSAGIAQESEgoFZGVwdGgYAyABKA1IAogBARIRCgRtb2RlGAQgASgJSAOI",
+            "AQESFwoKc2l0dWF0aW9ucxgFIAEoCUgEiAEBEhIKBWxpbmVzGAYgASgNSAWI",
+            "AQESFAoHY2hvaWNlcxgHIAEoDUgGiAEBQgoKCF9wZXJzb25hQggKBl90b3Bp",
+            "Y0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3NpdHVhdGlvbnNCCAoGX2xpbmVz",
+            "QgoKCF9jaG9pY2VzIsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEg",
+            "ASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsy",
+            "Gi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsy",
+            "ES5nYW1lZ2VuLnYxLkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2Vu",
+            "LnYxLkZpbmFsSAASDwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9n",
+            "cmVzcxIQCghmcmFjdGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNz",
+            "YWdlGAMgASgJIqIBCg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgB",
+            "IAEoCzIWLmdhbWVnZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgC",
+            "IAEoCzIULmdhbWVnZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMg",
+            "ASgLMhUuZ2FtZWdlbi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxl",
+            "dmVsQ2h1bmsSCQoBeBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgN",
+            "Eg4KBmhlaWdodBgEIAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRo",
+            "GAYgASgNEhQKDGxldmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVp",
+            "bmRleBgBIAEoDRISCgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQY",
+            "AyABKAESFAoMbGVuZ3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUu",
+            "Z2FtZWdlbi52MS5Ob3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEg",
+            "ASgJEg0KBXBpdGNoGAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9u",
+            "GAQgASgBEhAKCHZlbG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASAB",
+            "KAkSEgoKbWVkaWFfdHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1h",
+            "dBgEIAEoCRIOCgZzaGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEg",
+            "ASgJEhQKDG1pbGxpc2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFt",
+            "ZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASAB",
+            "KAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRl",
+            "cnMYBCADKAsyFS5nYW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hh",
+            "c2gYBSABKAkSIwoHdGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5n",
+            "EhoKEmV4ZWN1dGlvbl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEo",
+            "DRIWCg5yZXBhaXJlZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lv",
+            "bhgKIAEoDSLHAQoOU2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdh",
+            "bWVnZW4udjEuU2Vzc2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVn",
+            "ZW4udjEuU2Vzc2lvbklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdl",
+            "bi52MS5TZXNzaW9uQ2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2Vu",
+            "LnYxLlNlc3Npb25DbG9zZUgAQgkKB21lc3NhZ2UiXgoLU2Vzc2lvbk9wZW4S",
+            "DQoFbW9kZWwYASABKAkSDAoEc2VlZBgCIAEoBBIoCgZkaWFsb2cYCiABKAsy",
+            "Fi5nYW1lZ2VuLnYxLkRpYWxvZ09wZW5IAEIICgZwYXJhbXMiUwoMU2Vzc2lv",
+            "bklucHV0EhAKCGlucHV0X2lkGAEgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdh",
+            "bWVnZW4udjEuRGlhbG9nVHVybkgAQgcKBWlucHV0IiEKDVNlc3Npb25DYW5j",
+            "ZWwSEAoIaW5wdXRfaWQYASABKAQiDgoMU2Vzc2lvbkNsb3NlIt0CCgxTZXNz",
+            "aW9uRXZlbnQSEAoIaW5wdXRfaWQYASABKAQSKwoGb3BlbmVkGAIgASgLMhku",
+            "Z2FtZWdlbi52MS5TZXNzaW9uT3BlbmVkSAASKAoIcHJvZ3Jlc3MYAyABKAsy",
+            "FC5nYW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgEIAEoCzIaLmdh",
+            "bWVnZW4udjEuUGFydGlhbENvbnRlbnRIABIjCgNlbmQYBSABKAsyFC5nYW1l",
+            "Z2VuLnYxLklucHV0RW5kSAASKQoFZXJyb3IYBiABKAsyGC5nYW1lZ2VuLnYx",
+            "LlNlc3Npb25FcnJvckgAEisKBmNsb3NlZBgHIAEoCzIZLmdhbWVnZW4udjEu",
+            "U2Vzc2lvbkNsb3NlZEgAEi8KDGRpYWxvZ19yZXBseRgKIAEoCzIXLmdhbWVn",
+            "ZW4udjEuRGlhbG9nUmVwbHlIAEIHCgVldmVudCKKAQoNU2Vzc2lvbk9wZW5l",
+            "ZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEg8KB3ZlcnNp",
+            "b24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAQgASgJEikKCnBhcmFt",
+            "ZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBhcmFtZXRlciJUCghJbnB1dEVu",
+            "ZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0aW1pbmdzGAIgAygLMhIuZ2Ft",
+            "ZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMgASgNIi0KDFNlc3Npb25FcnJv",
+            "chIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiHwoNU2Vzc2lvbkNs",
+            "b3NlZBIOCgZyZWFzb24YASABKAkigwEKDURpYWxvZ1BlcnNvbmESDAoEbmFt",
+            "ZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRyYWl0cxgDIAMoCRIMCgRtb29k",
+            "GAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEoCRIRCglrbm93bGVkZ2UYBiAD",
+            "KAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlhbG9nU2FtcGxpbmcSGAoLdGVt",
+            "cGVyYXR1cmUYASABKAFIAIgBARISCgV0b3BfcBgCIAEoAUgBiAEBEhcKCm1h",
+            "eF90b2tlbnMYAyABKA1IAogBARIfChJyZXBldGl0aW9uX3BlbmFsdHkYBCAB",
+            "KAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9r",
+            "ZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHkinQEKCkRpYWxvZ09wZW4SKgoH",
+            "cGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEuRGlhbG9nUGVyc29uYRIsCghz",
+            "YW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEuRGlhbG9nU2FtcGxpbmcSEgoK",
+            "c3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25zGAQgAygJEhAKCGVtb3Rpb25z",
+            "GAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxheWVyX2xpbmUYASABKAkiGQoJ",
+            "VGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoLRGlhbG9nUmVwbHkSDAoEbGlu",
+            "ZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4KBmFjdGlvbhgDIAEoCSrIAQoN",
+            "UGFyYW1ldGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAA",
+            "EhYKElBBUkFNRVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZM",
+            "T0FUEAISFwoTUEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9U",
+            "WVBFX0NIT0lDRRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFS",
+            "QU1FVEVSX1RZUEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMS",
+            "HS5nYW1lZ2VuLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5M",
+            "aXN0TW9kZWxzUmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdl",
+            "bmVyYXRlUmVxdWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMK",
+            "B1Nlc3Npb24SGi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdl",
+            "bi52MS5TZXNzaW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -166,11 +172,12 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ParameterInfo), global::GameGen.V1.ParameterInfo.Parser, new[]{ "Name", "Type", "Doc", "Min", "Max", "Choices", "DefaultValue", "Accepts", "Required", "MultipleOf" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TileInfo), global::GameGen.V1.TileInfo.Parser, new[]{ "Symbol", "Tags", "TileId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ModelInfo), global::GameGen.V1.ModelInfo.Parser, new[]{ "Kind", "Name", "Version", "Family", "Description", "ExecutionProvider", "Parameters", "OutputFormats", "Sha256", "Tiles", "GeneratorVersion", "Rules", "Sessions" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogParams), global::GameGen.V1.DialogParams.Parser, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices" }, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateEvent), global::GameGen.V1.GenerateEvent.Parser, new[]{ "Progress", "Partial", "Asset", "Final", "IsLast" }, new[]{ "Event" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.Progress), global::GameGen.V1.Progress.Parser, new[]{ "Fraction", "Stage", "Message" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.PartialContent), global::GameGen.V1.PartialContent.Parser, new[]{ "LevelChunk", "MusicBar", "TextDelta" }, new[]{ "Content" }, null, null, null),
@@ -213,6 +220,10 @@ namespace GameGen.V1 {
     /// an uploaded file (image, MIDI ...); min/max bound its size in bytes
     /// </summary>
     [pbr::OriginalName("PARAMETER_TYPE_BYTES")] Bytes = 5,
+    /// <summary>
+    /// free text (a dialog topic ...); min/max bound its length in characters
+    /// </summary>
+    [pbr::OriginalName("PARAMETER_TYPE_TEXT")] Text = 6,
   }
 
   #endregion
@@ -1447,7 +1458,7 @@ namespace GameGen.V1 {
     public const int KindFieldNumber = 1;
     private string kind_ = "";
     /// <summary>
-    /// "levels", "terrain", "textures", "music"
+    /// "levels", "terrain", "textures", "music", "dialog"
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -2063,6 +2074,9 @@ namespace GameGen.V1 {
         case ParamsOneofCase.Music:
           Music = other.Music.Clone();
           break;
+        case ParamsOneofCase.Dialog:
+          Dialog = other.Dialog.Clone();
+          break;
       }
 
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
@@ -2163,6 +2177,18 @@ namespace GameGen.V1 {
       }
     }
 
+    /// <summary>Field number for the "dialog" field.</summary>
+    public const int DialogFieldNumber = 14;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.DialogParams Dialog {
+      get { return paramsCase_ == ParamsOneofCase.Dialog ? (global::GameGen.V1.DialogParams) params_ : null; }
+      set {
+        params_ = value;
+        paramsCase_ = value == null ? ParamsOneofCase.None : ParamsOneofCase.Dialog;
+      }
+    }
+
     /// <summary>Field number for the "partials" field.</summary>
     public const int PartialsFieldNumber = 4;
     private bool partials_;
@@ -2217,6 +2243,7 @@ namespace GameGen.V1 {
       Terrain = 11,
       Textures = 12,
       Music = 13,
+      Dialog = 14,
     }
     private ParamsOneofCase paramsCase_ = ParamsOneofCase.None;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -2254,6 +2281,7 @@ namespace GameGen.V1 {
       if (!object.Equals(Terrain, other.Terrain)) return false;
       if (!object.Equals(Textures, other.Textures)) return false;
       if (!object.Equals(Music, other.Music)) return false;
+      if (!object.Equals(Dialog, other.Dialog)) return false;
       if (Partials != other.Partials) return false;
       if (ValidateOnly != other.ValidateOnly) return false;
       if (ParamsCase != other.ParamsCase) return false;
@@ -2271,6 +2299,7 @@ namespace GameGen.V1 {
       if (paramsCase_ == ParamsOneofCase.Terrain) hash ^= Terrain.GetHashCode();
       if (paramsCase_ == ParamsOneofCase.Textures) hash ^= Textures.GetHashCode();
       if (paramsCase_ == ParamsOneofCase.Music) hash ^= Music.GetHashCode();
+      if (paramsCase_ == ParamsOneofCase.Dialog) hash ^= Dialog.GetHashCode();
       if (HasPartials) hash ^= Partials.GetHashCode();
       if (ValidateOnly != false) hash ^= ValidateOnly.GetHashCode();
       hash ^= (int) paramsCase_;
@@ -2325,6 +2354,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(106);
         output.WriteMessage(Music);
       }
+      if (paramsCase_ == ParamsOneofCase.Dialog) {
+        output.WriteRawTag(114);
+        output.WriteMessage(Dialog);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2368,6 +2401,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(106);
         output.WriteMessage(Music);
       }
+      if (paramsCase_ == ParamsOneofCase.Dialog) {
+        output.WriteRawTag(114);
+        output.WriteMessage(Dialog);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -2396,6 +2433,9 @@ namespace GameGen.V1 {
       }
       if (paramsCase_ == ParamsOneofCase.Music) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Music);
+      }
+      if (paramsCase_ == ParamsOneofCase.Dialog) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Dialog);
       }
       if (HasPartials) {
         size += 1 + 1;
@@ -2452,6 +2492,12 @@ namespace GameGen.V1 {
             Music = new global::GameGen.V1.MusicParams();
           }
           Music.MergeFrom(other.Music);
+          break;
+        case ParamsOneofCase.Dialog:
+          if (Dialog == null) {
+            Dialog = new global::GameGen.V1.DialogParams();
+          }
+          Dialog.MergeFrom(other.Dialog);
           break;
       }
 
@@ -2526,6 +2572,15 @@ namespace GameGen.V1 {
             Music = subBuilder;
             break;
           }
+          case 114: {
+            global::GameGen.V1.DialogParams subBuilder = new global::GameGen.V1.DialogParams();
+            if (paramsCase_ == ParamsOneofCase.Dialog) {
+              subBuilder.MergeFrom(Dialog);
+            }
+            input.ReadMessage(subBuilder);
+            Dialog = subBuilder;
+            break;
+          }
         }
       }
     #endif
@@ -2595,6 +2650,15 @@ namespace GameGen.V1 {
             }
             input.ReadMessage(subBuilder);
             Music = subBuilder;
+            break;
+          }
+          case 114: {
+            global::GameGen.V1.DialogParams subBuilder = new global::GameGen.V1.DialogParams();
+            if (paramsCase_ == ParamsOneofCase.Dialog) {
+              subBuilder.MergeFrom(Dialog);
+            }
+            input.ReadMessage(subBuilder);
+            Dialog = subBuilder;
             break;
           }
         }
@@ -5608,6 +5672,530 @@ namespace GameGen.V1 {
 
   }
 
+  /// <summary>
+  /// Parameters of the `dialog` kind (ranges: ListModels).
+  /// </summary>
+  public sealed partial class DialogParams : pb::IMessage<DialogParams>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<DialogParams> _parser = new pb::MessageParser<DialogParams>(() => new DialogParams());
+    private pb::UnknownFieldSet _unknownFields;
+    private int _hasBits0;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<DialogParams> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[10]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public DialogParams() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public DialogParams(DialogParams other) : this() {
+      _hasBits0 = other._hasBits0;
+      persona_ = other.persona_;
+      topic_ = other.topic_;
+      depth_ = other.depth_;
+      mode_ = other.mode_;
+      situations_ = other.situations_;
+      lines_ = other.lines_;
+      choices_ = other.choices_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public DialogParams Clone() {
+      return new DialogParams(this);
+    }
+
+    /// <summary>Field number for the "persona" field.</summary>
+    public const int PersonaFieldNumber = 1;
+    private pb::ByteString persona_;
+    /// <summary>
+    /// persona card(s): a UTF-8 TOML file (one card, or [[persona]] cards)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pb::ByteString Persona {
+      get { return persona_ ?? pb::ByteString.Empty; }
+      set {
+        persona_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "persona" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasPersona {
+      get { return persona_ != null; }
+    }
+    /// <summary>Clears the value of the "persona" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearPersona() {
+      persona_ = null;
+    }
+
+    /// <summary>Field number for the "topic" field.</summary>
+    public const int TopicFieldNumber = 2;
+    private string topic_;
+    /// <summary>
+    /// what a dialog tree is about, e.g. "the missing shipment"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Topic {
+      get { return topic_ ?? ""; }
+      set {
+        topic_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "topic" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasTopic {
+      get { return topic_ != null; }
+    }
+    /// <summary>Clears the value of the "topic" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearTopic() {
+      topic_ = null;
+    }
+
+    /// <summary>Field number for the "depth" field.</summary>
+    public const int DepthFieldNumber = 3;
+    private uint depth_;
+    /// <summary>
+    /// tree: NPC lines on the longest path from the start
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Depth {
+      get { if ((_hasBits0 & 1) != 0) { return depth_; } else { return 0; } }
+      set {
+        _hasBits0 |= 1;
+        depth_ = value;
+      }
+    }
+    /// <summary>Gets whether the "depth" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasDepth {
+      get { return (_hasBits0 & 1) != 0; }
+    }
+    /// <summary>Clears the value of the "depth" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearDepth() {
+      _hasBits0 &= ~1;
+    }
+
+    /// <summary>Field number for the "mode" field.</summary>
+    public const int ModeFieldNumber = 4;
+    private string mode_;
+    /// <summary>
+    /// "tree" or "barks"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Mode {
+      get { return mode_ ?? ""; }
+      set {
+        mode_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "mode" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasMode {
+      get { return mode_ != null; }
+    }
+    /// <summary>Clears the value of the "mode" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearMode() {
+      mode_ = null;
+    }
+
+    /// <summary>Field number for the "situations" field.</summary>
+    public const int SituationsFieldNumber = 5;
+    private string situations_;
+    /// <summary>
+    /// barks: comma-separated situations, or "all"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Situations {
+      get { return situations_ ?? ""; }
+      set {
+        situations_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "situations" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasSituations {
+      get { return situations_ != null; }
+    }
+    /// <summary>Clears the value of the "situations" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearSituations() {
+      situations_ = null;
+    }
+
+    /// <summary>Field number for the "lines" field.</summary>
+    public const int LinesFieldNumber = 6;
+    private uint lines_;
+    /// <summary>
+    /// barks: lines per situation per NPC
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Lines {
+      get { if ((_hasBits0 & 2) != 0) { return lines_; } else { return 0; } }
+      set {
+        _hasBits0 |= 2;
+        lines_ = value;
+      }
+    }
+    /// <summary>Gets whether the "lines" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasLines {
+      get { return (_hasBits0 & 2) != 0; }
+    }
+    /// <summary>Clears the value of the "lines" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearLines() {
+      _hasBits0 &= ~2;
+    }
+
+    /// <summary>Field number for the "choices" field.</summary>
+    public const int ChoicesFieldNumber = 7;
+    private uint choices_;
+    /// <summary>
+    /// tree: most player choices offered at one node
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Choices {
+      get { if ((_hasBits0 & 4) != 0) { return choices_; } else { return 0; } }
+      set {
+        _hasBits0 |= 4;
+        choices_ = value;
+      }
+    }
+    /// <summary>Gets whether the "choices" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasChoices {
+      get { return (_hasBits0 & 4) != 0; }
+    }
+    /// <summary>Clears the value of the "choices" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearChoices() {
+      _hasBits0 &= ~4;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as DialogParams);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(DialogParams other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (Persona != other.Persona) return false;
+      if (Topic != other.Topic) return false;
+      if (Depth != other.Depth) return false;
+      if (Mode != other.Mode) return false;
+      if (Situations != other.Situations) return false;
+      if (Lines != other.Lines) return false;
+      if (Choices != other.Choices) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (HasPersona) hash ^= Persona.GetHashCode();
+      if (HasTopic) hash ^= Topic.GetHashCode();
+      if (HasDepth) hash ^= Depth.GetHashCode();
+      if (HasMode) hash ^= Mode.GetHashCode();
+      if (HasSituations) hash ^= Situations.GetHashCode();
+      if (HasLines) hash ^= Lines.GetHashCode();
+      if (HasChoices) hash ^= Choices.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (HasPersona) {
+        output.WriteRawTag(10);
+        output.WriteBytes(Persona);
+      }
+      if (HasTopic) {
+        output.WriteRawTag(18);
+        output.WriteString(Topic);
+      }
+      if (HasDepth) {
+        output.WriteRawTag(24);
+        output.WriteUInt32(Depth);
+      }
+      if (HasMode) {
+        output.WriteRawTag(34);
+        output.WriteString(Mode);
+      }
+      if (HasSituations) {
+        output.WriteRawTag(42);
+        output.WriteString(Situations);
+      }
+      if (HasLines) {
+        output.WriteRawTag(48);
+        output.WriteUInt32(Lines);
+      }
+      if (HasChoices) {
+        output.WriteRawTag(56);
+        output.WriteUInt32(Choices);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (HasPersona) {
+        output.WriteRawTag(10);
+        output.WriteBytes(Persona);
+      }
+      if (HasTopic) {
+        output.WriteRawTag(18);
+        output.WriteString(Topic);
+      }
+      if (HasDepth) {
+        output.WriteRawTag(24);
+        output.WriteUInt32(Depth);
+      }
+      if (HasMode) {
+        output.WriteRawTag(34);
+        output.WriteString(Mode);
+      }
+      if (HasSituations) {
+        output.WriteRawTag(42);
+        output.WriteString(Situations);
+      }
+      if (HasLines) {
+        output.WriteRawTag(48);
+        output.WriteUInt32(Lines);
+      }
+      if (HasChoices) {
+        output.WriteRawTag(56);
+        output.WriteUInt32(Choices);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (HasPersona) {
+        size += 1 + pb::CodedOutputStream.ComputeBytesSize(Persona);
+      }
+      if (HasTopic) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Topic);
+      }
+      if (HasDepth) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Depth);
+      }
+      if (HasMode) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Mode);
+      }
+      if (HasSituations) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Situations);
+      }
+      if (HasLines) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Lines);
+      }
+      if (HasChoices) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Choices);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(DialogParams other) {
+      if (other == null) {
+        return;
+      }
+      if (other.HasPersona) {
+        Persona = other.Persona;
+      }
+      if (other.HasTopic) {
+        Topic = other.Topic;
+      }
+      if (other.HasDepth) {
+        Depth = other.Depth;
+      }
+      if (other.HasMode) {
+        Mode = other.Mode;
+      }
+      if (other.HasSituations) {
+        Situations = other.Situations;
+      }
+      if (other.HasLines) {
+        Lines = other.Lines;
+      }
+      if (other.HasChoices) {
+        Choices = other.Choices;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            Persona = input.ReadBytes();
+            break;
+          }
+          case 18: {
+            Topic = input.ReadString();
+            break;
+          }
+          case 24: {
+            Depth = input.ReadUInt32();
+            break;
+          }
+          case 34: {
+            Mode = input.ReadString();
+            break;
+          }
+          case 42: {
+            Situations = input.ReadString();
+            break;
+          }
+          case 48: {
+            Lines = input.ReadUInt32();
+            break;
+          }
+          case 56: {
+            Choices = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            Persona = input.ReadBytes();
+            break;
+          }
+          case 18: {
+            Topic = input.ReadString();
+            break;
+          }
+          case 24: {
+            Depth = input.ReadUInt32();
+            break;
+          }
+          case 34: {
+            Mode = input.ReadString();
+            break;
+          }
+          case 42: {
+            Situations = input.ReadString();
+            break;
+          }
+          case 48: {
+            Lines = input.ReadUInt32();
+            break;
+          }
+          case 56: {
+            Choices = input.ReadUInt32();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
   public sealed partial class GenerateEvent : pb::IMessage<GenerateEvent>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -5622,7 +6210,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[10]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[11]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -6053,7 +6641,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[11]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[12]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -6322,7 +6910,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[12]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[13]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -6664,7 +7252,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[13]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[14]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -7073,7 +7661,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[14]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[15]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -7414,7 +8002,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[15]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[16]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -7766,7 +8354,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[16]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[17]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -8116,7 +8704,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[17]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[18]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -8342,7 +8930,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[18]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[19]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -8571,7 +9159,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[19]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[20]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -9086,7 +9674,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[20]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[21]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -9477,7 +10065,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[21]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[22]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -9786,7 +10374,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[22]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[23]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -10062,7 +10650,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[23]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[24]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -10251,7 +10839,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[24]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[25]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -10403,7 +10991,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[25]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[26]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -11005,7 +11593,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[26]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[27]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -11334,7 +11922,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[27]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[28]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -11592,7 +12180,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[28]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[29]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -11824,7 +12412,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[29]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[30]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -12020,7 +12608,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[30]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[31]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -12417,7 +13005,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[31]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[32]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -12773,7 +13361,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[32]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[33]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -13116,7 +13704,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[33]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[34]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -13308,7 +13896,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[34]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[35]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -13500,7 +14088,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[35]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[36]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
