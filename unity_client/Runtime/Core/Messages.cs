@@ -13,7 +13,7 @@ namespace GameGen.Client
     // ------------------------------------------------------------------------------------------
     // Models
 
-    public enum ParameterType { Unspecified = 0, Int = 1, Float = 2, Bool = 3, Choice = 4, Bytes = 5 }
+    public enum ParameterType { Unspecified = 0, Int = 1, Float = 2, Bool = 3, Choice = 4, Bytes = 5, Text = 6 }
 
     public sealed class ParameterInfo
     {
@@ -42,6 +42,7 @@ namespace GameGen.Client
                     case "PARAMETER_TYPE_BOOL": p.Type = ParameterType.Bool; break;
                     case "PARAMETER_TYPE_CHOICE": p.Type = ParameterType.Choice; break;
                     case "PARAMETER_TYPE_BYTES": p.Type = ParameterType.Bytes; break;
+                    case "PARAMETER_TYPE_TEXT": p.Type = ParameterType.Text; break;
                     default: p.Type = ParameterType.Unspecified; break;  // a type this client predates
                 }
             }
@@ -255,6 +256,18 @@ namespace GameGen.Client
         public bool? Loop { get { return GetBool("loop"); } set { Set("loop", value); } }
         public double? Intensity { get { return GetDouble("intensity"); } set { Set("intensity", value); } }
         public byte[] Continuation { get { return GetBytes("continuation"); } set { Set("continuation", value); } }
+    }
+
+    public sealed class DialogParams : KindParams
+    {
+        public DialogParams() : base("dialog") { }
+        public byte[] Persona { get { return GetBytes("persona"); } set { Set("persona", value); } }
+        public string Topic { get { return GetString("topic"); } set { Set("topic", value); } }
+        public uint? Depth { get { return GetUInt("depth"); } set { Set("depth", value); } }
+        public string Mode { get { return GetString("mode"); } set { Set("mode", value); } }
+        public string Situations { get { return GetString("situations"); } set { Set("situations", value); } }
+        public uint? Lines { get { return GetUInt("lines"); } set { Set("lines", value); } }
+        public uint? Choices { get { return GetUInt("choices"); } set { Set("choices", value); } }
     }
 
     public sealed class GenerateRequest
