@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cancel
+
 
 def normals(height: np.ndarray, strength: float = 4.0) -> np.ndarray:
     """Unit tangent-space normals (HxWx3, components in −1..1), OpenGL convention (+Y up).
@@ -40,6 +42,7 @@ def box_blur_wrap(x: np.ndarray, r: int) -> np.ndarray:
         return x
     out = x.astype(np.float32)
     for axis in (0, 1):
+        cancel.check()   # AO of a 2048 px map is six of these passes: stop between them
         n = out.shape[axis]
         k = 2 * r + 1
         if k >= n:
