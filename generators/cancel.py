@@ -23,6 +23,7 @@ import contextlib
 import contextvars
 import io
 import threading
+import weakref
 from concurrent.futures import Executor, Future
 from typing import Any, Callable, Iterator
 
@@ -152,7 +153,14 @@ def submit(pool: Executor, fn: Callable[..., Any], *args: Any) -> Future:
     ctx = contextvars.copy_context()
     fut = pool.submit(ctx.run, fn, *args)
     if token is not NEVER:
-        remove = token.on_cancel(fut.cancel)
+        ref = weakref.ref(fut)  # no future -> callback -> future cycle: results are freed at once
+
+        def drop() -> None:
+            f = ref()
+            if f is not None:
+                f.cancel()
+
+        remove = token.on_cancel(drop)
         fut.add_done_callback(lambda _f: remove())
     return fut
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import threading
 import time
 
@@ -26,10 +27,16 @@ if ctypes.util.find_library("c"):
         _libc = None
 
 AVAILABLE = _libc is not None
+GC_ON_IDLE = True
 
 
 class Trimmer:
-    """Rate-limited ``malloc_trim(0)``: at most one per ``interval`` seconds unless ``force``."""
+    """Rate-limited ``malloc_trim(0)``: at most one per ``interval`` seconds unless ``force``.
+
+    A forced trim (the server just went idle) first runs a full garbage collection, so buffers
+    that a reference cycle kept alive (asyncio and gRPC objects make some) go before the trim
+    rather than at Python's next rare full collection.
+    """
 
     def __init__(self, interval: float = 1.0):
         self.interval = interval
@@ -40,6 +47,8 @@ class Trimmer:
     def __call__(self, force: bool = False) -> bool:
         if _libc is None:
             return False
+        if force and GC_ON_IDLE:
+            gc.collect()
         now = time.monotonic()
         with self._lock:
             if not force and now - self._last < self.interval:

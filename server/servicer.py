@@ -48,6 +48,7 @@ _DONE = object()
 SMALL_EVENT = 256                    # bytes charged to the send buffer for an event without a payload
 DEFAULT_SEND_BUFFER = 16 << 20       # bytes per stream that may wait to be sent
 DEFAULT_STALL_TIMEOUT = 30.0         # seconds a client may read nothing before its stream is cancelled
+TRIM_DELAY = 0.25                    # seconds after the server goes idle before freed memory is handed back
 
 
 @dataclass
@@ -335,11 +336,17 @@ class GameGenServicer(pb_grpc.GameGenServicer):
         self.stats.active -= 1
         if self.stats.active == 0:
             self.idle.set()
-            if self.trim is not None:  # idle: hand the freed heap back once the last stream let go
-                try:
-                    self.pool.submit(self.trim, True)
-                except RuntimeError:  # pool shut down: the process is exiting anyway
-                    pass
+            if self.trim is not None:
+                # Idle: hand the freed heap back once the last stream has let go of its buffers
+                # (gRPC and this handler's frame hold the last messages for a moment longer).
+                asyncio.get_running_loop().call_later(TRIM_DELAY, self._trim_if_idle)
+
+    def _trim_if_idle(self) -> None:
+        if self.stats.active == 0 and self.trim is not None:
+            try:
+                self.pool.submit(self.trim, True)
+            except RuntimeError:  # pool shut down: the process is exiting anyway
+                pass
 
     # -- streaming ----------------------------------------------------------------------------------
 

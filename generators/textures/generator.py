@@ -109,9 +109,9 @@ class TextureGenerator(Generator):
             normals = cancel.submit(_POOL, maps.normals, height, RELIEF_STRENGTH * relief)
 
         def normal_png(convention):
-            n = normals.result()
+            rgb = maps.normal_rgb(normals.result(), convention)
             cancel.check()
-            return images.png_rgb(maps.normal_rgb(n, convention))
+            return images.png_rgb(rgb)
 
         def ao_png():
             ao = maps.ambient_occlusion(height)
