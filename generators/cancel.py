@@ -19,10 +19,12 @@ that is never set: every check is a no-op and behaviour is exactly as without th
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import contextvars
 import io
 import threading
+import time
 import weakref
 from concurrent.futures import Executor, Future
 from typing import Any, Callable, Iterator
@@ -39,13 +41,14 @@ class Cancelled(BaseException):
 class Token:
     """A one-way flag with callbacks: set once, from any thread; work checks it or is told."""
 
-    __slots__ = ("_event", "_lock", "_callbacks", "reason", "_run_options")
+    __slots__ = ("_event", "_lock", "_callbacks", "reason", "set_at", "_run_options")
 
     def __init__(self) -> None:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._callbacks: list[Callable[[], Any]] = []
         self.reason = ""
+        self.set_at = 0.0          # time.monotonic() when set
         self._run_options = None
 
     def set(self, reason: str = "cancelled") -> None:
@@ -54,6 +57,7 @@ class Token:
             if self._event.is_set():
                 return
             self.reason = reason
+            self.set_at = time.monotonic()
             self._event.set()
             callbacks, self._callbacks = self._callbacks, []
         for cb in callbacks:
@@ -165,10 +169,13 @@ def submit(pool: Executor, fn: Callable[..., Any], *args: Any) -> Future:
     return fut
 
 
-def cancel_pending(futures) -> None:
-    """Cancel the futures that have not started (used when a stage is abandoned half-way)."""
-    for f in futures:
-        f.cancel()
+def cancel_pending(futures, wait: float = 2.0) -> None:
+    """Cancel the futures that have not started (used when a stage is abandoned half-way). When
+    the current request is cancelled, also wait (up to ``wait`` s) for the running ones, which
+    stop at their next check: no helper work outlives the request's own thread."""
+    running = [f for f in futures if not f.cancel() and not f.done()]
+    if running and current().is_set():
+        concurrent.futures.wait(running, timeout=wait)
 
 
 # -- PNG and other encoders ---------------------------------------------------------------------

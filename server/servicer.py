@@ -196,6 +196,7 @@ class GameGenServicer(pb_grpc.GameGenServicer):
         self._tokens: set[cancel.Token] = set()
         self._lock = threading.Lock()
         self._log_refused = RateLimitedLog(log)
+        self.stop_ms: collections.deque[float] = collections.deque(maxlen=256)  # cancel -> worker done
         self._log_cut = RateLimitedLog(log)
 
     # -- RPCs ------------------------------------------------------------------------------------
@@ -399,6 +400,10 @@ class GameGenServicer(pb_grpc.GameGenServicer):
             finally:
                 with self._lock:
                     self.stats.running -= 1
+                if token.is_set() and token.reason != "stream ended":
+                    ms = (time.monotonic() - token.set_at) * 1e3
+                    self.stop_ms.append(ms)
+                    log.debug("work stopped %.0f ms after the request was given up (%s)", ms, token.reason)
                 if self.trim is not None:
                     self.trim()  # rate-limited: a busy server still gives memory back now and then
 

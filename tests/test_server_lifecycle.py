@@ -95,6 +95,19 @@ def test_sink_stops_png_encoding_at_the_next_buffer():
         assert images.png_rgb(rgb) == plain.getvalue()
 
 
+@pytest.mark.parametrize("ref,params", [
+    ("textures/materials-gan", {"size": 128}),
+    ("terrain/noise", {"size": 65, "hydraulic_iterations": 3, "thermal_iterations": 2}),
+])
+def test_a_live_token_changes_no_byte(registry, ref, params):
+    gen = registry.resolve(ref)
+    formats = list(gen.info.formats)
+    plain = [e for e in gen.generate(5, params, formats) if isinstance(e, Final)][0]
+    with cancel.scope(cancel.Token()):
+        under = [e for e in gen.generate(5, params, formats) if isinstance(e, Final)][0]
+    assert plain.content_hash == under.content_hash
+
+
 def _slow_onnx(path, nodes: int = 400, side: int = 384):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -153,6 +166,7 @@ def test_cancel_stops_the_erosion_simulator_mid_batch(busy_server):
         stream.close()
     assert wait_until(lambda: busy_server.stats.running == 0, 3), "erosion ran on after cancel"
     assert busy_server.stats.active == 0
+    assert busy_server.server.servicer.stop_ms, "the servicer did not record when the work stopped"
 
 
 def test_deadline_stops_texture_work_and_frees_the_encode_pool(busy_server):
