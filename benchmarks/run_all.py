@@ -38,6 +38,7 @@ RUNS = [
     ["textures_latency.py"],
     ["textures_latency.py", "--large"],
     ["textures_quality.py"],
+    ["server_abuse.py"],
 ]
 
 for args in RUNS:
