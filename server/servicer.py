@@ -418,8 +418,9 @@ class GameGenServicer(pb_grpc.GameGenServicer):
                 yield item
                 budget.release(_size(item))
         finally:
-            token.set("stream ended")
-            if worker.cancel():  # still waiting for a worker thread: it never starts
+            # The handler sets the token (with the reason) as it leaves; here only a worker that
+            # has not started yet is called off.
+            if worker.cancel():
                 events.close()
 
     async def _refuse_undecodable(self, request: Undecodable, context) -> None:
