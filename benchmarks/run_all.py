@@ -39,6 +39,7 @@ RUNS = [
     ["textures_latency.py", "--large"],
     ["textures_quality.py"],
     ["dialog_quality.py", "--seeds", "20", "--yarn", "24"],
+    ["server_abuse.py"],
 ]
 
 for args in RUNS:

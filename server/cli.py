@@ -96,9 +96,13 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to bind; 0.0.0.0 for all interfaces"),
     port: int = typer.Option(50051, help="port to listen on (0 picks a free one)"),
     device: str = typer.Option("auto", help="auto (CUDA when usable, else CPU), cpu, or cuda"),
-    max_concurrent: int = typer.Option(8, help="streams admitted at once (running + waiting); more get RESOURCE_EXHAUSTED"),
+    max_concurrent: int = typer.Option(8, help="streams admitted at once (running + waiting for a worker)"),
+    queue: int = typer.Option(16, help="callers that may wait for a slot past --max-concurrent; more get RESOURCE_EXHAUSTED"),
+    queue_timeout: float = typer.Option(10.0, help="seconds a caller waits in that queue before RESOURCE_EXHAUSTED"),
     workers: int = typer.Option(0, help="generations running in parallel; 0 = number of CPU cores"),
-    grace: float = typer.Option(10.0, help="seconds to drain in-flight streams on SIGINT/SIGTERM"),
+    stall_timeout: float = typer.Option(30.0, help="cancel a stream whose client has read nothing for this many seconds (0 = never)"),
+    send_buffer_mb: float = typer.Option(16.0, help="MB per stream that may wait to be sent; the generator pauses past it"),
+    grace: float = typer.Option(10.0, help="seconds to drain in-flight streams on SIGINT/SIGTERM (a second signal exits at once)"),
     ort_threads: int = typer.Option(1, help="ONNX Runtime intra-op threads per session (0 = all cores)"),
     max_sessions: int = typer.Option(64, help="Session streams (dialog, NPC) open at once; more get RESOURCE_EXHAUSTED"),
     session_idle_timeout: float = typer.Option(600.0, help="seconds without a message before a Session is closed"),
@@ -133,25 +137,36 @@ def serve(
         raise _fail(f"--session-idle-timeout must be more than 0 seconds, got {session_idle_timeout}")
     if ort_threads < 0:
         raise _fail(f"--ort-threads must be 0 (ORT default) or more, got {ort_threads}")
+    for name, value in (("--queue", queue), ("--queue-timeout", queue_timeout), ("--stall-timeout", stall_timeout),
+                        ("--grace", grace)):
+        if value < 0:
+            raise _fail(f"{name} must be 0 or more, got {value:g}")
+    if not send_buffer_mb > 0:
+        raise _fail(f"--send-buffer-mb must be more than 0, got {send_buffer_mb:g}")
+    busy = _port_in_use(host, port) or (None if no_http else _port_in_use(host, http_port, "--http-port"))
+    if busy:  # checked before loading every model, not after
+        raise _fail(busy)
     try:
         registry = load_registry(models, device=device, threads=ort_threads)
     except (FileNotFoundError, RuntimeError) as e:
         raise _fail(str(e))
     for path, reason in registry.refused:
-        err.print(f"[yellow]refused[/] {path}: {reason}", highlight=False)
+        err.print(f"[yellow]refused[/] {escape(path)}: {escape(reason)}", highlight=False)
     if device == "cuda" and any("CUDA" in reason for _, reason in registry.refused):
         raise _fail("--device cuda: the CUDA execution provider is not usable on this machine; "
                     "use --device auto (falls back to CPU) or --device cpu")
 
+    server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent, workers=workers or None,
+                           queue_size=queue, queue_timeout=queue_timeout, stall_timeout=stall_timeout,
+                           send_buffer=max(1, int(send_buffer_mb * (1 << 20))),
+                           session_limits=SessionLimits(max_sessions, session_idle_timeout),
+                           http_port=None if no_http else http_port, http_cors_origin=http_cors_origin)
+
     async def main() -> None:
-        server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent,
-                               workers=workers or None,
-                               session_limits=SessionLimits(max_sessions, session_idle_timeout),
-                               http_port=None if no_http else http_port, http_cors_origin=http_cors_origin)
         try:
             bound = await server.start()
         except OSError as e:
-            raise _fail(str(e))
+            raise _fail(f"{e}; pick another with --port")
         names = ", ".join(f"{g.info.ref}@{g.info.version} [{g.info.execution_provider}]" for g in registry.all())
         print(f"gamegen serving on {host}:{bound}: {names}", flush=True)
         if server.http_port is not None:
@@ -160,6 +175,34 @@ def serve(
         await server.serve_until_signal(grace)
 
     asyncio.run(main())
+    if not server.drained:  # a generation thread ignored its cancel: do not wait for it at exit
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
+
+
+def _port_in_use(host: str, port: int, flag: str = "--port") -> Optional[str]:
+    """A one-line reason when ``host:port`` cannot be bound (checked before the models load)."""
+    import errno
+    import socket
+
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        return f"--host {host!r} is not an address this machine can bind: {e.strerror}"
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC does: TIME_WAIT is no conflict
+        try:
+            s.bind(addr)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return (f"port {port} on {host} is already in use (another `gamegen serve`?); "
+                        f"stop it or pick another with {flag}")
+            return f"cannot listen on {host}:{port}: {e.strerror}"
+    return None
 
 
 @app.command("models")

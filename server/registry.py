@@ -19,6 +19,7 @@ from pathlib import Path
 from gamegen.exporters.manifest import ChecksumError, ManifestError, load_manifest, verify_checksum
 from gamegen.generators import kinds
 from gamegen.generators.base import Generator
+from gamegen.generators.cancel import AbortableSession
 from gamegen.generators.errors import NotFound
 
 log = logging.getLogger("gamegen.registry")
@@ -44,14 +45,19 @@ def quiet_onnxruntime():
 
 
 class SessionFactory:
-    """Creates ORT sessions on the chosen device and records the provider each one got."""
+    """Creates ORT sessions on the chosen device and records the provider each one got.
 
-    def __init__(self, device: str = "auto", threads: int = 1):
+    Sessions come wrapped in :class:`~gamegen.generators.cancel.AbortableSession`: a run started
+    for a request that is then cancelled stops between graph nodes (``RunOptions.terminate``).
+    """
+
+    def __init__(self, device: str = "auto", threads: int = 1, cpu_arena: bool = False):
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
         self.ort = quiet_onnxruntime()
         self.device = device
         self.threads = threads
+        self.cpu_arena = cpu_arena
         self.providers = [CPU]
         if device in ("auto", "cuda") and CUDA in self.ort.get_available_providers():
             self.providers = [CUDA, CPU]
@@ -65,6 +71,11 @@ class SessionFactory:
         # threads doubled it (57 vs 30 ms). One thread is the robust default; 0 = ORT default.
         so.intra_op_num_threads = self.threads
         so.inter_op_num_threads = 1
+        # ORT's CPU arena keeps the largest activations it ever allocated (2.2 GB after one 2048 px
+        # texture) for the session's life. Without it, buffers go back to malloc after each run and
+        # the servicer's malloc_trim returns them to the system (BENCHMARKS.md, "A server that
+        # lets go"); the small level models measured the same either way.
+        so.enable_cpu_mem_arena = self.cpu_arena
         return so
 
     def __call__(self, path: Path, providers: list[str] | None = None):
@@ -75,7 +86,7 @@ class SessionFactory:
                 "--device cuda was asked for but the CUDA execution provider is not usable here "
                 "(onnxruntime-gpu needs CUDA 12/13 and cuDNN 9 libraries); use --device auto or cpu"
             )
-        return sess
+        return AbortableSession(sess, self.ort)
 
 
 @dataclass

@@ -65,6 +65,8 @@ class SessionHub:
         first = await self._next(it, context)
         if first is None:
             return
+        if not isinstance(first, pb.SessionRequest):   # the lenient deserializer's Undecodable
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, first.describe())
         which = first.WhichOneof("message")
         if which != "open":
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
@@ -175,6 +177,9 @@ class SessionHub:
         async def read() -> None:
             while True:
                 msg = await next_message()
+                if msg is not None and not isinstance(msg, pb.SessionRequest):   # undecodable: say so, go on
+                    emit(pb.SessionEvent(error=pb.SessionError(code="INVALID_ARGUMENT", message=msg.describe())))
+                    continue
                 kind = msg.WhichOneof("message") if msg is not None else "close"
                 if kind == "close":
                     for r in running:

@@ -181,3 +181,31 @@ def test_list_models_says_which_models_hold_sessions(hub):
     _, c, _, _ = hub
     flags = {f"{m.kind}/{m.name}": m.sessions for m in c.list_models()}
     assert flags == {"dialog/echo": True, "dialog/slow-echo": True, "levels/smb-rules": False}
+
+
+def test_invalid_utf8_is_invalid_argument_and_the_session_goes_on(hub):
+    server, _, _, _ = hub
+    channel = grpc.insecure_channel(server.target)
+    session = channel.stream_stream("/gamegen.v1.GameGen/Session", request_serializer=lambda b: b,
+                                    response_deserializer=pb.SessionEvent.FromString)
+
+    def raw(msg, bad=False):
+        data = msg.SerializeToString()
+        return data.replace(b"QQQQ", b"\xff\xfe\xfd\xfc") if bad else data
+
+    turn = lambda i, line: pb.SessionRequest(input=pb.SessionInput(input_id=i, dialog=pb.DialogTurn(player_line=line)))
+    reqs = [raw(pb.SessionRequest(open=pb.SessionOpen(model="dialog/echo", dialog=pb.DialogOpen(
+                persona=pb.DialogPersona(name="U"))))),
+            raw(turn(1, "QQQQ"), bad=True), raw(turn(2, "fine"))]
+    events = list(session(iter(reqs), timeout=10))
+    kinds = [e.WhichOneof("event") for e in events]
+    assert kinds[:2] == ["opened", "error"] and events[1].error.code == "INVALID_ARGUMENT"
+    assert "could not be decoded" in events[1].error.message
+    assert events[-2].WhichOneof("event") == "end" and events[-2].input_id == 2 and kinds[-1] == "closed"
+    # a Generate request with bad UTF-8 in a string field is INVALID_ARGUMENT too (not UNKNOWN)
+    generate = channel.unary_stream("/gamegen.v1.GameGen/Generate", request_serializer=lambda b: b,
+                                    response_deserializer=pb.GenerateEvent.FromString)
+    bad = pb.GenerateRequest(model="levels/smb-rules", formats=["txt"], dialog=pb.DialogParams(topic="QQQQ"))
+    with pytest.raises(grpc.RpcError) as ei:
+        list(generate(raw(bad, bad=True), timeout=10))
+    assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT

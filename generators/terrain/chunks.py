@@ -23,6 +23,7 @@ from typing import Callable, Generator, Iterator
 
 import numpy as np
 
+from .. import cancel
 from . import noise as noise_mod
 
 TILE_STEP = 128        # world samples between erosion tile centres
@@ -83,8 +84,10 @@ def eroded_heights(shape: Shape, eroder: Eroder, x0: int, y0: int, width: int, h
     tiles = tiles_for(x0, y0, width, height)
     acc = np.zeros((height, width), dtype=np.float32)
     wsum = np.zeros((height, width), dtype=np.float32)
+    check = cancel.current().check
     for start in range(0, len(tiles), TILE_BATCH):
         batch = tiles[start:start + TILE_BATCH]
+        check()   # a cancelled request stops between batches (the simulators check every iteration)
         inputs = np.stack([shape.base(kx * TILE_STEP - TILE_HALF, ky * TILE_STEP - TILE_HALF, TILE, TILE)
                            for ky, kx in batch])
         outputs = np.asarray(eroder(inputs), dtype=np.float32)

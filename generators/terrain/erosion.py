@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cancel
+
 # Constants of the simulators (normalised heights; tuned for terrain whose relief is ~1/250 of
 # its width per sample, i.e. the default height range over 1 m samples).
 RAIN = 2e-4            # water added per cell per iteration
@@ -61,7 +63,9 @@ def hydraulic(heights: np.ndarray, iterations: int) -> np.ndarray:
     w = np.zeros_like(h)
     s = np.zeros_like(h)
     f32 = np.float32
+    check = cancel.current().check     # a cancelled request stops within one iteration
     for _ in range(int(iterations)):
+        check()
         w += f32(RAIN)
         surf = h + w
         drops = [np.maximum(surf - n, f32(0)) for n in _neighbours(surf, "extrapolate")]
@@ -91,7 +95,9 @@ def thermal(heights: np.ndarray, iterations: int) -> np.ndarray:
     if squeeze:
         h = h[None]
     f32 = np.float32
+    check = cancel.current().check
     for _ in range(int(iterations)):
+        check()
         excess = [np.maximum(h - n - f32(TALUS), f32(0)) for n in _neighbours(h, "edge")]
         total = excess[0] + excess[1] + excess[2] + excess[3]
         biggest = np.maximum(np.maximum(excess[0], excess[1]), np.maximum(excess[2], excess[3]))

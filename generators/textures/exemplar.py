@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cancel
+
 
 def square(img: np.ndarray, max_side: int) -> np.ndarray:
     """The central square of ``img``, at most ``max_side`` pixels on a side."""
@@ -67,7 +69,9 @@ def quilt(ex: np.ndarray, size: int, rng: np.random.Generator, candidates: int =
     written = np.zeros((size, size), bool)
     ramp = (np.arange(ov, dtype=np.float32) + 0.5) / ov
     windows = np.lib.stride_tricks.sliding_window_view(ex, (b, b), axis=(0, 1))
+    check = cancel.current().check     # a cancelled request stops within one row of patches
     for i in range(n):
+        check()
         for j in range(n):
             ys = (np.arange(b) + i * step - ov) % size
             xs = (np.arange(b) + j * step - ov) % size

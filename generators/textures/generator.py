@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .. import cancel
 from ..base import Encoder, Generator, GeneratorInfo, Product
 from ..events import Asset, Event, Progress
 from ..params import Param
@@ -104,20 +105,36 @@ class MapsGenerator(TextureGenerator):
         wanted = [f for f in MAP_FORMATS if f in formats]
         normals = None
         if "normal_gl" in wanted or "normal_dx" in wanted:
-            normals = _POOL.submit(maps.normals, height, RELIEF_STRENGTH * relief)
+            normals = cancel.submit(_POOL, maps.normals, height, RELIEF_STRENGTH * relief)
+
+        def normal_png(convention):
+            rgb = maps.normal_rgb(normals.result(), convention)
+            cancel.check()
+            return images.png_rgb(rgb)
+
+        def ao_png():
+            ao = maps.ambient_occlusion(height)
+            cancel.check()
+            return images.png_gray(ao)
+
         jobs = {
             "albedo": lambda: images.png_rgb(albedo),
             "height": lambda: images.png_gray16(height),
-            "normal_gl": lambda: images.png_rgb(maps.normal_rgb(normals.result(), "gl")),
-            "normal_dx": lambda: images.png_rgb(maps.normal_rgb(normals.result(), "dx")),
+            "normal_gl": lambda: normal_png("gl"),
+            "normal_dx": lambda: normal_png("dx"),
             "roughness": lambda: images.png_gray(rough),
-            "ao": lambda: images.png_gray(maps.ambient_occlusion(height)),
+            "ao": ao_png,
         }
-        futures = [(f, _POOL.submit(jobs[f])) for f in wanted]
+        # Jobs carry the request's cancel token into the pool; when the request is cancelled or this
+        # generator is closed, jobs not yet started are dropped so they never delay another request.
+        futures = [(f, cancel.submit(_POOL, jobs[f])) for f in wanted]
         start = content.start_fraction
-        for k, (f, fut) in enumerate(futures):
-            yield Asset(f"{f}.png", "image/png", fut.result(), f)
-            yield Progress(start + (1 - start) * (k + 1) / len(wanted), "encoding", f"{f}.png")
+        try:
+            for k, (f, fut) in enumerate(futures):
+                yield Asset(f"{f}.png", "image/png", fut.result(), f)
+                yield Progress(start + (1 - start) * (k + 1) / len(wanted), "encoding", f"{f}.png")
+        finally:
+            cancel.cancel_pending([fut for _, fut in futures] + ([normals] if normals is not None else []))
         timings.add("maps_and_encode", time.perf_counter() - t)
 
 

@@ -7,6 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
+from .. import cancel
 from ..params import ParamError
 
 MIN_SIDE = 32          # smallest accepted upload side, pixels
@@ -16,7 +17,7 @@ PNG_LEVEL = 1          # zlib level: maps are regenerated from a seed, speed mat
 
 
 def _png(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
+    buf = cancel.Sink()  # a BytesIO that stops the encoder at its next buffer once the request is cancelled
     img.save(buf, format="PNG", compress_level=PNG_LEVEL)
     return buf.getvalue()
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import cancel
+
 
 def normals(height: np.ndarray, strength: float = 4.0) -> np.ndarray:
     """Unit tangent-space normals (HxWx3, components in −1..1), OpenGL convention (+Y up).
@@ -19,6 +21,7 @@ def normals(height: np.ndarray, strength: float = 4.0) -> np.ndarray:
     h = height.astype(np.float32) * strength
     dx = (np.roll(h, -1, axis=1) - np.roll(h, 1, axis=1)) * 0.5
     dy = (np.roll(h, -1, axis=0) - np.roll(h, 1, axis=0)) * 0.5
+    cancel.check()   # 2048 px: each half of this takes ~0.2 s on a busy machine
     # image rows grow downwards; +Y (up) in tangent space is towards row 0
     n = np.stack([-dx, dy, np.ones_like(h)], -1)
     return n / np.linalg.norm(n, axis=-1, keepdims=True)
@@ -40,6 +43,7 @@ def box_blur_wrap(x: np.ndarray, r: int) -> np.ndarray:
         return x
     out = x.astype(np.float32)
     for axis in (0, 1):
+        cancel.check()   # AO of a 2048 px map is six of these passes: stop between them
         n = out.shape[axis]
         k = 2 * r + 1
         if k >= n:

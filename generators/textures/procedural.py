@@ -13,6 +13,8 @@ import colorsys
 
 import numpy as np
 
+from .. import cancel
+
 MATERIALS = ("stone", "brick", "wood", "grass", "sand", "metal")
 EFFECTS = ("fire", "water", "smoke", "caustics")
 
@@ -33,6 +35,7 @@ def noise(rng: np.random.Generator, h: int, w: int, size: float, beta: float = 2
     weights the frequency axes: a small ``sy`` makes features long along x, a small ``sx`` long
     along y. Periodic because it is built in the FFT basis.
     """
+    cancel.check()   # a material is several of these: a cancelled request stops between them
     fy, fx = _freqs(h, w)
     f = np.sqrt((fy * stretch[0]) ** 2 + (fx * stretch[1]) ** 2)
     f0 = 1.0 / max(size, 1.0)
