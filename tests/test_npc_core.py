@@ -1,0 +1,303 @@
+"""NPC core: arena, scripted baseline, train -> export -> ONNX Runtime, batched runtime, behaviour trees."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from gamegen.generators.npc import arena as A
+from gamegen.generators.npc import btree, tasks
+from gamegen.generators.npc.runtime import InputError, PolicyRunner, RunnerPolicy
+from gamegen.generators.npc.scripted import RandomPolicy, ScriptedPolicy, astar
+
+from .conftest import MODELS
+
+
+# --- arena ---------------------------------------------------------------------------------------
+
+def _rollout(seed: int, ticks: int = 30):
+    arena = A.Arena()
+    specs = [A.AgentSpec(a, 0.3 + 0.1 * i, 0.7 - 0.1 * i) for i, a in enumerate(A.ARCHETYPES)]
+    arena.reset(specs, seed=seed, player_mode="wander")
+    pol = ScriptedPolicy()
+    frames = []
+    for _ in range(ticks):
+        obs, mask = arena.observe()
+        frames.append((obs, mask))
+        arena.step(pol.act(arena))
+    return arena, frames
+
+
+def test_arena_is_deterministic_by_seed():
+    a1, f1 = _rollout(7)
+    a2, f2 = _rollout(7)
+    _, f3 = _rollout(8)
+    assert np.array_equal(a1.grid, a2.grid)
+    assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(f1, f2))
+    assert not np.array_equal(f1[-1][0], f3[-1][0])
+    obs, mask = f1[0]
+    assert obs.shape == (5, A.OBS_SIZE) and obs.dtype == np.float32 and mask.shape == (5, A.N_ACTIONS)
+    assert np.isfinite(obs).all() and mask[:, 0].all()
+    # the layout is contiguous and documented field by field
+    assert sum(f.width for f in A.OBS_FIELDS) == A.OBS_SIZE == A.layout_doc()[-1]["offset"] + A.OBS_FIELDS[-1].width
+    assert np.array_equal(obs[:, A.OBS["archetype"]].argmax(1), np.arange(5))
+
+
+def test_line_of_sight_and_rays_on_a_hand_built_grid():
+    g = np.zeros((10, 10), np.int8)
+    g[0, :] = g[-1, :] = g[:, 0] = g[:, -1] = A.WALL
+    g[2:8, 5] = A.COVER                       # a cover column at x in [5, 6)
+    a = np.array([[2.5, 4.5], [2.5, 8.5], [2.5, 4.5]])
+    b = np.array([[8.5, 4.5], [8.5, 8.5], [4.5, 2.5]])
+    assert A.line_of_sight(g, a, b).tolist() == [False, True, True]
+    rays = A.ray_lengths(g, np.array([[2.5, 4.5]]))[0]
+    # east hits the cover at x=5 (2.5 m away, 0.1 m sampling), west hits the wall at x=1 (1.5 m)
+    assert rays[0] == pytest.approx(2.4, abs=0.11) and rays[4] == pytest.approx(1.4, abs=0.11)
+    mask = A.action_mask(g, np.array([[4.6, 4.5]]))[0]
+    assert mask[0] and not mask[1] and mask[5]     # stop ok, east blocked by the cover, west free
+
+
+def test_astar_matches_the_path_length_field_and_avoids_corners():
+    rng = np.random.default_rng(3)
+    g = A.make_map(rng)
+    nav = A.NavGraph(g)
+    cells = nav.free_cells
+    for k in range(5):
+        s, t = rng.choice(cells, 2, replace=False)
+        path = astar(nav.free, (int(s % nav.w), int(s // nav.w)), (int(t % nav.w), int(t // nav.w)))
+        length = sum(np.hypot(x1 - x0, y1 - y0) for (x0, y0), (x1, y1) in zip(path, path[1:]))
+        assert length == pytest.approx(nav.field(int(t)).ravel()[s])
+        for (x0, y0), (x1, y1) in zip(path, path[1:]):
+            assert nav.free[y1, x1] and nav.free[y0, x1] and nav.free[y1, x0]   # no corner cutting
+
+
+# --- scripted archetypes do their job ---------------------------------------------------------
+
+@pytest.mark.parametrize("task", tasks.TASKS)
+def test_scripted_archetype_beats_random_on_its_task(task):
+    seeds = range(3)
+    scripted = [tasks.run_episode(task, ScriptedPolicy(), s) for s in seeds]
+    rand = [tasks.run_episode(task, RandomPolicy(s), s) for s in seeds]
+    if task == "chase":
+        assert all(r["captured"] for r in scripted) and not any(r["captured"] for r in rand)
+    elif task == "guard":
+        assert all(r["stopped"] for r in scripted) and sum(r["stopped"] for r in rand) < len(rand)
+    elif task == "search":
+        assert all(r["reached"] for r in scripted)
+        assert np.mean([r["time"] for r in scripted]) < np.mean([r["time"] for r in rand])
+    elif task == "flee":
+        assert np.mean([r["survived"] for r in scripted]) > np.mean([r["survived"] for r in rand])
+    else:
+        assert min(r["coverage"] for r in scripted) > max(r["coverage"] for r in rand)
+
+
+def test_aggression_sets_the_chase_distance_and_guard_leash():
+    pol = ScriptedPolicy()
+    near = [tasks.run_episode("chase", pol, s, aggression=0.8, player_mode="idle") for s in range(2)]
+    far = [tasks.run_episode("chase", pol, s, aggression=0.0, player_mode="idle") for s in range(2)]
+    # stand-off 3.5 * (1 - aggression) metres from a player that stands still
+    assert np.nanmean([r["mean_dist_visible"] for r in near]) < 1.6
+    assert np.nanmean([r["mean_dist_visible"] for r in far]) > 2.8
+
+
+# --- train -> export -> ONNX Runtime -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from gamegen.exporters.onnx_export import export_checkpoint
+    from gamegen.generators.npc import nets, train
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    data = train.collect(rng, 600, scene_ticks=60)
+    model = nets.build({"family": "mlp", "hidden": 32})
+    loss0 = train.fit(model, data, 1, rng)
+    loss1 = train.fit(model, data, 3, rng)
+    root = tmp_path_factory.mktemp("npc")
+    ckpt = root / "tiny.pt"
+    torch.save({"kind": "npc", "name": "npc-tiny", "config": {"family": "mlp", "hidden": 32},
+                "state_dict": model.state_dict(),
+                "training": {"data": "test", "held_out": "none", "command": "test", "epochs": 4, "seed": 0,
+                             "seconds": 0}}, ckpt)
+    folder = export_checkpoint(ckpt, root / "models")
+    return {"folder": folder, "model": model, "data": data, "loss": (loss0, loss1)}
+
+
+def test_tiny_policy_trains_exports_and_matches_torch(tiny_model):
+    import torch
+
+    loss0, loss1 = tiny_model["loss"]
+    assert loss1 < loss0
+    manifest = json.loads((tiny_model["folder"] / "manifest.json").read_text())
+    assert manifest["kind"] == "npc" and manifest["parity"]["max_abs_diff"] <= 1e-4
+    assert [i["name"] for i in manifest["inputs"]] == ["obs", "action_mask"]
+    assert manifest["inputs"][0]["shape"] == ["batch", A.OBS_SIZE]
+    assert [f["name"] for f in manifest["extra"]["observation"]] == [f.name for f in A.OBS_FIELDS]
+    runner = PolicyRunner(tiny_model["folder"])
+    obs, mask, _ = tiny_model["data"]
+    obs, mask = obs[:300], mask[:300]
+    ids = list(range(300))
+    for i in ids:
+        runner.join(i)
+    got = runner.decide(ids, obs, mask)
+    with torch.no_grad():
+        ref = tiny_model["model"](torch.from_numpy(obs), torch.from_numpy(mask.astype(np.float32)))
+    assert np.array_equal(got.actions, ref.argmax(1).numpy())
+    assert mask[np.arange(300), got.actions].all()
+
+
+# --- batched runtime ------------------------------------------------------------------------------
+
+def _obs(rng, n):
+    obs = rng.uniform(-1, 1, (n, A.OBS_SIZE)).astype(np.float32)
+    mask = rng.random((n, A.N_ACTIONS)) < 0.5
+    mask[:, 0] = True
+    return obs, mask
+
+
+@pytest.mark.parametrize("mode", ["argmax", "sample"])
+def test_one_batched_call_equals_one_call_per_agent(tiny_model, mode):
+    rng = np.random.default_rng(1)
+    batched, single = PolicyRunner(tiny_model["folder"]), PolicyRunner(tiny_model["folder"])
+    ids = [f"npc-{i}" for i in range(41)]
+    for k, a in enumerate(ids):
+        batched.join(a, seed=100 + k)
+        single.join(a, seed=100 + k)
+    for _ in range(3):
+        obs, mask = _obs(rng, len(ids))
+        b = batched.decide(ids, obs, mask, mode=mode).actions
+        s = np.array([single.decide([a], obs[i:i + 1], mask[i:i + 1], mode=mode).actions[0] for i, a in enumerate(ids)])
+        assert np.array_equal(b, s)
+        assert mask[np.arange(len(ids)), b].all()
+
+
+def test_sampling_is_deterministic_by_seed_and_independent_of_batch_order(tiny_model):
+    rng = np.random.default_rng(2)
+    obs, mask = _obs(rng, 64)
+    mask[:] = True
+
+    def run(seeds, order):
+        r = PolicyRunner(tiny_model["folder"])
+        for i in order:
+            r.join(i, seed=seeds[i])
+        out = [r.decide(order, obs[order], mask[order], mode="sample").actions for _ in range(5)]
+        return np.stack(out)[:, np.argsort(order)]
+
+    seeds = list(range(64))
+    a = run(seeds, list(range(64)))
+    b = run(seeds, list(range(64))[::-1])
+    c = run([s + 1000 for s in seeds], list(range(64)))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_join_leave_and_limits(tiny_model):
+    r = PolicyRunner(tiny_model["folder"], max_agents=3)
+    for a in ("a", "b", "c"):
+        r.join(a)
+    with pytest.raises(InputError, match="max_agents=3"):
+        r.join("d")
+    with pytest.raises(InputError, match="already joined"):
+        r.join("a")
+    r.leave("b")
+    r.join("d")
+    obs, mask = _obs(np.random.default_rng(0), 3)
+    assert r.decide(["a", "c", "d"], obs, mask).actions.shape == (3,)
+    with pytest.raises(InputError, match="'b' is not joined"):
+        r.decide(["a", "b"], obs[:2], mask[:2])
+    with pytest.raises(InputError, match="not joined"):
+        r.leave("b")
+    assert len(r) == 3 and "d" in r and "b" not in r
+
+
+def test_bad_inputs_name_the_field_and_shape(tiny_model):
+    r = PolicyRunner(tiny_model["folder"])
+    r.join(0)
+    r.join(1)
+    obs, mask = _obs(np.random.default_rng(0), 2)
+    with pytest.raises(InputError, match=rf"obs: expected shape \(2, {A.OBS_SIZE}\).*got \(2, {A.OBS_SIZE - 1}\)"):
+        r.decide([0, 1], obs[:, :-1], mask)
+    bad = obs.copy()
+    bad[1, A.OBS["health"].start] = np.nan
+    with pytest.raises(InputError, match=r"obs\[1, 6\] \(field 'health'\) of agent 1 is nan"):
+        r.decide([0, 1], bad, mask)
+    bad = obs.copy()
+    bad[0, A.OBS["player_rel"].start + 1] = np.inf
+    with pytest.raises(InputError, match=r"field 'player_rel\[1\]'.* is inf"):
+        r.decide([0, 1], bad, mask)
+    with pytest.raises(InputError, match=r"action_mask: expected shape \(2, 9\)"):
+        r.decide([0, 1], obs, mask[:, :5])
+    none = mask.copy()
+    none[1] = False
+    with pytest.raises(InputError, match="row 1 .* allows no action"):
+        r.decide([0, 1], obs, none)
+    with pytest.raises(InputError, match="once per decision"):
+        r.decide([0, 0], obs, mask)
+    with pytest.raises(InputError, match="mode 'greedy'"):
+        r.decide([0, 1], obs, mask, mode="greedy")
+
+
+def test_learned_policy_drives_the_arena_through_the_runtime(tiny_model):
+    pol = RunnerPolicy(PolicyRunner(tiny_model["folder"]))
+    out = tasks.run_episode("wander", pol, 0)
+    assert 0 < out["coverage"] <= 1 and out["ticks"] == 300
+
+
+# --- shipped policy ---------------------------------------------------------------------------------
+
+def test_shipped_policy_loads_and_its_manifest_reports_quality():
+    folder = MODELS / "npc-mlp" / "1.0.0"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    from gamegen.exporters.manifest import sha256_file
+
+    assert sha256_file(folder / manifest["file"]) == manifest["sha256"]
+    assert manifest["bytes"] < 1_000_000
+    shipped = manifest["extra"]["archetypes"]
+    assert shipped and set(shipped) <= set(A.ARCHETYPES)
+    runner = PolicyRunner(folder)
+    assert runner.field_names[A.OBS["health"].start] == "health"
+    arena, _ = tasks.setup("search", 0)
+    pol = RunnerPolicy(runner)
+    assert tasks.run_episode("search", pol, 0)["reached"]
+
+
+# --- behaviour trees ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("archetype", A.ARCHETYPES)
+def test_behaviour_tree_xml_is_btcpp_v4_with_a_node_model(archetype):
+    t = btree.tree(archetype, 0.4, 0.6)
+    root = ET.fromstring(btree.to_xml(t))
+    assert root.tag == "root" and root.get("BTCPP_format") == "4"
+    trees = root.findall("BehaviorTree")
+    assert len(trees) == 1 and trees[0].get("ID") == root.get("main_tree_to_execute") == archetype.capitalize()
+    builtin = {"ReactiveFallback", "ReactiveSequence", "Fallback", "Sequence"}
+    used = {el.tag for el in trees[0].iter() if isinstance(el.tag, str)} - {"BehaviorTree"}
+    declared = {el.get("ID"): el for el in root.find("TreeNodesModel")}
+    assert used - builtin == set(declared), "every custom node is declared in TreeNodesModel, and only those"
+    for el in trees[0].iter():
+        if el.tag in declared:
+            ports = {p.get("name") for p in declared[el.tag] if p.tag.endswith("_port")}
+            assert set(el.attrib) - {"name"} <= ports, (el.tag, el.attrib)
+        if el.tag in builtin:
+            assert len(el) >= 1
+    assert json.loads(btree.to_json(t))["root"] == t["root"]
+    assert btree.to_xml(t) == btree.to_xml(btree.tree(archetype, 0.4, 0.6))
+
+
+def test_behaviour_tree_carries_the_parameters():
+    def leash(a):
+        root = ET.fromstring(btree.to_xml(btree.tree("guard", a, 0.5)))
+        return float(root.find(".//InsideLeash").get("radius"))
+
+    assert leash(0.0) == pytest.approx(3.0) and leash(1.0) == pytest.approx(10.0)
+    hide = ET.fromstring(btree.to_xml(btree.tree("flee", 0.5, 0.9)))
+    run = ET.fromstring(btree.to_xml(btree.tree("flee", 0.5, 0.1)))
+    assert hide.find(".//TakeCover") is not None and run.find(".//TakeCover") is None
+    with pytest.raises(ValueError, match=r"caution=1.5 is outside the allowed range \[0, 1\]"):
+        btree.tree("guard", 0.5, 1.5)
+    with pytest.raises(ValueError, match="archetype 'boss' is not one of"):
+        btree.tree("boss")
