@@ -94,6 +94,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=30)
     ap.add_argument("--param-seeds", type=int, default=10)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--only", choices=["tasks", "params"], help="run one of the two parts")
     args = ap.parse_args()
     t0 = time.perf_counter()
     runner = PolicyRunner(args.model)
@@ -103,7 +104,7 @@ def main() -> None:
     print(f"### Task figures, {args.seeds} seeded scenes per archetype (same scenes for every policy)\n")
     print("| archetype | figure | learned | scripted | random | learned beats random | learned vs scripted |")
     print("|---|---|---|---|---|---|---|")
-    for task in tasks.TASKS:
+    for task in tasks.TASKS if args.only != "params" else ():
         figs = {}
         for name, make in policies.items():
             pol = make()
@@ -120,14 +121,16 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     pseeds = range(30_000, 30_000 + args.param_seeds)
     probes = [
-        ("chase", "aggression", "mean distance to the (idle) player while seen, m", "mean_dist_visible",
-         [0.0, 0.5, 1.0], {"player_mode": "idle"}),
+        ("chase", "aggression", "distance kept to a standing player (second half of 60 s), m", "late_dist_visible",
+         [0.0, 0.5, 1.0], {"player_mode": "idle", "play_on": True}),
         ("guard", "aggression", "farthest distance from the post while stopping an intruder, m", "max_post_dist",
          [0.0, 1.0], {}),
         ("wander", "caution", "mean distance to the (wandering) player while seen, m", "mean_dist_visible",
          [0.0, 1.0], {}),
+        ("flee", "caution", "share of ticks in sight of a wandering player (60 s)", "visible_fraction",
+         [0.0, 1.0], {"player_mode": "wander", "play_on": True}),
     ]
-    for task, pname, what, key, values, kw in probes:
+    for task, pname, what, key, values, kw in probes if args.only != "tasks" else ():
         for v in values:
             row = {}
             for name in ("scripted", "learned"):

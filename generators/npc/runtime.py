@@ -139,6 +139,8 @@ class PolicyRunner:
         else:
             self.state_shape = ()
         self.field_names = field_names or self._layout_names()
+        # archetypes the policy is offered for (those that beat random at training time); None = any
+        self.archetypes: list[str] | None = self.manifest.get("extra", {}).get("archetypes")
         self._agents: dict[Hashable, _Agent] = {}
         self._free_slots: list[int] = []
         self._state = np.zeros((0,) + self.state_shape, np.float32)
@@ -212,9 +214,9 @@ class PolicyRunner:
     def _check(self, ids, obs, mask) -> tuple[list, np.ndarray, np.ndarray | None]:
         ids = list(ids)
         n = len(ids)
-        if len(set(map(repr, ids))) != n:
-            raise InputError("agent_ids: each agent may appear once per decision")
         agents = [self._get(a) for a in ids]
+        if len(set(map(id, agents))) != n:
+            raise InputError("agent_ids: each agent may appear once per decision")
         try:
             obs = np.asarray(obs, dtype=np.float32)
         except (TypeError, ValueError) as e:

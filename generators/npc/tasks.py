@@ -73,13 +73,19 @@ def setup(task: str, seed: int, aggression: float | None = None, caution: float 
 
 
 def run_episode(task: str, policy, seed: int, aggression: float | None = None, caution: float | None = None,
-                player_mode: str | None = None, trace: list | None = None) -> dict:
-    """Play one episode; returns the task's figures (see module doc) plus ``ticks``."""
+                player_mode: str | None = None, trace: list | None = None, max_ticks: int | None = None,
+                play_on: bool = False) -> dict:
+    """Play one episode; returns the task's figures (see module doc) plus ``ticks``.
+
+    ``max_ticks`` shortens the episode (tests); the figures' caps shrink with it. ``play_on`` keeps
+    playing after the task is decided (parameter probes measure behaviour over the whole episode);
+    ``late_dist_visible`` is the mean distance to the player while seen in the episode's second half."""
     arena, ticks = setup(task, seed, aggression, caution, player_mode)
+    ticks = min(ticks, max_ticks or ticks)
     if hasattr(policy, "reset"):
         policy.reset()
     out: dict = {"task": task}
-    visible_ticks, dist_vis, post_dist = 0, [], 0.0
+    visible_ticks, dist_vis, late, post_dist = 0, [], [], 0.0
     target = getattr(arena, "search_target", None)
     for t in range(ticks):
         if trace is not None:
@@ -88,30 +94,39 @@ def run_episode(task: str, policy, seed: int, aggression: float | None = None, c
         visible_ticks += int(arena.visible[0])
         if arena.visible[0]:
             dist_vis.append(float(np.linalg.norm(arena.player - arena.pos[0])))
+            if t >= ticks // 2:
+                late.append(dist_vis[-1])
         post_dist = max(post_dist, float(np.linalg.norm(arena.pos[0] - arena.post[0])))
         if task == "chase" and info["captured"][0]:
-            out.update(captured=True, time=(t + 1) * DT)
-            break
+            out.setdefault("captured", True)
+            out.setdefault("time", (t + 1) * DT)
+            if not play_on:
+                break
         if task == "flee" and info["hit"][0]:
-            out.update(survived=(t + 1) * DT, caught=True)
-            break
+            out.setdefault("survived", (t + 1) * DT)
+            out.setdefault("caught", True)
+            if not play_on:
+                break
         if task == "search" and (np.linalg.norm(arena.pos[0] - target) < 1.0 or info["captured"][0]):
-            out.update(reached=True, time=(t + 1) * DT)
-            break
+            out.setdefault("reached", True)
+            out.setdefault("time", (t + 1) * DT)
+            if not play_on:
+                break
         if task == "guard":
             if info["captured"][0]:
-                out.update(stopped=True, time=(t + 1) * DT)
-                break
+                out.setdefault("stopped", True)
+                out.setdefault("time", (t + 1) * DT)
+                if not play_on:
+                    break
             if np.linalg.norm(arena.player - arena.objective) < 1.0:
-                out.update(stopped=False)
-                break
-        if player_mode is None and task == "wander":
-            pass
+                out.setdefault("stopped", False)
+                if not play_on:
+                    break
     else:
         t = ticks - 1
     out["ticks"] = t + 1
-    out.setdefault("captured", False) if task == "chase" else None
     if task == "chase":
+        out.setdefault("captured", False)
         out.setdefault("time", ticks * DT)
     if task == "flee":
         out.setdefault("survived", ticks * DT)
@@ -125,6 +140,7 @@ def run_episode(task: str, policy, seed: int, aggression: float | None = None, c
         out["coverage"] = float(arena.visited[0].sum() / arena.nav.free.sum())
     out["visible_fraction"] = visible_ticks / (t + 1)
     out["mean_dist_visible"] = float(np.mean(dist_vis)) if dist_vis else float("nan")
+    out["late_dist_visible"] = float(np.mean(late)) if late else float("nan")
     out["max_post_dist"] = post_dist
     return out
 

@@ -123,6 +123,28 @@ def evaluate(policy, seeds: range) -> dict:
     return out
 
 
+def gate(ckpt: dict, seeds: int) -> dict:
+    """Ship only the archetypes whose learned figure beats random on the evaluation seeds.
+
+    Adds ``metrics.random_baseline`` and ``metrics.gate`` and sets ``archetypes`` to the ones that
+    pass; a policy that does not beat random on its task is not offered for that archetype."""
+    from .scripted import RandomPolicy
+
+    model = nets.build(ckpt["config"])
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    learned = ckpt["metrics"]["learning_curve"][-1]
+    rand = evaluate(RandomPolicy(7), range(seeds))
+    verdict = {}
+    for key, r in rand.items():
+        task = key.split(":")[0]
+        verdict[task] = bool(learned[key] > r)
+    ckpt["metrics"]["random_baseline"] = {k: round(v, 3) for k, v in rand.items()}
+    ckpt["metrics"]["gate"] = verdict
+    ckpt["archetypes"] = [a for a in ARCHETYPES if verdict.get(a)]
+    return ckpt
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
@@ -161,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         print(point, flush=True)
     seconds = time.perf_counter() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({
+    ckpt = {
         "kind": "npc", "name": args.name, "config": config, "state_dict": model.state_dict(),
         "archetypes": list(ARCHETYPES),
         "training": {
@@ -175,8 +197,10 @@ def main(argv: list[str] | None = None) -> None:
             "samples": int(len(data[0])),
         },
         "metrics": {"learning_curve": curve},
-    }, args.out)
-    print(f"wrote {args.out} in {seconds:.0f} s")
+    }
+    ckpt = gate(ckpt, args.eval_seeds)
+    torch.save(ckpt, args.out)
+    print(f"wrote {args.out} in {seconds:.0f} s; ships {ckpt['archetypes']} (gate {ckpt['metrics']['gate']})")
 
 
 if __name__ == "__main__":
