@@ -4,8 +4,8 @@
 
 For 1, 64, 512 and 4096 agents: p50/p99 latency of one ``PolicyRunner.decide`` over all agents
 (validation, one ONNX Runtime call, masked argmax), decisions per second, and the same agents
-decided one call each (the ratio is what batching buys). Observations are real arena observations
-(tiled), masks real. Prints a markdown table; ``--json`` writes the numbers.
+decided one call each (the ratio is what batching buys). Observations are real arena observations,
+masks real. Then the arena's own cost per tick. Prints markdown tables; ``--json`` writes the numbers.
 """
 
 from __future__ import annotations
@@ -82,8 +82,24 @@ def main() -> None:
     for r in rows:
         print(f"| {r['agents']} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['decisions_per_s']:,.0f} | "
               f"{r['per_agent_calls_ms']:.2f} | {r['per_agent_decisions_per_s']:,.0f} | {r['batched_speedup']:.1f}x |")
+    print("\nArena (the simulation, numpy): observe + step with random actions, per tick")
+    print("| agents | ms per tick | agent-ticks/s |")
+    print("|---:|---:|---:|")
+    sim = []
+    for n in (8, 64):
+        arena = Arena()
+        arena.reset([AgentSpec(ARCHETYPES[i % 5], 0.5, 0.5) for i in range(n)], seed=1, player_mode="wander")
+        rng = np.random.default_rng(0)
+
+        def tick():
+            arena.observe()
+            arena.step(rng.integers(0, 9, n))
+
+        lat = timed(tick, args.seconds / 2)
+        sim.append({"agents": n, "ms_per_tick": 1e3 * np.median(lat), "agent_ticks_per_s": n / np.median(lat)})
+        print(f"| {n} | {sim[-1]['ms_per_tick']:.2f} | {sim[-1]['agent_ticks_per_s']:,.0f} |")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps({"runtime": rows, "arena": sim}, indent=2))
 
 
 if __name__ == "__main__":
