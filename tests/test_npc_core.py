@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,6 +45,11 @@ def test_arena_is_deterministic_by_seed():
     # the layout is contiguous and documented field by field
     assert sum(f.width for f in A.OBS_FIELDS) == A.OBS_SIZE == A.layout_doc()[-1]["offset"] + A.OBS_FIELDS[-1].width
     assert np.array_equal(obs[:, A.OBS["archetype"]].argmax(1), np.arange(5))
+
+
+def test_package_readme_has_the_current_observation_table():
+    readme = (Path(A.__file__).parent / "README.md").read_text()
+    assert A.layout_markdown() in readme, "paste `python -m gamegen.generators.npc.arena` into generators/npc/README.md"
 
 
 def test_line_of_sight_and_rays_on_a_hand_built_grid():
@@ -360,3 +366,64 @@ def test_mlagents_export_is_served_as_is_with_parity_and_memory():
     runner.leave(ids[0])
     runner.join(ids[0])
     assert not runner.state(ids[0]).any()
+
+
+def _recurrent_graph(path, hidden=4):
+    """A small recurrent policy graph in the gamegen contract, built with onnx.helper:
+    state_out = tanh(state_in * 0.5 + obs[:, :hidden]); logits = masked(state_out @ W)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(hidden, A.N_ACTIONS)).astype(np.float32)
+    nodes = [
+        helper.make_node("Slice", ["obs", "starts", "ends", "axes"], ["head"]),
+        helper.make_node("Mul", ["state_in", "half"], ["decayed"]),
+        helper.make_node("Add", ["decayed", "head"], ["pre"]),
+        helper.make_node("Tanh", ["pre"], ["state_out"]),
+        helper.make_node("MatMul", ["state_out", "W"], ["raw"]),
+        helper.make_node("Greater", ["action_mask", "half"], ["ok"]),
+        helper.make_node("Where", ["ok", "raw", "neg"], ["logits"]),
+    ]
+    inits = [helper.make_tensor("starts", TensorProto.INT64, [1], [0]),
+             helper.make_tensor("ends", TensorProto.INT64, [1], [hidden]),
+             helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+             helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
+             helper.make_tensor("neg", TensorProto.FLOAT, [], [-1e9]),
+             helper.make_tensor("W", TensorProto.FLOAT, list(w.shape), w.ravel().tolist())]
+    graph = helper.make_graph(nodes, "recurrent", [
+        helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", A.OBS_SIZE]),
+        helper.make_tensor_value_info("action_mask", TensorProto.FLOAT, ["batch", A.N_ACTIONS]),
+        helper.make_tensor_value_info("state_in", TensorProto.FLOAT, ["batch", hidden])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", A.N_ACTIONS]),
+         helper.make_tensor_value_info("state_out", TensorProto.FLOAT, ["batch", hidden])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return path
+
+
+def test_recurrent_state_is_kept_per_agent(tmp_path):
+    path = _recurrent_graph(tmp_path / "recurrent.onnx")
+    batched, single = PolicyRunner(path), PolicyRunner(path)
+    assert batched.state_shape == (4,)
+    ids = ["a", "b", "c"]
+    for i in ids:
+        batched.join(i)
+        single.join(i)
+    rng = np.random.default_rng(4)
+    expect = {i: np.zeros(4, np.float32) for i in ids}
+    for tick in range(3):
+        obs, mask = _obs(rng, 3)
+        batched.decide(ids, obs, mask)
+        for k, i in enumerate(ids):
+            single.decide([i], obs[k:k + 1], mask[k:k + 1])
+            expect[i] = np.tanh(expect[i] * 0.5 + obs[k, :4])
+            assert np.allclose(batched.state(i), expect[i], atol=1e-6)
+            assert np.array_equal(batched.state(i), single.state(i))
+    # decide for a subset: the others' state is untouched
+    before = batched.state("c")
+    obs, mask = _obs(rng, 2)
+    batched.decide(["a", "b"], obs, mask)
+    assert np.array_equal(batched.state("c"), before)
+    batched.leave("b")
+    batched.join("b")
+    assert not batched.state("b").any()

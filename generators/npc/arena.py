@@ -102,6 +102,14 @@ def layout_doc() -> list[dict]:
     return [{"name": f.name, "offset": OBS[f.name].start, "width": f.width, "doc": f.doc} for f in OBS_FIELDS]
 
 
+def layout_markdown() -> str:
+    """The observation layout as a markdown table (``python -m gamegen.generators.npc.arena``)."""
+    rows = ["| offset | width | field | what the engine fills in |", "|---:|---:|---|---|"]
+    rows += [f"| {d['offset']} | {d['width']} | `{d['name']}` | {d['doc']} |" for d in layout_doc()]
+    return "\n".join(rows) + "\n"
+
+
+
 # --------------------------------------------------------------------------------------------
 # Maps
 # --------------------------------------------------------------------------------------------
@@ -567,3 +575,7 @@ class Arena:
         new = move(self.grid, self.player[None], vel[None])[0]
         self.player_vel = (new - self.player) / DT
         self.player = new
+
+
+if __name__ == "__main__":
+    print(layout_markdown(), end="")

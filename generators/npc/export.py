@@ -10,20 +10,16 @@ from . import arena, nets
 def graph_spec(model, config: dict, extra: dict | None = None) -> GraphSpec:
     import torch
 
-    gru = config.get("family", "mlp") == "gru"
-
     def make_inputs(gen: torch.Generator, dims: dict) -> tuple:
         b = dims.get("batch", 2)
         obs = torch.rand(b, arena.OBS_SIZE, generator=gen) * 2 - 1
         mask = (torch.rand(b, arena.N_ACTIONS, generator=gen) < 0.7).float()
         mask[:, 0] = 1.0
-        if gru:
-            return obs, mask, torch.rand(b, model.hidden, generator=gen) * 2 - 1
         return obs, mask
 
-    names = ["obs", "action_mask"] + (["state_in"] if gru else [])
+    names = ["obs", "action_mask"]
     return GraphSpec(
-        module=model, input_names=names, output_names=["logits"] + (["state_out"] if gru else []),
+        module=model, input_names=names, output_names=["logits"],
         dynamic=[{0: "batch"}] * len(names), make_inputs=make_inputs,
         shapes=[{"batch": 1}, {"batch": 7}, {"batch": 512}],
         dim_ranges={"batch": (1, 65536)}, extra=extra or {},
@@ -40,8 +36,6 @@ def build_export(ckpt: dict) -> KindExport:
     extra = {"config": dict(ckpt["config"]), "observation": arena.layout_doc(), "obs_size": arena.OBS_SIZE,
              "actions": list(arena.ACTIONS), "archetypes": list(ckpt.get("archetypes", arena.ARCHETYPES)),
              "params": list(arena.PARAMS), "metrics": dict(ckpt.get("metrics", {}))}
-    if ckpt["config"].get("family") == "gru":
-        extra["state"] = {"input": "state_in", "output": "state_out", "size": model.hidden}
     spec = graph_spec(model, ckpt["config"], extra)
     return KindExport(ckpt["name"], {"model": ("model.onnx", spec)}, {
         "kind": "npc", "family": f"policy-{ckpt['config'].get('family', 'mlp')}",

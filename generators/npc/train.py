@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--name", default="npc-mlp")
-    ap.add_argument("--family", default="mlp", choices=["mlp", "gru"])
+    ap.add_argument("--family", default="mlp", choices=["mlp"])
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=4, help="DAgger rounds after the first teacher-only round")
     ap.add_argument("--ticks", type=int, default=20000, help="agent-ticks collected per round")
@@ -157,8 +157,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eval-seeds", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    if args.family != "mlp":
-        raise SystemExit("DAgger here trains the feed-forward policy; the gru family is export/runtime only")
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
