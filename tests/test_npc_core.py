@@ -277,6 +277,37 @@ def test_shipped_policy_loads_and_its_manifest_reports_quality():
     assert tasks.run_episode("search", pol, 0)["reached"]
 
 
+def test_runtime_refuses_a_changed_model_file(tmp_path):
+    import shutil
+
+    from gamegen.exporters.manifest import ChecksumError
+
+    folder = tmp_path / "npc-mlp"
+    shutil.copytree(MODELS / "npc-mlp" / "1.0.0", folder)
+    data = bytearray((folder / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "model.onnx").write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match="checksum mismatch"):
+        PolicyRunner(folder)
+
+
+def test_npc_serving_modules_never_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from gamegen.generators.npc import arena, btree, runtime, scripted, tasks, render\n"
+            "r = runtime.PolicyRunner('models/npc-mlp/1.0.0')\n"
+            "tasks.run_episode('search', runtime.RunnerPolicy(r), 0, max_ticks=5)\n"
+            "btree.to_xml(btree.tree('guard'))\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnxscript', 'gymnasium'))\n"
+            "print(bad)\n"
+            "sys.exit(1 if bad else 0)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=MODELS.parent)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 # --- behaviour trees ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("archetype", A.ARCHETYPES)

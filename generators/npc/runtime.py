@@ -73,8 +73,8 @@ def _dim(d) -> int | None:
 class PolicyRunner:
     """Serve one policy graph for many agents, one ONNX Runtime call per :meth:`decide`.
 
-    ``model`` is a model folder (``manifest.json`` + its ``file``), an ``.onnx`` path, or an
-    existing ``onnxruntime.InferenceSession``. ``max_agents`` bounds how many may be joined at once.
+    ``model`` is a model folder (``manifest.json`` + its ``file``, checksum verified), an ``.onnx``
+    path, or an existing ``onnxruntime.InferenceSession``. ``max_agents`` bounds how many may be joined at once.
     ``field_names`` (gamegen graphs: from the manifest's observation layout) name the observation
     columns in error messages.
     """
@@ -89,7 +89,10 @@ class PolicyRunner:
         else:
             path = Path(model)
             if path.is_dir():
+                from gamegen.exporters.manifest import verify_checksum
+
                 self.manifest = json.loads((path / "manifest.json").read_text())
+                verify_checksum(path, self.manifest)   # ChecksumError: the file is not what was shipped
                 path = path / self.manifest["file"]
             so = ort.SessionOptions()
             so.intra_op_num_threads = threads
