@@ -80,6 +80,31 @@ def test_astar_matches_the_path_length_field_and_avoids_corners():
             assert nav.free[y1, x1] and nav.free[y0, x1] and nav.free[y1, x0]   # no corner cutting
 
 
+def test_gymnasium_env_passes_the_checker_and_pays_the_task_reward():
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    from gamegen.generators.npc.gym_env import ArenaEnv
+
+    env = ArenaEnv("chase", aggression=1.0, companions=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_env(env, skip_render_check=True)
+    o1, i1 = env.reset(seed=11)
+    o2, _ = env.reset(seed=11)
+    assert np.array_equal(o1, o2) and o1.shape == (A.OBS_SIZE,) and i1["action_mask"].shape == (A.N_ACTIONS,)
+    assert len(env.arena.pos) == 3
+    teacher = ScriptedPolicy()
+    total, done, trunc = 0.0, False, False
+    while not (done or trunc):
+        _, r, done, trunc, info = env.step(int(teacher.act(env.arena)[0]))
+        total += r
+    assert done and r == 1.0 and total < 1.0        # the chaser, driven by its FSM, catches the player
+    with pytest.raises(ValueError, match="action 9"):
+        env.step(9)
+
+
 # --- scripted archetypes do their job ---------------------------------------------------------
 
 @pytest.mark.parametrize("task", tasks.TASKS)
