@@ -17,8 +17,8 @@ when protobuf is pinned to 3.20 (mlagents_envs' generated protos), with two smal
     /tmp/mla-venv/bin/python benchmarks/npc_mlagents_export.py --out models/npc-mlagents-demo/1.0.0
 
 What it builds: the ML-Agents ``TorchPolicy`` for a behaviour with one vector observation of the
-arena's layout (46 floats) and one discrete branch of 9 actions (the arena's actions), with an LSTM
-memory, exactly as ``mlagents-learn`` would create it for such a ``BehaviorSpec``; it then calls
+arena's layout (46 floats), one discrete branch of 9 actions (the arena's actions) plus one
+continuous action (hybrid, as ML-Agents allows), with an LSTM memory, exactly as ``mlagents-learn`` would create it for such a ``BehaviorSpec``; it then calls
 ``ModelSerializer.export_policy_model`` (``mlagents.trainers.torch.model_serialization``), the
 function ``mlagents-learn`` uses at the end of training. The weights are the policy's seeded
 initial ones: the file exercises the ML-Agents export contract (names, shapes, constants, memory),
@@ -66,6 +66,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--memory", type=int, default=16, help="LSTM memory size (0 = feed-forward)")
+    ap.add_argument("--continuous", type=int, default=1,
+                    help="continuous action size next to the discrete branch (a speed, say); 0 = discrete only")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
@@ -87,7 +89,7 @@ def main() -> None:
         observation_specs=[ObservationSpec(name="arena", shape=(OBS_SIZE,),
                                            dimension_property=(DimensionProperty.NONE,),
                                            observation_type=ObservationType.DEFAULT)],
-        action_spec=ActionSpec.create_discrete((N_ACTIONS,)),
+        action_spec=ActionSpec(args.continuous, (N_ACTIONS,)),
     )
     memory = NetworkSettings.MemorySettings(sequence_length=8, memory_size=args.memory) if args.memory else None
     settings = TrainerSettings(network_settings=NetworkSettings(hidden_units=32, num_layers=2, memory=memory))
@@ -104,7 +106,8 @@ def main() -> None:
     dtype = lambda v: onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name  # noqa: E731
     manifest = {
         "schema": 1, "kind": "npc", "name": args.out.parent.name, "version": args.out.name, "family": "mlagents",
-        "description": "untrained ML-Agents policy (LSTM memory) exported by mlagents' own ModelSerializer; "
+        "description": "untrained ML-Agents policy (LSTM memory, discrete + continuous actions) exported by "
+                       "mlagents' own ModelSerializer; "
                        "checks that ML-Agents .onnx files are served as they are",
         "file": "model.onnx", "sha256": digest, "bytes": onnx_path.stat().st_size,
         "opset": next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
@@ -112,10 +115,11 @@ def main() -> None:
         "outputs": [{"name": v.name, "dtype": dtype(v), "shape": shape(v)} for v in model.graph.output],
         "extra": {"contract": "mlagents", "mlagents": mlagents.__version__ if hasattr(mlagents, "__version__") else "0.28.0",
                   "torch": torch.__version__, "memory_size": args.memory, "obs_size": OBS_SIZE,
-                  "discrete_branches": [N_ACTIONS]},
+                  "discrete_branches": [N_ACTIONS], "continuous_size": args.continuous},
         "training": {"data": "none (seeded initial weights)", "held_out": "none",
                      "command": f"python benchmarks/npc_mlagents_export.py --out {args.out} --memory {args.memory} "
-                                f"--seed {args.seed}", "epochs": 0, "seed": args.seed, "seconds": 0},
+                                f"--continuous {args.continuous} --seed {args.seed}", "epochs": 0, "seed": args.seed,
+                     "seconds": 0},
         "parity": {"max_abs_diff": 0.0, "tolerance": 0.0, "shapes": [], "note": "checked by tests/test_npc_core.py"},
     }
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -387,6 +387,7 @@ def test_mlagents_export_is_served_as_is_with_parity_and_memory():
     assert "npc_mlagents_export.py" in manifest["training"]["command"]
     runner = PolicyRunner(MLAGENTS)
     assert (runner.contract, runner.version, runner.memory_size, runner.branches) == ("mlagents", 3, 16, [9])
+    assert runner.continuous_size == 1
     assert runner.obs_size == A.OBS_SIZE and runner.state_shape == (1, 16)
     direct = ort.InferenceSession(str(MLAGENTS / "model.onnx"), providers=["CPUExecutionProvider"])
 
@@ -399,12 +400,17 @@ def test_mlagents_export_is_served_as_is_with_parity_and_memory():
     for tick in range(4):
         obs, mask = _obs(rng, n)
         got = runner.decide(ids, obs, mask)
-        acts, memory = direct.run(["deterministic_discrete_actions", "recurrent_out"],
-                                  {"obs_0": obs, "action_masks": mask.astype(np.float32), "recurrent_in": memory})
+        acts, cont, memory = direct.run(
+            ["deterministic_discrete_actions", "deterministic_continuous_actions", "recurrent_out"],
+            {"obs_0": obs, "action_masks": mask.astype(np.float32), "recurrent_in": memory})
         assert np.array_equal(got.discrete, acts), tick
+        assert np.array_equal(got.continuous, cont) and got.continuous.shape == (n, 1)
         assert np.array_equal(np.stack([runner.state(i) for i in ids]), memory)
         assert mask[np.arange(n), got.actions].all()
     assert np.abs(memory).max() > 0          # the memory really is carried between ticks
+    obs, mask = _obs(rng, n)
+    sampled = runner.decide(ids, obs, mask, mode="sample")   # the graph's own sampling, masks applied in it
+    assert mask[np.arange(n), sampled.actions].all() and np.isfinite(sampled.continuous).all()
     # one agent at a time gives the same decisions and memory as the batch
     solo = PolicyRunner(MLAGENTS)
     solo.join("x")
