@@ -95,6 +95,7 @@ def main() -> None:
     ap.add_argument("--param-seeds", type=int, default=10)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--only", choices=["tasks", "params"], help="run one of the two parts")
+    ap.add_argument("--tasks", default=",".join(tasks.TASKS), help="comma-separated archetypes to judge")
     args = ap.parse_args()
     t0 = time.perf_counter()
     runner = PolicyRunner(args.model)
@@ -104,7 +105,7 @@ def main() -> None:
     print(f"### Task figures, {args.seeds} seeded scenes per archetype (same scenes for every policy)\n")
     print("| archetype | figure | learned | scripted | random | learned beats random | learned vs scripted |")
     print("|---|---|---|---|---|---|---|")
-    for task in tasks.TASKS if args.only != "params" else ():
+    for task in args.tasks.split(",") if args.only != "params" else ():
         figs = {}
         for name, make in policies.items():
             pol = make()
