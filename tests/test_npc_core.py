@@ -161,7 +161,7 @@ def tiny_model(tmp_path_factory):
                 "training": {"data": "test", "held_out": "none", "command": "test", "epochs": 4, "seed": 0,
                              "seconds": 0}}, ckpt)
     folder = export_checkpoint(ckpt, root / "models")
-    return {"folder": folder, "model": model, "data": data, "loss": (loss0, loss1)}
+    return {"folder": folder, "model": model, "data": data, "loss": (loss0, loss1), "ckpt": ckpt}
 
 
 def test_tiny_policy_trains_exports_and_matches_torch(tiny_model):
@@ -185,6 +185,20 @@ def test_tiny_policy_trains_exports_and_matches_torch(tiny_model):
         ref = tiny_model["model"](torch.from_numpy(obs), torch.from_numpy(mask.astype(np.float32)))
     assert np.array_equal(got.actions, ref.argmax(1).numpy())
     assert mask[np.arange(300), got.actions].all()
+
+
+def test_ppo_fine_tune_runs_and_changes_the_policy(tiny_model, tmp_path):
+    import torch
+
+    from gamegen.generators.npc import ppo
+
+    out = tmp_path / "ppo.pt"
+    ppo.main(["--init", str(tiny_model["ckpt"]), "--out", str(out), "--task", "chase", "--updates", "1",
+              "--steps", "64", "--eval-seeds", "0"])
+    before = torch.load(tiny_model["ckpt"], weights_only=True)["state_dict"]
+    after = torch.load(out, weights_only=True)
+    assert after["training"]["ppo"]["steps"] == 64 and after["metrics"]["ppo_curve"][0]["steps"] == 64
+    assert any(not torch.equal(before[k], after["state_dict"][k]) for k in before)
 
 
 # --- batched runtime ------------------------------------------------------------------------------

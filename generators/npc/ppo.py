@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--updates", type=int, default=20)
     ap.add_argument("--steps", type=int, default=2048, help="env steps per update")
     ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--eval-seeds", type=int, default=6, help="task scenes per archetype judged at the end (0: none)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -111,12 +112,13 @@ def main(argv: list[str] | None = None) -> None:
     out["training"] = dict(ckpt["training"])
     out["training"]["ppo"] = {"task": args.task, "steps": total, "updates": args.updates, "lr": args.lr,
                               "seconds": round(time.perf_counter() - t0)}
-    out["metrics"] = dict(ckpt["metrics"])
+    out["metrics"] = dict(ckpt.get("metrics", {}))
     out["metrics"]["ppo_curve"] = curve
-    out["metrics"]["ppo_eval"] = evaluate(TorchPolicy(policy), range(6))
+    if args.eval_seeds:
+        out["metrics"]["ppo_eval"] = evaluate(TorchPolicy(policy), range(args.eval_seeds))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(out, args.out)
-    print(f"wrote {args.out}; eval {out['metrics']['ppo_eval']}")
+    print(f"wrote {args.out}; eval {out['metrics'].get('ppo_eval')}")
 
 
 if __name__ == "__main__":
