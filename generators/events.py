@@ -81,6 +81,25 @@ class DialogReply:
 
 
 @dataclass(frozen=True)
+class NpcAction:
+    """One agent's decision for a tick (see the contract's NpcAction)."""
+
+    agent_id: str
+    action: int
+    name: str = ""
+    direction: tuple[float, float] = (0.0, 0.0)
+    discrete: tuple[int, ...] = ()
+    continuous: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class NpcActions:
+    """The answer to one NPC tick: an action per observed agent, in the order observed."""
+
+    actions: tuple[NpcAction, ...]
+
+
+@dataclass(frozen=True)
 class InputEnd:
     """The last event of one session input."""
 
@@ -116,7 +135,7 @@ class Final:
     extra: dict = field(default_factory=dict, compare=False)
 
 
-Event = Progress | LevelChunk | MusicBar | TextDelta | DialogReply | InputEnd | Asset | Final
+Event = Progress | LevelChunk | MusicBar | TextDelta | DialogReply | NpcActions | InputEnd | Asset | Final
 
 
 def content_hash(assets: list[Asset]) -> str:

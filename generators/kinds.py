@@ -46,6 +46,7 @@ KIND_TABLE: dict[str, KindSpec] = {
     "textures": _row("textures", "TextureModel"),
     "music": _row("music", "MusicGenerator"),
     # export: the model-backed dialog kind's exporter replaces this row's entry when it lands
+    "npc": _row("npc", "NpcGenerator"),
     "dialog": KindSpec("gamegen.generators.dialog.generator:DialogGenerator",
                        "gamegen.generators.dialog.generator:builtins",
                        "gamegen.generators.dialog.generator:build_export"),

@@ -196,6 +196,11 @@ def session_event_to_proto(input_id: int, e: ev.Event) -> pb.SessionEvent:
     if isinstance(e, ev.DialogReply):
         return pb.SessionEvent(input_id=input_id, dialog_reply=pb.DialogReply(line=e.line, emotion=e.emotion,
                                                                               action=e.action))
+    if isinstance(e, ev.NpcActions):
+        return pb.SessionEvent(input_id=input_id, npc_actions=pb.NpcActions(actions=[
+            pb.NpcAction(agent_id=a.agent_id, action=a.action, name=a.name,
+                         direction=pb.Vec2(x=a.direction[0], y=a.direction[1]), discrete=list(a.discrete),
+                         continuous=list(a.continuous)) for a in e.actions]))
     if isinstance(e, ev.InputEnd):
         return pb.SessionEvent(input_id=input_id, end=pb.InputEnd(
             stop_reason=e.stop_reason, tokens=e.tokens,
@@ -214,6 +219,10 @@ def session_event_from_proto(m: pb.SessionEvent):
     if which == "dialog_reply":
         r = m.dialog_reply
         return m.input_id, ev.DialogReply(r.line, r.emotion, r.action)
+    if which == "npc_actions":
+        return m.input_id, ev.NpcActions(tuple(
+            ev.NpcAction(a.agent_id, a.action, a.name, (a.direction.x, a.direction.y), tuple(a.discrete),
+                         tuple(a.continuous)) for a in m.npc_actions.actions))
     if which == "end":
         return m.input_id, ev.InputEnd(m.end.stop_reason, tuple((t.stage, t.milliseconds) for t in m.end.timings),
                                        m.end.tokens)

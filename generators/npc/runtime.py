@@ -84,7 +84,7 @@ class PolicyRunner:
         import onnxruntime as ort
 
         self.manifest: dict = {}
-        if isinstance(model, ort.InferenceSession):
+        if hasattr(model, "run") and hasattr(model, "get_inputs"):   # an InferenceSession (or a wrapper)
             self.session = model
         else:
             path = Path(model)

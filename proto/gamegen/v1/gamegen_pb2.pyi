@@ -101,7 +101,7 @@ class ModelInfo(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., family: _Optional[str] = ..., description: _Optional[str] = ..., execution_provider: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterInfo, _Mapping]]] = ..., output_formats: _Optional[_Iterable[str]] = ..., sha256: _Optional[str] = ..., tiles: _Optional[_Iterable[_Union[TileInfo, _Mapping]]] = ..., generator_version: _Optional[int] = ..., rules: _Optional[_Iterable[str]] = ..., sessions: _Optional[bool] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("model", "seed", "formats", "levels", "terrain", "textures", "music", "dialog", "partials", "validate_only")
+    __slots__ = ("model", "seed", "formats", "levels", "terrain", "textures", "music", "dialog", "npc", "partials", "validate_only")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     FORMATS_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +110,7 @@ class GenerateRequest(_message.Message):
     TEXTURES_FIELD_NUMBER: _ClassVar[int]
     MUSIC_FIELD_NUMBER: _ClassVar[int]
     DIALOG_FIELD_NUMBER: _ClassVar[int]
+    NPC_FIELD_NUMBER: _ClassVar[int]
     PARTIALS_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     model: str
@@ -120,9 +121,10 @@ class GenerateRequest(_message.Message):
     textures: TextureParams
     music: MusicParams
     dialog: DialogParams
+    npc: NpcParams
     partials: bool
     validate_only: bool
-    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., terrain: _Optional[_Union[TerrainParams, _Mapping]] = ..., textures: _Optional[_Union[TextureParams, _Mapping]] = ..., music: _Optional[_Union[MusicParams, _Mapping]] = ..., dialog: _Optional[_Union[DialogParams, _Mapping]] = ..., partials: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., terrain: _Optional[_Union[TerrainParams, _Mapping]] = ..., textures: _Optional[_Union[TextureParams, _Mapping]] = ..., music: _Optional[_Union[MusicParams, _Mapping]] = ..., dialog: _Optional[_Union[DialogParams, _Mapping]] = ..., npc: _Optional[_Union[NpcParams, _Mapping]] = ..., partials: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class LevelParams(_message.Message):
     __slots__ = ("width", "enemies", "gaps", "gold", "temperature")
@@ -395,22 +397,26 @@ class SessionRequest(_message.Message):
     def __init__(self, open: _Optional[_Union[SessionOpen, _Mapping]] = ..., input: _Optional[_Union[SessionInput, _Mapping]] = ..., cancel: _Optional[_Union[SessionCancel, _Mapping]] = ..., close: _Optional[_Union[SessionClose, _Mapping]] = ...) -> None: ...
 
 class SessionOpen(_message.Message):
-    __slots__ = ("model", "seed", "dialog")
+    __slots__ = ("model", "seed", "dialog", "npc")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     DIALOG_FIELD_NUMBER: _ClassVar[int]
+    NPC_FIELD_NUMBER: _ClassVar[int]
     model: str
     seed: int
     dialog: DialogOpen
-    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., dialog: _Optional[_Union[DialogOpen, _Mapping]] = ...) -> None: ...
+    npc: NpcOpen
+    def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., dialog: _Optional[_Union[DialogOpen, _Mapping]] = ..., npc: _Optional[_Union[NpcOpen, _Mapping]] = ...) -> None: ...
 
 class SessionInput(_message.Message):
-    __slots__ = ("input_id", "dialog")
+    __slots__ = ("input_id", "dialog", "npc")
     INPUT_ID_FIELD_NUMBER: _ClassVar[int]
     DIALOG_FIELD_NUMBER: _ClassVar[int]
+    NPC_FIELD_NUMBER: _ClassVar[int]
     input_id: int
     dialog: DialogTurn
-    def __init__(self, input_id: _Optional[int] = ..., dialog: _Optional[_Union[DialogTurn, _Mapping]] = ...) -> None: ...
+    npc: NpcTick
+    def __init__(self, input_id: _Optional[int] = ..., dialog: _Optional[_Union[DialogTurn, _Mapping]] = ..., npc: _Optional[_Union[NpcTick, _Mapping]] = ...) -> None: ...
 
 class SessionCancel(_message.Message):
     __slots__ = ("input_id",)
@@ -423,7 +429,7 @@ class SessionClose(_message.Message):
     def __init__(self) -> None: ...
 
 class SessionEvent(_message.Message):
-    __slots__ = ("input_id", "opened", "progress", "partial", "end", "error", "closed", "dialog_reply")
+    __slots__ = ("input_id", "opened", "progress", "partial", "end", "error", "closed", "dialog_reply", "npc_actions")
     INPUT_ID_FIELD_NUMBER: _ClassVar[int]
     OPENED_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
@@ -432,6 +438,7 @@ class SessionEvent(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CLOSED_FIELD_NUMBER: _ClassVar[int]
     DIALOG_REPLY_FIELD_NUMBER: _ClassVar[int]
+    NPC_ACTIONS_FIELD_NUMBER: _ClassVar[int]
     input_id: int
     opened: SessionOpened
     progress: Progress
@@ -440,7 +447,8 @@ class SessionEvent(_message.Message):
     error: SessionError
     closed: SessionClosed
     dialog_reply: DialogReply
-    def __init__(self, input_id: _Optional[int] = ..., opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., partial: _Optional[_Union[PartialContent, _Mapping]] = ..., end: _Optional[_Union[InputEnd, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ..., closed: _Optional[_Union[SessionClosed, _Mapping]] = ..., dialog_reply: _Optional[_Union[DialogReply, _Mapping]] = ...) -> None: ...
+    npc_actions: NpcActions
+    def __init__(self, input_id: _Optional[int] = ..., opened: _Optional[_Union[SessionOpened, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., partial: _Optional[_Union[PartialContent, _Mapping]] = ..., end: _Optional[_Union[InputEnd, _Mapping]] = ..., error: _Optional[_Union[SessionError, _Mapping]] = ..., closed: _Optional[_Union[SessionClosed, _Mapping]] = ..., dialog_reply: _Optional[_Union[DialogReply, _Mapping]] = ..., npc_actions: _Optional[_Union[NpcActions, _Mapping]] = ...) -> None: ...
 
 class SessionOpened(_message.Message):
     __slots__ = ("session_id", "model", "version", "execution_provider", "parameters")
@@ -545,3 +553,129 @@ class DialogReply(_message.Message):
     emotion: str
     action: str
     def __init__(self, line: _Optional[str] = ..., emotion: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
+
+class NpcParams(_message.Message):
+    __slots__ = ("archetype", "aggression", "caution")
+    ARCHETYPE_FIELD_NUMBER: _ClassVar[int]
+    AGGRESSION_FIELD_NUMBER: _ClassVar[int]
+    CAUTION_FIELD_NUMBER: _ClassVar[int]
+    archetype: str
+    aggression: float
+    caution: float
+    def __init__(self, archetype: _Optional[str] = ..., aggression: _Optional[float] = ..., caution: _Optional[float] = ...) -> None: ...
+
+class Vec2(_message.Message):
+    __slots__ = ("x", "y")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ...) -> None: ...
+
+class NpcAgent(_message.Message):
+    __slots__ = ("agent_id", "archetype", "aggression", "caution", "seed")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ARCHETYPE_FIELD_NUMBER: _ClassVar[int]
+    AGGRESSION_FIELD_NUMBER: _ClassVar[int]
+    CAUTION_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    archetype: str
+    aggression: float
+    caution: float
+    seed: int
+    def __init__(self, agent_id: _Optional[str] = ..., archetype: _Optional[str] = ..., aggression: _Optional[float] = ..., caution: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class NpcOpen(_message.Message):
+    __slots__ = ("mode", "agents")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    agents: _containers.RepeatedCompositeFieldContainer[NpcAgent]
+    def __init__(self, mode: _Optional[str] = ..., agents: _Optional[_Iterable[_Union[NpcAgent, _Mapping]]] = ...) -> None: ...
+
+class NpcObservation(_message.Message):
+    __slots__ = ("agent_id", "position", "velocity", "heading", "health", "player_visible", "player_position", "has_last_seen", "last_seen_position", "last_seen_age", "nav_to_last_seen", "last_seen_path", "has_nearest_agent", "nearest_agent_position", "goal_position", "nav_to_goal", "goal_path", "has_cover", "nav_to_cover", "cover_path", "nav_away", "in_cover", "wall_rays", "features", "action_mask")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    VELOCITY_FIELD_NUMBER: _ClassVar[int]
+    HEADING_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    PLAYER_VISIBLE_FIELD_NUMBER: _ClassVar[int]
+    PLAYER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    HAS_LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_POSITION_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_AGE_FIELD_NUMBER: _ClassVar[int]
+    NAV_TO_LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_PATH_FIELD_NUMBER: _ClassVar[int]
+    HAS_NEAREST_AGENT_FIELD_NUMBER: _ClassVar[int]
+    NEAREST_AGENT_POSITION_FIELD_NUMBER: _ClassVar[int]
+    GOAL_POSITION_FIELD_NUMBER: _ClassVar[int]
+    NAV_TO_GOAL_FIELD_NUMBER: _ClassVar[int]
+    GOAL_PATH_FIELD_NUMBER: _ClassVar[int]
+    HAS_COVER_FIELD_NUMBER: _ClassVar[int]
+    NAV_TO_COVER_FIELD_NUMBER: _ClassVar[int]
+    COVER_PATH_FIELD_NUMBER: _ClassVar[int]
+    NAV_AWAY_FIELD_NUMBER: _ClassVar[int]
+    IN_COVER_FIELD_NUMBER: _ClassVar[int]
+    WALL_RAYS_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    ACTION_MASK_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    position: Vec2
+    velocity: Vec2
+    heading: Vec2
+    health: float
+    player_visible: bool
+    player_position: Vec2
+    has_last_seen: bool
+    last_seen_position: Vec2
+    last_seen_age: float
+    nav_to_last_seen: Vec2
+    last_seen_path: float
+    has_nearest_agent: bool
+    nearest_agent_position: Vec2
+    goal_position: Vec2
+    nav_to_goal: Vec2
+    goal_path: float
+    has_cover: bool
+    nav_to_cover: Vec2
+    cover_path: float
+    nav_away: Vec2
+    in_cover: bool
+    wall_rays: _containers.RepeatedScalarFieldContainer[float]
+    features: _containers.RepeatedScalarFieldContainer[float]
+    action_mask: _containers.RepeatedScalarFieldContainer[bool]
+    def __init__(self, agent_id: _Optional[str] = ..., position: _Optional[_Union[Vec2, _Mapping]] = ..., velocity: _Optional[_Union[Vec2, _Mapping]] = ..., heading: _Optional[_Union[Vec2, _Mapping]] = ..., health: _Optional[float] = ..., player_visible: _Optional[bool] = ..., player_position: _Optional[_Union[Vec2, _Mapping]] = ..., has_last_seen: _Optional[bool] = ..., last_seen_position: _Optional[_Union[Vec2, _Mapping]] = ..., last_seen_age: _Optional[float] = ..., nav_to_last_seen: _Optional[_Union[Vec2, _Mapping]] = ..., last_seen_path: _Optional[float] = ..., has_nearest_agent: _Optional[bool] = ..., nearest_agent_position: _Optional[_Union[Vec2, _Mapping]] = ..., goal_position: _Optional[_Union[Vec2, _Mapping]] = ..., nav_to_goal: _Optional[_Union[Vec2, _Mapping]] = ..., goal_path: _Optional[float] = ..., has_cover: _Optional[bool] = ..., nav_to_cover: _Optional[_Union[Vec2, _Mapping]] = ..., cover_path: _Optional[float] = ..., nav_away: _Optional[_Union[Vec2, _Mapping]] = ..., in_cover: _Optional[bool] = ..., wall_rays: _Optional[_Iterable[float]] = ..., features: _Optional[_Iterable[float]] = ..., action_mask: _Optional[_Iterable[bool]] = ...) -> None: ...
+
+class NpcTick(_message.Message):
+    __slots__ = ("join", "leave", "observations")
+    JOIN_FIELD_NUMBER: _ClassVar[int]
+    LEAVE_FIELD_NUMBER: _ClassVar[int]
+    OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    join: _containers.RepeatedCompositeFieldContainer[NpcAgent]
+    leave: _containers.RepeatedScalarFieldContainer[str]
+    observations: _containers.RepeatedCompositeFieldContainer[NpcObservation]
+    def __init__(self, join: _Optional[_Iterable[_Union[NpcAgent, _Mapping]]] = ..., leave: _Optional[_Iterable[str]] = ..., observations: _Optional[_Iterable[_Union[NpcObservation, _Mapping]]] = ...) -> None: ...
+
+class NpcAction(_message.Message):
+    __slots__ = ("agent_id", "action", "name", "direction", "discrete", "continuous")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    DISCRETE_FIELD_NUMBER: _ClassVar[int]
+    CONTINUOUS_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    action: int
+    name: str
+    direction: Vec2
+    discrete: _containers.RepeatedScalarFieldContainer[int]
+    continuous: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, agent_id: _Optional[str] = ..., action: _Optional[int] = ..., name: _Optional[str] = ..., direction: _Optional[_Union[Vec2, _Mapping]] = ..., discrete: _Optional[_Iterable[int]] = ..., continuous: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class NpcActions(_message.Message):
+    __slots__ = ("actions",)
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    actions: _containers.RepeatedCompositeFieldContainer[NpcAction]
+    def __init__(self, actions: _Optional[_Iterable[_Union[NpcAction, _Mapping]]] = ...) -> None: ...

@@ -270,6 +270,14 @@ namespace GameGen.Client
         public uint? Choices { get { return GetUInt("choices"); } set { Set("choices", value); } }
     }
 
+    public sealed class NpcParams : KindParams
+    {
+        public NpcParams() : base("npc") { }
+        public string Archetype { get { return GetString("archetype"); } set { Set("archetype", value); } }
+        public double? Aggression { get { return GetDouble("aggression"); } set { Set("aggression", value); } }
+        public double? Caution { get { return GetDouble("caution"); } set { Set("caution", value); } }
+    }
+
     public sealed class GenerateRequest
     {
         /// <summary>"kind/name" or "kind/name@version", e.g. "levels/smb".</summary>
@@ -586,6 +594,41 @@ namespace GameGen.Client
         }
     }
 
+    /// <summary>A point or direction on the ground plane (metres; Unity x,z -> x,y).</summary>
+    public sealed class Vec2
+    {
+        public double X, Y;
+        public static Vec2 Read(JsonObject j) { return j == null ? new Vec2() : new Vec2 { X = j.GetDouble("x"), Y = j.GetDouble("y") }; }
+    }
+
+    /// <summary>One agent's decision for a tick of an NPC session.</summary>
+    public sealed class NpcAction
+    {
+        public string AgentId, Name;
+        public uint Action;
+        public Vec2 Direction;
+        public List<long> Discrete = new List<long>();
+        public List<double> Continuous = new List<double>();
+
+        public static NpcAction Read(JsonObject j)
+        {
+            var a = new NpcAction { AgentId = j.GetString("agentId"), Action = j.GetUInt("action"), Name = j.GetString("name"),
+                                    Direction = Vec2.Read(j.GetObject("direction")) };
+            foreach (var v in j.GetArray("discrete")) a.Discrete.Add(Convert.ToInt64(Number(v), CultureInfo.InvariantCulture));
+            foreach (var v in j.GetArray("continuous")) a.Continuous.Add(Convert.ToDouble(Number(v), CultureInfo.InvariantCulture));
+            return a;
+        }
+
+        static string Number(object v) { return v is JsonNumber ? ((JsonNumber)v).Text : Convert.ToString(v, CultureInfo.InvariantCulture); }
+    }
+
+    /// <summary>The answer to one NPC tick: an action per observed agent, in the order observed.</summary>
+    public sealed class NpcActions
+    {
+        public List<NpcAction> Actions;
+        public static NpcActions Read(JsonObject j) { return new NpcActions { Actions = j.GetObjects("actions", NpcAction.Read) }; }
+    }
+
     /// <summary>Opens a session: a model that holds sessions (ListModels: sessions), a seed, and the
     /// kind's open message. Dialog has a typed one; a kind this client predates (NPC behaviour) is
     /// sent by name with its fields as a JSON object.</summary>
@@ -693,7 +736,7 @@ namespace GameGen.Client
         public static SessionClosed Read(JsonObject j) { return new SessionClosed { Reason = j.GetString("reason") }; }
     }
 
-    public enum SessionEventType { Unknown, Opened, Progress, TextDelta, Partial, End, Error, Closed, DialogReply, Other }
+    public enum SessionEventType { Unknown, Opened, Progress, TextDelta, Partial, End, Error, Closed, DialogReply, NpcActions, Other }
 
     /// <summary>One event of a session; InputId says which input caused it (0: the session's own).</summary>
     public sealed class SessionEvent
@@ -706,6 +749,7 @@ namespace GameGen.Client
         public SessionError Error;
         public SessionClosed Closed;
         public DialogReply DialogReply;
+        public NpcActions NpcActions;
         /// <summary>The whole event as received, for kind events this client predates (NPC actions).</summary>
         public JsonObject Raw;
 
@@ -720,6 +764,7 @@ namespace GameGen.Client
                 if (Error != null) return SessionEventType.Error;
                 if (Closed != null) return SessionEventType.Closed;
                 if (DialogReply != null) return SessionEventType.DialogReply;
+                if (NpcActions != null) return SessionEventType.NpcActions;
                 return SessionEventType.Other;
             }
         }
@@ -737,6 +782,7 @@ namespace GameGen.Client
             else if (j.Has("error")) e.Error = SessionError.Read(j.GetObject("error"));
             else if (j.Has("closed")) e.Closed = SessionClosed.Read(j.GetObject("closed"));
             else if (j.Has("dialogReply")) e.DialogReply = DialogReply.Read(j.GetObject("dialogReply"));
+            else if (j.Has("npcActions")) e.NpcActions = NpcActions.Read(j.GetObject("npcActions"));
             return e;
         }
     }

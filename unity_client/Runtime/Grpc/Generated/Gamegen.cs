@@ -39,131 +39,166 @@ namespace GameGen.V1 {
             "ByADKAsyGS5nYW1lZ2VuLnYxLlBhcmFtZXRlckluZm8SFgoOb3V0cHV0X2Zv",
             "cm1hdHMYCCADKAkSDgoGc2hhMjU2GAkgASgJEiMKBXRpbGVzGAogAygLMhQu",
             "Z2FtZWdlbi52MS5UaWxlSW5mbxIZChFnZW5lcmF0b3JfdmVyc2lvbhgLIAEo",
-            "DRINCgVydWxlcxgMIAMoCRIQCghzZXNzaW9ucxgNIAEoCCLiAgoPR2VuZXJh",
+            "DRINCgVydWxlcxgMIAMoCRIQCghzZXNzaW9ucxgNIAEoCCKIAwoPR2VuZXJh",
             "dGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEgwKBHNlZWQYAiABKAQSDwoHZm9y",
             "bWF0cxgDIAMoCRIpCgZsZXZlbHMYCiABKAsyFy5nYW1lZ2VuLnYxLkxldmVs",
             "UGFyYW1zSAASLAoHdGVycmFpbhgLIAEoCzIZLmdhbWVnZW4udjEuVGVycmFp",
             "blBhcmFtc0gAEi0KCHRleHR1cmVzGAwgASgLMhkuZ2FtZWdlbi52MS5UZXh0",
             "dXJlUGFyYW1zSAASKAoFbXVzaWMYDSABKAsyFy5nYW1lZ2VuLnYxLk11c2lj",
             "UGFyYW1zSAASKgoGZGlhbG9nGA4gASgLMhguZ2FtZWdlbi52MS5EaWFsb2dQ",
-            "YXJhbXNIABIVCghwYXJ0aWFscxgEIAEoCEgBiAEBEhUKDXZhbGlkYXRlX29u",
-            "bHkYBSABKAhCCAoGcGFyYW1zQgsKCV9wYXJ0aWFscyKvAQoLTGV2ZWxQYXJh",
-            "bXMSEgoFd2lkdGgYASABKA1IAIgBARIUCgdlbmVtaWVzGAIgASgBSAGIAQES",
-            "EQoEZ2FwcxgDIAEoAUgCiAEBEhEKBGdvbGQYBCABKA1IA4gBARIYCgt0ZW1w",
-            "ZXJhdHVyZRgFIAEoAUgEiAEBQggKBl93aWR0aEIKCghfZW5lbWllc0IHCgVf",
-            "Z2Fwc0IHCgVfZ29sZEIOCgxfdGVtcGVyYXR1cmUixQQKDVRlcnJhaW5QYXJh",
-            "bXMSFAoHY2h1bmtfeBgBIAEoEUgAiAEBEhQKB2NodW5rX3kYAiABKBFIAYgB",
-            "ARIRCgRzaXplGAMgASgNSAKIAQESEgoFbm9pc2UYBCABKAlIA4gBARISCgVz",
-            "Y2FsZRgFIAEoAUgEiAEBEhQKB29jdGF2ZXMYBiABKA1IBYgBARIYCgtwZXJz",
-            "aXN0ZW5jZRgHIAEoAUgGiAEBEhEKBHdhcnAYCCABKAFIB4gBARIZCgxoZWln",
-            "aHRfcmFuZ2UYCSABKAFICIgBARIWCgljZWxsX3NpemUYCiABKAFICYgBARIW",
-            "CglzZWFfbGV2ZWwYCyABKAFICogBARIVCghtb2lzdHVyZRgMIAEoAUgLiAEB",
-            "EiEKFGh5ZHJhdWxpY19pdGVyYXRpb25zGA0gASgNSAyIAQESHwoSdGhlcm1h",
-            "bF9pdGVyYXRpb25zGA4gASgNSA2IAQESFAoHZXJvc2lvbhgPIAEoAUgOiAEB",
-            "QgoKCF9jaHVua194QgoKCF9jaHVua195QgcKBV9zaXplQggKBl9ub2lzZUII",
-            "CgZfc2NhbGVCCgoIX29jdGF2ZXNCDgoMX3BlcnNpc3RlbmNlQgcKBV93YXJw",
-            "Qg8KDV9oZWlnaHRfcmFuZ2VCDAoKX2NlbGxfc2l6ZUIMCgpfc2VhX2xldmVs",
-            "QgsKCV9tb2lzdHVyZUIXChVfaHlkcmF1bGljX2l0ZXJhdGlvbnNCFQoTX3Ro",
-            "ZXJtYWxfaXRlcmF0aW9uc0IKCghfZXJvc2lvbiLjAwoNVGV4dHVyZVBhcmFt",
-            "cxIVCghtYXRlcmlhbBgBIAEoCUgAiAEBEhEKBHNpemUYAiABKA1IAYgBARIS",
-            "CgVzY2FsZRgDIAEoAUgCiAEBEhAKA2h1ZRgEIAEoAUgDiAEBEhcKCnNhdHVy",
-            "YXRpb24YBSABKAFIBIgBARIXCgpicmlnaHRuZXNzGAYgASgBSAWIAQESFgoJ",
-            "cm91Z2huZXNzGAcgASgBSAaIAQESEwoGcmVsaWVmGAggASgBSAeIAQESFQoI",
-            "ZXhlbXBsYXIYCSABKAxICIgBARITCgZhbGJlZG8YCiABKAxICYgBARITCgZl",
-            "ZmZlY3QYCyABKAlICogBARITCgZmcmFtZXMYDCABKA1IC4gBARIXCgpmcmFt",
-            "ZV9zaXplGA0gASgNSAyIAQESEAoDZnBzGA4gASgNSA2IAQFCCwoJX21hdGVy",
-            "aWFsQgcKBV9zaXplQggKBl9zY2FsZUIGCgRfaHVlQg0KC19zYXR1cmF0aW9u",
-            "Qg0KC19icmlnaHRuZXNzQgwKCl9yb3VnaG5lc3NCCQoHX3JlbGllZkILCglf",
-            "ZXhlbXBsYXJCCQoHX2FsYmVkb0IJCgdfZWZmZWN0QgkKB19mcmFtZXNCDQoL",
-            "X2ZyYW1lX3NpemVCBgoEX2ZwcyL5AgoLTXVzaWNQYXJhbXMSEAoDa2V5GAEg",
-            "ASgJSACIAQESEQoEbW9kZRgCIAEoCUgBiAEBEhIKBW1ldGVyGAMgASgJSAKI",
-            "AQESEgoFdGVtcG8YBCABKA1IA4gBARIRCgRiYXJzGAUgASgNSASIAQESFAoH",
-            "ZGVuc2l0eRgGIAEoAUgFiAEBEhUKCHJlZ2lzdGVyGAcgASgJSAaIAQESGAoL",
-            "dGVtcGVyYXR1cmUYCCABKAFIB4gBARIRCgRsb29wGAkgASgISAiIAQESFgoJ",
-            "aW50ZW5zaXR5GAogASgBSAmIAQESGQoMY29udGludWF0aW9uGAsgASgMSAqI",
-            "AQFCBgoEX2tleUIHCgVfbW9kZUIICgZfbWV0ZXJCCAoGX3RlbXBvQgcKBV9i",
-            "YXJzQgoKCF9kZW5zaXR5QgsKCV9yZWdpc3RlckIOCgxfdGVtcGVyYXR1cmVC",
-            "BwoFX2xvb3BCDAoKX2ludGVuc2l0eUIPCg1fY29udGludWF0aW9uIvABCgxE",
-            "aWFsb2dQYXJhbXMSFAoHcGVyc29uYRgBIAEoDEgAiAEBEhIKBXRvcGljGAIg",
-            "ASgJSAGIAQESEgoFZGVwdGgYAyABKA1IAogBARIRCgRtb2RlGAQgASgJSAOI",
-            "AQESFwoKc2l0dWF0aW9ucxgFIAEoCUgEiAEBEhIKBWxpbmVzGAYgASgNSAWI",
-            "AQESFAoHY2hvaWNlcxgHIAEoDUgGiAEBQgoKCF9wZXJzb25hQggKBl90b3Bp",
-            "Y0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3NpdHVhdGlvbnNCCAoGX2xpbmVz",
-            "QgoKCF9jaG9pY2VzIsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEg",
-            "ASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsy",
-            "Gi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsy",
-            "ES5nYW1lZ2VuLnYxLkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2Vu",
-            "LnYxLkZpbmFsSAASDwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9n",
-            "cmVzcxIQCghmcmFjdGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNz",
-            "YWdlGAMgASgJIqIBCg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgB",
-            "IAEoCzIWLmdhbWVnZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgC",
-            "IAEoCzIULmdhbWVnZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMg",
-            "ASgLMhUuZ2FtZWdlbi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxl",
-            "dmVsQ2h1bmsSCQoBeBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgN",
-            "Eg4KBmhlaWdodBgEIAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRo",
-            "GAYgASgNEhQKDGxldmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVp",
-            "bmRleBgBIAEoDRISCgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQY",
-            "AyABKAESFAoMbGVuZ3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUu",
-            "Z2FtZWdlbi52MS5Ob3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEg",
-            "ASgJEg0KBXBpdGNoGAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9u",
-            "GAQgASgBEhAKCHZlbG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASAB",
-            "KAkSEgoKbWVkaWFfdHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1h",
-            "dBgEIAEoCRIOCgZzaGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEg",
-            "ASgJEhQKDG1pbGxpc2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFt",
-            "ZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASAB",
-            "KAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRl",
-            "cnMYBCADKAsyFS5nYW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hh",
-            "c2gYBSABKAkSIwoHdGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5n",
-            "EhoKEmV4ZWN1dGlvbl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEo",
-            "DRIWCg5yZXBhaXJlZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lv",
-            "bhgKIAEoDSLHAQoOU2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdh",
-            "bWVnZW4udjEuU2Vzc2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVn",
-            "ZW4udjEuU2Vzc2lvbklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdl",
-            "bi52MS5TZXNzaW9uQ2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2Vu",
-            "LnYxLlNlc3Npb25DbG9zZUgAQgkKB21lc3NhZ2UiXgoLU2Vzc2lvbk9wZW4S",
-            "DQoFbW9kZWwYASABKAkSDAoEc2VlZBgCIAEoBBIoCgZkaWFsb2cYCiABKAsy",
-            "Fi5nYW1lZ2VuLnYxLkRpYWxvZ09wZW5IAEIICgZwYXJhbXMiUwoMU2Vzc2lv",
-            "bklucHV0EhAKCGlucHV0X2lkGAEgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdh",
-            "bWVnZW4udjEuRGlhbG9nVHVybkgAQgcKBWlucHV0IiEKDVNlc3Npb25DYW5j",
-            "ZWwSEAoIaW5wdXRfaWQYASABKAQiDgoMU2Vzc2lvbkNsb3NlIt0CCgxTZXNz",
-            "aW9uRXZlbnQSEAoIaW5wdXRfaWQYASABKAQSKwoGb3BlbmVkGAIgASgLMhku",
-            "Z2FtZWdlbi52MS5TZXNzaW9uT3BlbmVkSAASKAoIcHJvZ3Jlc3MYAyABKAsy",
-            "FC5nYW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgEIAEoCzIaLmdh",
-            "bWVnZW4udjEuUGFydGlhbENvbnRlbnRIABIjCgNlbmQYBSABKAsyFC5nYW1l",
-            "Z2VuLnYxLklucHV0RW5kSAASKQoFZXJyb3IYBiABKAsyGC5nYW1lZ2VuLnYx",
-            "LlNlc3Npb25FcnJvckgAEisKBmNsb3NlZBgHIAEoCzIZLmdhbWVnZW4udjEu",
-            "U2Vzc2lvbkNsb3NlZEgAEi8KDGRpYWxvZ19yZXBseRgKIAEoCzIXLmdhbWVn",
-            "ZW4udjEuRGlhbG9nUmVwbHlIAEIHCgVldmVudCKKAQoNU2Vzc2lvbk9wZW5l",
-            "ZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEg8KB3ZlcnNp",
-            "b24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAQgASgJEikKCnBhcmFt",
-            "ZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBhcmFtZXRlciJUCghJbnB1dEVu",
-            "ZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0aW1pbmdzGAIgAygLMhIuZ2Ft",
-            "ZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMgASgNIi0KDFNlc3Npb25FcnJv",
-            "chIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiHwoNU2Vzc2lvbkNs",
-            "b3NlZBIOCgZyZWFzb24YASABKAkigwEKDURpYWxvZ1BlcnNvbmESDAoEbmFt",
-            "ZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRyYWl0cxgDIAMoCRIMCgRtb29k",
-            "GAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEoCRIRCglrbm93bGVkZ2UYBiAD",
-            "KAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlhbG9nU2FtcGxpbmcSGAoLdGVt",
-            "cGVyYXR1cmUYASABKAFIAIgBARISCgV0b3BfcBgCIAEoAUgBiAEBEhcKCm1h",
-            "eF90b2tlbnMYAyABKA1IAogBARIfChJyZXBldGl0aW9uX3BlbmFsdHkYBCAB",
-            "KAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9r",
-            "ZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHkinQEKCkRpYWxvZ09wZW4SKgoH",
-            "cGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEuRGlhbG9nUGVyc29uYRIsCghz",
-            "YW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEuRGlhbG9nU2FtcGxpbmcSEgoK",
-            "c3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25zGAQgAygJEhAKCGVtb3Rpb25z",
-            "GAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxheWVyX2xpbmUYASABKAkiGQoJ",
-            "VGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoLRGlhbG9nUmVwbHkSDAoEbGlu",
-            "ZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4KBmFjdGlvbhgDIAEoCSrIAQoN",
-            "UGFyYW1ldGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAA",
-            "EhYKElBBUkFNRVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZM",
-            "T0FUEAISFwoTUEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9U",
-            "WVBFX0NIT0lDRRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFS",
-            "QU1FVEVSX1RZUEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMS",
-            "HS5nYW1lZ2VuLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5M",
-            "aXN0TW9kZWxzUmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdl",
-            "bmVyYXRlUmVxdWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMK",
-            "B1Nlc3Npb24SGi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdl",
-            "bi52MS5TZXNzaW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "YXJhbXNIABIkCgNucGMYDyABKAsyFS5nYW1lZ2VuLnYxLk5wY1BhcmFtc0gA",
+            "EhUKCHBhcnRpYWxzGAQgASgISAGIAQESFQoNdmFsaWRhdGVfb25seRgFIAEo",
+            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIq8BCgtMZXZlbFBhcmFtcxISCgV3",
+            "aWR0aBgBIAEoDUgAiAEBEhQKB2VuZW1pZXMYAiABKAFIAYgBARIRCgRnYXBz",
+            "GAMgASgBSAKIAQESEQoEZ29sZBgEIAEoDUgDiAEBEhgKC3RlbXBlcmF0dXJl",
+            "GAUgASgBSASIAQFCCAoGX3dpZHRoQgoKCF9lbmVtaWVzQgcKBV9nYXBzQgcK",
+            "BV9nb2xkQg4KDF90ZW1wZXJhdHVyZSLFBAoNVGVycmFpblBhcmFtcxIUCgdj",
+            "aHVua194GAEgASgRSACIAQESFAoHY2h1bmtfeRgCIAEoEUgBiAEBEhEKBHNp",
+            "emUYAyABKA1IAogBARISCgVub2lzZRgEIAEoCUgDiAEBEhIKBXNjYWxlGAUg",
+            "ASgBSASIAQESFAoHb2N0YXZlcxgGIAEoDUgFiAEBEhgKC3BlcnNpc3RlbmNl",
+            "GAcgASgBSAaIAQESEQoEd2FycBgIIAEoAUgHiAEBEhkKDGhlaWdodF9yYW5n",
+            "ZRgJIAEoAUgIiAEBEhYKCWNlbGxfc2l6ZRgKIAEoAUgJiAEBEhYKCXNlYV9s",
+            "ZXZlbBgLIAEoAUgKiAEBEhUKCG1vaXN0dXJlGAwgASgBSAuIAQESIQoUaHlk",
+            "cmF1bGljX2l0ZXJhdGlvbnMYDSABKA1IDIgBARIfChJ0aGVybWFsX2l0ZXJh",
+            "dGlvbnMYDiABKA1IDYgBARIUCgdlcm9zaW9uGA8gASgBSA6IAQFCCgoIX2No",
+            "dW5rX3hCCgoIX2NodW5rX3lCBwoFX3NpemVCCAoGX25vaXNlQggKBl9zY2Fs",
+            "ZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBCDwoNX2hl",
+            "aWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxCCwoJX21v",
+            "aXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhlcm1hbF9p",
+            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIuMDCg1UZXh0dXJlUGFyYW1zEhUKCG1h",
+            "dGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIKBXNjYWxl",
+            "GAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJhdGlvbhgF",
+            "IAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCglyb3VnaG5l",
+            "c3MYByABKAFIBogBARITCgZyZWxpZWYYCCABKAFIB4gBARIVCghleGVtcGxh",
+            "chgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVmZmVjdBgL",
+            "IAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1lX3NpemUY",
+            "DSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBAUILCglfbWF0ZXJpYWxCBwoF",
+            "X3NpemVCCAoGX3NjYWxlQgYKBF9odWVCDQoLX3NhdHVyYXRpb25CDQoLX2Jy",
+            "aWdodG5lc3NCDAoKX3JvdWdobmVzc0IJCgdfcmVsaWVmQgsKCV9leGVtcGxh",
+            "ckIJCgdfYWxiZWRvQgkKB19lZmZlY3RCCQoHX2ZyYW1lc0INCgtfZnJhbWVf",
+            "c2l6ZUIGCgRfZnBzIvkCCgtNdXNpY1BhcmFtcxIQCgNrZXkYASABKAlIAIgB",
+            "ARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIYAyABKAlIAogBARISCgV0",
+            "ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1IBIgBARIUCgdkZW5zaXR5",
+            "GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlIBogBARIYCgt0ZW1wZXJh",
+            "dHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhICIgBARIWCglpbnRlbnNp",
+            "dHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogBAUIGCgRf",
+            "a2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNCCgoI",
+            "X2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVfbG9v",
+            "cEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb24i8AEKDERpYWxvZ1Bh",
+            "cmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgB",
+            "ARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpz",
+            "aXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdj",
+            "aG9pY2VzGAcgASgNSAaIAQFCCgoIX3BlcnNvbmFCCAoGX3RvcGljQggKBl9k",
+            "ZXB0aEIHCgVfbW9kZUINCgtfc2l0dWF0aW9uc0IICgZfbGluZXNCCgoIX2No",
+            "b2ljZXMiygEKDUdlbmVyYXRlRXZlbnQSKAoIcHJvZ3Jlc3MYASABKAsyFC5n",
+            "YW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgCIAEoCzIaLmdhbWVn",
+            "ZW4udjEuUGFydGlhbENvbnRlbnRIABIiCgVhc3NldBgDIAEoCzIRLmdhbWVn",
+            "ZW4udjEuQXNzZXRIABIiCgVmaW5hbBgEIAEoCzIRLmdhbWVnZW4udjEuRmlu",
+            "YWxIABIPCgdpc19sYXN0GA8gASgIQgcKBWV2ZW50IjwKCFByb2dyZXNzEhAK",
+            "CGZyYWN0aW9uGAEgASgCEg0KBXN0YWdlGAIgASgJEg8KB21lc3NhZ2UYAyAB",
+            "KAkiogEKDlBhcnRpYWxDb250ZW50Ei0KC2xldmVsX2NodW5rGAEgASgLMhYu",
+            "Z2FtZWdlbi52MS5MZXZlbENodW5rSAASKQoJbXVzaWNfYmFyGAIgASgLMhQu",
+            "Z2FtZWdlbi52MS5NdXNpY0JhckgAEisKCnRleHRfZGVsdGEYAyABKAsyFS5n",
+            "YW1lZ2VuLnYxLlRleHREZWx0YUgAQgkKB2NvbnRlbnQiegoKTGV2ZWxDaHVu",
+            "axIJCgF4GAEgASgNEgkKAXkYAiABKA0SDQoFd2lkdGgYAyABKA0SDgoGaGVp",
+            "Z2h0GAQgASgNEgwKBHJvd3MYBSADKAkSEwoLbGV2ZWxfd2lkdGgYBiABKA0S",
+            "FAoMbGV2ZWxfaGVpZ2h0GAcgASgNIn0KCE11c2ljQmFyEg0KBWluZGV4GAEg",
+            "ASgNEhIKCnRvdGFsX2JhcnMYAiABKA0SEgoKc3RhcnRfYmVhdBgDIAEoARIU",
+            "CgxsZW5ndGhfYmVhdHMYBCABKAESJAoFbm90ZXMYBSADKAsyFS5nYW1lZ2Vu",
+            "LnYxLk5vdGVFdmVudCJcCglOb3RlRXZlbnQSDQoFdHJhY2sYASABKAkSDQoF",
+            "cGl0Y2gYAiABKA0SDQoFc3RhcnQYAyABKAESEAoIZHVyYXRpb24YBCABKAES",
+            "EAoIdmVsb2NpdHkYBSABKA0iVwoFQXNzZXQSDAoEbmFtZRgBIAEoCRISCgpt",
+            "ZWRpYV90eXBlGAIgASgJEgwKBGRhdGEYAyABKAwSDgoGZm9ybWF0GAQgASgJ",
+            "Eg4KBnNoYTI1NhgFIAEoCSItCgZUaW1pbmcSDQoFc3RhZ2UYASABKAkSFAoM",
+            "bWlsbGlzZWNvbmRzGAIgASgBIigKCVBhcmFtZXRlchIMCgRuYW1lGAEgASgJ",
+            "Eg0KBXZhbHVlGAIgASgJIvwBCgVGaW5hbBINCgVtb2RlbBgBIAEoCRIPCgd2",
+            "ZXJzaW9uGAIgASgJEgwKBHNlZWQYAyABKAQSKQoKcGFyYW1ldGVycxgEIAMo",
+            "CzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyEhQKDGNvbnRlbnRfaGFzaBgFIAEo",
+            "CRIjCgd0aW1pbmdzGAYgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSGgoSZXhl",
+            "Y3V0aW9uX3Byb3ZpZGVyGAcgASgJEhAKCGF0dGVtcHRzGAggASgNEhYKDnJl",
+            "cGFpcmVkX3RpbGVzGAkgASgNEhkKEWdlbmVyYXRvcl92ZXJzaW9uGAogASgN",
+            "IscBCg5TZXNzaW9uUmVxdWVzdBInCgRvcGVuGAEgASgLMhcuZ2FtZWdlbi52",
+            "MS5TZXNzaW9uT3BlbkgAEikKBWlucHV0GAIgASgLMhguZ2FtZWdlbi52MS5T",
+            "ZXNzaW9uSW5wdXRIABIrCgZjYW5jZWwYAyABKAsyGS5nYW1lZ2VuLnYxLlNl",
+            "c3Npb25DYW5jZWxIABIpCgVjbG9zZRgEIAEoCzIYLmdhbWVnZW4udjEuU2Vz",
+            "c2lvbkNsb3NlSABCCQoHbWVzc2FnZSKCAQoLU2Vzc2lvbk9wZW4SDQoFbW9k",
+            "ZWwYASABKAkSDAoEc2VlZBgCIAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1l",
+            "Z2VuLnYxLkRpYWxvZ09wZW5IABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYx",
+            "Lk5wY09wZW5IAEIICgZwYXJhbXMidwoMU2Vzc2lvbklucHV0EhAKCGlucHV0",
+            "X2lkGAEgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVnZW4udjEuRGlhbG9n",
+            "VHVybkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEuTnBjVGlja0gAQgcK",
+            "BWlucHV0IiEKDVNlc3Npb25DYW5jZWwSEAoIaW5wdXRfaWQYASABKAQiDgoM",
+            "U2Vzc2lvbkNsb3NlIowDCgxTZXNzaW9uRXZlbnQSEAoIaW5wdXRfaWQYASAB",
+            "KAQSKwoGb3BlbmVkGAIgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9uT3BlbmVk",
+            "SAASKAoIcHJvZ3Jlc3MYAyABKAsyFC5nYW1lZ2VuLnYxLlByb2dyZXNzSAAS",
+            "LQoHcGFydGlhbBgEIAEoCzIaLmdhbWVnZW4udjEuUGFydGlhbENvbnRlbnRI",
+            "ABIjCgNlbmQYBSABKAsyFC5nYW1lZ2VuLnYxLklucHV0RW5kSAASKQoFZXJy",
+            "b3IYBiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25FcnJvckgAEisKBmNsb3Nl",
+            "ZBgHIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNsb3NlZEgAEi8KDGRpYWxv",
+            "Z19yZXBseRgKIAEoCzIXLmdhbWVnZW4udjEuRGlhbG9nUmVwbHlIABItCgtu",
+            "cGNfYWN0aW9ucxgLIAEoCzIWLmdhbWVnZW4udjEuTnBjQWN0aW9uc0gAQgcK",
+            "BWV2ZW50IooBCg1TZXNzaW9uT3BlbmVkEhIKCnNlc3Npb25faWQYASABKAkS",
+            "DQoFbW9kZWwYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIaChJleGVjdXRpb25f",
+            "cHJvdmlkZXIYBCABKAkSKQoKcGFyYW1ldGVycxgFIAMoCzIVLmdhbWVnZW4u",
+            "djEuUGFyYW1ldGVyIlQKCElucHV0RW5kEhMKC3N0b3BfcmVhc29uGAEgASgJ",
+            "EiMKB3RpbWluZ3MYAiADKAsyEi5nYW1lZ2VuLnYxLlRpbWluZxIOCgZ0b2tl",
+            "bnMYAyABKA0iLQoMU2Vzc2lvbkVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVz",
+            "c2FnZRgCIAEoCSIfCg1TZXNzaW9uQ2xvc2VkEg4KBnJlYXNvbhgBIAEoCSKD",
+            "AQoNRGlhbG9nUGVyc29uYRIMCgRuYW1lGAEgASgJEgwKBHJvbGUYAiABKAkS",
+            "DgoGdHJhaXRzGAMgAygJEgwKBG1vb2QYBCABKAkSFAoMc3BlZWNoX3N0eWxl",
+            "GAUgASgJEhEKCWtub3dsZWRnZRgGIAMoCRIPCgdzZWNyZXRzGAcgAygJIrgB",
+            "Cg5EaWFsb2dTYW1wbGluZxIYCgt0ZW1wZXJhdHVyZRgBIAEoAUgAiAEBEhIK",
+            "BXRvcF9wGAIgASgBSAGIAQESFwoKbWF4X3Rva2VucxgDIAEoDUgCiAEBEh8K",
+            "EnJlcGV0aXRpb25fcGVuYWx0eRgEIAEoAUgDiAEBQg4KDF90ZW1wZXJhdHVy",
+            "ZUIICgZfdG9wX3BCDQoLX21heF90b2tlbnNCFQoTX3JlcGV0aXRpb25fcGVu",
+            "YWx0eSKdAQoKRGlhbG9nT3BlbhIqCgdwZXJzb25hGAEgASgLMhkuZ2FtZWdl",
+            "bi52MS5EaWFsb2dQZXJzb25hEiwKCHNhbXBsaW5nGAIgASgLMhouZ2FtZWdl",
+            "bi52MS5EaWFsb2dTYW1wbGluZxISCgpzdHJ1Y3R1cmVkGAMgASgIEg8KB2Fj",
+            "dGlvbnMYBCADKAkSEAoIZW1vdGlvbnMYBSADKAkiIQoKRGlhbG9nVHVybhIT",
+            "CgtwbGF5ZXJfbGluZRgBIAEoCSIZCglUZXh0RGVsdGESDAoEdGV4dBgBIAEo",
+            "CSI8CgtEaWFsb2dSZXBseRIMCgRsaW5lGAEgASgJEg8KB2Vtb3Rpb24YAiAB",
+            "KAkSDgoGYWN0aW9uGAMgASgJInsKCU5wY1BhcmFtcxIWCglhcmNoZXR5cGUY",
+            "ASABKAlIAIgBARIXCgphZ2dyZXNzaW9uGAIgASgBSAGIAQESFAoHY2F1dGlv",
+            "bhgDIAEoAUgCiAEBQgwKCl9hcmNoZXR5cGVCDQoLX2FnZ3Jlc3Npb25CCgoI",
+            "X2NhdXRpb24iHAoEVmVjMhIJCgF4GAEgASgBEgkKAXkYAiABKAEihwEKCE5w",
+            "Y0FnZW50EhAKCGFnZW50X2lkGAEgASgJEhEKCWFyY2hldHlwZRgCIAEoCRIX",
+            "CgphZ2dyZXNzaW9uGAMgASgBSACIAQESFAoHY2F1dGlvbhgEIAEoAUgBiAEB",
+            "EgwKBHNlZWQYBSABKARCDQoLX2FnZ3Jlc3Npb25CCgoIX2NhdXRpb24iPQoH",
+            "TnBjT3BlbhIMCgRtb2RlGAEgASgJEiQKBmFnZW50cxgCIAMoCzIULmdhbWVn",
+            "ZW4udjEuTnBjQWdlbnQi7wUKDk5wY09ic2VydmF0aW9uEhAKCGFnZW50X2lk",
+            "GAEgASgJEiIKCHBvc2l0aW9uGAIgASgLMhAuZ2FtZWdlbi52MS5WZWMyEiIK",
+            "CHZlbG9jaXR5GAMgASgLMhAuZ2FtZWdlbi52MS5WZWMyEiEKB2hlYWRpbmcY",
+            "BCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISDgoGaGVhbHRoGAUgASgBEhYKDnBs",
+            "YXllcl92aXNpYmxlGAYgASgIEikKD3BsYXllcl9wb3NpdGlvbhgHIAEoCzIQ",
+            "LmdhbWVnZW4udjEuVmVjMhIVCg1oYXNfbGFzdF9zZWVuGAggASgIEiwKEmxh",
+            "c3Rfc2Vlbl9wb3NpdGlvbhgJIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIVCg1s",
+            "YXN0X3NlZW5fYWdlGAogASgBEioKEG5hdl90b19sYXN0X3NlZW4YCyABKAsy",
+            "EC5nYW1lZ2VuLnYxLlZlYzISFgoObGFzdF9zZWVuX3BhdGgYDCABKAESGQoR",
+            "aGFzX25lYXJlc3RfYWdlbnQYDSABKAgSMAoWbmVhcmVzdF9hZ2VudF9wb3Np",
+            "dGlvbhgOIAEoCzIQLmdhbWVnZW4udjEuVmVjMhInCg1nb2FsX3Bvc2l0aW9u",
+            "GA8gASgLMhAuZ2FtZWdlbi52MS5WZWMyEiUKC25hdl90b19nb2FsGBAgASgL",
+            "MhAuZ2FtZWdlbi52MS5WZWMyEhEKCWdvYWxfcGF0aBgRIAEoARIRCgloYXNf",
+            "Y292ZXIYEiABKAgSJgoMbmF2X3RvX2NvdmVyGBMgASgLMhAuZ2FtZWdlbi52",
+            "MS5WZWMyEhIKCmNvdmVyX3BhdGgYFCABKAESIgoIbmF2X2F3YXkYFSABKAsy",
+            "EC5nYW1lZ2VuLnYxLlZlYzISEAoIaW5fY292ZXIYFiABKAgSEQoJd2FsbF9y",
+            "YXlzGBcgAygBEhAKCGZlYXR1cmVzGB4gAygCEhMKC2FjdGlvbl9tYXNrGB8g",
+            "AygIIm4KB05wY1RpY2sSIgoEam9pbhgBIAMoCzIULmdhbWVnZW4udjEuTnBj",
+            "QWdlbnQSDQoFbGVhdmUYAiADKAkSMAoMb2JzZXJ2YXRpb25zGAMgAygLMhou",
+            "Z2FtZWdlbi52MS5OcGNPYnNlcnZhdGlvbiKGAQoJTnBjQWN0aW9uEhAKCGFn",
+            "ZW50X2lkGAEgASgJEg4KBmFjdGlvbhgCIAEoDRIMCgRuYW1lGAMgASgJEiMK",
+            "CWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIQCghkaXNjcmV0",
+            "ZRgFIAMoBRISCgpjb250aW51b3VzGAYgAygCIjQKCk5wY0FjdGlvbnMSJgoH",
+            "YWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4udjEuTnBjQWN0aW9uKsgBCg1QYXJh",
+            "bWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFgoS",
+            "UEFSQU1FVEVSX1RZUEVfSU5UEAESGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQ",
+            "AhIXChNQQVJBTUVURVJfVFlQRV9CT09MEAMSGQoVUEFSQU1FVEVSX1RZUEVf",
+            "Q0hPSUNFEAQSGAoUUEFSQU1FVEVSX1RZUEVfQllURVMQBRIXChNQQVJBTUVU",
+            "RVJfVFlQRV9URVhUEAYy4QEKB0dhbWVHZW4SSwoKTGlzdE1vZGVscxIdLmdh",
+            "bWVnZW4udjEuTGlzdE1vZGVsc1JlcXVlc3QaHi5nYW1lZ2VuLnYxLkxpc3RN",
+            "b2RlbHNSZXNwb25zZRJECghHZW5lcmF0ZRIbLmdhbWVnZW4udjEuR2VuZXJh",
+            "dGVSZXF1ZXN0GhkuZ2FtZWdlbi52MS5HZW5lcmF0ZUV2ZW50MAESQwoHU2Vz",
+            "c2lvbhIaLmdhbWVnZW4udjEuU2Vzc2lvblJlcXVlc3QaGC5nYW1lZ2VuLnYx",
+            "LlNlc3Npb25FdmVudCgBMAFCDaoCCkdhbWVHZW4uVjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -172,7 +207,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ParameterInfo), global::GameGen.V1.ParameterInfo.Parser, new[]{ "Name", "Type", "Doc", "Min", "Max", "Choices", "DefaultValue", "Accepts", "Required", "MultipleOf" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TileInfo), global::GameGen.V1.TileInfo.Parser, new[]{ "Symbol", "Tags", "TileId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ModelInfo), global::GameGen.V1.ModelInfo.Parser, new[]{ "Kind", "Name", "Version", "Family", "Description", "ExecutionProvider", "Parameters", "OutputFormats", "Sha256", "Tiles", "GeneratorVersion", "Rules", "Sessions" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, null, null, null),
@@ -189,11 +224,11 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.Parameter), global::GameGen.V1.Parameter.Parser, new[]{ "Name", "Value" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.Final), global::GameGen.V1.Final.Parser, new[]{ "Model", "Version", "Seed", "Parameters", "ContentHash", "Timings", "ExecutionProvider", "Attempts", "RepairedTiles", "GeneratorVersion" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionRequest), global::GameGen.V1.SessionRequest.Parser, new[]{ "Open", "Input", "Cancel", "Close" }, new[]{ "Message" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionOpen), global::GameGen.V1.SessionOpen.Parser, new[]{ "Model", "Seed", "Dialog" }, new[]{ "Params" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionInput), global::GameGen.V1.SessionInput.Parser, new[]{ "InputId", "Dialog" }, new[]{ "Input" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionOpen), global::GameGen.V1.SessionOpen.Parser, new[]{ "Model", "Seed", "Dialog", "Npc" }, new[]{ "Params" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionInput), global::GameGen.V1.SessionInput.Parser, new[]{ "InputId", "Dialog", "Npc" }, new[]{ "Input" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionCancel), global::GameGen.V1.SessionCancel.Parser, new[]{ "InputId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionClose), global::GameGen.V1.SessionClose.Parser, null, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionEvent), global::GameGen.V1.SessionEvent.Parser, new[]{ "InputId", "Opened", "Progress", "Partial", "End", "Error", "Closed", "DialogReply" }, new[]{ "Event" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionEvent), global::GameGen.V1.SessionEvent.Parser, new[]{ "InputId", "Opened", "Progress", "Partial", "End", "Error", "Closed", "DialogReply", "NpcActions" }, new[]{ "Event" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionOpened), global::GameGen.V1.SessionOpened.Parser, new[]{ "SessionId", "Model", "Version", "ExecutionProvider", "Parameters" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.InputEnd), global::GameGen.V1.InputEnd.Parser, new[]{ "StopReason", "Timings", "Tokens" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.SessionError), global::GameGen.V1.SessionError.Parser, new[]{ "Code", "Message" }, null, null, null, null),
@@ -203,7 +238,15 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogOpen), global::GameGen.V1.DialogOpen.Parser, new[]{ "Persona", "Sampling", "Structured", "Actions", "Emotions" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogTurn), global::GameGen.V1.DialogTurn.Parser, new[]{ "PlayerLine" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextDelta), global::GameGen.V1.TextDelta.Parser, new[]{ "Text" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogReply), global::GameGen.V1.DialogReply.Parser, new[]{ "Line", "Emotion", "Action" }, null, null, null, null)
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogReply), global::GameGen.V1.DialogReply.Parser, new[]{ "Line", "Emotion", "Action" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcParams), global::GameGen.V1.NpcParams.Parser, new[]{ "Archetype", "Aggression", "Caution" }, new[]{ "Archetype", "Aggression", "Caution" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.Vec2), global::GameGen.V1.Vec2.Parser, new[]{ "X", "Y" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcAgent), global::GameGen.V1.NpcAgent.Parser, new[]{ "AgentId", "Archetype", "Aggression", "Caution", "Seed" }, new[]{ "Aggression", "Caution" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcOpen), global::GameGen.V1.NpcOpen.Parser, new[]{ "Mode", "Agents" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcObservation), global::GameGen.V1.NpcObservation.Parser, new[]{ "AgentId", "Position", "Velocity", "Heading", "Health", "PlayerVisible", "PlayerPosition", "HasLastSeen", "LastSeenPosition", "LastSeenAge", "NavToLastSeen", "LastSeenPath", "HasNearestAgent", "NearestAgentPosition", "GoalPosition", "NavToGoal", "GoalPath", "HasCover", "NavToCover", "CoverPath", "NavAway", "InCover", "WallRays", "Features", "ActionMask" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcTick), global::GameGen.V1.NpcTick.Parser, new[]{ "Join", "Leave", "Observations" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcAction), global::GameGen.V1.NpcAction.Parser, new[]{ "AgentId", "Action", "Name", "Direction", "Discrete", "Continuous" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcActions), global::GameGen.V1.NpcActions.Parser, new[]{ "Actions" }, null, null, null, null)
           }));
     }
     #endregion
@@ -2077,6 +2120,9 @@ namespace GameGen.V1 {
         case ParamsOneofCase.Dialog:
           Dialog = other.Dialog.Clone();
           break;
+        case ParamsOneofCase.Npc:
+          Npc = other.Npc.Clone();
+          break;
       }
 
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
@@ -2189,6 +2235,18 @@ namespace GameGen.V1 {
       }
     }
 
+    /// <summary>Field number for the "npc" field.</summary>
+    public const int NpcFieldNumber = 15;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.NpcParams Npc {
+      get { return paramsCase_ == ParamsOneofCase.Npc ? (global::GameGen.V1.NpcParams) params_ : null; }
+      set {
+        params_ = value;
+        paramsCase_ = value == null ? ParamsOneofCase.None : ParamsOneofCase.Npc;
+      }
+    }
+
     /// <summary>Field number for the "partials" field.</summary>
     public const int PartialsFieldNumber = 4;
     private bool partials_;
@@ -2244,6 +2302,7 @@ namespace GameGen.V1 {
       Textures = 12,
       Music = 13,
       Dialog = 14,
+      Npc = 15,
     }
     private ParamsOneofCase paramsCase_ = ParamsOneofCase.None;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -2282,6 +2341,7 @@ namespace GameGen.V1 {
       if (!object.Equals(Textures, other.Textures)) return false;
       if (!object.Equals(Music, other.Music)) return false;
       if (!object.Equals(Dialog, other.Dialog)) return false;
+      if (!object.Equals(Npc, other.Npc)) return false;
       if (Partials != other.Partials) return false;
       if (ValidateOnly != other.ValidateOnly) return false;
       if (ParamsCase != other.ParamsCase) return false;
@@ -2300,6 +2360,7 @@ namespace GameGen.V1 {
       if (paramsCase_ == ParamsOneofCase.Textures) hash ^= Textures.GetHashCode();
       if (paramsCase_ == ParamsOneofCase.Music) hash ^= Music.GetHashCode();
       if (paramsCase_ == ParamsOneofCase.Dialog) hash ^= Dialog.GetHashCode();
+      if (paramsCase_ == ParamsOneofCase.Npc) hash ^= Npc.GetHashCode();
       if (HasPartials) hash ^= Partials.GetHashCode();
       if (ValidateOnly != false) hash ^= ValidateOnly.GetHashCode();
       hash ^= (int) paramsCase_;
@@ -2358,6 +2419,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(114);
         output.WriteMessage(Dialog);
       }
+      if (paramsCase_ == ParamsOneofCase.Npc) {
+        output.WriteRawTag(122);
+        output.WriteMessage(Npc);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -2405,6 +2470,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(114);
         output.WriteMessage(Dialog);
       }
+      if (paramsCase_ == ParamsOneofCase.Npc) {
+        output.WriteRawTag(122);
+        output.WriteMessage(Npc);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -2436,6 +2505,9 @@ namespace GameGen.V1 {
       }
       if (paramsCase_ == ParamsOneofCase.Dialog) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Dialog);
+      }
+      if (paramsCase_ == ParamsOneofCase.Npc) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Npc);
       }
       if (HasPartials) {
         size += 1 + 1;
@@ -2498,6 +2570,12 @@ namespace GameGen.V1 {
             Dialog = new global::GameGen.V1.DialogParams();
           }
           Dialog.MergeFrom(other.Dialog);
+          break;
+        case ParamsOneofCase.Npc:
+          if (Npc == null) {
+            Npc = new global::GameGen.V1.NpcParams();
+          }
+          Npc.MergeFrom(other.Npc);
           break;
       }
 
@@ -2581,6 +2659,15 @@ namespace GameGen.V1 {
             Dialog = subBuilder;
             break;
           }
+          case 122: {
+            global::GameGen.V1.NpcParams subBuilder = new global::GameGen.V1.NpcParams();
+            if (paramsCase_ == ParamsOneofCase.Npc) {
+              subBuilder.MergeFrom(Npc);
+            }
+            input.ReadMessage(subBuilder);
+            Npc = subBuilder;
+            break;
+          }
         }
       }
     #endif
@@ -2659,6 +2746,15 @@ namespace GameGen.V1 {
             }
             input.ReadMessage(subBuilder);
             Dialog = subBuilder;
+            break;
+          }
+          case 122: {
+            global::GameGen.V1.NpcParams subBuilder = new global::GameGen.V1.NpcParams();
+            if (paramsCase_ == ParamsOneofCase.Npc) {
+              subBuilder.MergeFrom(Npc);
+            }
+            input.ReadMessage(subBuilder);
+            Npc = subBuilder;
             break;
           }
         }
@@ -10091,6 +10187,9 @@ namespace GameGen.V1 {
         case ParamsOneofCase.Dialog:
           Dialog = other.Dialog.Clone();
           break;
+        case ParamsOneofCase.Npc:
+          Npc = other.Npc.Clone();
+          break;
       }
 
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
@@ -10141,11 +10240,24 @@ namespace GameGen.V1 {
       }
     }
 
+    /// <summary>Field number for the "npc" field.</summary>
+    public const int NpcFieldNumber = 11;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.NpcOpen Npc {
+      get { return paramsCase_ == ParamsOneofCase.Npc ? (global::GameGen.V1.NpcOpen) params_ : null; }
+      set {
+        params_ = value;
+        paramsCase_ = value == null ? ParamsOneofCase.None : ParamsOneofCase.Npc;
+      }
+    }
+
     private object params_;
     /// <summary>Enum of possible cases for the "params" oneof.</summary>
     public enum ParamsOneofCase {
       None = 0,
       Dialog = 10,
+      Npc = 11,
     }
     private ParamsOneofCase paramsCase_ = ParamsOneofCase.None;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -10179,6 +10291,7 @@ namespace GameGen.V1 {
       if (Model != other.Model) return false;
       if (Seed != other.Seed) return false;
       if (!object.Equals(Dialog, other.Dialog)) return false;
+      if (!object.Equals(Npc, other.Npc)) return false;
       if (ParamsCase != other.ParamsCase) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
@@ -10190,6 +10303,7 @@ namespace GameGen.V1 {
       if (Model.Length != 0) hash ^= Model.GetHashCode();
       if (Seed != 0UL) hash ^= Seed.GetHashCode();
       if (paramsCase_ == ParamsOneofCase.Dialog) hash ^= Dialog.GetHashCode();
+      if (paramsCase_ == ParamsOneofCase.Npc) hash ^= Npc.GetHashCode();
       hash ^= (int) paramsCase_;
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
@@ -10221,6 +10335,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(82);
         output.WriteMessage(Dialog);
       }
+      if (paramsCase_ == ParamsOneofCase.Npc) {
+        output.WriteRawTag(90);
+        output.WriteMessage(Npc);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -10243,6 +10361,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(82);
         output.WriteMessage(Dialog);
       }
+      if (paramsCase_ == ParamsOneofCase.Npc) {
+        output.WriteRawTag(90);
+        output.WriteMessage(Npc);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -10261,6 +10383,9 @@ namespace GameGen.V1 {
       }
       if (paramsCase_ == ParamsOneofCase.Dialog) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Dialog);
+      }
+      if (paramsCase_ == ParamsOneofCase.Npc) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Npc);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -10286,6 +10411,12 @@ namespace GameGen.V1 {
             Dialog = new global::GameGen.V1.DialogOpen();
           }
           Dialog.MergeFrom(other.Dialog);
+          break;
+        case ParamsOneofCase.Npc:
+          if (Npc == null) {
+            Npc = new global::GameGen.V1.NpcOpen();
+          }
+          Npc.MergeFrom(other.Npc);
           break;
       }
 
@@ -10321,6 +10452,15 @@ namespace GameGen.V1 {
             Dialog = subBuilder;
             break;
           }
+          case 90: {
+            global::GameGen.V1.NpcOpen subBuilder = new global::GameGen.V1.NpcOpen();
+            if (paramsCase_ == ParamsOneofCase.Npc) {
+              subBuilder.MergeFrom(Npc);
+            }
+            input.ReadMessage(subBuilder);
+            Npc = subBuilder;
+            break;
+          }
         }
       }
     #endif
@@ -10351,6 +10491,15 @@ namespace GameGen.V1 {
             }
             input.ReadMessage(subBuilder);
             Dialog = subBuilder;
+            break;
+          }
+          case 90: {
+            global::GameGen.V1.NpcOpen subBuilder = new global::GameGen.V1.NpcOpen();
+            if (paramsCase_ == ParamsOneofCase.Npc) {
+              subBuilder.MergeFrom(Npc);
+            }
+            input.ReadMessage(subBuilder);
+            Npc = subBuilder;
             break;
           }
         }
@@ -10399,6 +10548,9 @@ namespace GameGen.V1 {
         case InputOneofCase.Dialog:
           Dialog = other.Dialog.Clone();
           break;
+        case InputOneofCase.Npc:
+          Npc = other.Npc.Clone();
+          break;
       }
 
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
@@ -10437,11 +10589,24 @@ namespace GameGen.V1 {
       }
     }
 
+    /// <summary>Field number for the "npc" field.</summary>
+    public const int NpcFieldNumber = 11;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.NpcTick Npc {
+      get { return inputCase_ == InputOneofCase.Npc ? (global::GameGen.V1.NpcTick) input_ : null; }
+      set {
+        input_ = value;
+        inputCase_ = value == null ? InputOneofCase.None : InputOneofCase.Npc;
+      }
+    }
+
     private object input_;
     /// <summary>Enum of possible cases for the "input" oneof.</summary>
     public enum InputOneofCase {
       None = 0,
       Dialog = 10,
+      Npc = 11,
     }
     private InputOneofCase inputCase_ = InputOneofCase.None;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -10474,6 +10639,7 @@ namespace GameGen.V1 {
       }
       if (InputId != other.InputId) return false;
       if (!object.Equals(Dialog, other.Dialog)) return false;
+      if (!object.Equals(Npc, other.Npc)) return false;
       if (InputCase != other.InputCase) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
@@ -10484,6 +10650,7 @@ namespace GameGen.V1 {
       int hash = 1;
       if (InputId != 0UL) hash ^= InputId.GetHashCode();
       if (inputCase_ == InputOneofCase.Dialog) hash ^= Dialog.GetHashCode();
+      if (inputCase_ == InputOneofCase.Npc) hash ^= Npc.GetHashCode();
       hash ^= (int) inputCase_;
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
@@ -10511,6 +10678,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(82);
         output.WriteMessage(Dialog);
       }
+      if (inputCase_ == InputOneofCase.Npc) {
+        output.WriteRawTag(90);
+        output.WriteMessage(Npc);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -10529,6 +10700,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(82);
         output.WriteMessage(Dialog);
       }
+      if (inputCase_ == InputOneofCase.Npc) {
+        output.WriteRawTag(90);
+        output.WriteMessage(Npc);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -10544,6 +10719,9 @@ namespace GameGen.V1 {
       }
       if (inputCase_ == InputOneofCase.Dialog) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Dialog);
+      }
+      if (inputCase_ == InputOneofCase.Npc) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Npc);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -10566,6 +10744,12 @@ namespace GameGen.V1 {
             Dialog = new global::GameGen.V1.DialogTurn();
           }
           Dialog.MergeFrom(other.Dialog);
+          break;
+        case InputOneofCase.Npc:
+          if (Npc == null) {
+            Npc = new global::GameGen.V1.NpcTick();
+          }
+          Npc.MergeFrom(other.Npc);
           break;
       }
 
@@ -10597,6 +10781,15 @@ namespace GameGen.V1 {
             Dialog = subBuilder;
             break;
           }
+          case 90: {
+            global::GameGen.V1.NpcTick subBuilder = new global::GameGen.V1.NpcTick();
+            if (inputCase_ == InputOneofCase.Npc) {
+              subBuilder.MergeFrom(Npc);
+            }
+            input.ReadMessage(subBuilder);
+            Npc = subBuilder;
+            break;
+          }
         }
       }
     #endif
@@ -10623,6 +10816,15 @@ namespace GameGen.V1 {
             }
             input.ReadMessage(subBuilder);
             Dialog = subBuilder;
+            break;
+          }
+          case 90: {
+            global::GameGen.V1.NpcTick subBuilder = new global::GameGen.V1.NpcTick();
+            if (inputCase_ == InputOneofCase.Npc) {
+              subBuilder.MergeFrom(Npc);
+            }
+            input.ReadMessage(subBuilder);
+            Npc = subBuilder;
             break;
           }
         }
@@ -11034,6 +11236,9 @@ namespace GameGen.V1 {
         case EventOneofCase.DialogReply:
           DialogReply = other.DialogReply.Clone();
           break;
+        case EventOneofCase.NpcActions:
+          NpcActions = other.NpcActions.Clone();
+          break;
       }
 
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
@@ -11156,6 +11361,18 @@ namespace GameGen.V1 {
       }
     }
 
+    /// <summary>Field number for the "npc_actions" field.</summary>
+    public const int NpcActionsFieldNumber = 11;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.NpcActions NpcActions {
+      get { return eventCase_ == EventOneofCase.NpcActions ? (global::GameGen.V1.NpcActions) event_ : null; }
+      set {
+        event_ = value;
+        eventCase_ = value == null ? EventOneofCase.None : EventOneofCase.NpcActions;
+      }
+    }
+
     private object event_;
     /// <summary>Enum of possible cases for the "event" oneof.</summary>
     public enum EventOneofCase {
@@ -11167,6 +11384,7 @@ namespace GameGen.V1 {
       Error = 6,
       Closed = 7,
       DialogReply = 10,
+      NpcActions = 11,
     }
     private EventOneofCase eventCase_ = EventOneofCase.None;
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -11205,6 +11423,7 @@ namespace GameGen.V1 {
       if (!object.Equals(Error, other.Error)) return false;
       if (!object.Equals(Closed, other.Closed)) return false;
       if (!object.Equals(DialogReply, other.DialogReply)) return false;
+      if (!object.Equals(NpcActions, other.NpcActions)) return false;
       if (EventCase != other.EventCase) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
@@ -11221,6 +11440,7 @@ namespace GameGen.V1 {
       if (eventCase_ == EventOneofCase.Error) hash ^= Error.GetHashCode();
       if (eventCase_ == EventOneofCase.Closed) hash ^= Closed.GetHashCode();
       if (eventCase_ == EventOneofCase.DialogReply) hash ^= DialogReply.GetHashCode();
+      if (eventCase_ == EventOneofCase.NpcActions) hash ^= NpcActions.GetHashCode();
       hash ^= (int) eventCase_;
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
@@ -11272,6 +11492,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(82);
         output.WriteMessage(DialogReply);
       }
+      if (eventCase_ == EventOneofCase.NpcActions) {
+        output.WriteRawTag(90);
+        output.WriteMessage(NpcActions);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -11314,6 +11538,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(82);
         output.WriteMessage(DialogReply);
       }
+      if (eventCase_ == EventOneofCase.NpcActions) {
+        output.WriteRawTag(90);
+        output.WriteMessage(NpcActions);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -11347,6 +11575,9 @@ namespace GameGen.V1 {
       }
       if (eventCase_ == EventOneofCase.DialogReply) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(DialogReply);
+      }
+      if (eventCase_ == EventOneofCase.NpcActions) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(NpcActions);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -11405,6 +11636,12 @@ namespace GameGen.V1 {
             DialogReply = new global::GameGen.V1.DialogReply();
           }
           DialogReply.MergeFrom(other.DialogReply);
+          break;
+        case EventOneofCase.NpcActions:
+          if (NpcActions == null) {
+            NpcActions = new global::GameGen.V1.NpcActions();
+          }
+          NpcActions.MergeFrom(other.NpcActions);
           break;
       }
 
@@ -11490,6 +11727,15 @@ namespace GameGen.V1 {
             DialogReply = subBuilder;
             break;
           }
+          case 90: {
+            global::GameGen.V1.NpcActions subBuilder = new global::GameGen.V1.NpcActions();
+            if (eventCase_ == EventOneofCase.NpcActions) {
+              subBuilder.MergeFrom(NpcActions);
+            }
+            input.ReadMessage(subBuilder);
+            NpcActions = subBuilder;
+            break;
+          }
         }
       }
     #endif
@@ -11570,6 +11816,15 @@ namespace GameGen.V1 {
             }
             input.ReadMessage(subBuilder);
             DialogReply = subBuilder;
+            break;
+          }
+          case 90: {
+            global::GameGen.V1.NpcActions subBuilder = new global::GameGen.V1.NpcActions();
+            if (eventCase_ == EventOneofCase.NpcActions) {
+              subBuilder.MergeFrom(NpcActions);
+            }
+            input.ReadMessage(subBuilder);
+            NpcActions = subBuilder;
             break;
           }
         }
@@ -14334,6 +14589,3164 @@ namespace GameGen.V1 {
           }
           case 26: {
             Action = input.ReadString();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Parameters of the `npc` kind for Generate: a behaviour tree for an archetype and its
+  /// parameters (BehaviorTree.CPP XML, JSON) and a rendered top-down scene of the policy acting.
+  /// </summary>
+  public sealed partial class NpcParams : pb::IMessage<NpcParams>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcParams> _parser = new pb::MessageParser<NpcParams>(() => new NpcParams());
+    private pb::UnknownFieldSet _unknownFields;
+    private int _hasBits0;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcParams> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[37]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcParams() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcParams(NpcParams other) : this() {
+      _hasBits0 = other._hasBits0;
+      archetype_ = other.archetype_;
+      aggression_ = other.aggression_;
+      caution_ = other.caution_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcParams Clone() {
+      return new NpcParams(this);
+    }
+
+    /// <summary>Field number for the "archetype" field.</summary>
+    public const int ArchetypeFieldNumber = 1;
+    private string archetype_;
+    /// <summary>
+    /// "guard", "chase", "flee", "search", "wander"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Archetype {
+      get { return archetype_ ?? ""; }
+      set {
+        archetype_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "archetype" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasArchetype {
+      get { return archetype_ != null; }
+    }
+    /// <summary>Clears the value of the "archetype" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearArchetype() {
+      archetype_ = null;
+    }
+
+    /// <summary>Field number for the "aggression" field.</summary>
+    public const int AggressionFieldNumber = 2;
+    private double aggression_;
+    /// <summary>
+    /// 0..1
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Aggression {
+      get { if ((_hasBits0 & 1) != 0) { return aggression_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 1;
+        aggression_ = value;
+      }
+    }
+    /// <summary>Gets whether the "aggression" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasAggression {
+      get { return (_hasBits0 & 1) != 0; }
+    }
+    /// <summary>Clears the value of the "aggression" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearAggression() {
+      _hasBits0 &= ~1;
+    }
+
+    /// <summary>Field number for the "caution" field.</summary>
+    public const int CautionFieldNumber = 3;
+    private double caution_;
+    /// <summary>
+    /// 0..1
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Caution {
+      get { if ((_hasBits0 & 2) != 0) { return caution_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 2;
+        caution_ = value;
+      }
+    }
+    /// <summary>Gets whether the "caution" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasCaution {
+      get { return (_hasBits0 & 2) != 0; }
+    }
+    /// <summary>Clears the value of the "caution" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearCaution() {
+      _hasBits0 &= ~2;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcParams);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcParams other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (Archetype != other.Archetype) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Aggression, other.Aggression)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Caution, other.Caution)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (HasArchetype) hash ^= Archetype.GetHashCode();
+      if (HasAggression) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Aggression);
+      if (HasCaution) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Caution);
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (HasArchetype) {
+        output.WriteRawTag(10);
+        output.WriteString(Archetype);
+      }
+      if (HasAggression) {
+        output.WriteRawTag(17);
+        output.WriteDouble(Aggression);
+      }
+      if (HasCaution) {
+        output.WriteRawTag(25);
+        output.WriteDouble(Caution);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (HasArchetype) {
+        output.WriteRawTag(10);
+        output.WriteString(Archetype);
+      }
+      if (HasAggression) {
+        output.WriteRawTag(17);
+        output.WriteDouble(Aggression);
+      }
+      if (HasCaution) {
+        output.WriteRawTag(25);
+        output.WriteDouble(Caution);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (HasArchetype) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Archetype);
+      }
+      if (HasAggression) {
+        size += 1 + 8;
+      }
+      if (HasCaution) {
+        size += 1 + 8;
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcParams other) {
+      if (other == null) {
+        return;
+      }
+      if (other.HasArchetype) {
+        Archetype = other.Archetype;
+      }
+      if (other.HasAggression) {
+        Aggression = other.Aggression;
+      }
+      if (other.HasCaution) {
+        Caution = other.Caution;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            Archetype = input.ReadString();
+            break;
+          }
+          case 17: {
+            Aggression = input.ReadDouble();
+            break;
+          }
+          case 25: {
+            Caution = input.ReadDouble();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            Archetype = input.ReadString();
+            break;
+          }
+          case 17: {
+            Aggression = input.ReadDouble();
+            break;
+          }
+          case 25: {
+            Caution = input.ReadDouble();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// A point or direction on the ground plane: metres (or a unit vector). Unity: (x, z) -> (x, y);
+  /// Unreal: (X, Y) in centimetres -> (X / 100, Y / 100).
+  /// </summary>
+  public sealed partial class Vec2 : pb::IMessage<Vec2>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<Vec2> _parser = new pb::MessageParser<Vec2>(() => new Vec2());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<Vec2> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[38]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Vec2() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Vec2(Vec2 other) : this() {
+      x_ = other.x_;
+      y_ = other.y_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public Vec2 Clone() {
+      return new Vec2(this);
+    }
+
+    /// <summary>Field number for the "x" field.</summary>
+    public const int XFieldNumber = 1;
+    private double x_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double X {
+      get { return x_; }
+      set {
+        x_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "y" field.</summary>
+    public const int YFieldNumber = 2;
+    private double y_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Y {
+      get { return y_; }
+      set {
+        y_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as Vec2);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(Vec2 other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(X, other.X)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Y, other.Y)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (X != 0D) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(X);
+      if (Y != 0D) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Y);
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (X != 0D) {
+        output.WriteRawTag(9);
+        output.WriteDouble(X);
+      }
+      if (Y != 0D) {
+        output.WriteRawTag(17);
+        output.WriteDouble(Y);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (X != 0D) {
+        output.WriteRawTag(9);
+        output.WriteDouble(X);
+      }
+      if (Y != 0D) {
+        output.WriteRawTag(17);
+        output.WriteDouble(Y);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (X != 0D) {
+        size += 1 + 8;
+      }
+      if (Y != 0D) {
+        size += 1 + 8;
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(Vec2 other) {
+      if (other == null) {
+        return;
+      }
+      if (other.X != 0D) {
+        X = other.X;
+      }
+      if (other.Y != 0D) {
+        Y = other.Y;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 9: {
+            X = input.ReadDouble();
+            break;
+          }
+          case 17: {
+            Y = input.ReadDouble();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 9: {
+            X = input.ReadDouble();
+            break;
+          }
+          case 17: {
+            Y = input.ReadDouble();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  public sealed partial class NpcAgent : pb::IMessage<NpcAgent>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcAgent> _parser = new pb::MessageParser<NpcAgent>(() => new NpcAgent());
+    private pb::UnknownFieldSet _unknownFields;
+    private int _hasBits0;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcAgent> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[39]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcAgent() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcAgent(NpcAgent other) : this() {
+      _hasBits0 = other._hasBits0;
+      agentId_ = other.agentId_;
+      archetype_ = other.archetype_;
+      aggression_ = other.aggression_;
+      caution_ = other.caution_;
+      seed_ = other.seed_;
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcAgent Clone() {
+      return new NpcAgent(this);
+    }
+
+    /// <summary>Field number for the "agent_id" field.</summary>
+    public const int AgentIdFieldNumber = 1;
+    private string agentId_ = "";
+    /// <summary>
+    /// unique in the session
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string AgentId {
+      get { return agentId_; }
+      set {
+        agentId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "archetype" field.</summary>
+    public const int ArchetypeFieldNumber = 2;
+    private string archetype_ = "";
+    /// <summary>
+    /// learned policies: one ListModels offers (NpcParams.archetype)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Archetype {
+      get { return archetype_; }
+      set {
+        archetype_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "aggression" field.</summary>
+    public const int AggressionFieldNumber = 3;
+    private double aggression_;
+    /// <summary>
+    /// 0..1 (unset: 0.5)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Aggression {
+      get { if ((_hasBits0 & 1) != 0) { return aggression_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 1;
+        aggression_ = value;
+      }
+    }
+    /// <summary>Gets whether the "aggression" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasAggression {
+      get { return (_hasBits0 & 1) != 0; }
+    }
+    /// <summary>Clears the value of the "aggression" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearAggression() {
+      _hasBits0 &= ~1;
+    }
+
+    /// <summary>Field number for the "caution" field.</summary>
+    public const int CautionFieldNumber = 4;
+    private double caution_;
+    /// <summary>
+    /// 0..1 (unset: 0.5)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Caution {
+      get { if ((_hasBits0 & 2) != 0) { return caution_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 2;
+        caution_ = value;
+      }
+    }
+    /// <summary>Gets whether the "caution" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasCaution {
+      get { return (_hasBits0 & 2) != 0; }
+    }
+    /// <summary>Clears the value of the "caution" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearCaution() {
+      _hasBits0 &= ~2;
+    }
+
+    /// <summary>Field number for the "seed" field.</summary>
+    public const int SeedFieldNumber = 5;
+    private ulong seed_;
+    /// <summary>
+    /// this agent's own sampling stream (mode "sample")
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong Seed {
+      get { return seed_; }
+      set {
+        seed_ = value;
+      }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcAgent);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcAgent other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (AgentId != other.AgentId) return false;
+      if (Archetype != other.Archetype) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Aggression, other.Aggression)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Caution, other.Caution)) return false;
+      if (Seed != other.Seed) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (AgentId.Length != 0) hash ^= AgentId.GetHashCode();
+      if (Archetype.Length != 0) hash ^= Archetype.GetHashCode();
+      if (HasAggression) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Aggression);
+      if (HasCaution) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Caution);
+      if (Seed != 0UL) hash ^= Seed.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (AgentId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(AgentId);
+      }
+      if (Archetype.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(Archetype);
+      }
+      if (HasAggression) {
+        output.WriteRawTag(25);
+        output.WriteDouble(Aggression);
+      }
+      if (HasCaution) {
+        output.WriteRawTag(33);
+        output.WriteDouble(Caution);
+      }
+      if (Seed != 0UL) {
+        output.WriteRawTag(40);
+        output.WriteUInt64(Seed);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (AgentId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(AgentId);
+      }
+      if (Archetype.Length != 0) {
+        output.WriteRawTag(18);
+        output.WriteString(Archetype);
+      }
+      if (HasAggression) {
+        output.WriteRawTag(25);
+        output.WriteDouble(Aggression);
+      }
+      if (HasCaution) {
+        output.WriteRawTag(33);
+        output.WriteDouble(Caution);
+      }
+      if (Seed != 0UL) {
+        output.WriteRawTag(40);
+        output.WriteUInt64(Seed);
+      }
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (AgentId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(AgentId);
+      }
+      if (Archetype.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Archetype);
+      }
+      if (HasAggression) {
+        size += 1 + 8;
+      }
+      if (HasCaution) {
+        size += 1 + 8;
+      }
+      if (Seed != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(Seed);
+      }
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcAgent other) {
+      if (other == null) {
+        return;
+      }
+      if (other.AgentId.Length != 0) {
+        AgentId = other.AgentId;
+      }
+      if (other.Archetype.Length != 0) {
+        Archetype = other.Archetype;
+      }
+      if (other.HasAggression) {
+        Aggression = other.Aggression;
+      }
+      if (other.HasCaution) {
+        Caution = other.Caution;
+      }
+      if (other.Seed != 0UL) {
+        Seed = other.Seed;
+      }
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            AgentId = input.ReadString();
+            break;
+          }
+          case 18: {
+            Archetype = input.ReadString();
+            break;
+          }
+          case 25: {
+            Aggression = input.ReadDouble();
+            break;
+          }
+          case 33: {
+            Caution = input.ReadDouble();
+            break;
+          }
+          case 40: {
+            Seed = input.ReadUInt64();
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            AgentId = input.ReadString();
+            break;
+          }
+          case 18: {
+            Archetype = input.ReadString();
+            break;
+          }
+          case 25: {
+            Aggression = input.ReadDouble();
+            break;
+          }
+          case 33: {
+            Caution = input.ReadDouble();
+            break;
+          }
+          case 40: {
+            Seed = input.ReadUInt64();
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// Opens a scene: how actions are chosen and the agents present from the start.
+  /// </summary>
+  public sealed partial class NpcOpen : pb::IMessage<NpcOpen>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcOpen> _parser = new pb::MessageParser<NpcOpen>(() => new NpcOpen());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcOpen> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[40]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcOpen() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcOpen(NpcOpen other) : this() {
+      mode_ = other.mode_;
+      agents_ = other.agents_.Clone();
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcOpen Clone() {
+      return new NpcOpen(this);
+    }
+
+    /// <summary>Field number for the "mode" field.</summary>
+    public const int ModeFieldNumber = 1;
+    private string mode_ = "";
+    /// <summary>
+    /// "argmax" (default: the most likely allowed action) or "sample"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Mode {
+      get { return mode_; }
+      set {
+        mode_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "agents" field.</summary>
+    public const int AgentsFieldNumber = 2;
+    private static readonly pb::FieldCodec<global::GameGen.V1.NpcAgent> _repeated_agents_codec
+        = pb::FieldCodec.ForMessage(18, global::GameGen.V1.NpcAgent.Parser);
+    private readonly pbc::RepeatedField<global::GameGen.V1.NpcAgent> agents_ = new pbc::RepeatedField<global::GameGen.V1.NpcAgent>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::GameGen.V1.NpcAgent> Agents {
+      get { return agents_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcOpen);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcOpen other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (Mode != other.Mode) return false;
+      if(!agents_.Equals(other.agents_)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (Mode.Length != 0) hash ^= Mode.GetHashCode();
+      hash ^= agents_.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (Mode.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(Mode);
+      }
+      agents_.WriteTo(output, _repeated_agents_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (Mode.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(Mode);
+      }
+      agents_.WriteTo(ref output, _repeated_agents_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (Mode.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Mode);
+      }
+      size += agents_.CalculateSize(_repeated_agents_codec);
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcOpen other) {
+      if (other == null) {
+        return;
+      }
+      if (other.Mode.Length != 0) {
+        Mode = other.Mode;
+      }
+      agents_.Add(other.agents_);
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            Mode = input.ReadString();
+            break;
+          }
+          case 18: {
+            agents_.AddEntriesFrom(input, _repeated_agents_codec);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            Mode = input.ReadString();
+            break;
+          }
+          case 18: {
+            agents_.AddEntriesFrom(ref input, _repeated_agents_codec);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// What one agent perceives this tick, in world units; the server scales it into the model's
+  /// observation vector. A model with another layout (an ML-Agents policy) takes `features` instead.
+  /// </summary>
+  public sealed partial class NpcObservation : pb::IMessage<NpcObservation>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcObservation> _parser = new pb::MessageParser<NpcObservation>(() => new NpcObservation());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcObservation> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[41]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcObservation() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcObservation(NpcObservation other) : this() {
+      agentId_ = other.agentId_;
+      position_ = other.position_ != null ? other.position_.Clone() : null;
+      velocity_ = other.velocity_ != null ? other.velocity_.Clone() : null;
+      heading_ = other.heading_ != null ? other.heading_.Clone() : null;
+      health_ = other.health_;
+      playerVisible_ = other.playerVisible_;
+      playerPosition_ = other.playerPosition_ != null ? other.playerPosition_.Clone() : null;
+      hasLastSeen_ = other.hasLastSeen_;
+      lastSeenPosition_ = other.lastSeenPosition_ != null ? other.lastSeenPosition_.Clone() : null;
+      lastSeenAge_ = other.lastSeenAge_;
+      navToLastSeen_ = other.navToLastSeen_ != null ? other.navToLastSeen_.Clone() : null;
+      lastSeenPath_ = other.lastSeenPath_;
+      hasNearestAgent_ = other.hasNearestAgent_;
+      nearestAgentPosition_ = other.nearestAgentPosition_ != null ? other.nearestAgentPosition_.Clone() : null;
+      goalPosition_ = other.goalPosition_ != null ? other.goalPosition_.Clone() : null;
+      navToGoal_ = other.navToGoal_ != null ? other.navToGoal_.Clone() : null;
+      goalPath_ = other.goalPath_;
+      hasCover_ = other.hasCover_;
+      navToCover_ = other.navToCover_ != null ? other.navToCover_.Clone() : null;
+      coverPath_ = other.coverPath_;
+      navAway_ = other.navAway_ != null ? other.navAway_.Clone() : null;
+      inCover_ = other.inCover_;
+      wallRays_ = other.wallRays_.Clone();
+      features_ = other.features_.Clone();
+      actionMask_ = other.actionMask_.Clone();
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcObservation Clone() {
+      return new NpcObservation(this);
+    }
+
+    /// <summary>Field number for the "agent_id" field.</summary>
+    public const int AgentIdFieldNumber = 1;
+    private string agentId_ = "";
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string AgentId {
+      get { return agentId_; }
+      set {
+        agentId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "position" field.</summary>
+    public const int PositionFieldNumber = 2;
+    private global::GameGen.V1.Vec2 position_;
+    /// <summary>
+    /// metres
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 Position {
+      get { return position_; }
+      set {
+        position_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "velocity" field.</summary>
+    public const int VelocityFieldNumber = 3;
+    private global::GameGen.V1.Vec2 velocity_;
+    /// <summary>
+    /// m/s
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 Velocity {
+      get { return velocity_; }
+      set {
+        velocity_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "heading" field.</summary>
+    public const int HeadingFieldNumber = 4;
+    private global::GameGen.V1.Vec2 heading_;
+    /// <summary>
+    /// unit vector of the last non-zero velocity
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 Heading {
+      get { return heading_; }
+      set {
+        heading_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "health" field.</summary>
+    public const int HealthFieldNumber = 5;
+    private double health_;
+    /// <summary>
+    /// 1 = full, 0 = down
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Health {
+      get { return health_; }
+      set {
+        health_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "player_visible" field.</summary>
+    public const int PlayerVisibleFieldNumber = 6;
+    private bool playerVisible_;
+    /// <summary>
+    /// line of sight to the player within 12 m
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool PlayerVisible {
+      get { return playerVisible_; }
+      set {
+        playerVisible_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "player_position" field.</summary>
+    public const int PlayerPositionFieldNumber = 7;
+    private global::GameGen.V1.Vec2 playerPosition_;
+    /// <summary>
+    /// when visible
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 PlayerPosition {
+      get { return playerPosition_; }
+      set {
+        playerPosition_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "has_last_seen" field.</summary>
+    public const int HasLastSeenFieldNumber = 8;
+    private bool hasLastSeen_;
+    /// <summary>
+    /// the agent remembers where it last saw the player
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasLastSeen {
+      get { return hasLastSeen_; }
+      set {
+        hasLastSeen_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "last_seen_position" field.</summary>
+    public const int LastSeenPositionFieldNumber = 9;
+    private global::GameGen.V1.Vec2 lastSeenPosition_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 LastSeenPosition {
+      get { return lastSeenPosition_; }
+      set {
+        lastSeenPosition_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "last_seen_age" field.</summary>
+    public const int LastSeenAgeFieldNumber = 10;
+    private double lastSeenAge_;
+    /// <summary>
+    /// seconds since then
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double LastSeenAge {
+      get { return lastSeenAge_; }
+      set {
+        lastSeenAge_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "nav_to_last_seen" field.</summary>
+    public const int NavToLastSeenFieldNumber = 11;
+    private global::GameGen.V1.Vec2 navToLastSeen_;
+    /// <summary>
+    /// unit direction to the first path corner toward it (navmesh)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 NavToLastSeen {
+      get { return navToLastSeen_; }
+      set {
+        navToLastSeen_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "last_seen_path" field.</summary>
+    public const int LastSeenPathFieldNumber = 12;
+    private double lastSeenPath_;
+    /// <summary>
+    /// path length to it, metres
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double LastSeenPath {
+      get { return lastSeenPath_; }
+      set {
+        lastSeenPath_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "has_nearest_agent" field.</summary>
+    public const int HasNearestAgentFieldNumber = 13;
+    private bool hasNearestAgent_;
+    /// <summary>
+    /// another agent within 8 m
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasNearestAgent {
+      get { return hasNearestAgent_; }
+      set {
+        hasNearestAgent_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "nearest_agent_position" field.</summary>
+    public const int NearestAgentPositionFieldNumber = 14;
+    private global::GameGen.V1.Vec2 nearestAgentPosition_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 NearestAgentPosition {
+      get { return nearestAgentPosition_; }
+      set {
+        nearestAgentPosition_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "goal_position" field.</summary>
+    public const int GoalPositionFieldNumber = 15;
+    private global::GameGen.V1.Vec2 goalPosition_;
+    /// <summary>
+    /// the designer's point: guard post, patrol waypoint, roam target
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 GoalPosition {
+      get { return goalPosition_; }
+      set {
+        goalPosition_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "nav_to_goal" field.</summary>
+    public const int NavToGoalFieldNumber = 16;
+    private global::GameGen.V1.Vec2 navToGoal_;
+    /// <summary>
+    /// unit direction to the first path corner toward it
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 NavToGoal {
+      get { return navToGoal_; }
+      set {
+        navToGoal_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "goal_path" field.</summary>
+    public const int GoalPathFieldNumber = 17;
+    private double goalPath_;
+    /// <summary>
+    /// path length to it, metres
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double GoalPath {
+      get { return goalPath_; }
+      set {
+        goalPath_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "has_cover" field.</summary>
+    public const int HasCoverFieldNumber = 18;
+    private bool hasCover_;
+    /// <summary>
+    /// a place hidden from the player's last-known position is known
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasCover {
+      get { return hasCover_; }
+      set {
+        hasCover_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "nav_to_cover" field.</summary>
+    public const int NavToCoverFieldNumber = 19;
+    private global::GameGen.V1.Vec2 navToCover_;
+    /// <summary>
+    /// unit direction to the first path corner toward it
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 NavToCover {
+      get { return navToCover_; }
+      set {
+        navToCover_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "cover_path" field.</summary>
+    public const int CoverPathFieldNumber = 20;
+    private double coverPath_;
+    /// <summary>
+    /// path length to it, metres
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double CoverPath {
+      get { return coverPath_; }
+      set {
+        coverPath_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "nav_away" field.</summary>
+    public const int NavAwayFieldNumber = 21;
+    private global::GameGen.V1.Vec2 navAway_;
+    /// <summary>
+    /// unit direction that leads away from the player (by path)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 NavAway {
+      get { return navAway_; }
+      set {
+        navAway_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "in_cover" field.</summary>
+    public const int InCoverFieldNumber = 22;
+    private bool inCover_;
+    /// <summary>
+    /// hidden from the player's last-known position now
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool InCover {
+      get { return inCover_; }
+      set {
+        inCover_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "wall_rays" field.</summary>
+    public const int WallRaysFieldNumber = 23;
+    private static readonly pb::FieldCodec<double> _repeated_wallRays_codec
+        = pb::FieldCodec.ForDouble(186);
+    private readonly pbc::RepeatedField<double> wallRays_ = new pbc::RepeatedField<double>();
+    /// <summary>
+    /// 8 distances to the first obstacle, metres: e, ne, n, nw, w, sw, s, se
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<double> WallRays {
+      get { return wallRays_; }
+    }
+
+    /// <summary>Field number for the "features" field.</summary>
+    public const int FeaturesFieldNumber = 30;
+    private static readonly pb::FieldCodec<float> _repeated_features_codec
+        = pb::FieldCodec.ForFloat(242);
+    private readonly pbc::RepeatedField<float> features_ = new pbc::RepeatedField<float>();
+    /// <summary>
+    /// instead of the typed fields: the model's raw observation vector
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Features {
+      get { return features_; }
+    }
+
+    /// <summary>Field number for the "action_mask" field.</summary>
+    public const int ActionMaskFieldNumber = 31;
+    private static readonly pb::FieldCodec<bool> _repeated_actionMask_codec
+        = pb::FieldCodec.ForBool(250);
+    private readonly pbc::RepeatedField<bool> actionMask_ = new pbc::RepeatedField<bool>();
+    /// <summary>
+    /// one per action, true = allowed; empty = all allowed
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<bool> ActionMask {
+      get { return actionMask_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcObservation);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcObservation other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (AgentId != other.AgentId) return false;
+      if (!object.Equals(Position, other.Position)) return false;
+      if (!object.Equals(Velocity, other.Velocity)) return false;
+      if (!object.Equals(Heading, other.Heading)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Health, other.Health)) return false;
+      if (PlayerVisible != other.PlayerVisible) return false;
+      if (!object.Equals(PlayerPosition, other.PlayerPosition)) return false;
+      if (HasLastSeen != other.HasLastSeen) return false;
+      if (!object.Equals(LastSeenPosition, other.LastSeenPosition)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(LastSeenAge, other.LastSeenAge)) return false;
+      if (!object.Equals(NavToLastSeen, other.NavToLastSeen)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(LastSeenPath, other.LastSeenPath)) return false;
+      if (HasNearestAgent != other.HasNearestAgent) return false;
+      if (!object.Equals(NearestAgentPosition, other.NearestAgentPosition)) return false;
+      if (!object.Equals(GoalPosition, other.GoalPosition)) return false;
+      if (!object.Equals(NavToGoal, other.NavToGoal)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(GoalPath, other.GoalPath)) return false;
+      if (HasCover != other.HasCover) return false;
+      if (!object.Equals(NavToCover, other.NavToCover)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(CoverPath, other.CoverPath)) return false;
+      if (!object.Equals(NavAway, other.NavAway)) return false;
+      if (InCover != other.InCover) return false;
+      if(!wallRays_.Equals(other.wallRays_)) return false;
+      if(!features_.Equals(other.features_)) return false;
+      if(!actionMask_.Equals(other.actionMask_)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (AgentId.Length != 0) hash ^= AgentId.GetHashCode();
+      if (position_ != null) hash ^= Position.GetHashCode();
+      if (velocity_ != null) hash ^= Velocity.GetHashCode();
+      if (heading_ != null) hash ^= Heading.GetHashCode();
+      if (Health != 0D) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Health);
+      if (PlayerVisible != false) hash ^= PlayerVisible.GetHashCode();
+      if (playerPosition_ != null) hash ^= PlayerPosition.GetHashCode();
+      if (HasLastSeen != false) hash ^= HasLastSeen.GetHashCode();
+      if (lastSeenPosition_ != null) hash ^= LastSeenPosition.GetHashCode();
+      if (LastSeenAge != 0D) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(LastSeenAge);
+      if (navToLastSeen_ != null) hash ^= NavToLastSeen.GetHashCode();
+      if (LastSeenPath != 0D) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(LastSeenPath);
+      if (HasNearestAgent != false) hash ^= HasNearestAgent.GetHashCode();
+      if (nearestAgentPosition_ != null) hash ^= NearestAgentPosition.GetHashCode();
+      if (goalPosition_ != null) hash ^= GoalPosition.GetHashCode();
+      if (navToGoal_ != null) hash ^= NavToGoal.GetHashCode();
+      if (GoalPath != 0D) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(GoalPath);
+      if (HasCover != false) hash ^= HasCover.GetHashCode();
+      if (navToCover_ != null) hash ^= NavToCover.GetHashCode();
+      if (CoverPath != 0D) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(CoverPath);
+      if (navAway_ != null) hash ^= NavAway.GetHashCode();
+      if (InCover != false) hash ^= InCover.GetHashCode();
+      hash ^= wallRays_.GetHashCode();
+      hash ^= features_.GetHashCode();
+      hash ^= actionMask_.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (AgentId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(AgentId);
+      }
+      if (position_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(Position);
+      }
+      if (velocity_ != null) {
+        output.WriteRawTag(26);
+        output.WriteMessage(Velocity);
+      }
+      if (heading_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(Heading);
+      }
+      if (Health != 0D) {
+        output.WriteRawTag(41);
+        output.WriteDouble(Health);
+      }
+      if (PlayerVisible != false) {
+        output.WriteRawTag(48);
+        output.WriteBool(PlayerVisible);
+      }
+      if (playerPosition_ != null) {
+        output.WriteRawTag(58);
+        output.WriteMessage(PlayerPosition);
+      }
+      if (HasLastSeen != false) {
+        output.WriteRawTag(64);
+        output.WriteBool(HasLastSeen);
+      }
+      if (lastSeenPosition_ != null) {
+        output.WriteRawTag(74);
+        output.WriteMessage(LastSeenPosition);
+      }
+      if (LastSeenAge != 0D) {
+        output.WriteRawTag(81);
+        output.WriteDouble(LastSeenAge);
+      }
+      if (navToLastSeen_ != null) {
+        output.WriteRawTag(90);
+        output.WriteMessage(NavToLastSeen);
+      }
+      if (LastSeenPath != 0D) {
+        output.WriteRawTag(97);
+        output.WriteDouble(LastSeenPath);
+      }
+      if (HasNearestAgent != false) {
+        output.WriteRawTag(104);
+        output.WriteBool(HasNearestAgent);
+      }
+      if (nearestAgentPosition_ != null) {
+        output.WriteRawTag(114);
+        output.WriteMessage(NearestAgentPosition);
+      }
+      if (goalPosition_ != null) {
+        output.WriteRawTag(122);
+        output.WriteMessage(GoalPosition);
+      }
+      if (navToGoal_ != null) {
+        output.WriteRawTag(130, 1);
+        output.WriteMessage(NavToGoal);
+      }
+      if (GoalPath != 0D) {
+        output.WriteRawTag(137, 1);
+        output.WriteDouble(GoalPath);
+      }
+      if (HasCover != false) {
+        output.WriteRawTag(144, 1);
+        output.WriteBool(HasCover);
+      }
+      if (navToCover_ != null) {
+        output.WriteRawTag(154, 1);
+        output.WriteMessage(NavToCover);
+      }
+      if (CoverPath != 0D) {
+        output.WriteRawTag(161, 1);
+        output.WriteDouble(CoverPath);
+      }
+      if (navAway_ != null) {
+        output.WriteRawTag(170, 1);
+        output.WriteMessage(NavAway);
+      }
+      if (InCover != false) {
+        output.WriteRawTag(176, 1);
+        output.WriteBool(InCover);
+      }
+      wallRays_.WriteTo(output, _repeated_wallRays_codec);
+      features_.WriteTo(output, _repeated_features_codec);
+      actionMask_.WriteTo(output, _repeated_actionMask_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (AgentId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(AgentId);
+      }
+      if (position_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(Position);
+      }
+      if (velocity_ != null) {
+        output.WriteRawTag(26);
+        output.WriteMessage(Velocity);
+      }
+      if (heading_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(Heading);
+      }
+      if (Health != 0D) {
+        output.WriteRawTag(41);
+        output.WriteDouble(Health);
+      }
+      if (PlayerVisible != false) {
+        output.WriteRawTag(48);
+        output.WriteBool(PlayerVisible);
+      }
+      if (playerPosition_ != null) {
+        output.WriteRawTag(58);
+        output.WriteMessage(PlayerPosition);
+      }
+      if (HasLastSeen != false) {
+        output.WriteRawTag(64);
+        output.WriteBool(HasLastSeen);
+      }
+      if (lastSeenPosition_ != null) {
+        output.WriteRawTag(74);
+        output.WriteMessage(LastSeenPosition);
+      }
+      if (LastSeenAge != 0D) {
+        output.WriteRawTag(81);
+        output.WriteDouble(LastSeenAge);
+      }
+      if (navToLastSeen_ != null) {
+        output.WriteRawTag(90);
+        output.WriteMessage(NavToLastSeen);
+      }
+      if (LastSeenPath != 0D) {
+        output.WriteRawTag(97);
+        output.WriteDouble(LastSeenPath);
+      }
+      if (HasNearestAgent != false) {
+        output.WriteRawTag(104);
+        output.WriteBool(HasNearestAgent);
+      }
+      if (nearestAgentPosition_ != null) {
+        output.WriteRawTag(114);
+        output.WriteMessage(NearestAgentPosition);
+      }
+      if (goalPosition_ != null) {
+        output.WriteRawTag(122);
+        output.WriteMessage(GoalPosition);
+      }
+      if (navToGoal_ != null) {
+        output.WriteRawTag(130, 1);
+        output.WriteMessage(NavToGoal);
+      }
+      if (GoalPath != 0D) {
+        output.WriteRawTag(137, 1);
+        output.WriteDouble(GoalPath);
+      }
+      if (HasCover != false) {
+        output.WriteRawTag(144, 1);
+        output.WriteBool(HasCover);
+      }
+      if (navToCover_ != null) {
+        output.WriteRawTag(154, 1);
+        output.WriteMessage(NavToCover);
+      }
+      if (CoverPath != 0D) {
+        output.WriteRawTag(161, 1);
+        output.WriteDouble(CoverPath);
+      }
+      if (navAway_ != null) {
+        output.WriteRawTag(170, 1);
+        output.WriteMessage(NavAway);
+      }
+      if (InCover != false) {
+        output.WriteRawTag(176, 1);
+        output.WriteBool(InCover);
+      }
+      wallRays_.WriteTo(ref output, _repeated_wallRays_codec);
+      features_.WriteTo(ref output, _repeated_features_codec);
+      actionMask_.WriteTo(ref output, _repeated_actionMask_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (AgentId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(AgentId);
+      }
+      if (position_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Position);
+      }
+      if (velocity_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Velocity);
+      }
+      if (heading_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Heading);
+      }
+      if (Health != 0D) {
+        size += 1 + 8;
+      }
+      if (PlayerVisible != false) {
+        size += 1 + 1;
+      }
+      if (playerPosition_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(PlayerPosition);
+      }
+      if (HasLastSeen != false) {
+        size += 1 + 1;
+      }
+      if (lastSeenPosition_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(LastSeenPosition);
+      }
+      if (LastSeenAge != 0D) {
+        size += 1 + 8;
+      }
+      if (navToLastSeen_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(NavToLastSeen);
+      }
+      if (LastSeenPath != 0D) {
+        size += 1 + 8;
+      }
+      if (HasNearestAgent != false) {
+        size += 1 + 1;
+      }
+      if (nearestAgentPosition_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(NearestAgentPosition);
+      }
+      if (goalPosition_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(GoalPosition);
+      }
+      if (navToGoal_ != null) {
+        size += 2 + pb::CodedOutputStream.ComputeMessageSize(NavToGoal);
+      }
+      if (GoalPath != 0D) {
+        size += 2 + 8;
+      }
+      if (HasCover != false) {
+        size += 2 + 1;
+      }
+      if (navToCover_ != null) {
+        size += 2 + pb::CodedOutputStream.ComputeMessageSize(NavToCover);
+      }
+      if (CoverPath != 0D) {
+        size += 2 + 8;
+      }
+      if (navAway_ != null) {
+        size += 2 + pb::CodedOutputStream.ComputeMessageSize(NavAway);
+      }
+      if (InCover != false) {
+        size += 2 + 1;
+      }
+      size += wallRays_.CalculateSize(_repeated_wallRays_codec);
+      size += features_.CalculateSize(_repeated_features_codec);
+      size += actionMask_.CalculateSize(_repeated_actionMask_codec);
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcObservation other) {
+      if (other == null) {
+        return;
+      }
+      if (other.AgentId.Length != 0) {
+        AgentId = other.AgentId;
+      }
+      if (other.position_ != null) {
+        if (position_ == null) {
+          Position = new global::GameGen.V1.Vec2();
+        }
+        Position.MergeFrom(other.Position);
+      }
+      if (other.velocity_ != null) {
+        if (velocity_ == null) {
+          Velocity = new global::GameGen.V1.Vec2();
+        }
+        Velocity.MergeFrom(other.Velocity);
+      }
+      if (other.heading_ != null) {
+        if (heading_ == null) {
+          Heading = new global::GameGen.V1.Vec2();
+        }
+        Heading.MergeFrom(other.Heading);
+      }
+      if (other.Health != 0D) {
+        Health = other.Health;
+      }
+      if (other.PlayerVisible != false) {
+        PlayerVisible = other.PlayerVisible;
+      }
+      if (other.playerPosition_ != null) {
+        if (playerPosition_ == null) {
+          PlayerPosition = new global::GameGen.V1.Vec2();
+        }
+        PlayerPosition.MergeFrom(other.PlayerPosition);
+      }
+      if (other.HasLastSeen != false) {
+        HasLastSeen = other.HasLastSeen;
+      }
+      if (other.lastSeenPosition_ != null) {
+        if (lastSeenPosition_ == null) {
+          LastSeenPosition = new global::GameGen.V1.Vec2();
+        }
+        LastSeenPosition.MergeFrom(other.LastSeenPosition);
+      }
+      if (other.LastSeenAge != 0D) {
+        LastSeenAge = other.LastSeenAge;
+      }
+      if (other.navToLastSeen_ != null) {
+        if (navToLastSeen_ == null) {
+          NavToLastSeen = new global::GameGen.V1.Vec2();
+        }
+        NavToLastSeen.MergeFrom(other.NavToLastSeen);
+      }
+      if (other.LastSeenPath != 0D) {
+        LastSeenPath = other.LastSeenPath;
+      }
+      if (other.HasNearestAgent != false) {
+        HasNearestAgent = other.HasNearestAgent;
+      }
+      if (other.nearestAgentPosition_ != null) {
+        if (nearestAgentPosition_ == null) {
+          NearestAgentPosition = new global::GameGen.V1.Vec2();
+        }
+        NearestAgentPosition.MergeFrom(other.NearestAgentPosition);
+      }
+      if (other.goalPosition_ != null) {
+        if (goalPosition_ == null) {
+          GoalPosition = new global::GameGen.V1.Vec2();
+        }
+        GoalPosition.MergeFrom(other.GoalPosition);
+      }
+      if (other.navToGoal_ != null) {
+        if (navToGoal_ == null) {
+          NavToGoal = new global::GameGen.V1.Vec2();
+        }
+        NavToGoal.MergeFrom(other.NavToGoal);
+      }
+      if (other.GoalPath != 0D) {
+        GoalPath = other.GoalPath;
+      }
+      if (other.HasCover != false) {
+        HasCover = other.HasCover;
+      }
+      if (other.navToCover_ != null) {
+        if (navToCover_ == null) {
+          NavToCover = new global::GameGen.V1.Vec2();
+        }
+        NavToCover.MergeFrom(other.NavToCover);
+      }
+      if (other.CoverPath != 0D) {
+        CoverPath = other.CoverPath;
+      }
+      if (other.navAway_ != null) {
+        if (navAway_ == null) {
+          NavAway = new global::GameGen.V1.Vec2();
+        }
+        NavAway.MergeFrom(other.NavAway);
+      }
+      if (other.InCover != false) {
+        InCover = other.InCover;
+      }
+      wallRays_.Add(other.wallRays_);
+      features_.Add(other.features_);
+      actionMask_.Add(other.actionMask_);
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            AgentId = input.ReadString();
+            break;
+          }
+          case 18: {
+            if (position_ == null) {
+              Position = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(Position);
+            break;
+          }
+          case 26: {
+            if (velocity_ == null) {
+              Velocity = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(Velocity);
+            break;
+          }
+          case 34: {
+            if (heading_ == null) {
+              Heading = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(Heading);
+            break;
+          }
+          case 41: {
+            Health = input.ReadDouble();
+            break;
+          }
+          case 48: {
+            PlayerVisible = input.ReadBool();
+            break;
+          }
+          case 58: {
+            if (playerPosition_ == null) {
+              PlayerPosition = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(PlayerPosition);
+            break;
+          }
+          case 64: {
+            HasLastSeen = input.ReadBool();
+            break;
+          }
+          case 74: {
+            if (lastSeenPosition_ == null) {
+              LastSeenPosition = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(LastSeenPosition);
+            break;
+          }
+          case 81: {
+            LastSeenAge = input.ReadDouble();
+            break;
+          }
+          case 90: {
+            if (navToLastSeen_ == null) {
+              NavToLastSeen = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NavToLastSeen);
+            break;
+          }
+          case 97: {
+            LastSeenPath = input.ReadDouble();
+            break;
+          }
+          case 104: {
+            HasNearestAgent = input.ReadBool();
+            break;
+          }
+          case 114: {
+            if (nearestAgentPosition_ == null) {
+              NearestAgentPosition = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NearestAgentPosition);
+            break;
+          }
+          case 122: {
+            if (goalPosition_ == null) {
+              GoalPosition = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(GoalPosition);
+            break;
+          }
+          case 130: {
+            if (navToGoal_ == null) {
+              NavToGoal = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NavToGoal);
+            break;
+          }
+          case 137: {
+            GoalPath = input.ReadDouble();
+            break;
+          }
+          case 144: {
+            HasCover = input.ReadBool();
+            break;
+          }
+          case 154: {
+            if (navToCover_ == null) {
+              NavToCover = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NavToCover);
+            break;
+          }
+          case 161: {
+            CoverPath = input.ReadDouble();
+            break;
+          }
+          case 170: {
+            if (navAway_ == null) {
+              NavAway = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NavAway);
+            break;
+          }
+          case 176: {
+            InCover = input.ReadBool();
+            break;
+          }
+          case 186:
+          case 185: {
+            wallRays_.AddEntriesFrom(input, _repeated_wallRays_codec);
+            break;
+          }
+          case 242:
+          case 245: {
+            features_.AddEntriesFrom(input, _repeated_features_codec);
+            break;
+          }
+          case 250:
+          case 248: {
+            actionMask_.AddEntriesFrom(input, _repeated_actionMask_codec);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            AgentId = input.ReadString();
+            break;
+          }
+          case 18: {
+            if (position_ == null) {
+              Position = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(Position);
+            break;
+          }
+          case 26: {
+            if (velocity_ == null) {
+              Velocity = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(Velocity);
+            break;
+          }
+          case 34: {
+            if (heading_ == null) {
+              Heading = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(Heading);
+            break;
+          }
+          case 41: {
+            Health = input.ReadDouble();
+            break;
+          }
+          case 48: {
+            PlayerVisible = input.ReadBool();
+            break;
+          }
+          case 58: {
+            if (playerPosition_ == null) {
+              PlayerPosition = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(PlayerPosition);
+            break;
+          }
+          case 64: {
+            HasLastSeen = input.ReadBool();
+            break;
+          }
+          case 74: {
+            if (lastSeenPosition_ == null) {
+              LastSeenPosition = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(LastSeenPosition);
+            break;
+          }
+          case 81: {
+            LastSeenAge = input.ReadDouble();
+            break;
+          }
+          case 90: {
+            if (navToLastSeen_ == null) {
+              NavToLastSeen = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NavToLastSeen);
+            break;
+          }
+          case 97: {
+            LastSeenPath = input.ReadDouble();
+            break;
+          }
+          case 104: {
+            HasNearestAgent = input.ReadBool();
+            break;
+          }
+          case 114: {
+            if (nearestAgentPosition_ == null) {
+              NearestAgentPosition = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NearestAgentPosition);
+            break;
+          }
+          case 122: {
+            if (goalPosition_ == null) {
+              GoalPosition = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(GoalPosition);
+            break;
+          }
+          case 130: {
+            if (navToGoal_ == null) {
+              NavToGoal = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NavToGoal);
+            break;
+          }
+          case 137: {
+            GoalPath = input.ReadDouble();
+            break;
+          }
+          case 144: {
+            HasCover = input.ReadBool();
+            break;
+          }
+          case 154: {
+            if (navToCover_ == null) {
+              NavToCover = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NavToCover);
+            break;
+          }
+          case 161: {
+            CoverPath = input.ReadDouble();
+            break;
+          }
+          case 170: {
+            if (navAway_ == null) {
+              NavAway = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(NavAway);
+            break;
+          }
+          case 176: {
+            InCover = input.ReadBool();
+            break;
+          }
+          case 186:
+          case 185: {
+            wallRays_.AddEntriesFrom(ref input, _repeated_wallRays_codec);
+            break;
+          }
+          case 242:
+          case 245: {
+            features_.AddEntriesFrom(ref input, _repeated_features_codec);
+            break;
+          }
+          case 250:
+          case 248: {
+            actionMask_.AddEntriesFrom(ref input, _repeated_actionMask_codec);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// One tick of a scene: agents that join or leave, and this tick's observations. The reply is one
+  /// `npc_actions` event with an action for every observed agent, in the same order.
+  /// </summary>
+  public sealed partial class NpcTick : pb::IMessage<NpcTick>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcTick> _parser = new pb::MessageParser<NpcTick>(() => new NpcTick());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcTick> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[42]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcTick() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcTick(NpcTick other) : this() {
+      join_ = other.join_.Clone();
+      leave_ = other.leave_.Clone();
+      observations_ = other.observations_.Clone();
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcTick Clone() {
+      return new NpcTick(this);
+    }
+
+    /// <summary>Field number for the "join" field.</summary>
+    public const int JoinFieldNumber = 1;
+    private static readonly pb::FieldCodec<global::GameGen.V1.NpcAgent> _repeated_join_codec
+        = pb::FieldCodec.ForMessage(10, global::GameGen.V1.NpcAgent.Parser);
+    private readonly pbc::RepeatedField<global::GameGen.V1.NpcAgent> join_ = new pbc::RepeatedField<global::GameGen.V1.NpcAgent>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::GameGen.V1.NpcAgent> Join {
+      get { return join_; }
+    }
+
+    /// <summary>Field number for the "leave" field.</summary>
+    public const int LeaveFieldNumber = 2;
+    private static readonly pb::FieldCodec<string> _repeated_leave_codec
+        = pb::FieldCodec.ForString(18);
+    private readonly pbc::RepeatedField<string> leave_ = new pbc::RepeatedField<string>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<string> Leave {
+      get { return leave_; }
+    }
+
+    /// <summary>Field number for the "observations" field.</summary>
+    public const int ObservationsFieldNumber = 3;
+    private static readonly pb::FieldCodec<global::GameGen.V1.NpcObservation> _repeated_observations_codec
+        = pb::FieldCodec.ForMessage(26, global::GameGen.V1.NpcObservation.Parser);
+    private readonly pbc::RepeatedField<global::GameGen.V1.NpcObservation> observations_ = new pbc::RepeatedField<global::GameGen.V1.NpcObservation>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::GameGen.V1.NpcObservation> Observations {
+      get { return observations_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcTick);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcTick other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if(!join_.Equals(other.join_)) return false;
+      if(!leave_.Equals(other.leave_)) return false;
+      if(!observations_.Equals(other.observations_)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      hash ^= join_.GetHashCode();
+      hash ^= leave_.GetHashCode();
+      hash ^= observations_.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      join_.WriteTo(output, _repeated_join_codec);
+      leave_.WriteTo(output, _repeated_leave_codec);
+      observations_.WriteTo(output, _repeated_observations_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      join_.WriteTo(ref output, _repeated_join_codec);
+      leave_.WriteTo(ref output, _repeated_leave_codec);
+      observations_.WriteTo(ref output, _repeated_observations_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      size += join_.CalculateSize(_repeated_join_codec);
+      size += leave_.CalculateSize(_repeated_leave_codec);
+      size += observations_.CalculateSize(_repeated_observations_codec);
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcTick other) {
+      if (other == null) {
+        return;
+      }
+      join_.Add(other.join_);
+      leave_.Add(other.leave_);
+      observations_.Add(other.observations_);
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            join_.AddEntriesFrom(input, _repeated_join_codec);
+            break;
+          }
+          case 18: {
+            leave_.AddEntriesFrom(input, _repeated_leave_codec);
+            break;
+          }
+          case 26: {
+            observations_.AddEntriesFrom(input, _repeated_observations_codec);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            join_.AddEntriesFrom(ref input, _repeated_join_codec);
+            break;
+          }
+          case 18: {
+            leave_.AddEntriesFrom(ref input, _repeated_leave_codec);
+            break;
+          }
+          case 26: {
+            observations_.AddEntriesFrom(ref input, _repeated_observations_codec);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  public sealed partial class NpcAction : pb::IMessage<NpcAction>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcAction> _parser = new pb::MessageParser<NpcAction>(() => new NpcAction());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcAction> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[43]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcAction() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcAction(NpcAction other) : this() {
+      agentId_ = other.agentId_;
+      action_ = other.action_;
+      name_ = other.name_;
+      direction_ = other.direction_ != null ? other.direction_.Clone() : null;
+      discrete_ = other.discrete_.Clone();
+      continuous_ = other.continuous_.Clone();
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcAction Clone() {
+      return new NpcAction(this);
+    }
+
+    /// <summary>Field number for the "agent_id" field.</summary>
+    public const int AgentIdFieldNumber = 1;
+    private string agentId_ = "";
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string AgentId {
+      get { return agentId_; }
+      set {
+        agentId_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "action" field.</summary>
+    public const int ActionFieldNumber = 2;
+    private uint action_;
+    /// <summary>
+    /// index of the chosen action (first discrete branch)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Action {
+      get { return action_; }
+      set {
+        action_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "name" field.</summary>
+    public const int NameFieldNumber = 3;
+    private string name_ = "";
+    /// <summary>
+    /// its name: "stop", "e", "ne", "n" ... (empty when the model has none)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Name {
+      get { return name_; }
+      set {
+        name_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+
+    /// <summary>Field number for the "direction" field.</summary>
+    public const int DirectionFieldNumber = 4;
+    private global::GameGen.V1.Vec2 direction_;
+    /// <summary>
+    /// unit move direction; zero for "stop"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.Vec2 Direction {
+      get { return direction_; }
+      set {
+        direction_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "discrete" field.</summary>
+    public const int DiscreteFieldNumber = 5;
+    private static readonly pb::FieldCodec<int> _repeated_discrete_codec
+        = pb::FieldCodec.ForInt32(42);
+    private readonly pbc::RepeatedField<int> discrete_ = new pbc::RepeatedField<int>();
+    /// <summary>
+    /// every discrete branch (ML-Agents policies)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<int> Discrete {
+      get { return discrete_; }
+    }
+
+    /// <summary>Field number for the "continuous" field.</summary>
+    public const int ContinuousFieldNumber = 6;
+    private static readonly pb::FieldCodec<float> _repeated_continuous_codec
+        = pb::FieldCodec.ForFloat(50);
+    private readonly pbc::RepeatedField<float> continuous_ = new pbc::RepeatedField<float>();
+    /// <summary>
+    /// continuous actions (ML-Agents policies)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Continuous {
+      get { return continuous_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcAction);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcAction other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if (AgentId != other.AgentId) return false;
+      if (Action != other.Action) return false;
+      if (Name != other.Name) return false;
+      if (!object.Equals(Direction, other.Direction)) return false;
+      if(!discrete_.Equals(other.discrete_)) return false;
+      if(!continuous_.Equals(other.continuous_)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      if (AgentId.Length != 0) hash ^= AgentId.GetHashCode();
+      if (Action != 0) hash ^= Action.GetHashCode();
+      if (Name.Length != 0) hash ^= Name.GetHashCode();
+      if (direction_ != null) hash ^= Direction.GetHashCode();
+      hash ^= discrete_.GetHashCode();
+      hash ^= continuous_.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      if (AgentId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(AgentId);
+      }
+      if (Action != 0) {
+        output.WriteRawTag(16);
+        output.WriteUInt32(Action);
+      }
+      if (Name.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteString(Name);
+      }
+      if (direction_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(Direction);
+      }
+      discrete_.WriteTo(output, _repeated_discrete_codec);
+      continuous_.WriteTo(output, _repeated_continuous_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      if (AgentId.Length != 0) {
+        output.WriteRawTag(10);
+        output.WriteString(AgentId);
+      }
+      if (Action != 0) {
+        output.WriteRawTag(16);
+        output.WriteUInt32(Action);
+      }
+      if (Name.Length != 0) {
+        output.WriteRawTag(26);
+        output.WriteString(Name);
+      }
+      if (direction_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(Direction);
+      }
+      discrete_.WriteTo(ref output, _repeated_discrete_codec);
+      continuous_.WriteTo(ref output, _repeated_continuous_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      if (AgentId.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(AgentId);
+      }
+      if (Action != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Action);
+      }
+      if (Name.Length != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Name);
+      }
+      if (direction_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Direction);
+      }
+      size += discrete_.CalculateSize(_repeated_discrete_codec);
+      size += continuous_.CalculateSize(_repeated_continuous_codec);
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcAction other) {
+      if (other == null) {
+        return;
+      }
+      if (other.AgentId.Length != 0) {
+        AgentId = other.AgentId;
+      }
+      if (other.Action != 0) {
+        Action = other.Action;
+      }
+      if (other.Name.Length != 0) {
+        Name = other.Name;
+      }
+      if (other.direction_ != null) {
+        if (direction_ == null) {
+          Direction = new global::GameGen.V1.Vec2();
+        }
+        Direction.MergeFrom(other.Direction);
+      }
+      discrete_.Add(other.discrete_);
+      continuous_.Add(other.continuous_);
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            AgentId = input.ReadString();
+            break;
+          }
+          case 16: {
+            Action = input.ReadUInt32();
+            break;
+          }
+          case 26: {
+            Name = input.ReadString();
+            break;
+          }
+          case 34: {
+            if (direction_ == null) {
+              Direction = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(Direction);
+            break;
+          }
+          case 42:
+          case 40: {
+            discrete_.AddEntriesFrom(input, _repeated_discrete_codec);
+            break;
+          }
+          case 50:
+          case 53: {
+            continuous_.AddEntriesFrom(input, _repeated_continuous_codec);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            AgentId = input.ReadString();
+            break;
+          }
+          case 16: {
+            Action = input.ReadUInt32();
+            break;
+          }
+          case 26: {
+            Name = input.ReadString();
+            break;
+          }
+          case 34: {
+            if (direction_ == null) {
+              Direction = new global::GameGen.V1.Vec2();
+            }
+            input.ReadMessage(Direction);
+            break;
+          }
+          case 42:
+          case 40: {
+            discrete_.AddEntriesFrom(ref input, _repeated_discrete_codec);
+            break;
+          }
+          case 50:
+          case 53: {
+            continuous_.AddEntriesFrom(ref input, _repeated_continuous_codec);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  public sealed partial class NpcActions : pb::IMessage<NpcActions>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcActions> _parser = new pb::MessageParser<NpcActions>(() => new NpcActions());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcActions> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[44]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcActions() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcActions(NpcActions other) : this() {
+      actions_ = other.actions_.Clone();
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcActions Clone() {
+      return new NpcActions(this);
+    }
+
+    /// <summary>Field number for the "actions" field.</summary>
+    public const int ActionsFieldNumber = 1;
+    private static readonly pb::FieldCodec<global::GameGen.V1.NpcAction> _repeated_actions_codec
+        = pb::FieldCodec.ForMessage(10, global::GameGen.V1.NpcAction.Parser);
+    private readonly pbc::RepeatedField<global::GameGen.V1.NpcAction> actions_ = new pbc::RepeatedField<global::GameGen.V1.NpcAction>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<global::GameGen.V1.NpcAction> Actions {
+      get { return actions_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcActions);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcActions other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if(!actions_.Equals(other.actions_)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      hash ^= actions_.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      actions_.WriteTo(output, _repeated_actions_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      actions_.WriteTo(ref output, _repeated_actions_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      size += actions_.CalculateSize(_repeated_actions_codec);
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcActions other) {
+      if (other == null) {
+        return;
+      }
+      actions_.Add(other.actions_);
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            actions_.AddEntriesFrom(input, _repeated_actions_codec);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            actions_.AddEntriesFrom(ref input, _repeated_actions_codec);
             break;
           }
         }

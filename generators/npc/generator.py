@@ -1,0 +1,373 @@
+"""The ``npc`` kind: behaviour trees at build time, decisions for many agents per tick at runtime.
+
+* ``Generate`` (build time): a behaviour tree for an archetype and its parameters in
+  BehaviorTree.CPP v4 XML (Groot) and JSON (:mod:`.btree`), and a top-down strip of the bundled
+  arena played by the policy (:mod:`.render`) — what designers read and edit.
+* ``Session`` (runtime, learned policies only): a scene. Agents join (archetype, parameters, a
+  seed) and leave; each input is one tick with the observations of all its agents, answered with
+  one action per agent. Every session of a model shares one :class:`Batcher`, which runs **one**
+  ONNX Runtime call for the agents of all sessions that ticked within ``max_delay`` (Triton's
+  dynamic batching), so 500 agents across scenes cost about one call.
+
+``npc/scripted`` (the FSM + A* baseline) answers Generate only: it plans on the arena's own map,
+which a game does not send.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from ..base import Encoder, Generator, GeneratorInfo, Product
+from ..errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from ..events import Asset, Event, InputEnd, NpcAction, NpcActions, Progress
+from ..params import Param
+from . import arena as A
+from .runtime import InputError, PolicyRunner
+
+GENERATOR_VERSION = 1
+FORMATS = ("xml", "json", "png")
+MODES = ("argmax", "sample")
+MAX_AGENTS_PER_SESSION = 4096
+
+
+def npc_params(archetypes) -> tuple[Param, ...]:
+    return (
+        Param("archetype", "choice", archetypes[0], "what the NPC is for", choices=tuple(archetypes)),
+        Param("aggression", "float", 0.5, "how far it pursues and how long it remembers (0..1)", lo=0.0, hi=1.0),
+        Param("caution", "float", 0.5, "how early it hides or backs off (0..1)", lo=0.0, hi=1.0),
+    )
+
+
+# -- observations in world units -> the policy's vector ------------------------------------------
+
+def _v(o: Mapping, key: str) -> np.ndarray:
+    v = o.get(key) or {}
+    return np.array([float(v.get("x", 0.0)), float(v.get("y", 0.0))])
+
+
+def observation_vector(o: Mapping, archetype: str, aggression: float, caution: float) -> np.ndarray:
+    """One agent's typed observation (metres, seconds) scaled into the 46-value layout of
+    :data:`arena.OBS_FIELDS` — the same numbers the arena computes for its own agents."""
+    x = np.zeros(A.OBS_SIZE, np.float64)
+    pos = _v(o, "position")
+    x[A.OBS["position"]] = pos / A.ARENA_SCALE
+    x[A.OBS["velocity"]] = _v(o, "velocity") / 4.0
+    x[A.OBS["heading"]] = _v(o, "heading")
+    x[A.OBS["health"]] = float(o.get("health", 0.0))
+    if o.get("player_visible"):
+        rel = _v(o, "player_position") - pos
+        x[A.OBS["player_visible"]] = 1.0
+        x[A.OBS["player_rel"]] = rel / A.VIEW_RANGE
+        x[A.OBS["player_dist"]] = np.linalg.norm(rel) / A.VIEW_RANGE
+    else:
+        x[A.OBS["player_dist"]] = 1.0
+    x[A.OBS["last_seen_age"]] = 1.0
+    x[A.OBS["last_seen_path"]] = 1.0
+    if o.get("has_last_seen"):
+        x[A.OBS["has_last_seen"]] = 1.0
+        x[A.OBS["last_seen_rel"]] = (_v(o, "last_seen_position") - pos) / A.ARENA_SCALE
+        x[A.OBS["last_seen_age"]] = min(float(o.get("last_seen_age", 0.0)) / A.AGE_SCALE, 1.0)
+        x[A.OBS["nav_to_last_seen"]] = _v(o, "nav_to_last_seen")
+        x[A.OBS["last_seen_path"]] = min(float(o.get("last_seen_path", 0.0)) / A.ARENA_SCALE, 1.0)
+    if o.get("has_nearest_agent"):
+        x[A.OBS["nearest_agent_rel"]] = (_v(o, "nearest_agent_position") - pos) / A.NEIGHBOUR_RANGE
+    x[A.OBS["goal_rel"]] = (_v(o, "goal_position") - pos) / A.ARENA_SCALE
+    x[A.OBS["nav_to_goal"]] = _v(o, "nav_to_goal")
+    x[A.OBS["goal_path"]] = min(float(o.get("goal_path", 0.0)) / A.ARENA_SCALE, 1.0)
+    x[A.OBS["cover_path"]] = 1.0
+    if o.get("has_cover"):
+        x[A.OBS["nav_to_cover"]] = _v(o, "nav_to_cover")
+        x[A.OBS["cover_path"]] = min(float(o.get("cover_path", 0.0)) / A.ARENA_SCALE, 1.0)
+    x[A.OBS["nav_away"]] = _v(o, "nav_away")
+    x[A.OBS["in_cover"]] = 1.0 if o.get("in_cover") else 0.0
+    rays = o.get("wall_rays") or []
+    if rays:
+        if len(rays) != 8:
+            raise InvalidArgument(f"observations[{o.get('agent_id', '')!r}].wall_rays has {len(rays)} values; "
+                                  "it takes 8 distances in metres (e, ne, n, nw, w, sw, s, se)", field="wall_rays")
+        x[A.OBS["wall_rays"]] = np.minimum(np.asarray(rays, np.float64) / A.RAY_RANGE, 1.0)
+    else:
+        x[A.OBS["wall_rays"]] = 1.0
+    x[A.OBS["archetype"]][A.ARCHETYPES.index(archetype)] = 1.0
+    x[A.OBS["params"]] = (aggression, caution)
+    return x.astype(np.float32)
+
+
+# -- dynamic batching across sessions -------------------------------------------------------------
+
+class Batcher:
+    """One :class:`PolicyRunner` shared by every session of a model.
+
+    ``decide`` may be called from many threads at once (one per session tick). The first request
+    of a batch waits up to ``max_delay`` seconds for others (or until ``max_batch`` agents are
+    waiting), then one ONNX Runtime call per mode decides for all of them; each caller gets its
+    own rows. Join and leave go through the same lock, so the runner is never used by two threads.
+    """
+
+    def __init__(self, runner: PolicyRunner, max_delay: float = 0.002, max_batch: int = 8192):
+        self.runner, self.max_delay, self.max_batch = runner, max_delay, max_batch
+        self.lock = threading.Lock()
+        self._cv = threading.Condition()
+        self._pending: list[tuple[list, np.ndarray, np.ndarray | None, str, Future]] = []
+        self._leader = False
+        self.calls = 0          # ONNX Runtime calls made (benchmarks and tests read it)
+        self.batches = 0
+
+    def join(self, agent_id, seed: int) -> None:
+        with self.lock:
+            self.runner.join(agent_id, seed)
+
+    def leave(self, agent_id) -> None:
+        with self.lock:
+            if agent_id in self.runner:
+                self.runner.leave(agent_id)
+
+    def decide(self, ids: list, obs: np.ndarray, mask: np.ndarray | None, mode: str):
+        fut: Future = Future()
+        with self._cv:
+            self._pending.append((ids, obs, mask, mode, fut))
+            lead = not self._leader
+            if lead:
+                self._leader = True
+            else:
+                self._cv.notify_all()
+        if lead:
+            self._lead()
+        return fut.result()
+
+    def _lead(self) -> None:
+        deadline = time.perf_counter() + self.max_delay
+        with self._cv:
+            while sum(len(p[0]) for p in self._pending) < self.max_batch:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                self._cv.wait(left)
+            batch, self._pending, self._leader = self._pending, [], False
+        self.batches += 1
+        for mode in MODES:
+            group = [p for p in batch if p[3] == mode]
+            if group:
+                self._run(group, mode)
+
+    def _run(self, group, mode: str) -> None:
+        ids = [i for p in group for i in p[0]]
+        obs = np.concatenate([p[1] for p in group])
+        masks = [p[2] if p[2] is not None else np.ones((len(p[0]), self.runner.n_actions), np.float32)
+                 for p in group]
+        try:
+            with self.lock:
+                decision = self.runner.decide(ids, obs, np.concatenate(masks), mode=mode)
+                self.calls += 1
+        except Exception as e:   # one bad row must not fail the other sessions: retry them alone
+            if len(group) == 1:
+                group[0][4].set_exception(e)
+                return
+            for p in group:
+                self._run([p], mode)
+            return
+        start = 0
+        for p in group:
+            n = len(p[0])
+            p[4].set_result(_rows(decision, start, start + n))
+            start += n
+
+
+def _rows(d, a: int, b: int):
+    from .runtime import Decision
+
+    return Decision(d.discrete[a:b], d.continuous[a:b], None if d.probs is None else d.probs[a:b])
+
+
+# -- the session --------------------------------------------------------------------------------
+
+class Scene:
+    """One game scene's agents on a shared :class:`Batcher` (what ``open_session`` returns)."""
+
+    def __init__(self, gen: "NpcGenerator", seed: int, params: Mapping[str, Any]):
+        self.gen, self.batcher = gen, gen.batcher
+        self.mode = params.get("mode") or "argmax"
+        if self.mode not in MODES:
+            raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}", field="mode")
+        self.seed = seed
+        self.tag = object()            # agent ids are (tag, agent_id): sessions never collide
+        self.agents: dict[str, tuple[str, float, float]] = {}
+        try:
+            self._join(params.get("agents", []), "agents")
+        except BaseException:
+            self.close()
+            raise
+
+    def _join(self, agents, where: str) -> None:
+        for k, a in enumerate(agents):
+            aid = str(a.get("agent_id", ""))
+            if not aid:
+                raise InvalidArgument(f"{where}[{k}].agent_id is empty; every agent needs an id unique in the "
+                                      "session", field="agent_id")
+            if aid in self.agents:
+                raise InvalidArgument(f"{where}[{k}]: agent {aid!r} has already joined", field="agent_id")
+            arch = a.get("archetype", "")
+            offered = self.gen.archetypes
+            if arch not in offered:
+                raise InvalidArgument(f"{where}[{k}].archetype {arch!r} is not offered by {self.gen.info.ref}; "
+                                      f"offered: {', '.join(offered)}", field="archetype")
+            vals = []
+            for p in ("aggression", "caution"):
+                v = float(a.get(p, 0.5))      # optional in the contract: unset = 0.5
+                if not (0.0 <= v <= 1.0):
+                    raise InvalidArgument(f"{where}[{k}].{p} must be from 0 to 1, got {v:g}", field=p)
+                vals.append(v)
+            if len(self.agents) >= MAX_AGENTS_PER_SESSION:
+                raise ResourceExhausted(f"a session holds at most {MAX_AGENTS_PER_SESSION} agents; "
+                                        f"{aid!r} would be one more")
+            seed = int(a.get("seed", 0)) ^ (self.seed * 0x9E3779B97F4A7C15 & (2**64 - 1))
+            try:
+                self.batcher.join((self.tag, aid), seed)
+            except InputError as e:
+                raise ResourceExhausted(str(e)) from None
+            self.agents[aid] = (arch, vals[0], vals[1])
+
+    def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        for k, aid in enumerate(value.get("leave", [])):
+            if aid not in self.agents:
+                raise NotFound(f"leave[{k}]: agent {aid!r} is not in this session", field="leave")
+        self._join(value.get("join", []), "join")
+        for aid in value.get("leave", []):
+            self.batcher.leave((self.tag, aid))
+            del self.agents[aid]
+        observations = value.get("observations", [])
+        if not observations:
+            yield NpcActions(())
+            yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
+            return
+        ids, rows, masks = [], [], []
+        runner = self.batcher.runner
+        for k, o in enumerate(observations):
+            aid = o.get("agent_id", "")
+            if aid not in self.agents:
+                raise NotFound(f"observations[{k}]: agent {aid!r} has not joined this session (send it in "
+                               "`join` first)", field="agent_id")
+            if o.get("features"):
+                row = np.asarray(o["features"], np.float32)
+                if row.shape != (runner.obs_size,):
+                    raise InvalidArgument(f"observations[{k}].features has {row.size} values; {self.gen.info.ref} "
+                                          f"takes {runner.obs_size}", field="features")
+            elif runner.contract == "gamegen" and runner.obs_size == A.OBS_SIZE:
+                row = observation_vector(o, *self.agents[aid])
+            else:
+                raise InvalidArgument(f"observations[{k}]: {self.gen.info.ref} takes its raw observation "
+                                      f"vector in `features` ({runner.obs_size} values)", field="features")
+            if not np.all(np.isfinite(row)):
+                bad = int(np.flatnonzero(~np.isfinite(row))[0])
+                raise InvalidArgument(f"observations[{k}] (agent {aid!r}) has a value that is not finite at "
+                                      f"index {bad}; observations must be finite numbers", field="observations")
+            m = o.get("action_mask")
+            if m:
+                if len(m) != runner.n_actions:
+                    raise InvalidArgument(f"observations[{k}].action_mask has {len(m)} values; the model has "
+                                          f"{runner.n_actions} actions", field="action_mask")
+                if not any(m):
+                    raise InvalidArgument(f"observations[{k}].action_mask allows no action", field="action_mask")
+            masks.append(np.asarray(m, np.float32) if m else np.ones(runner.n_actions, np.float32))
+            ids.append((self.tag, aid))
+            rows.append(row)
+        try:
+            d = self.batcher.decide(ids, np.stack(rows), np.stack(masks), self.mode)
+        except InputError as e:
+            raise InvalidArgument(str(e)) from None
+        yield NpcActions(tuple(self._action(aid[1], d, i) for i, aid in enumerate(ids)))
+        yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
+
+    def _action(self, aid: str, d, i: int) -> NpcAction:
+        disc = tuple(int(v) for v in d.discrete[i])
+        a = disc[0] if disc else 0
+        named = self.batcher.runner.contract == "gamegen" and a < len(A.ACTIONS)
+        return NpcAction(agent_id=aid, action=a, name=A.ACTIONS[a] if named else "",
+                         direction=tuple(float(v) for v in A.DIRS[a]) if named else (0.0, 0.0),
+                         discrete=disc, continuous=tuple(float(v) for v in d.continuous[i]))
+
+    def close(self) -> None:
+        for aid in list(self.agents):
+            self.batcher.leave((self.tag, aid))
+        self.agents.clear()
+
+
+# -- the generators -------------------------------------------------------------------------------
+
+class NpcGenerator(Generator):
+    """A learned policy (``npc/npc-mlp``, or an ML-Agents export served as it is) or the scripted
+    baseline (``npc/scripted``, no model, Generate only)."""
+
+    def __init__(self, info: GeneratorInfo, runner: PolicyRunner | None, archetypes):
+        self.info, self.runner, self.archetypes = info, runner, tuple(archetypes)
+        self.batcher = Batcher(runner) if runner is not None else None
+
+    @classmethod
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "NpcGenerator":
+        session = session_factory(model_dir / manifest["file"])
+        runner = PolicyRunner(session, max_agents=1_000_000)
+        runner.manifest = manifest
+        runner.archetypes = manifest.get("extra", {}).get("archetypes")
+        archetypes = tuple(runner.archetypes or A.ARCHETYPES)
+        info = GeneratorInfo(
+            kind="npc", name=manifest["name"], version=str(manifest["version"]), family=manifest.get("family", ""),
+            description=manifest.get("description", ""), params=npc_params(archetypes),
+            formats=FORMATS if runner.contract == "gamegen" else ("xml", "json"),
+            generator_version=GENERATOR_VERSION, sha256=manifest["sha256"])
+        return cls(info, runner, archetypes)
+
+    @property
+    def holds_sessions(self) -> bool:
+        return self.runner is not None
+
+    def open_session(self, seed: int, params: Mapping[str, Any]) -> Scene:
+        if self.runner is None:
+            raise FailedPrecondition(f"{self.info.ref} plans on the arena's own map and answers Generate only")
+        return Scene(self, seed, params)
+
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
+        from . import btree
+
+        with timings.stage("tree"):
+            tree = btree.tree(params["archetype"], params["aggression"], params["caution"])
+        yield Progress(0.5, "tree", params["archetype"])
+        return Product(tree)
+
+    @property
+    def encoders(self) -> dict[str, Encoder]:
+        from . import btree
+
+        return {
+            "xml": Encoder(lambda tree, params: Asset("tree.xml", "application/xml", btree.to_xml(tree).encode(), "xml")),
+            "json": Encoder(lambda tree, params: Asset("tree.json", "application/json", btree.to_json(tree).encode(),
+                                                       "json")),
+            "png": Encoder(self._scene_png, "render"),
+        }
+
+    def _scene_png(self, tree, params) -> Asset:
+        """The bundled arena's scene (one agent per archetype) played by this policy, seeded."""
+        import io
+
+        from . import render
+        from .runtime import RunnerPolicy
+        from .scripted import ScriptedPolicy
+
+        policy = ScriptedPolicy() if self.runner is None else RunnerPolicy(PolicyRunner(self.runner.session))
+        buf = io.BytesIO()
+        render.strip(policy, seed=3).save(buf, format="PNG")
+        return Asset("scene.png", "image/png", buf.getvalue(), "png")
+
+
+def builtins() -> list[NpcGenerator]:
+    info = GeneratorInfo(
+        kind="npc", name="scripted", version="1.0.0", family="fsm-astar",
+        description="finite-state machines with A* path-finding per archetype (classical baseline; Generate only)",
+        params=npc_params(A.ARCHETYPES), formats=FORMATS, generator_version=GENERATOR_VERSION)
+    return [NpcGenerator(info, None, A.ARCHETYPES)]

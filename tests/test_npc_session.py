@@ -1,0 +1,190 @@
+"""The npc kind served: typed observations scaled exactly as the arena's own, scenes over the
+Session RPC on a real loopback server with decisions batched across sessions, an ML-Agents export
+served as it is, behaviour trees from Generate, and the bad inputs."""
+
+from __future__ import annotations
+
+import threading
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from gamegen.client import Client, InvalidArgument, NotFound
+from gamegen.generators.events import InputEnd, NpcActions
+from gamegen.generators.npc import arena as A
+from gamegen.generators.npc.generator import observation_vector
+from gamegen.generators.npc.runtime import PolicyRunner
+
+from .conftest import MODELS, ServerThread
+
+
+def typed_from_vector(o: np.ndarray, agent_id: str) -> dict:
+    """The world-unit fields an engine would send, read back from the arena's own observation."""
+    g = lambda name: o[A.OBS[name]]
+    v = lambda name, scale=1.0: {"x": float(g(name)[0] * scale), "y": float(g(name)[1] * scale)}
+    pos = g("position") * A.ARENA_SCALE
+    rel = lambda name, scale: {"x": float(pos[0] + g(name)[0] * scale), "y": float(pos[1] + g(name)[1] * scale)}
+    d = {"agent_id": agent_id, "position": v("position", A.ARENA_SCALE), "velocity": v("velocity", 4.0),
+         "heading": v("heading"), "health": float(g("health")[0]), "goal_position": rel("goal_rel", A.ARENA_SCALE),
+         "nav_to_goal": v("nav_to_goal"), "goal_path": float(g("goal_path")[0] * A.ARENA_SCALE),
+         "nav_away": v("nav_away"), "in_cover": bool(g("in_cover")[0]),
+         "wall_rays": [float(r * A.RAY_RANGE) for r in g("wall_rays")]}
+    if g("player_visible")[0]:
+        d.update(player_visible=True, player_position=rel("player_rel", A.VIEW_RANGE))
+    if g("has_last_seen")[0]:
+        d.update(has_last_seen=True, last_seen_position=rel("last_seen_rel", A.ARENA_SCALE),
+                 last_seen_age=float(g("last_seen_age")[0] * A.AGE_SCALE), nav_to_last_seen=v("nav_to_last_seen"),
+                 last_seen_path=float(g("last_seen_path")[0] * A.ARENA_SCALE))
+    if np.any(g("nearest_agent_rel")):
+        d.update(has_nearest_agent=True, nearest_agent_position=rel("nearest_agent_rel", A.NEIGHBOUR_RANGE))
+    if g("cover_path")[0] < 1.0:
+        d.update(has_cover=True, nav_to_cover=v("nav_to_cover"), cover_path=float(g("cover_path")[0] * A.ARENA_SCALE))
+    return d
+
+
+def test_typed_observations_scale_into_the_arena_layout():
+    arena = A.Arena()
+    specs = [A.AgentSpec(a, 0.3 + 0.1 * i, 0.8 - 0.1 * i) for i, a in enumerate(A.ARCHETYPES)]
+    arena.reset(specs, seed=7, player_mode="wander")
+    checked = 0
+    for t in range(60):
+        obs, _ = arena.observe()
+        for i, s in enumerate(specs):
+            mine = observation_vector(typed_from_vector(obs[i], f"a{i}"), s.archetype, s.aggression, s.caution)
+            np.testing.assert_allclose(mine, obs[i], atol=2e-6, err_msg=f"tick {t}, agent {i}")
+            checked += 1
+        arena.step(np.random.default_rng(t).integers(0, 9, len(specs)))
+    assert checked == 300
+
+
+@pytest.fixture(scope="module")
+def served(registry):
+    s = ServerThread(registry)
+    with Client(s.target, timeout=30) as c:
+        yield s, c, registry
+    s.stop()
+
+
+def scene_obs(seed: int, n: int):
+    arena = A.Arena()
+    specs = [A.AgentSpec(A.ARCHETYPES[i % 5], 0.7, 0.4) for i in range(n)]
+    arena.reset(specs, seed=seed)
+    obs, mask = arena.observe()
+    return specs, obs, mask
+
+
+def test_scenes_tick_over_the_wire_batched_across_sessions(served):
+    server, c, registry = served
+    gen = registry.resolve("npc/npc-mlp")
+    specs, obs, mask = scene_obs(3, 40)
+    agents = [{"agent_id": f"n{i}", "archetype": s.archetype, "aggression": s.aggression, "caution": s.caution,
+               "seed": str(i)} for i, s in enumerate(specs)]
+    ticks = [{"observations": [{**typed_from_vector(obs[i], f"n{i}"), "action_mask": [bool(m) for m in mask[i]]}
+                               for i in range(len(specs))]}]
+    # the same decisions straight from the model, one agent at a time
+    direct = PolicyRunner(MODELS / "npc-mlp" / "1.0.0")
+    want = []
+    for i in range(len(specs)):
+        direct.join(i)
+        want.append(int(direct.decide([i], obs[i:i + 1], mask[i:i + 1].astype(np.float32)).actions[0]))
+
+    results, errors = {}, []
+    calls_before = gen.batcher.calls
+
+    def run(k: int):
+        try:
+            with c.open_session("npc/npc-mlp", seed=k, params={"agents": agents}) as s:
+                got = []
+                for _ in range(10):
+                    events = list(s.send(ticks[0]))
+                    assert isinstance(events[-1], InputEnd) and isinstance(events[0], NpcActions)
+                    got.append([a.action for a in events[0].actions])
+                results[k] = got
+        except Exception as e:   # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert all(r == [want] * 10 for r in results.values())      # argmax: the model's own choice, every tick
+    calls = gen.batcher.calls - calls_before
+    assert calls < 4 * 10, calls        # ticks of different scenes shared ONNX Runtime calls
+    names = {a["agent_id"] for a in agents}
+    assert not any(isinstance(k, tuple) and k[1] in names for k in gen.batcher.runner._agents)  # all left
+
+
+def test_agents_join_and_leave_and_bad_ticks_leave_the_scene_usable(served):
+    _, c, _ = served
+    _, obs, mask = scene_obs(5, 2)
+    one = lambda aid, i=0: {**typed_from_vector(obs[i], aid)}
+    with c.open_session("npc/npc-mlp", seed=1, params={"mode": "sample"}) as s:
+        out = list(s.send({"join": [{"agent_id": "g", "archetype": "guard", "seed": "9"}],
+                           "observations": [one("g")]}))
+        assert [a.agent_id for a in out[0].actions] == ["g"]
+        with pytest.raises(NotFound, match="'ghost' has not joined"):
+            list(s.send({"observations": [one("ghost")]}))
+        with pytest.raises(InvalidArgument, match="not finite"):
+            list(s.send({"observations": [{"agent_id": "g", "features": ["NaN"] + [0.0] * 45}]}))
+        with pytest.raises(InvalidArgument, match="46"):
+            list(s.send({"observations": [{"agent_id": "g", "features": [0.0] * 45}]}))
+        with pytest.raises(InvalidArgument, match="archetype 'dragon'"):
+            list(s.send({"join": [{"agent_id": "d", "archetype": "dragon"}]}))
+        with pytest.raises(InvalidArgument, match="allows no action"):
+            list(s.send({"observations": [{**one("g"), "action_mask": [False] * 9}]}))
+        with pytest.raises(InvalidArgument, match="aggression"):
+            list(s.send({"join": [{"agent_id": "x", "archetype": "chase", "aggression": 2}]}))
+        out = list(s.send({"leave": ["g"], "join": [{"agent_id": "w", "archetype": "wander"}],
+                           "observations": [one("w", 1)]}))
+        assert [a.agent_id for a in out[0].actions] == ["w"]
+        with pytest.raises(NotFound):
+            list(s.send({"leave": ["g"]}))
+
+
+def test_sampling_is_deterministic_by_seed(served):
+    _, c, _ = served
+    specs, obs, mask = scene_obs(11, 10)
+    agents = [{"agent_id": f"s{i}", "archetype": s.archetype, "seed": str(100 + i)} for i, s in enumerate(specs)]
+    tick = {"observations": [typed_from_vector(obs[i], f"s{i}") for i in range(len(specs))]}
+
+    def play(seed):
+        with c.open_session("npc/npc-mlp", seed=seed, params={"mode": "sample", "agents": agents}) as s:
+            return [[a.action for a in list(s.send(tick))[0].actions] for _ in range(8)]
+
+    a, b, other = play(4), play(4), play(5)
+    assert a == b and a != other
+
+
+def test_an_ml_agents_export_is_served_as_it_is(served):
+    import onnxruntime as ort
+
+    _, c, _ = served
+    _, obs, mask = scene_obs(2, 6)
+    sess = ort.InferenceSession(str(MODELS / "npc-mlagents-demo" / "1.0.0" / "model.onnx"))
+    ref = sess.run(["deterministic_discrete_actions", "deterministic_continuous_actions"],
+                   {"obs_0": obs.astype(np.float32), "action_masks": mask.astype(np.float32),
+                    "recurrent_in": np.zeros((6, 1, 16), np.float32)})
+    agents = [{"agent_id": f"m{i}", "archetype": "chase"} for i in range(6)]
+    with c.open_session("npc/npc-mlagents-demo", seed=0, params={"agents": agents}) as s:
+        out = list(s.send({"observations": [{"agent_id": f"m{i}", "features": obs[i].tolist(),
+                                             "action_mask": [bool(m) for m in mask[i]]} for i in range(6)]}))
+        acts = out[0].actions
+        assert [a.discrete[0] for a in acts] == ref[0][:, 0].tolist()
+        np.testing.assert_allclose([a.continuous[0] for a in acts], ref[1][:, 0], atol=1e-6)
+        with pytest.raises(InvalidArgument, match="features"):
+            list(s.send({"observations": [{"agent_id": "m0", "health": 1.0}]}))
+
+
+def test_generate_writes_behaviour_trees_and_a_scene(served):
+    _, c, _ = served
+    for model in ("npc/npc-mlp", "npc/scripted"):
+        assets = {e.name: e.data for e in c.generate(model, seed=1, params={"archetype": "search", "aggression": 0.8},
+                                                     formats=["xml", "json", "png"]) if hasattr(e, "data")}
+        root = ET.fromstring(assets["tree.xml"])
+        assert root.tag == "root" and root.get("BTCPP_format") == "4" and root.find("BehaviorTree") is not None
+        assert assets["scene.png"].startswith(b"\x89PNG")
+    infos = {f"{m.kind}/{m.name}": m for m in c.list_models(kind="npc")}
+    assert infos["npc/npc-mlp"].sessions and not infos["npc/scripted"].sessions
