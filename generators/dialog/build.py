@@ -66,7 +66,12 @@ def prompt_ids(tokenizer, prompts=AGREEMENT_PROMPTS) -> list[list[int]]:
 
 
 def llamacpp_teacher_forced(gguf_path: Path, prompts: list[list[int]], refs: list[list[int]], threads: int = 2):
-    """llama.cpp's argmax at each position of the reference continuations, or None without llama-cpp-python."""
+    """llama.cpp's argmax at each position of the reference continuations (fraction that agree).
+
+    None without ``llama-cpp-python``. Runs in this process; :func:`llamacpp_check` wraps it in a
+    child process so that a llama.cpp build that dies (e.g. SIGILL from instructions the host
+    does not allow) cannot take the model build down with it.
+    """
     try:
         from llama_cpp import Llama as LlamaCpp
     except ImportError:
@@ -86,8 +91,26 @@ def llamacpp_teacher_forced(gguf_path: Path, prompts: list[list[int]], refs: lis
     return hits / max(total, 1)
 
 
+def llamacpp_check(gguf_path: Path, prompts, refs, threads: int = 2) -> dict:
+    """``{"teacher_forced": float}``, ``{"skipped": why}`` or ``{"failed": why}`` (child process)."""
+    import json
+    import subprocess
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return {"skipped": "llama-cpp-python is not installed"}
+    code = ("import json, sys\nfrom gamegen.generators.dialog.build import llamacpp_teacher_forced\n"
+            "a = json.load(sys.stdin)\n"
+            "print(json.dumps(llamacpp_teacher_forced(a['gguf'], a['prompts'], a['refs'], a['threads'])))\n")
+    p = subprocess.run([sys.executable, "-c", code], input=json.dumps(
+        {"gguf": str(gguf_path), "prompts": prompts, "refs": refs, "threads": threads}),
+        capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        return {"failed": f"llama.cpp exited with status {p.returncode}: {p.stderr.strip()[-200:]}"}
+    return {"teacher_forced": json.loads(p.stdout.strip().splitlines()[-1])}
+
+
 def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", version: str = VERSION, name: str = NAME,
-                tolerance: float = 1e-3, min_agreement: float = 0.95, min_llamacpp: float = 0.9,
+                tolerance: float = 5e-3, min_agreement: float = 0.95, min_llamacpp: float = 0.9,
                 prompts=AGREEMENT_PROMPTS, n_new: int = 48, keep_fp32: bool = False, threads: int | None = None,
                 check_llamacpp: bool = True, progress=None) -> Path:
     """Build the model folder; returns its path. ``progress(step, done, total)`` reports progress."""
@@ -136,12 +159,15 @@ def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", versio
         checks: dict = {"prompts": len(ids), "new_tokens": n_new}
         if check_llamacpp:
             report("llama.cpp", 0, 1)
-            agree = llamacpp_teacher_forced(gguf_path, ids, refs)
+            ll = llamacpp_check(gguf_path, ids, refs, threads or 2)
             report("llama.cpp", 1, 1)
-            checks["llamacpp_teacher_forced"] = agree
-            if agree is not None and agree < min_llamacpp:
+            checks["llamacpp"] = ll
+            if "failed" in ll or "skipped" in ll:
+                print(f"warning: llama.cpp greedy-token gate not run: {ll.get('failed') or ll.get('skipped')}",
+                      file=sys.stderr)
+            elif ll["teacher_forced"] < min_llamacpp:
                 raise ParityError(f"{gguf_path}: greedy tokens of the fp32 graph agree with llama.cpp on only "
-                                  f"{agree:.1%} of positions (need {min_llamacpp:.0%}); nothing written")
+                                  f"{ll['teacher_forced']:.1%} of positions (need {min_llamacpp:.0%}); nothing written")
         main = fp32
         if quant == "q8":
             report("quantise", 0, 1)
