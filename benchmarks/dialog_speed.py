@@ -84,8 +84,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--new", type=int, default=64)
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
-    ap.add_argument("--acc4", action="store_true",
-                    help="also quantise fp32 -> q8 with accuracy_level 4 (int8 activations) into a temp dir and compare it")
+    ap.add_argument("--acc0", action="store_true",
+                    help="also quantise fp32 -> q8 with fp32 compute (accuracy_level 0) into a temp dir and compare it")
     a = ap.parse_args()
     folder = (a.models or default_models_dir()) / NAME / VERSION
     q8 = DialogModel.load(folder, threads=a.threads)
@@ -96,18 +96,19 @@ def main() -> int:
         return 1
     tok = q8.tokenizer
     ids = tok.encode_parts(tok.chat.system(PERSONA) + tok.chat.user(LINE))
-    backends = {"ORT fp32": lambda: ort_run(fp32.engine, ids, a.new), "ORT q8": lambda: ort_run(q8.engine, ids, a.new)}
+    backends = {"ORT fp32": lambda: ort_run(fp32.engine, ids, a.new),
+                "ORT q8 (int8 compute)": lambda: ort_run(q8.engine, ids, a.new)}
     extra_engines = {}
-    if a.acc4:
+    if a.acc0:
         import tempfile
 
         from gamegen.generators.dialog.engine import Engine
         from gamegen.generators.dialog.export import quantize_q8
 
-        tmp = Path(tempfile.mkdtemp(prefix="dialog-acc4-"))
-        quantize_q8(fp32.engine.path, tmp / "model.onnx", accuracy_level=4)
-        extra_engines["ORT q8 acc4"] = Engine(tmp / "model.onnx", q8.engine.config, threads=a.threads)
-        backends["ORT q8 acc4"] = lambda: ort_run(extra_engines["ORT q8 acc4"], ids, a.new)
+        tmp = Path(tempfile.mkdtemp(prefix="dialog-acc0-"))
+        quantize_q8(fp32.engine.path, tmp / "model.onnx", accuracy_level=None)
+        extra_engines["ORT q8 fp32-compute"] = Engine(tmp / "model.onnx", q8.engine.config, threads=a.threads)
+        backends["ORT q8 fp32-compute"] = lambda: ort_run(extra_engines["ORT q8 fp32-compute"], ids, a.new)
     try:
         from llama_cpp import Llama as LlamaCpp
 
@@ -151,7 +152,7 @@ def main() -> int:
         first = [next((i for i, (x, y) in enumerate(zip(r, o)) if x != y), min(len(r), len(o))) for r, o in zip(refs, own)]
         return tf, sum(first) / total, first
 
-    agree = {"ORT q8": agreement([q8.engine.argmax_along(p, r) for p, r in zip(pids, refs)],
+    agree = {"ORT q8 (int8 compute)": agreement([q8.engine.argmax_along(p, r) for p, r in zip(pids, refs)],
                                  [dd.greedy_tokens(q8.engine, p, 48, tok.eos_id) for p in pids])}
     for k, eng in extra_engines.items():
         agree[k] = agreement([eng.argmax_along(p, r) for p, r in zip(pids, refs)],

@@ -112,8 +112,15 @@ def llamacpp_check(gguf_path: Path, prompts, refs, threads: int = 2) -> dict:
 def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", version: str = VERSION, name: str = NAME,
                 tolerance: float = 5e-3, min_agreement: float = 0.95, min_llamacpp: float = 0.9,
                 prompts=AGREEMENT_PROMPTS, n_new: int = 48, keep_fp32: bool = False, threads: int | None = None,
-                check_llamacpp: bool = True, progress=None) -> Path:
-    """Build the model folder; returns its path. ``progress(step, done, total)`` reports progress."""
+                check_llamacpp: bool = True, accuracy_level: int | None = 4, reuse_fp32: Path | None = None,
+                progress=None) -> Path:
+    """Build the model folder; returns its path. ``progress(step, done, total)`` reports progress.
+
+    ``accuracy_level`` is MatMulNBits' compute type: 4 = int8 activations (VNNI kernels; with
+    ``None``/0 onnxruntime 1.31 has no fast 8-bit kernel and decodes ~10x slower than fp32).
+    ``reuse_fp32`` takes an fp32 graph exported earlier from the same GGUF instead of exporting
+    again (the parity gate still runs against a freshly built torch model).
+    """
     import torch
 
     from gamegen.exporters.manifest import sha256_file, write_manifest
@@ -141,7 +148,11 @@ def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", versio
         model = from_weights(cfg, g.weights, untie=True)
         del g.weights
         fp32 = work / ("model.onnx" if quant == "fp32" else "model-fp32.onnx")
-        export_s = ex.export_onnx(model, fp32)
+        if reuse_fp32 is not None:
+            shutil.copyfile(reuse_fp32, fp32)
+            export_s = 0.0
+        else:
+            export_s = ex.export_onnx(model, fp32)
         report("export", 1, 1)
         report("parity", 0, 1)
         parity = ex.check_parity(model, fp32, tolerance)
@@ -172,14 +183,14 @@ def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", versio
         if quant == "q8":
             report("quantise", 0, 1)
             q8 = work / "model.onnx"
-            ex.quantize_q8(fp32, q8)
+            ex.quantize_q8(fp32, q8, accuracy_level=accuracy_level)
             report("quantise", 1, 1)
             q_engine = Engine(q8, cfg, threads=threads)
             forced = [q_engine.argmax_along(p, r) for p, r in zip(ids, refs)]
             tf = sum(a == b for f, r in zip(forced, refs) for a, b in zip(f, r)) / sum(map(len, refs))
             own = [greedy_tokens(q_engine, p, n_new, tok.eos_id) for p in ids]
             first = [next((i for i, (a, b) in enumerate(zip(r, o)) if a != b), min(len(r), len(o))) for r, o in zip(refs, own)]
-            checks["q8_vs_fp32"] = {"teacher_forced": tf, "free_running": sum(first) / sum(map(len, refs)),
+            checks["q8_vs_fp32"] = {"accuracy_level": accuracy_level, "teacher_forced": tf, "free_running": sum(first) / sum(map(len, refs)),
                                     "first_difference": first}
             report("agreement", 1, 1)
             del q_engine
@@ -239,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-fp32", action="store_true", help="also keep the fp32 graph (benchmarks compare it)")
     ap.add_argument("--no-llamacpp", action="store_true", help="skip the llama.cpp greedy-token gate")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--accuracy-level", type=int, default=4, choices=(0, 1, 2, 3, 4),
+                    help="MatMulNBits compute type for q8: 4 = int8 activations (default, fast), 0 = fp32 (slow here)")
+    ap.add_argument("--reuse-fp32", type=Path, default=None,
+                    help="an fp32 graph exported earlier from the same GGUF (skips the ~2 min export)")
     args = ap.parse_args(argv)
     if args.models is None:
         from gamegen.server.registry import default_models_dir
@@ -257,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
 
             out = build_model(gguf_path, args.models, quant=args.quant, version=args.version,
                               keep_fp32=args.keep_fp32, check_llamacpp=not args.no_llamacpp, threads=args.threads,
+                              accuracy_level=args.accuracy_level or None, reuse_fp32=args.reuse_fp32,
                               progress=progress)
     except (DialogModelError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
