@@ -26,7 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from gamegen.generators.dialog import decode as dd
 from gamegen.generators.dialog.build import AGREEMENT_PROMPTS, NAME, VERSION, find_gguf, prompt_ids

@@ -17,7 +17,7 @@ from __future__ import annotations
 import codecs
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Callable, Iterator, Protocol, Sequence
 
@@ -75,7 +75,6 @@ class LogitsProcessor(Protocol):
     def accept(self, token_id: int) -> bool: ...
 
 
-Cancel = "threading.Event | Callable[[], bool] | None"
 
 
 def _cancelled(cancel) -> bool:
