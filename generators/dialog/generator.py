@@ -15,7 +15,6 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..base import Encoder, Generator, GeneratorInfo, Product
-from ..errors import FailedPrecondition
 from ..events import Asset, Event, Progress
 from ..params import Param, ParamError, Rule
 from . import trees
@@ -94,9 +93,12 @@ class DialogGenerator(Generator):
         return cls(info)
 
     @classmethod
-    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "DialogGenerator":
-        raise FailedPrecondition(f"{model_dir}: this version serves the model-free dialog/tracery only; "
-                                 "it cannot load dialog model folders")
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> Generator:
+        """A dialog LLM folder (``python -m gamegen.generators.dialog.build``): conversations over
+        Session, a line per topic over Generate (:mod:`.llm`)."""
+        from .llm import DialogLLM
+
+        return DialogLLM.from_model(model_dir, manifest, session_factory)
 
     def warm_params(self) -> dict[str, Any]:
         return {"persona": (PERSONAS_DIR / "guard.toml").read_bytes(), "depth": 2}

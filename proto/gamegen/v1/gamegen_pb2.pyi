@@ -233,7 +233,7 @@ class MusicParams(_message.Message):
     def __init__(self, key: _Optional[str] = ..., mode: _Optional[str] = ..., meter: _Optional[str] = ..., tempo: _Optional[int] = ..., bars: _Optional[int] = ..., density: _Optional[float] = ..., register: _Optional[str] = ..., temperature: _Optional[float] = ..., loop: _Optional[bool] = ..., intensity: _Optional[float] = ..., continuation: _Optional[bytes] = ...) -> None: ...
 
 class DialogParams(_message.Message):
-    __slots__ = ("persona", "topic", "depth", "mode", "situations", "lines", "choices")
+    __slots__ = ("persona", "topic", "depth", "mode", "situations", "lines", "choices", "max_tokens")
     PERSONA_FIELD_NUMBER: _ClassVar[int]
     TOPIC_FIELD_NUMBER: _ClassVar[int]
     DEPTH_FIELD_NUMBER: _ClassVar[int]
@@ -241,6 +241,7 @@ class DialogParams(_message.Message):
     SITUATIONS_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     persona: bytes
     topic: str
     depth: int
@@ -248,7 +249,8 @@ class DialogParams(_message.Message):
     situations: str
     lines: int
     choices: int
-    def __init__(self, persona: _Optional[bytes] = ..., topic: _Optional[str] = ..., depth: _Optional[int] = ..., mode: _Optional[str] = ..., situations: _Optional[str] = ..., lines: _Optional[int] = ..., choices: _Optional[int] = ...) -> None: ...
+    max_tokens: int
+    def __init__(self, persona: _Optional[bytes] = ..., topic: _Optional[str] = ..., depth: _Optional[int] = ..., mode: _Optional[str] = ..., situations: _Optional[str] = ..., lines: _Optional[int] = ..., choices: _Optional[int] = ..., max_tokens: _Optional[int] = ...) -> None: ...
 
 class GenerateEvent(_message.Message):
     __slots__ = ("progress", "partial", "asset", "final", "is_last")

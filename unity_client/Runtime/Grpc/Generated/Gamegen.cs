@@ -84,121 +84,122 @@ namespace GameGen.V1 {
             "dHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogBAUIGCgRf",
             "a2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNCCgoI",
             "X2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVfbG9v",
-            "cEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb24i8AEKDERpYWxvZ1Bh",
+            "cEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb24imAIKDERpYWxvZ1Bh",
             "cmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgB",
             "ARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpz",
             "aXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdj",
-            "aG9pY2VzGAcgASgNSAaIAQFCCgoIX3BlcnNvbmFCCAoGX3RvcGljQggKBl9k",
-            "ZXB0aEIHCgVfbW9kZUINCgtfc2l0dWF0aW9uc0IICgZfbGluZXNCCgoIX2No",
-            "b2ljZXMiygEKDUdlbmVyYXRlRXZlbnQSKAoIcHJvZ3Jlc3MYASABKAsyFC5n",
-            "YW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgCIAEoCzIaLmdhbWVn",
-            "ZW4udjEuUGFydGlhbENvbnRlbnRIABIiCgVhc3NldBgDIAEoCzIRLmdhbWVn",
-            "ZW4udjEuQXNzZXRIABIiCgVmaW5hbBgEIAEoCzIRLmdhbWVnZW4udjEuRmlu",
-            "YWxIABIPCgdpc19sYXN0GA8gASgIQgcKBWV2ZW50IjwKCFByb2dyZXNzEhAK",
-            "CGZyYWN0aW9uGAEgASgCEg0KBXN0YWdlGAIgASgJEg8KB21lc3NhZ2UYAyAB",
-            "KAkiogEKDlBhcnRpYWxDb250ZW50Ei0KC2xldmVsX2NodW5rGAEgASgLMhYu",
-            "Z2FtZWdlbi52MS5MZXZlbENodW5rSAASKQoJbXVzaWNfYmFyGAIgASgLMhQu",
-            "Z2FtZWdlbi52MS5NdXNpY0JhckgAEisKCnRleHRfZGVsdGEYAyABKAsyFS5n",
-            "YW1lZ2VuLnYxLlRleHREZWx0YUgAQgkKB2NvbnRlbnQiegoKTGV2ZWxDaHVu",
-            "axIJCgF4GAEgASgNEgkKAXkYAiABKA0SDQoFd2lkdGgYAyABKA0SDgoGaGVp",
-            "Z2h0GAQgASgNEgwKBHJvd3MYBSADKAkSEwoLbGV2ZWxfd2lkdGgYBiABKA0S",
-            "FAoMbGV2ZWxfaGVpZ2h0GAcgASgNIn0KCE11c2ljQmFyEg0KBWluZGV4GAEg",
-            "ASgNEhIKCnRvdGFsX2JhcnMYAiABKA0SEgoKc3RhcnRfYmVhdBgDIAEoARIU",
-            "CgxsZW5ndGhfYmVhdHMYBCABKAESJAoFbm90ZXMYBSADKAsyFS5nYW1lZ2Vu",
-            "LnYxLk5vdGVFdmVudCJcCglOb3RlRXZlbnQSDQoFdHJhY2sYASABKAkSDQoF",
-            "cGl0Y2gYAiABKA0SDQoFc3RhcnQYAyABKAESEAoIZHVyYXRpb24YBCABKAES",
-            "EAoIdmVsb2NpdHkYBSABKA0iVwoFQXNzZXQSDAoEbmFtZRgBIAEoCRISCgpt",
-            "ZWRpYV90eXBlGAIgASgJEgwKBGRhdGEYAyABKAwSDgoGZm9ybWF0GAQgASgJ",
-            "Eg4KBnNoYTI1NhgFIAEoCSItCgZUaW1pbmcSDQoFc3RhZ2UYASABKAkSFAoM",
-            "bWlsbGlzZWNvbmRzGAIgASgBIigKCVBhcmFtZXRlchIMCgRuYW1lGAEgASgJ",
-            "Eg0KBXZhbHVlGAIgASgJIvwBCgVGaW5hbBINCgVtb2RlbBgBIAEoCRIPCgd2",
-            "ZXJzaW9uGAIgASgJEgwKBHNlZWQYAyABKAQSKQoKcGFyYW1ldGVycxgEIAMo",
-            "CzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyEhQKDGNvbnRlbnRfaGFzaBgFIAEo",
-            "CRIjCgd0aW1pbmdzGAYgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSGgoSZXhl",
-            "Y3V0aW9uX3Byb3ZpZGVyGAcgASgJEhAKCGF0dGVtcHRzGAggASgNEhYKDnJl",
-            "cGFpcmVkX3RpbGVzGAkgASgNEhkKEWdlbmVyYXRvcl92ZXJzaW9uGAogASgN",
-            "IscBCg5TZXNzaW9uUmVxdWVzdBInCgRvcGVuGAEgASgLMhcuZ2FtZWdlbi52",
-            "MS5TZXNzaW9uT3BlbkgAEikKBWlucHV0GAIgASgLMhguZ2FtZWdlbi52MS5T",
-            "ZXNzaW9uSW5wdXRIABIrCgZjYW5jZWwYAyABKAsyGS5nYW1lZ2VuLnYxLlNl",
-            "c3Npb25DYW5jZWxIABIpCgVjbG9zZRgEIAEoCzIYLmdhbWVnZW4udjEuU2Vz",
-            "c2lvbkNsb3NlSABCCQoHbWVzc2FnZSKCAQoLU2Vzc2lvbk9wZW4SDQoFbW9k",
-            "ZWwYASABKAkSDAoEc2VlZBgCIAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1l",
-            "Z2VuLnYxLkRpYWxvZ09wZW5IABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYx",
-            "Lk5wY09wZW5IAEIICgZwYXJhbXMidwoMU2Vzc2lvbklucHV0EhAKCGlucHV0",
-            "X2lkGAEgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVnZW4udjEuRGlhbG9n",
-            "VHVybkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEuTnBjVGlja0gAQgcK",
-            "BWlucHV0IiEKDVNlc3Npb25DYW5jZWwSEAoIaW5wdXRfaWQYASABKAQiDgoM",
-            "U2Vzc2lvbkNsb3NlIowDCgxTZXNzaW9uRXZlbnQSEAoIaW5wdXRfaWQYASAB",
-            "KAQSKwoGb3BlbmVkGAIgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9uT3BlbmVk",
-            "SAASKAoIcHJvZ3Jlc3MYAyABKAsyFC5nYW1lZ2VuLnYxLlByb2dyZXNzSAAS",
-            "LQoHcGFydGlhbBgEIAEoCzIaLmdhbWVnZW4udjEuUGFydGlhbENvbnRlbnRI",
-            "ABIjCgNlbmQYBSABKAsyFC5nYW1lZ2VuLnYxLklucHV0RW5kSAASKQoFZXJy",
-            "b3IYBiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25FcnJvckgAEisKBmNsb3Nl",
-            "ZBgHIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNsb3NlZEgAEi8KDGRpYWxv",
-            "Z19yZXBseRgKIAEoCzIXLmdhbWVnZW4udjEuRGlhbG9nUmVwbHlIABItCgtu",
-            "cGNfYWN0aW9ucxgLIAEoCzIWLmdhbWVnZW4udjEuTnBjQWN0aW9uc0gAQgcK",
-            "BWV2ZW50IooBCg1TZXNzaW9uT3BlbmVkEhIKCnNlc3Npb25faWQYASABKAkS",
-            "DQoFbW9kZWwYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIaChJleGVjdXRpb25f",
-            "cHJvdmlkZXIYBCABKAkSKQoKcGFyYW1ldGVycxgFIAMoCzIVLmdhbWVnZW4u",
-            "djEuUGFyYW1ldGVyIlQKCElucHV0RW5kEhMKC3N0b3BfcmVhc29uGAEgASgJ",
-            "EiMKB3RpbWluZ3MYAiADKAsyEi5nYW1lZ2VuLnYxLlRpbWluZxIOCgZ0b2tl",
-            "bnMYAyABKA0iLQoMU2Vzc2lvbkVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVz",
-            "c2FnZRgCIAEoCSIfCg1TZXNzaW9uQ2xvc2VkEg4KBnJlYXNvbhgBIAEoCSKD",
-            "AQoNRGlhbG9nUGVyc29uYRIMCgRuYW1lGAEgASgJEgwKBHJvbGUYAiABKAkS",
-            "DgoGdHJhaXRzGAMgAygJEgwKBG1vb2QYBCABKAkSFAoMc3BlZWNoX3N0eWxl",
-            "GAUgASgJEhEKCWtub3dsZWRnZRgGIAMoCRIPCgdzZWNyZXRzGAcgAygJIrgB",
-            "Cg5EaWFsb2dTYW1wbGluZxIYCgt0ZW1wZXJhdHVyZRgBIAEoAUgAiAEBEhIK",
-            "BXRvcF9wGAIgASgBSAGIAQESFwoKbWF4X3Rva2VucxgDIAEoDUgCiAEBEh8K",
-            "EnJlcGV0aXRpb25fcGVuYWx0eRgEIAEoAUgDiAEBQg4KDF90ZW1wZXJhdHVy",
-            "ZUIICgZfdG9wX3BCDQoLX21heF90b2tlbnNCFQoTX3JlcGV0aXRpb25fcGVu",
-            "YWx0eSKdAQoKRGlhbG9nT3BlbhIqCgdwZXJzb25hGAEgASgLMhkuZ2FtZWdl",
-            "bi52MS5EaWFsb2dQZXJzb25hEiwKCHNhbXBsaW5nGAIgASgLMhouZ2FtZWdl",
-            "bi52MS5EaWFsb2dTYW1wbGluZxISCgpzdHJ1Y3R1cmVkGAMgASgIEg8KB2Fj",
-            "dGlvbnMYBCADKAkSEAoIZW1vdGlvbnMYBSADKAkiIQoKRGlhbG9nVHVybhIT",
-            "CgtwbGF5ZXJfbGluZRgBIAEoCSIZCglUZXh0RGVsdGESDAoEdGV4dBgBIAEo",
-            "CSI8CgtEaWFsb2dSZXBseRIMCgRsaW5lGAEgASgJEg8KB2Vtb3Rpb24YAiAB",
-            "KAkSDgoGYWN0aW9uGAMgASgJInsKCU5wY1BhcmFtcxIWCglhcmNoZXR5cGUY",
-            "ASABKAlIAIgBARIXCgphZ2dyZXNzaW9uGAIgASgBSAGIAQESFAoHY2F1dGlv",
-            "bhgDIAEoAUgCiAEBQgwKCl9hcmNoZXR5cGVCDQoLX2FnZ3Jlc3Npb25CCgoI",
-            "X2NhdXRpb24iHAoEVmVjMhIJCgF4GAEgASgBEgkKAXkYAiABKAEihwEKCE5w",
-            "Y0FnZW50EhAKCGFnZW50X2lkGAEgASgJEhEKCWFyY2hldHlwZRgCIAEoCRIX",
-            "CgphZ2dyZXNzaW9uGAMgASgBSACIAQESFAoHY2F1dGlvbhgEIAEoAUgBiAEB",
-            "EgwKBHNlZWQYBSABKARCDQoLX2FnZ3Jlc3Npb25CCgoIX2NhdXRpb24iPQoH",
-            "TnBjT3BlbhIMCgRtb2RlGAEgASgJEiQKBmFnZW50cxgCIAMoCzIULmdhbWVn",
-            "ZW4udjEuTnBjQWdlbnQi7wUKDk5wY09ic2VydmF0aW9uEhAKCGFnZW50X2lk",
-            "GAEgASgJEiIKCHBvc2l0aW9uGAIgASgLMhAuZ2FtZWdlbi52MS5WZWMyEiIK",
-            "CHZlbG9jaXR5GAMgASgLMhAuZ2FtZWdlbi52MS5WZWMyEiEKB2hlYWRpbmcY",
-            "BCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISDgoGaGVhbHRoGAUgASgBEhYKDnBs",
-            "YXllcl92aXNpYmxlGAYgASgIEikKD3BsYXllcl9wb3NpdGlvbhgHIAEoCzIQ",
-            "LmdhbWVnZW4udjEuVmVjMhIVCg1oYXNfbGFzdF9zZWVuGAggASgIEiwKEmxh",
-            "c3Rfc2Vlbl9wb3NpdGlvbhgJIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIVCg1s",
-            "YXN0X3NlZW5fYWdlGAogASgBEioKEG5hdl90b19sYXN0X3NlZW4YCyABKAsy",
-            "EC5nYW1lZ2VuLnYxLlZlYzISFgoObGFzdF9zZWVuX3BhdGgYDCABKAESGQoR",
-            "aGFzX25lYXJlc3RfYWdlbnQYDSABKAgSMAoWbmVhcmVzdF9hZ2VudF9wb3Np",
-            "dGlvbhgOIAEoCzIQLmdhbWVnZW4udjEuVmVjMhInCg1nb2FsX3Bvc2l0aW9u",
-            "GA8gASgLMhAuZ2FtZWdlbi52MS5WZWMyEiUKC25hdl90b19nb2FsGBAgASgL",
-            "MhAuZ2FtZWdlbi52MS5WZWMyEhEKCWdvYWxfcGF0aBgRIAEoARIRCgloYXNf",
-            "Y292ZXIYEiABKAgSJgoMbmF2X3RvX2NvdmVyGBMgASgLMhAuZ2FtZWdlbi52",
-            "MS5WZWMyEhIKCmNvdmVyX3BhdGgYFCABKAESIgoIbmF2X2F3YXkYFSABKAsy",
-            "EC5nYW1lZ2VuLnYxLlZlYzISEAoIaW5fY292ZXIYFiABKAgSEQoJd2FsbF9y",
-            "YXlzGBcgAygBEhAKCGZlYXR1cmVzGB4gAygCEhMKC2FjdGlvbl9tYXNrGB8g",
-            "AygIIm4KB05wY1RpY2sSIgoEam9pbhgBIAMoCzIULmdhbWVnZW4udjEuTnBj",
-            "QWdlbnQSDQoFbGVhdmUYAiADKAkSMAoMb2JzZXJ2YXRpb25zGAMgAygLMhou",
-            "Z2FtZWdlbi52MS5OcGNPYnNlcnZhdGlvbiKGAQoJTnBjQWN0aW9uEhAKCGFn",
-            "ZW50X2lkGAEgASgJEg4KBmFjdGlvbhgCIAEoDRIMCgRuYW1lGAMgASgJEiMK",
-            "CWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIQCghkaXNjcmV0",
-            "ZRgFIAMoBRISCgpjb250aW51b3VzGAYgAygCIjQKCk5wY0FjdGlvbnMSJgoH",
-            "YWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4udjEuTnBjQWN0aW9uKsgBCg1QYXJh",
-            "bWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFgoS",
-            "UEFSQU1FVEVSX1RZUEVfSU5UEAESGAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQ",
-            "AhIXChNQQVJBTUVURVJfVFlQRV9CT09MEAMSGQoVUEFSQU1FVEVSX1RZUEVf",
-            "Q0hPSUNFEAQSGAoUUEFSQU1FVEVSX1RZUEVfQllURVMQBRIXChNQQVJBTUVU",
-            "RVJfVFlQRV9URVhUEAYy4QEKB0dhbWVHZW4SSwoKTGlzdE1vZGVscxIdLmdh",
-            "bWVnZW4udjEuTGlzdE1vZGVsc1JlcXVlc3QaHi5nYW1lZ2VuLnYxLkxpc3RN",
-            "b2RlbHNSZXNwb25zZRJECghHZW5lcmF0ZRIbLmdhbWVnZW4udjEuR2VuZXJh",
-            "dGVSZXF1ZXN0GhkuZ2FtZWdlbi52MS5HZW5lcmF0ZUV2ZW50MAESQwoHU2Vz",
-            "c2lvbhIaLmdhbWVnZW4udjEuU2Vzc2lvblJlcXVlc3QaGC5nYW1lZ2VuLnYx",
-            "LlNlc3Npb25FdmVudCgBMAFCDaoCCkdhbWVHZW4uVjFiBnByb3RvMw=="));
+            "aG9pY2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoK",
+            "CF9wZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3Np",
+            "dHVhdGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5z",
+            "IsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdl",
+            "bi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYx",
+            "LlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYx",
+            "LkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAAS",
+            "DwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFj",
+            "dGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIB",
+            "Cg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVn",
+            "ZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVn",
+            "ZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdl",
+            "bi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoB",
+            "eBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgE",
+            "IAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxl",
+            "dmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRIS",
+            "Cgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVu",
+            "Z3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5O",
+            "b3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNo",
+            "GAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZl",
+            "bG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFf",
+            "dHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZz",
+            "aGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxp",
+            "c2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2",
+            "YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lv",
+            "bhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5n",
+            "YW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoH",
+            "dGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlv",
+            "bl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJl",
+            "ZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoO",
+            "U2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vz",
+            "c2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lv",
+            "bklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9u",
+            "Q2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25D",
+            "bG9zZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEg",
+            "ASgJEgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52",
+            "MS5EaWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNP",
+            "cGVuSABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgB",
+            "IAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5I",
+            "ABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1",
+            "dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Np",
+            "b25DbG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisK",
+            "Bm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigK",
+            "CHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3Bh",
+            "cnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoD",
+            "ZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYg",
+            "ASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByAB",
+            "KAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVw",
+            "bHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2Fj",
+            "dGlvbnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVu",
+            "dCKKAQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1v",
+            "ZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3Zp",
+            "ZGVyGAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBh",
+            "cmFtZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0",
+            "aW1pbmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMg",
+            "ASgNIi0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UY",
+            "AiABKAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURp",
+            "YWxvZ1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRy",
+            "YWl0cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEo",
+            "CRIRCglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlh",
+            "bG9nU2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3Bf",
+            "cBgCIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBl",
+            "dGl0aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoG",
+            "X3RvcF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHki",
+            "nQEKCkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEu",
+            "RGlhbG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEu",
+            "RGlhbG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25z",
+            "GAQgAygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxh",
+            "eWVyX2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoL",
+            "RGlhbG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4K",
+            "BmFjdGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJ",
+            "SACIAQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyAB",
+            "KAFIAogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0",
+            "aW9uIhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2Vu",
+            "dBIQCghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdn",
+            "cmVzc2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRz",
+            "ZWVkGAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09w",
+            "ZW4SDAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYx",
+            "Lk5wY0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEo",
+            "CRIiCghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxv",
+            "Y2l0eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgL",
+            "MhAuZ2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJf",
+            "dmlzaWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1l",
+            "Z2VuLnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3Nl",
+            "ZW5fcG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9z",
+            "ZWVuX2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2Ft",
+            "ZWdlbi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19u",
+            "ZWFyZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24Y",
+            "DiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEo",
+            "CzIQLmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdh",
+            "bWVnZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVy",
+            "GBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVj",
+            "MhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2Ft",
+            "ZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgX",
+            "IAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCJu",
+            "CgdOcGNUaWNrEiIKBGpvaW4YASADKAsyFC5nYW1lZ2VuLnYxLk5wY0FnZW50",
+            "Eg0KBWxlYXZlGAIgAygJEjAKDG9ic2VydmF0aW9ucxgDIAMoCzIaLmdhbWVn",
+            "ZW4udjEuTnBjT2JzZXJ2YXRpb24ihgEKCU5wY0FjdGlvbhIQCghhZ2VudF9p",
+            "ZBgBIAEoCRIOCgZhY3Rpb24YAiABKA0SDAoEbmFtZRgDIAEoCRIjCglkaXJl",
+            "Y3Rpb24YBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIZGlzY3JldGUYBSAD",
+            "KAUSEgoKY29udGludW91cxgGIAMoAiI0CgpOcGNBY3Rpb25zEiYKB2FjdGlv",
+            "bnMYASADKAsyFS5nYW1lZ2VuLnYxLk5wY0FjdGlvbirIAQoNUGFyYW1ldGVy",
+            "VHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFN",
+            "RVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoT",
+            "UEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lD",
+            "RRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZ",
+            "UEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2Vu",
+            "LnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxz",
+            "UmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVx",
+            "dWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24S",
+            "Gi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNz",
+            "aW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -212,7 +213,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogParams), global::GameGen.V1.DialogParams.Parser, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices" }, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogParams), global::GameGen.V1.DialogParams.Parser, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateEvent), global::GameGen.V1.GenerateEvent.Parser, new[]{ "Progress", "Partial", "Asset", "Final", "IsLast" }, new[]{ "Event" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.Progress), global::GameGen.V1.Progress.Parser, new[]{ "Fraction", "Stage", "Message" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.PartialContent), global::GameGen.V1.PartialContent.Parser, new[]{ "LevelChunk", "MusicBar", "TextDelta" }, new[]{ "Content" }, null, null, null),
@@ -5814,6 +5815,7 @@ namespace GameGen.V1 {
       situations_ = other.situations_;
       lines_ = other.lines_;
       choices_ = other.choices_;
+      maxTokens_ = other.maxTokens_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -6015,6 +6017,34 @@ namespace GameGen.V1 {
       _hasBits0 &= ~4;
     }
 
+    /// <summary>Field number for the "max_tokens" field.</summary>
+    public const int MaxTokensFieldNumber = 8;
+    private uint maxTokens_;
+    /// <summary>
+    /// dialog LLMs: longest reply in tokens
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint MaxTokens {
+      get { if ((_hasBits0 & 8) != 0) { return maxTokens_; } else { return 0; } }
+      set {
+        _hasBits0 |= 8;
+        maxTokens_ = value;
+      }
+    }
+    /// <summary>Gets whether the "max_tokens" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasMaxTokens {
+      get { return (_hasBits0 & 8) != 0; }
+    }
+    /// <summary>Clears the value of the "max_tokens" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearMaxTokens() {
+      _hasBits0 &= ~8;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -6037,6 +6067,7 @@ namespace GameGen.V1 {
       if (Situations != other.Situations) return false;
       if (Lines != other.Lines) return false;
       if (Choices != other.Choices) return false;
+      if (MaxTokens != other.MaxTokens) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -6051,6 +6082,7 @@ namespace GameGen.V1 {
       if (HasSituations) hash ^= Situations.GetHashCode();
       if (HasLines) hash ^= Lines.GetHashCode();
       if (HasChoices) hash ^= Choices.GetHashCode();
+      if (HasMaxTokens) hash ^= MaxTokens.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -6097,6 +6129,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(56);
         output.WriteUInt32(Choices);
       }
+      if (HasMaxTokens) {
+        output.WriteRawTag(64);
+        output.WriteUInt32(MaxTokens);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -6135,6 +6171,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(56);
         output.WriteUInt32(Choices);
       }
+      if (HasMaxTokens) {
+        output.WriteRawTag(64);
+        output.WriteUInt32(MaxTokens);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -6165,6 +6205,9 @@ namespace GameGen.V1 {
       }
       if (HasChoices) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Choices);
+      }
+      if (HasMaxTokens) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(MaxTokens);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -6198,6 +6241,9 @@ namespace GameGen.V1 {
       }
       if (other.HasChoices) {
         Choices = other.Choices;
+      }
+      if (other.HasMaxTokens) {
+        MaxTokens = other.MaxTokens;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -6242,6 +6288,10 @@ namespace GameGen.V1 {
             Choices = input.ReadUInt32();
             break;
           }
+          case 64: {
+            MaxTokens = input.ReadUInt32();
+            break;
+          }
         }
       }
     #endif
@@ -6283,6 +6333,10 @@ namespace GameGen.V1 {
           }
           case 56: {
             Choices = input.ReadUInt32();
+            break;
+          }
+          case 64: {
+            MaxTokens = input.ReadUInt32();
             break;
           }
         }

@@ -1,0 +1,171 @@
+"""A dialog LLM served: NPC conversations over the Session stream, streamed token by token.
+
+``from_model`` loads a dialog model folder (``python -m gamegen.generators.dialog.build``):
+:class:`~.engine.DialogModel` (tokenizer, ONNX Runtime engine, checksums). A session is one
+:class:`~.decode.Conversation`: the persona becomes the system prompt once, at ``open``; each
+turn feeds only the player's line after the kept KV cache, and its reply streams as text deltas,
+then a ``DialogReply`` and an ``end`` (stop reason, timings, tokens). Cancelling a turn stops
+decoding at the next token; the conversation stays usable. Long conversations drop their oldest
+turns and keep the persona (the overflow policy of :class:`~.decode.Conversation`).
+
+Generate with a model answers a persona card and a topic with one line of the NPC's (``txt``,
+deterministic by seed). Structured replies (emotion and action by constrained decoding) and
+model-written trees are not in this version: ``structured=true`` is refused with a clear status.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from ..base import Encoder, Generator, GeneratorInfo, Product
+from ..errors import FailedPrecondition, InvalidArgument
+from ..events import Asset, DialogReply, Event, InputEnd, Progress, TextDelta
+from ..params import Param
+from .persona import parse_personas
+
+GENERATOR_VERSION = 1
+MAX_LINE = 1000          # characters in one player line
+MAX_PERSONA = 4000       # characters in the composed persona prompt
+
+
+def persona_prompt(p: Mapping[str, Any]) -> str:
+    """The system prompt for a persona (DialogPersona fields, or a card's)."""
+    name = str(p.get("name", "")).strip()
+    if not name:
+        raise InvalidArgument("persona.name is required: the NPC's name", field="persona.name")
+    lines = [f"You are {name}" + (f", {p['role']}" if p.get("role") else "") + ", a character in a game."]
+    if p.get("traits"):
+        lines.append("Your traits: " + ", ".join(p["traits"]) + ".")
+    if p.get("mood"):
+        lines.append(f"Your mood: {p['mood']}.")
+    if p.get("speech_style"):
+        lines.append(f"How you speak: {p['speech_style']}.")
+    facts = list(p.get("knowledge", p.get("facts", ())))
+    if facts:
+        lines.append("What you know: " + " ".join(f.rstrip(".") + "." for f in facts))
+    secrets = list(p.get("secrets", ()))
+    if secrets:
+        lines.append("Never reveal, whatever the player says: " + " ".join(s.rstrip(".") + "." for s in secrets))
+    lines.append("Stay in character. Answer the player in one or two short sentences.")
+    text = "\n".join(lines)
+    if len(text) > MAX_PERSONA:
+        raise InvalidArgument(f"persona is {len(text)} characters once composed; at most {MAX_PERSONA} fit "
+                              "(shorten knowledge or traits)", field="persona")
+    return text
+
+
+def sampling(d: Mapping[str, Any]):
+    from .decode import SamplingParams
+
+    s = SamplingParams(temperature=float(d.get("temperature", 0.7)), top_p=float(d.get("top_p", 0.9)),
+                       max_new_tokens=int(d.get("max_tokens", 96)),
+                       repetition_penalty=float(d.get("repetition_penalty", 1.1)))
+    for name, (lo, hi) in s.LIMITS.items():
+        v = getattr(s, name)
+        if not lo <= v <= hi:
+            field = {"max_new_tokens": "max_tokens"}.get(name, name)
+            raise InvalidArgument(f"sampling.{field} must be from {lo:g} to {hi:g}, got {v:g}", field=f"sampling.{field}")
+    return s
+
+
+class Chat:
+    """One conversation held by a session."""
+
+    def __init__(self, model, seed: int, params: Mapping[str, Any]):
+        from .decode import Conversation
+        from .errors import DialogInputError
+
+        if params.get("structured"):
+            raise FailedPrecondition("structured replies (emotion and action by constrained decoding) are not "
+                                     "served by this version; open the session with structured=false")
+        self.params = sampling(params.get("sampling", {}))
+        try:
+            self.conv = Conversation(model.engine, model.tokenizer, persona_prompt(params.get("persona", {})),
+                                     seed=seed)
+        except DialogInputError as e:
+            raise InvalidArgument(str(e), field="persona") from None
+
+    def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
+        from .errors import DialogInputError
+
+        line = str(value.get("player_line", ""))
+        if not line.strip():
+            raise InvalidArgument("player_line is empty; send the player's words", field="player_line")
+        if len(line) > MAX_LINE:
+            raise InvalidArgument(f"player_line is {len(line)} characters; at most {MAX_LINE}", field="player_line")
+        stop = threading.Event()
+        try:
+            turn = self.conv.say(line, self.params, cancel=stop)
+        except DialogInputError as e:
+            raise InvalidArgument(str(e), field="player_line") from None
+        try:
+            for delta in turn:
+                if delta.text:
+                    yield TextDelta(delta.text)
+        finally:
+            stop.set()          # a closed iterator (cancel, close) stops decoding at the next token
+            turn.close()
+        r = turn.result
+        yield DialogReply(r.text.strip())
+        yield InputEnd(str(getattr(r.stop_reason, "value", r.stop_reason)),
+                       (("prefill", r.prefill_ms), ("first_token", r.first_token_ms)), tokens=len(r.tokens))
+
+    def close(self) -> None:
+        self.conv = None
+
+
+class DialogLLM(Generator):
+    def __init__(self, info: GeneratorInfo, model):
+        self.info, self.model = info, model
+
+    @classmethod
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "DialogLLM":
+        from .engine import DialogModel
+
+        model = DialogModel.load(model_dir, threads=1)
+        info = GeneratorInfo(
+            kind="dialog", name=manifest["name"], version=str(manifest["version"]),
+            family=manifest.get("family", "llm"), description=manifest.get("description", ""),
+            params=(Param("persona", "bytes", None, "the NPC's persona card (TOML; the first card is used)",
+                          lo=1, hi=64 << 10, what="a persona card (UTF-8 TOML)", required=True,
+                          sniff=_check_card),
+                    Param("topic", "text", "the latest news", "what the player asks about", lo=1, hi=120),
+                    Param("max_tokens", "int", 64, "longest reply in tokens", lo=1, hi=256)),
+            formats=("txt",), generator_version=GENERATOR_VERSION, sha256=manifest["sha256"])
+        gen = cls(info, model)
+        return gen
+
+    def bind_sessions(self, sessions) -> None:
+        self.info.execution_provider = self.model.engine.provider
+
+    def warm_params(self) -> dict[str, Any]:
+        return {"persona": b'name = "Warm"\n', "topic": "hi", "max_tokens": 2}
+
+    def open_session(self, seed: int, params: Mapping[str, Any]) -> Chat:
+        return Chat(self.model, seed, params)
+
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
+        from .decode import SamplingParams
+
+        card = parse_personas(params["persona"])[0]
+        chat = Chat(self.model, seed, {"persona": {**card.__dict__, "knowledge": card.facts}})
+        chat.params = SamplingParams(max_new_tokens=params["max_tokens"])
+        text = ""
+        with timings.stage("decode"):
+            for e in chat.step({"player_line": f"What can you tell me about {params['topic']}?"}):
+                if isinstance(e, TextDelta):
+                    yield Progress(0.5, "decoding", e.text)
+                elif isinstance(e, DialogReply):
+                    text = e.line
+        return Product(f"{card.name}: {text}\n")
+
+    encoders = {"txt": Encoder(lambda text, params: Asset("line.txt", "text/plain; charset=utf-8",
+                                                          text.encode(), "txt"))}
+
+
+def _check_card(field: str, data: bytes) -> None:
+    from .persona import check_persona
+
+    check_persona(field, data)

@@ -1,0 +1,90 @@
+"""A dialog LLM served over the Session stream on a real loopback server: a tiny random Llama
+built in the test (GGUF -> torch -> ONNX, as `make dialog-model` builds SmolLM2), persona at open,
+replies streamed token by token, the cache kept between turns, cancel mid-turn, bad input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("gguf")
+
+from gamegen.client import Client, FailedPrecondition, InvalidArgument  # noqa: E402
+from gamegen.generators.events import DialogReply, InputEnd, TextDelta  # noqa: E402
+
+from .conftest import ServerThread  # noqa: E402
+
+# short: the tiny test model has a 256-token context and a small vocabulary
+PERSONA = {"name": "Brann", "role": "a smith", "traits": ["gruff"]}
+
+
+@pytest.fixture(scope="module")
+def llm(tmp_path_factory):
+    from gamegen.generators.dialog.build import build_model
+    from gamegen.generators.dialog.tiny import write_tiny_gguf
+    from gamegen.server.registry import load_registry
+
+    root = tmp_path_factory.mktemp("dialog-served")
+    write_tiny_gguf(root / "tiny.gguf")
+    build_model(root / "tiny.gguf", root / "models", quant="q8", keep_fp32=False, check_llamacpp=False,
+                prompts=[("You are a guard.", "Let me in!")], n_new=8, min_agreement=0.0, threads=1)
+    reg = load_registry(root / "models", device="cpu", builtins=False)
+    assert not reg.refused, reg.refused
+    s = ServerThread(reg)
+    with Client(s.target, timeout=60) as c:
+        yield s, c, [g.info.ref for g in reg.all()][0]
+    s.stop()
+
+
+def turn(session, line):
+    events = list(session.send({"player_line": line}))
+    return "".join(e.text for e in events if isinstance(e, TextDelta)), events
+
+
+def test_conversation_streams_tokens_and_keeps_its_cache(llm):
+    _, c, ref = llm
+    info = {f"{m.kind}/{m.name}": m for m in c.list_models(kind="dialog")}[ref]
+    assert info.sessions and info.execution_provider == "CPUExecutionProvider"
+    params = {"persona": PERSONA, "sampling": {"max_tokens": 12, "temperature": 0.8}}
+    with c.open_session(ref, seed=3, params=params) as a, c.open_session(ref, seed=3, params=params) as b:
+        text1, events = turn(a, "Hello there.")
+        assert sum(isinstance(e, TextDelta) for e in events) >= 1
+        reply = next(e for e in events if isinstance(e, DialogReply))
+        end = events[-1]
+        assert isinstance(end, InputEnd) and end.stop_reason in ("eos", "max_tokens") and 1 <= end.tokens <= 12
+        assert reply.line == text1.strip()
+        text2, _ = turn(a, "And the mine?")
+        assert (text1, text2) == (turn(b, "Hello there.")[0], turn(b, "And the mine?")[0])   # same seed, same words
+
+
+def test_cancel_mid_turn_and_bad_input(llm):
+    _, c, ref = llm
+    with c.open_session(ref, seed=1, params={"persona": PERSONA, "sampling": {"max_tokens": 100,
+                                                                              "temperature": 1.0}}) as s:
+        events = s.send({"player_line": "Tell me everything."})
+        first = next(events)
+        assert isinstance(first, TextDelta)
+        t0 = time.perf_counter()
+        s.cancel()
+        rest = list(events)
+        assert rest[-1].stop_reason == "cancelled" and time.perf_counter() - t0 < 2.0
+        text, events = turn(s, "Sorry, go on.")            # the conversation stays usable
+        assert events[-1].stop_reason in ("eos", "max_tokens")
+        with pytest.raises(InvalidArgument, match="player_line"):
+            turn(s, "x" * 1001)
+    with pytest.raises(InvalidArgument, match="persona.name"):
+        c.open_session(ref, params={"persona": {"role": "nobody"}})
+    with pytest.raises(InvalidArgument, match="temperature"):
+        c.open_session(ref, params={"persona": PERSONA, "sampling": {"temperature": 9.0}})
+    with pytest.raises(FailedPrecondition, match="structured"):
+        c.open_session(ref, params={"persona": PERSONA, "structured": True})
+
+
+def test_generate_answers_a_topic_in_the_persona(llm):
+    _, c, ref = llm
+    card = b'name = "Sela"\nrole = "a guard"\n'
+    runs = [[e for e in c.generate(ref, seed=9, params={"persona": card, "topic": "the gate", "max_tokens": 8},
+                                   formats=["txt"]) if hasattr(e, "data")][0].data for _ in range(2)]
+    assert runs[0] == runs[1] and runs[0].decode().split(":")[0].strip()
