@@ -250,6 +250,8 @@ def _flat(params: dict, prefix: str = "") -> list[tuple[str, Any]]:
     for k, v in params.items():
         if isinstance(v, dict):
             out += _flat(v, f"{prefix}{k}.")
+        elif isinstance(v, list) and any(isinstance(x, dict) for x in v):
+            out.append((f"{prefix}{k}", f"{len(v)} entries"))   # e.g. an NPC scene's agents
         else:
             out.append((f"{prefix}{k}", v))
     return out
