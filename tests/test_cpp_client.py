@@ -388,6 +388,30 @@ def test_a_dialog_session_cancels_an_input_from_another_thread_and_goes_on(cli, 
     assert not server.server.servicer.sessions.open
 
 
+def test_dropping_a_session_mid_input_closes_it_on_the_server(cli, echo_server):
+    server, _, slow = echo_server
+    p = subprocess.Popen([str(cli), "--server", server.target, "session", "dialog/slow-echo", "--persona", "Brom",
+                          "--leave-after", "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        p.stdin.write(" ".join(["word"] * 200) + "\n")
+        p.stdin.flush()
+        lines = [p.stdout.readline() for _ in range(4)]
+        assert lines[-1] == "left\n", lines
+        # the client process and its channel live on: the destructor itself closed the session
+        assert slow.step_closed.wait(5) and slow.closed.wait(5), "the destructor left the session running"
+        assert slow.pulled < 40
+        deadline = time.time() + 5
+        while server.server.servicer.sessions.open and time.time() < deadline:
+            time.sleep(0.02)
+        assert not server.server.servicer.sessions.open and p.poll() is None
+        p.communicate("", timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0
+
+
 def test_a_bad_turn_is_an_error_and_the_conversation_goes_on(cli, echo_server):
     server, fast, _ = echo_server
     r = session(cli, server.target, "dialog/echo", "--persona", "Ysolde", stdin="hello\n   \nstill there\n")
@@ -458,11 +482,17 @@ def test_a_session_whose_server_dies_ends_with_unavailable_not_a_hang(cli):
         server.wait(10)
 
 
-def test_readme_quickstart_generates_a_level_a_texture_set_and_music(cli, server, tmp_path):
+def test_readme_quickstart_generates_a_level_a_texture_set_music_and_an_npc_tick(cli, server, client, tmp_path):
     r = subprocess.run([str(cli.parent / "gamegen_quickstart"), server.target], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "columns from 275" in r.stdout and "bar 15" in r.stdout
+    orc = {"agent_id": "orc-1", "position": {"x": 4, "y": 6}, "health": 1.0, "player_visible": True,
+           "player_position": {"x": 9, "y": 6}}
+    with client.open_session("npc/npc-mlp", seed=7,
+                             params={"agents": [{"agent_id": "orc-1", "archetype": "chase"}]}) as s:
+        (acts, _end) = list(s.send({"observations": [orc]}))
+    assert f"orc-1 {acts.actions[0].name}\n" in r.stdout     # the scene's tick: the Python client's action
     written = {p.name for p in tmp_path.iterdir()}
     assert {"level.tmj", "level.png", "albedo.png", "normal_dx.png", "roughness.png", "music.mid",
             "music.wav"} <= written
@@ -471,14 +501,17 @@ def test_readme_quickstart_generates_a_level_a_texture_set_and_music(cli, server
 
 
 def test_readme_cpp_snippet_compiles(cli, tmp_path):
-    """The README's C++ lines, wrapped in main(), compile against the client as built."""
-    section = (ROOT / "README.md").read_text().split("### C++ / Unreal", 1)[1]
-    code = re.search(r"```cpp\n(.*?)```", section, re.S).group(1).splitlines()
+    """The README's C++ blocks (Generate, an NPC session), wrapped in one main(), compile against the
+    client as built."""
+    section = (ROOT / "README.md").read_text().split("### C++ / Unreal", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```cpp\n(.*?)```", section, re.S)
+    assert len(blocks) >= 2, "the Generate example and the NPC session example"
+    code = "".join(blocks).splitlines()
     includes = [line for line in code if line.startswith("#include")]
     body = [line for line in code if not line.startswith("#include")]
     src = tmp_path / "readme.cpp"
     src.write_text("\n".join([*includes, "#include <chrono>", "#include <fstream>", "#include <iostream>",
-                              "int main() {", *body, "(void)status;", "}"]) + "\n")
+                              "int main() {", *body, "(void)status;", "(void)tick_status;", "}"]) + "\n")
     r = subprocess.run(["c++", "-std=c++17", "-fsyntax-only", f"-I{SOURCE / 'include'}",
                         f"-I{BUILD / 'generated'}", str(src)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]

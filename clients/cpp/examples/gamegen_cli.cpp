@@ -16,7 +16,7 @@
 //
 //   gamegen_cli [--server HOST:PORT] [--keepalive-ms N] session MODEL [--seed N] [--open JSON]
 //               [--agent ID:ARCHETYPE[:AGGRESSION[:CAUTION]]]... [--mode argmax|sample] [--persona NAME]
-//               [--ticks N] [--cancel-after N] [--timeout SECONDS]
+//               [--ticks N] [--cancel-after N] [--leave-after N] [--timeout SECONDS]
 //
 // `session` opens a Session and sends one input per line of stdin, waiting for each input's end:
 // an NPC scene takes each line as an NpcTick in protobuf's JSON mapping ({"observations": [...]});
@@ -28,7 +28,9 @@
 // "error input=2 code=NOT_FOUND message=..": that input failed, the session goes on); at the end
 // of stdin the session is closed ("closed" once the server has ended the stream with OK), and a
 // status that ended it early is the exit status. --cancel-after N cancels the first input from a
-// second thread once N of its events have arrived (Session::Cancel while this thread reads).
+// second thread once N of its events have arrived (Session::Cancel while this thread reads);
+// --leave-after N destroys the Session once N have arrived, the input still running, prints
+// "left" and waits for the end of stdin before exiting.
 // Exit status: 0 on success, else the gRPC status code of the failure (1 CANCELLED,
 // 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 5 NOT_FOUND, 14 UNAVAILABLE ...); 64 for a bad command
 // line, 74 when an asset cannot be written. Errors go to stderr as "error: CODE: message".
@@ -59,7 +61,8 @@ const char* kUsageText =
     "                   [--cancel-after N] [--quiet] [--repeat N] [--timings] [--no-list] [--paced]\n"
     "       gamegen_cli [--server HOST:PORT] [--keepalive-ms N] session MODEL [--seed N] [--open JSON]\n"
     "                   [--agent ID:ARCHETYPE[:AGGRESSION[:CAUTION]]]... [--mode argmax|sample] [--persona NAME]\n"
-    "                   [--ticks N] [--cancel-after N] [--timeout SECONDS]   (inputs: one per line of stdin)\n";
+    "                   [--ticks N] [--cancel-after N] [--leave-after N] [--timeout SECONDS]\n"
+    "                   (inputs: one per line of stdin)\n";
 
 struct UsageError {
   std::string message;
@@ -295,6 +298,7 @@ struct SessionArgs {
   std::string mode;
   std::string persona;
   long ticks = -1;
+  long leave_after = -1;
 };
 
 // Cancels input `id` of `session` from its own thread when told to (Arm), as a game's UI thread
@@ -440,7 +444,8 @@ int RunSession(gamegen::Client& client, const std::string& model, uint64_t seed,
             << " provider=" << o.execution_provider() << "\n";
   std::cout.flush();
 
-  InputCanceller canceller(session.get());
+  auto canceller = std::make_unique<InputCanceller>(session.get());
+  bool left = false;
   auto run_input = [&](uint64_t id) -> bool {  // false when the session has ended
     if (id == 0) return false;
     if (kind == "npc") {  // the callback way: Await hands this input's events over, in order
@@ -453,7 +458,14 @@ int RunSession(gamegen::Client& client, const std::string& model, uint64_t seed,
     gamegen::SessionEvent e;
     while (session->Next(&e)) {
       PrintSessionEvent(e);
-      if (e.input_id() == id && id == 1 && ++seen == cancel_after) canceller.Arm(id);
+      if (e.input_id() == id && id == 1) {
+        ++seen;
+        if (seen == cancel_after) canceller->Arm(id);
+        if (seen == a.leave_after) {
+          left = true;  // the Session's destructor closes it, mid-input
+          return false;
+        }
+      }
       if (e.ends(id)) return true;
     }
     return false;
@@ -487,6 +499,14 @@ int RunSession(gamegen::Client& client, const std::string& model, uint64_t seed,
     }
     ++sent;
     alive = run_input(id);
+  }
+  if (left) {
+    canceller.reset();
+    session.reset();  // the destructor closes the session; this process and its channel go on
+    std::cout << "left" << std::endl;
+    while (std::getline(std::cin, line)) {
+    }
+    return 0;
   }
   if (alive) {
     // Close: the server stops what runs, frees the session and ends the stream with OK.
@@ -552,6 +572,7 @@ int main(int argc, char** argv) {
       else if (arg == "--mode") sa.mode = Need(i, argc, argv);
       else if (arg == "--persona") sa.persona = Need(i, argc, argv);
       else if (arg == "--ticks") sa.ticks = ToLong(arg, Need(i, argc, argv));
+      else if (arg == "--leave-after") sa.leave_after = ToLong(arg, Need(i, argc, argv));
       else if (arg == "-h" || arg == "--help") {
         std::cout << kUsageText;
         return 0;

@@ -70,16 +70,16 @@ Session::~Session() {
   if (done_ || !stream_->rw) return;
   // Close without waiting: `close` then the stream's cancellation; the server frees the session
   // on either, and Finish returns promptly once the call is cancelled.
-  if (!closed_sent_) {
-    v1::SessionRequest close;
-    close.mutable_close();
-    Write(close);
-  }
-  state_->Cancel();
   {
     std::lock_guard<std::mutex> lock(stream_->write_mu);
+    if (!closed_sent_ && !stream_->writes_done) {
+      v1::SessionRequest close;
+      close.mutable_close();
+      stream_->rw->Write(close);
+    }
     stream_->writes_done = true;
   }
+  state_->Cancel();
   stream_->rw->Finish();
 }
 
@@ -90,13 +90,13 @@ bool Session::Write(const v1::SessionRequest& request) {
 }
 
 void Session::End(Status status) {
-  done_ = true;
   status_ = std::move(status);
+  done_ = true;
 }
 
 uint64_t Session::Send(v1::SessionInput input) {
   if (done_) return 0;
-  const uint64_t id = ++next_id_;
+  const uint64_t id = ++next_id_;  // atomic: Send may run on two threads
   input.set_input_id(id);
   v1::SessionRequest request;
   *request.mutable_input() = std::move(input);

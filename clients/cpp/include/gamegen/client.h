@@ -30,6 +30,7 @@
 // gamegen::v1); the aliases below give them short names. gRPC itself stays out of this header.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -420,7 +421,7 @@ class Session {
   // and status() is CANCELLED.
   void Abort();
 
-  const Status& status() const { return status_; }
+  const Status& status() const { return status_; }  // read it on the reading thread
   bool done() const { return done_; }
 
  private:
@@ -433,10 +434,10 @@ class Session {
   std::unique_ptr<detail::CallState> state_;
   std::unique_ptr<Stream> stream_;
   SessionOpened opened_;
-  Status status_;
-  bool done_ = false;
-  bool closed_sent_ = false;
-  uint64_t next_id_ = 0;
+  Status status_;                  // written by the reading thread before done_
+  std::atomic<bool> done_{false};  // read by Send on another thread
+  bool closed_sent_ = false;       // under the stream's write lock
+  std::atomic<uint64_t> next_id_{0};
 };
 
 // --- the client -----------------------------------------------------------------------------
