@@ -30,7 +30,8 @@
 // status that ended it early is the exit status. --cancel-after N cancels the first input from a
 // second thread once N of its events have arrived (Session::Cancel while this thread reads);
 // --leave-after N destroys the Session once N have arrived, the input still running, prints
-// "left" and waits for the end of stdin before exiting.
+// "left" and waits for the end of stdin before exiting. --quiet drops the event lines; --timings
+// prints {"inputs": N, "input_ms": [...]} at the end: each input's Send to its end, in ms.
 // Exit status: 0 on success, else the gRPC status code of the failure (1 CANCELLED,
 // 3 INVALID_ARGUMENT, 4 DEADLINE_EXCEEDED, 5 NOT_FOUND, 14 UNAVAILABLE ...); 64 for a bad command
 // line, 74 when an asset cannot be written. Errors go to stderr as "error: CODE: message".
@@ -299,6 +300,8 @@ struct SessionArgs {
   std::string persona;
   long ticks = -1;
   long leave_after = -1;
+  bool quiet = false;    // no event lines
+  bool timings = false;  // one JSON line at the end: each input's round trip in ms
 };
 
 // Cancels input `id` of `session` from its own thread when told to (Arm), as a game's UI thread
@@ -450,14 +453,14 @@ int RunSession(gamegen::Client& client, const std::string& model, uint64_t seed,
     if (id == 0) return false;
     if (kind == "npc") {  // the callback way: Await hands this input's events over, in order
       gamegen::SessionCallbacks callbacks;
-      callbacks.on_event = PrintSessionEvent;
+      if (!a.quiet) callbacks.on_event = PrintSessionEvent;
       session->Await(id, callbacks);  // an input's error is printed by on_event; the session goes on
       return !session->done();
     }
     long seen = 0;  // the pull way: every event of the stream, in order
     gamegen::SessionEvent e;
     while (session->Next(&e)) {
-      PrintSessionEvent(e);
+      if (!a.quiet) PrintSessionEvent(e);
       if (e.input_id() == id && id == 1) {
         ++seen;
         if (seen == cancel_after) canceller->Arm(id);
@@ -472,12 +475,14 @@ int RunSession(gamegen::Client& client, const std::string& model, uint64_t seed,
   };
 
   std::string line, last;
+  std::vector<double> input_ms;
   long sent = 0;
   bool alive = true;
   while (alive && (a.ticks < 0 || sent < a.ticks)) {
     bool have = static_cast<bool>(std::getline(std::cin, line));
     if (!have && (a.ticks < 0 || kind != "npc")) break;
     uint64_t id;
+    const auto start = std::chrono::steady_clock::now();  // includes parsing the tick's JSON
     if (kind == "dialog") {
       gamegen::DialogTurn turn;
       turn.set_player_line(line);
@@ -499,6 +504,7 @@ int RunSession(gamegen::Client& client, const std::string& model, uint64_t seed,
     }
     ++sent;
     alive = run_input(id);
+    input_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
   if (left) {
     canceller.reset();
@@ -512,7 +518,12 @@ int RunSession(gamegen::Client& client, const std::string& model, uint64_t seed,
     // Close: the server stops what runs, frees the session and ends the stream with OK.
     gamegen::Status closed = session->Close();
     if (!closed.ok()) return Fail(closed);
-    std::cout << "closed\n";
+    if (!a.quiet) std::cout << "closed\n";
+    if (a.timings) {
+      std::cout << "{\"inputs\": " << input_ms.size() << ", \"input_ms\": [";
+      for (size_t i = 0; i < input_ms.size(); ++i) std::cout << (i ? ", " : "") << Num(input_ms[i]);
+      std::cout << "]}" << std::endl;
+    }
     return 0;
   }
   return Fail(session->status());
@@ -593,6 +604,8 @@ int main(int argc, char** argv) {
     }
     if (positional[0] == "session") {
       if (positional.size() != 2) throw UsageError{"session takes exactly one MODEL, e.g. npc/npc-mlp"};
+      sa.quiet = g.quiet;
+      sa.timings = g.timings;
       return RunSession(client, positional[1], g.seed, sa, g.timeout_s, g.cancel_after);
     }
     throw UsageError{"unknown command \"" + positional[0] + "\" (models, generate or session)"};
