@@ -12,7 +12,12 @@ server process (`gamegen serve --device cpu` on a loopback port):
   of the assets themselves (with partials on, as both clients default, the level's column chunks and
   the texture's preview travel too; the last row per request turns partials off).
 
-    python benchmarks/clients.py [--n 20]
+- an NPC scene's tick round trip over the Session stream (8 agents, typed observations, argmax):
+  the C++ client's `Session` (examples/gamegen_cli session, timed inside the C++ process from
+  Send to the input's end), the Python client's session, and the same session opened in this
+  process (`Generator.open_session` + `step`), in rounds of --ticks ticks, the order rotating.
+
+    python benchmarks/clients.py [--n 20] [--ticks 100]
 
 Builds the C++ client into build/cpp-client first when needed (CMake; see clients/cpp).
 """
@@ -165,9 +170,70 @@ def wire_python(target: str, case) -> tuple[int, int]:
     return proxy.close()
 
 
+NPC_AGENTS = [{"agent_id": f"npc-{i}", "archetype": ("guard", "chase", "flee", "search", "wander")[i % 5],
+               "aggression": 0.7, "caution": 0.4} for i in range(8)]
+NPC_TICK = {"observations": [{"agent_id": a["agent_id"], "position": {"x": 3.0 + 2 * i, "y": 5.0}, "health": 1.0,
+                              "heading": {"x": 1.0, "y": 0.0}, "player_visible": True,
+                              "player_position": {"x": 12.0, "y": 6.0}, "goal_position": {"x": 8.0, "y": 8.0},
+                              "nav_to_goal": {"x": 0.0, "y": 1.0}, "goal_path": 4.0, "nav_away": {"x": -1.0, "y": 0.0},
+                              "wall_rays": [4.0] * 8} for i, a in enumerate(NPC_AGENTS)]}
+
+
+def npc_ticks(target: str, registry, ticks: int, rounds: int = 3) -> dict[str, list[float]]:
+    """Tick round trips (ms) of one NPC scene per client; the first tick of each block is a warm-up."""
+    from google.protobuf import json_format
+
+    from gamegen.client import Client
+    from gamegen.v1 import gamegen_pb2 as pb
+
+    gen = registry.resolve("npc/npc-mlp")
+    open_params = {"mode": "argmax", "agents": NPC_AGENTS}
+    value = json_format.MessageToDict(json_format.ParseDict(NPC_TICK, pb.NpcTick()), preserving_proto_field_name=True)
+    params = json_format.MessageToDict(json_format.ParseDict(open_params, pb.NpcOpen()),
+                                       preserving_proto_field_name=True)
+
+    def in_process() -> list[float]:
+        session = gen.open_session(7, params)
+        try:
+            out = []
+            for _ in range(ticks + 1):
+                t0 = time.perf_counter()
+                for _e in session.step(value):
+                    pass
+                out.append((time.perf_counter() - t0) * 1000)
+            return out[1:]
+        finally:
+            session.close()
+
+    def python() -> list[float]:
+        with Client(target) as c, c.open_session("npc/npc-mlp", seed=7, params=open_params) as s:
+            out = []
+            for _ in range(ticks + 1):
+                t0 = time.perf_counter()
+                for _e in s.send(NPC_TICK):
+                    pass
+                out.append((time.perf_counter() - t0) * 1000)
+            return out[1:]
+
+    def cpp() -> list[float]:
+        r = subprocess.run([str(CLI), "--server", target, "session", "npc/npc-mlp", "--seed", "7", "--open",
+                            json.dumps(open_params), "--ticks", str(ticks + 1), "--quiet", "--timings"],
+                           input=json.dumps(NPC_TICK) + "\n", capture_output=True, text=True, timeout=300, check=True)
+        return json.loads(r.stdout.splitlines()[-1])["input_ms"][1:]
+
+    clients = {"in-process": in_process, "Python gRPC": python, "C++ gRPC": cpp}
+    rows: dict[str, list[float]] = {name: [] for name in clients}
+    names = list(clients)
+    for i in range(rounds):
+        for name in names[i % 3:] + names[:i % 3]:
+            rows[name] += clients[name]()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=20, help="timed runs per client and request (after one warm-up)")
+    ap.add_argument("--ticks", type=int, default=100, help="NPC ticks per client and round (3 rounds)")
     args = ap.parse_args()
 
     from gamegen.client import Client
@@ -224,6 +290,14 @@ def main() -> None:
                 up, down = fn(target, case)
                 print(f"| {label} | {asset_bytes:,} | {name} | {up:,} | {down:,} | "
                       f"{(up + down - asset_bytes) / asset_bytes * 100:.1f}% |")
+        print()
+        print(f"| NPC scene, {len(NPC_AGENTS)} agents, tick round trip | ms (median) | ms (p95) | median vs in-process |")
+        print("|---|---|---|---|")
+        rows = npc_ticks(target, registry, args.ticks)
+        base = statistics.median(rows["in-process"])
+        for name, ms in rows.items():
+            p95 = statistics.quantiles(ms, n=20)[-1]
+            print(f"| {name} | {statistics.median(ms):.2f} | {p95:.2f} | {statistics.median(ms) / base:.2f}x |")
         print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
     finally:
         server.terminate()

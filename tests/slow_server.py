@@ -2,7 +2,8 @@
 
 Tests that must act in the middle of a stream (cancel it, kill the server under it) use these so
 that the stream is still running when they act. ``python -m tests.slow_server`` serves
-``levels/slow-smb`` (the SMB rules generator, ``DELAY`` seconds per event) and prints
+``levels/slow-smb`` (the SMB rules generator, ``DELAY`` seconds per event) and ``dialog/slow-echo``
+(tests/test_sessions.py's session-holding Echo, ``DELAY`` seconds per word) and prints
 ``serving on 127.0.0.1:PORT``.
 """
 
@@ -46,6 +47,11 @@ async def _serve() -> None:
     rules = next(g for g in kinds.builtin_generators() if g.info.ref == "levels/smb-rules")
     registry = Registry()
     registry.add(Slow(rules, "slow-smb"))
+    from .test_sessions import Echo
+
+    echo = Echo(delay=DELAY)
+    echo.info.name = "slow-echo"
+    registry.add(echo)
     server = GameGenServer(registry, host="127.0.0.1", port=0)
     port = await server.start()
     print(f"serving on 127.0.0.1:{port}", flush=True)

@@ -269,11 +269,233 @@ def test_server_that_stops_answering_is_unavailable_with_keepalive(cli):
     assert seconds < 15
 
 
-def test_readme_quickstart_generates_a_level_a_texture_set_and_music(cli, server, tmp_path):
+# --- sessions -------------------------------------------------------------------------------------
+
+FAILED_PRECONDITION, RESOURCE_EXHAUSTED = 9, 8
+
+
+def session(cli: Path, target: str, *args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([str(cli), "--server", target, "session", *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def by_input(stdout: str, kind: str) -> dict[int, list[dict[str, str]]]:
+    out: dict[int, list[dict[str, str]]] = {}
+    for f in lines_of(stdout, kind):
+        out.setdefault(int(f["input"]), []).append(f)
+    return out
+
+
+def test_an_npc_scene_acts_as_the_python_client_and_a_bad_tick_leaves_it_usable(cli, server, client):
+    import json
+
+    from gamegen.client import NotFound as PyNotFound
+    from gamegen.generators.events import NpcActions
+
+    from .test_npc_session import scene_obs, typed_from_vector
+
+    specs, obs, mask = scene_obs(3, 6)
+    agents = [{"agent_id": f"n{i}", "archetype": s.archetype, "aggression": s.aggression, "caution": s.caution}
+              for i, s in enumerate(specs)]
+    observe = lambda ids: [{**typed_from_vector(obs[i], f"n{i}"), "action_mask": [bool(m) for m in mask[i]]}
+                           for i in ids]
+    ticks = [
+        {"observations": observe(range(5))},                               # n5 joined but not observed
+        {"leave": ["n0"], "observations": observe(range(1, 6))},
+        {"observations": [{**observe([1])[0], "agent_id": "ghost"}]},       # never joined: an error
+        {"join": [{"agent_id": "late", "archetype": "flee", "caution": 0.9}],
+         "observations": [*observe([2, 3]), {**observe([4])[0], "agent_id": "late"}]},
+    ]
+    agent_flags = [x for a in agents for x in ("--agent", f"{a['agent_id']}:{a['archetype']}:{a['aggression']}:"
+                                                          f"{a['caution']}")]
+    r = session(cli, server.target, "npc/npc-mlp", "--seed", "7", "--mode", "argmax", *agent_flags,
+                stdin="".join(json.dumps(t) + "\n" for t in ticks))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("opened session=") and "model=npc/npc-mlp" in r.stdout
+    assert r.stdout.rstrip().endswith("closed")
+
+    # the same scene through the Python client
+    want: dict[int, list[tuple[str, str, str]]] = {}
+    with client.open_session("npc/npc-mlp", seed=7, params={"mode": "argmax", "agents": agents}) as s:
+        for k, tick in enumerate(ticks, 1):
+            if k == 3:
+                with pytest.raises(PyNotFound):
+                    list(s.send(tick))
+                continue
+            (acts,) = [e for e in s.send(tick) if isinstance(e, NpcActions)]
+            want[k] = [(a.agent_id, str(a.action), a.name) for a in acts.actions]
+    got = {k: [(a["agent"], a["action"], a["name"]) for a in v] for k, v in by_input(r.stdout, "action").items()}
+    assert got == want
+    assert [a for a, _, _ in got[4]] == ["n2", "n3", "late"]
+    (err,) = lines_of(r.stdout, "error")
+    assert err["input"] == "3" and err["code"] == "NOT_FOUND" and "'ghost' has not joined" in r.stdout
+    assert sorted(by_input(r.stdout, "end")) == [1, 2, 4]            # one end or one error per input
+
+
+def test_npc_ticks_repeat_and_refused_opens_exit_with_their_status(cli, server):
+    r = session(cli, server.target, "npc/npc-mlp", "--agent", "a:guard", "--agent", "b:chase:0.9", "--ticks", "3")
+    assert r.returncode == 0, r.stderr
+    acts = by_input(r.stdout, "action")
+    assert sorted(acts) == [1, 2, 3] and all([a["agent"] for a in v] == ["a", "b"] for v in acts.values())
+    assert all(0 <= int(a["action"]) <= 8 for v in acts.values() for a in v)
+
+    for args, code, words in [
+        (["npc/no-such"], NOT_FOUND, ["NOT_FOUND", "no-such", "npc/npc-mlp"]),
+        (["npc/scripted"], FAILED_PRECONDITION, ["does not hold sessions", "npc/npc-mlp"]),
+        (["npc/npc-mlp", "--agent", "a:pirate"], INVALID_ARGUMENT, ["pirate", "guard"]),
+        (["npc/npc-mlp", "--open", '{"mode": 3}'], INVALID_ARGUMENT, ["--open", "NpcOpen"]),
+    ]:
+        bad = session(cli, server.target, *args)
+        assert bad.returncode == code, (args, bad.returncode, bad.stderr)
+        for w in words:
+            assert w in bad.stderr, (w, bad.stderr)
+
+
+@pytest.fixture()
+def echo_server():
+    from .test_sessions import Echo
+
+    reg = Registry()
+    fast, slow = Echo(), Echo(delay=0.05)
+    fast.info.name, slow.info.name = "echo", "slow-echo"
+    reg.add(fast)
+    reg.add(slow)
+    s = ServerThread(reg)
+    yield s, fast, slow
+    s.stop()
+
+
+def test_a_dialog_session_cancels_an_input_from_another_thread_and_goes_on(cli, echo_server):
+    server, _, slow = echo_server
+    long_line = " ".join(["word"] * 200)
+    r = session(cli, server.target, "dialog/slow-echo", "--persona", "Brom", "--cancel-after", "3",
+                stdin=f"{long_line}\nwho goes there\n")
+    assert r.returncode == 0, r.stderr
+    deltas = by_input(r.stdout, "delta")
+    assert 3 <= len(deltas[1]) < 30, len(deltas[1])                # of 203: cancelled mid-input
+    ends = by_input(r.stdout, "end")
+    assert ends[1][0]["reason"] == "cancelled" and 1 not in by_input(r.stdout, "reply")
+    assert slow.step_closed.wait(5) and slow.pulled < 40
+    # the session went on, with its state: the second turn is the second one it heard
+    text = "".join(line.split(" text=", 1)[1] for line in r.stdout.splitlines() if line.startswith("delta input=2 "))
+    assert text == "Brom heard (2): who goes there"
+    assert "reply input=2 emotion=neutral action=none line=Brom heard (2): who goes there" in r.stdout
+    assert ends[2][0]["reason"] == "eos" and r.stdout.rstrip().endswith("closed")
+    assert slow.closed.wait(5)
+    deadline = time.time() + 5
+    while server.server.servicer.sessions.open and time.time() < deadline:
+        time.sleep(0.02)
+    assert not server.server.servicer.sessions.open
+
+
+def test_dropping_a_session_mid_input_closes_it_on_the_server(cli, echo_server):
+    server, _, slow = echo_server
+    p = subprocess.Popen([str(cli), "--server", server.target, "session", "dialog/slow-echo", "--persona", "Brom",
+                          "--leave-after", "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        p.stdin.write(" ".join(["word"] * 200) + "\n")
+        p.stdin.flush()
+        lines = [p.stdout.readline() for _ in range(4)]
+        assert lines[-1] == "left\n", lines
+        # the client process and its channel live on: the destructor itself closed the session
+        assert slow.step_closed.wait(5) and slow.closed.wait(5), "the destructor left the session running"
+        assert slow.pulled < 40
+        deadline = time.time() + 5
+        while server.server.servicer.sessions.open and time.time() < deadline:
+            time.sleep(0.02)
+        assert not server.server.servicer.sessions.open and p.poll() is None
+        p.communicate("", timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0
+
+
+def test_a_bad_turn_is_an_error_and_the_conversation_goes_on(cli, echo_server):
+    server, fast, _ = echo_server
+    r = session(cli, server.target, "dialog/echo", "--persona", "Ysolde", stdin="hello\n   \nstill there\n")
+    assert r.returncode == 0, r.stderr
+    (err,) = lines_of(r.stdout, "error")
+    assert err["input"] == "2" and err["code"] == "INVALID_ARGUMENT" and "player_line is empty" in r.stdout
+    assert "line=Ysolde heard (2): still there" in r.stdout     # the bad turn was not counted
+    # a line that is not UTF-8 reaches the server undecodable: an error for it, and the session goes on
+    raw = subprocess.run([str(cli), "--server", server.target, "session", "dialog/echo", "--persona", "Ysolde"],
+                         input=b"caf\xe9?\nhello again\n", capture_output=True, timeout=60)
+    out = raw.stdout.decode("utf-8", "replace")
+    assert raw.returncode == 0, raw.stderr
+    assert "error input=0 code=INVALID_ARGUMENT" in out and "UTF-8" in out
+    assert "line=Ysolde heard (1): hello again" in out and out.rstrip().endswith("closed")
+    missing = session(cli, server.target, "dialog/echo", "--open", '{"persona": {"role": "guard"}}')
+    assert missing.returncode == INVALID_ARGUMENT and "persona.name" in missing.stderr
+
+
+def test_session_limit_and_idle_timeout_end_sessions_with_their_status(cli, echo_server):
+    from gamegen.client import Client
+    from gamegen.server.sessions import SessionLimits
+
+    server, _, _ = echo_server
+    server.server.servicer.sessions.limits = SessionLimits(max_sessions=1, idle_timeout=0.5)
+    with Client(server.target, timeout=30) as c, c.open_session("dialog/echo", params={"persona": {"name": "A"}}):
+        full = session(cli, server.target, "dialog/echo", "--persona", "B")
+        assert full.returncode == RESOURCE_EXHAUSTED and "limit of 1 open sessions" in full.stderr
+    time.sleep(0.5)
+    # open, then say nothing past the server's idle timeout: the session ends with its status
+    p = subprocess.Popen([str(cli), "--server", server.target, "session", "dialog/echo", "--persona", "C"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().startswith("opened ")
+        time.sleep(1.5)
+        out, err = p.communicate("too late\n", timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == DEADLINE_EXCEEDED, (p.returncode, err)
+    assert "no message for" in err and "reopen it" in err
+
+
+@pytest.mark.parametrize("sig, client_args", [(signal.SIGKILL, []), (signal.SIGSTOP, ["--keepalive-ms", "1000"])],
+                         ids=["killed", "stopped-with-keepalive"])
+def test_a_session_whose_server_dies_ends_with_unavailable_not_a_hang(cli, sig, client_args):
+    server = subprocess.Popen([sys.executable, "-m", "tests.slow_server"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        m = re.search(r"serving on ([\d.]+:\d+)", server.stdout.readline())
+        assert m, "slow server did not start"
+        p = subprocess.Popen([str(cli), "--server", m.group(1), *client_args, "session", "dialog/slow-echo",
+                              "--persona", "D"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert p.stdout.readline().startswith("opened ")
+            p.stdin.write(" ".join(["word"] * 200) + "\n")
+            p.stdin.flush()
+            assert p.stdout.readline().startswith("delta input=1 ")
+            server.send_signal(sig)
+            t0 = time.monotonic()
+            out, err = p.communicate(timeout=30)
+            assert time.monotonic() - t0 < 15
+        finally:
+            if p.poll() is None:
+                p.kill()
+        assert p.returncode == UNAVAILABLE, (p.returncode, err)
+        assert "UNAVAILABLE" in err and "went away" in err and "end input=1" not in out
+    finally:
+        if server.poll() is None:
+            server.kill()  # also ends a stopped process
+        server.wait(10)
+
+
+def test_readme_quickstart_generates_a_level_a_texture_set_music_and_an_npc_tick(cli, server, client, tmp_path):
     r = subprocess.run([str(cli.parent / "gamegen_quickstart"), server.target], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "columns from 275" in r.stdout and "bar 15" in r.stdout
+    orc = {"agent_id": "orc-1", "position": {"x": 4, "y": 6}, "health": 1.0, "player_visible": True,
+           "player_position": {"x": 9, "y": 6}}
+    with client.open_session("npc/npc-mlp", seed=7,
+                             params={"agents": [{"agent_id": "orc-1", "archetype": "chase"}]}) as s:
+        (acts, _end) = list(s.send({"observations": [orc]}))
+    assert f"orc-1 {acts.actions[0].name}\n" in r.stdout     # the scene's tick: the Python client's action
     written = {p.name for p in tmp_path.iterdir()}
     assert {"level.tmj", "level.png", "albedo.png", "normal_dx.png", "roughness.png", "music.mid",
             "music.wav"} <= written
@@ -282,14 +504,17 @@ def test_readme_quickstart_generates_a_level_a_texture_set_and_music(cli, server
 
 
 def test_readme_cpp_snippet_compiles(cli, tmp_path):
-    """The README's C++ lines, wrapped in main(), compile against the client as built."""
-    section = (ROOT / "README.md").read_text().split("### C++ / Unreal", 1)[1]
-    code = re.search(r"```cpp\n(.*?)```", section, re.S).group(1).splitlines()
+    """The README's C++ blocks (Generate, an NPC session), wrapped in one main(), compile against the
+    client as built."""
+    section = (ROOT / "README.md").read_text().split("### C++ / Unreal", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```cpp\n(.*?)```", section, re.S)
+    assert len(blocks) >= 2, "the Generate example and the NPC session example"
+    code = "".join(blocks).splitlines()
     includes = [line for line in code if line.startswith("#include")]
     body = [line for line in code if not line.startswith("#include")]
     src = tmp_path / "readme.cpp"
     src.write_text("\n".join([*includes, "#include <chrono>", "#include <fstream>", "#include <iostream>",
-                              "int main() {", *body, "(void)status;", "}"]) + "\n")
+                              "int main() {", *body, "(void)status;", "(void)tick_status;", "}"]) + "\n")
     r = subprocess.run(["c++", "-std=c++17", "-fsyntax-only", f"-I{SOURCE / 'include'}",
                         f"-I{BUILD / 'generated'}", str(src)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]

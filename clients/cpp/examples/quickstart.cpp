@@ -1,5 +1,5 @@
-// The README's C++ example, whole: a level, a texture set and a piece of music from a gamegen
-// server, written to the current folder.   usage: gamegen_quickstart [HOST:PORT]
+// The README's C++ examples, whole: a level, a texture set and a piece of music from a gamegen
+// server, written to the current folder, and one tick of an NPC scene.   usage: gamegen_quickstart [HOST:PORT]
 #include <gamegen/client.h>
 
 #include <chrono>
@@ -44,6 +44,27 @@ int main(int argc, char** argv) {
     options.cancel = stop;
     callbacks.on_music_bar = [](const gamegen::MusicBar& bar) { std::cout << "bar " << bar.index() << "\n"; };
     client.Generate(music, callbacks, options).ThrowIfError();
+
+    // An NPC scene: a Session that lives on the server; one tick in, one action per agent out.
+    gamegen::OpenRequest open("npc/npc-mlp", /*seed=*/7);
+    open.npc().set_mode("argmax");
+    gamegen::NpcAgent* orc = open.npc().add_agents();
+    orc->set_agent_id("orc-1");
+    orc->set_archetype("chase");
+    auto scene = client.OpenSession(open);
+    gamegen::NpcTick tick;
+    gamegen::NpcObservation* o = tick.add_observations();  // world units: metres, seconds
+    o->set_agent_id("orc-1");
+    o->mutable_position()->set_x(4);
+    o->mutable_position()->set_y(6);
+    o->set_health(1.0);
+    o->set_player_visible(true);
+    o->mutable_player_position()->set_x(9);
+    o->mutable_player_position()->set_y(6);
+    gamegen::NpcActions actions;
+    scene->Tick(tick, &actions).ThrowIfError();
+    for (const gamegen::NpcAction& a : actions.actions()) std::cout << a.agent_id() << " " << a.name() << "\n";
+    scene->Close().ThrowIfError();
   } catch (const gamegen::Error& e) {  // e.code(): gamegen::StatusCode::kNotFound, kUnavailable ...
     std::cerr << e.what() << "\n";
     return static_cast<int>(e.code());

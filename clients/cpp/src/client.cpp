@@ -9,6 +9,7 @@
 #include <mutex>
 #include <utility>
 
+#include "call_state.h"
 #include "gamegen/v1/gamegen.grpc.pb.h"
 
 namespace gamegen {
@@ -36,6 +37,12 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kUnauthenticated: return "UNAUTHENTICATED";
   }
   return "UNKNOWN";
+}
+
+StatusCode StatusCodeFromName(const std::string& name) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c)
+    if (name == StatusCodeName(static_cast<StatusCode>(c))) return static_cast<StatusCode>(c);
+  return StatusCode::kUnknown;
 }
 
 std::string Status::ToString() const {
@@ -135,55 +142,6 @@ const char* EventTypeName(Event::Type type) {
 
 // --- calls ----------------------------------------------------------------------------------
 
-namespace detail {
-
-// What every streaming call shares: the gRPC context with its deadline, the link to a
-// CancelToken, and the mapping of a finished call's status to a gamegen::Status. A future
-// bidirectional Session holds one of these next to its ClientReaderWriter.
-struct CallState {
-  grpc::ClientContext context;
-  std::shared_ptr<grpc::Channel> channel;  // keeps the connection alive for the call's life
-  std::string target;
-  std::optional<std::chrono::milliseconds> timeout;
-  std::optional<CancelToken> token;
-  uint64_t token_id = 0;
-  std::atomic<bool> cancel_requested{false};
-  bool saw_last = false;
-  std::unique_ptr<grpc::ClientReader<v1::GenerateEvent>> reader;
-
-  CallState(std::shared_ptr<grpc::Channel> ch, std::string tgt, const CallOptions& options)
-      : channel(std::move(ch)), target(std::move(tgt)), timeout(options.timeout), token(options.cancel) {
-    if (timeout) context.set_deadline(std::chrono::system_clock::now() + *timeout);
-    context.set_wait_for_ready(options.wait_for_ready);
-    // Registered before the call starts: a token fired early cancels the call as it starts.
-    if (token) token_id = token->Register([this] { Cancel(); });
-  }
-
-  ~CallState() {
-    if (token && token_id) token->Unregister(token_id);
-  }
-
-  void Cancel() {
-    cancel_requested = true;
-    context.TryCancel();
-  }
-
-  Status Map(const grpc::Status& s) const {
-    auto code = static_cast<StatusCode>(s.error_code());
-    std::string msg = s.error_message();
-    if (code == StatusCode::kCancelled && cancel_requested) {
-      msg = "the call was cancelled by the client";
-    } else if (code == StatusCode::kDeadlineExceeded && timeout) {
-      msg = "deadline of " + std::to_string(timeout->count()) + " ms passed" + (msg.empty() ? "" : " (" + msg + ")");
-    } else if (code == StatusCode::kUnavailable) {
-      msg = "server at " + (target.empty() ? std::string("the channel's target") : target) +
-            " is unreachable or went away: " + msg;
-    }
-    return Status(code, msg);
-  }
-};
-
-}  // namespace detail
 
 Call::Call(std::unique_ptr<detail::CallState> state) : state_(std::move(state)) {}
 
@@ -228,12 +186,6 @@ Call::iterator& Call::iterator::operator++() {
 }
 
 // --- Client ---------------------------------------------------------------------------------
-
-struct Client::Impl {
-  std::string target;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::GameGen::Stub> stub;
-};
 
 Client::Client(const std::string& target, ClientOptions options) : impl_(std::make_unique<Impl>()) {
   grpc::ChannelArguments args;

@@ -30,6 +30,7 @@
 // gamegen::v1); the aliases below give them short names. gRPC itself stays out of this header.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -65,6 +66,21 @@ using MusicBar = v1::MusicBar;
 using NoteEvent = v1::NoteEvent;
 using Asset = v1::Asset;
 using Final = v1::Final;
+// Sessions (dialog conversations, NPC scenes)
+using SessionOpened = v1::SessionOpened;
+using InputEnd = v1::InputEnd;
+using DialogOpen = v1::DialogOpen;
+using DialogPersona = v1::DialogPersona;
+using DialogSampling = v1::DialogSampling;
+using DialogTurn = v1::DialogTurn;
+using DialogReply = v1::DialogReply;
+using NpcOpen = v1::NpcOpen;
+using NpcAgent = v1::NpcAgent;
+using NpcObservation = v1::NpcObservation;
+using NpcTick = v1::NpcTick;
+using NpcAction = v1::NpcAction;
+using NpcActions = v1::NpcActions;
+using Vec2 = v1::Vec2;
 
 // --- status and errors ----------------------------------------------------------------------
 
@@ -91,6 +107,8 @@ enum class StatusCode : int {
 
 // "NOT_FOUND", "INVALID_ARGUMENT" ... as gRPC spells them.
 const char* StatusCodeName(StatusCode code);
+// The reverse ("NOT_FOUND" -> kNotFound); kUnknown for a name gRPC does not have.
+StatusCode StatusCodeFromName(const std::string& name);
 
 class Status {
  public:
@@ -280,8 +298,147 @@ class Call {
   bool done_ = false;
 };
 
-// Later: `Session`, a bidirectional stream (Write inputs, Next events, CloseInputs, Cancel) built
-// on the same detail::CallState, so it shares deadlines, cancellation and error mapping.
+// --- sessions -------------------------------------------------------------------------------
+
+// A SessionOpen: the model (one ListModels reports with `sessions`), a seed, and the kind's open
+// message, selected by calling its accessor: npc() (agents, mode) or dialog() (persona, sampling).
+class OpenRequest {
+ public:
+  explicit OpenRequest(std::string model, uint64_t seed = 0);  // "npc/npc-mlp", "dialog/smollm2@1.0.0"
+
+  OpenRequest& Seed(uint64_t seed);
+  NpcOpen& npc() { return *proto_.mutable_npc(); }
+  DialogOpen& dialog() { return *proto_.mutable_dialog(); }
+
+  const std::string& model() const { return proto_.model(); }
+  const v1::SessionOpen& proto() const { return proto_; }
+  v1::SessionOpen& proto() { return proto_; }
+
+ private:
+  v1::SessionOpen proto_;
+};
+
+// One event of a session, typed. Every event an input causes carries its input_id(); an input's
+// events end with exactly one kEnd or one kError. kError is that input's failure (status()), and
+// the session goes on; an error with input_id() 0 is about a message that was not an input (the
+// session goes on too). Events of a kind this client was built without arrive as kUnknown.
+class SessionEvent {
+ public:
+  enum class Type { kUnknown, kOpened, kProgress, kTextDelta, kDialogReply, kNpcActions, kEnd, kError, kClosed };
+
+  Type type() const;
+  uint64_t input_id() const { return proto_.input_id(); }
+  const Progress& progress() const { return proto_.progress(); }
+  const std::string& text() const { return proto_.partial().text_delta().text(); }  // kTextDelta
+  const DialogReply& dialog_reply() const { return proto_.dialog_reply(); }
+  const NpcActions& npc_actions() const { return proto_.npc_actions(); }
+  const InputEnd& end() const { return proto_.end(); }
+  Status status() const;  // kError: the input's failure (code + the server's message); else OK
+  bool is_last_of_input() const { return type() == Type::kEnd || type() == Type::kError; }
+  // True when this event is the last one input `input_id` will have: its kEnd or kError, or a
+  // kError with input_id() 0 (the server could not decode the message; that input never ran).
+  bool ends(uint64_t input_id) const {
+    return (input_id == this->input_id() && is_last_of_input()) || (type() == Type::kError && this->input_id() == 0);
+  }
+
+  const v1::SessionEvent& proto() const { return proto_; }
+  v1::SessionEvent& proto() { return proto_; }
+
+ private:
+  v1::SessionEvent proto_;
+};
+
+const char* SessionEventTypeName(SessionEvent::Type type);  // "text_delta", "npc_actions", ...
+
+// Callbacks for Session::Await, called on the calling thread in stream order; unset ones skipped.
+struct SessionCallbacks {
+  std::function<void(const std::string&)> on_text;       // a dialog text delta
+  std::function<void(const DialogReply&)> on_dialog_reply;
+  std::function<void(const NpcActions&)> on_npc_actions;
+  std::function<void(const Progress&)> on_progress;
+  std::function<void(const InputEnd&)> on_end;
+  std::function<void(const SessionEvent&)> on_event;     // every event, before the typed callback
+};
+
+// An open Session stream: a conversation or a scene that lives on the server until Close().
+//
+//   auto s = client.OpenSession(open);                 // throws Error when the open is refused
+//   uint64_t id = s->Send(tick);                       // returns at once with the input's id
+//   gamegen::SessionEvent e;
+//   while (s->Next(&e)) { ...; if (e.ends(id)) break; }
+//
+// or, blocking per input: `gamegen::NpcActions actions; Status st = s->Tick(tick, &actions);`.
+//
+// Inputs run one at a time on the server, in order; one sent while another runs gets a kError
+// (FAILED_PRECONDITION). A stream that ends (the server's idle timeout: DEADLINE_EXCEEDED; the
+// server gone: UNAVAILABLE; CallOptions::timeout or a cancel; Close()) makes Next() return false,
+// Await/Tick/Say return that status, and status() keep it: calls never hang past the stream's end.
+//
+// Threading: one thread reads (Next/Await/Tick/Say); Send may be called from another; Cancel,
+// Abort and the CancelToken are safe from any thread. Destroying an open session closes it
+// (without waiting for the server's answer: call Close() to wait).
+class Session {
+ public:
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // What the server answered to `open`: session id, model, version, provider, parameters used.
+  const SessionOpened& opened() const { return opened_; }
+  const std::string& session_id() const { return opened_.session_id(); }
+
+  // Sends one input and returns its id (1, 2, 3 ... in order). Does not wait for its events.
+  // Returns 0 when the stream has already ended (then status() says why).
+  uint64_t Send(const NpcTick& tick);
+  uint64_t Send(const DialogTurn& turn);
+  uint64_t Send(v1::SessionInput input);  // any kind's input; its input_id is set here
+
+  // Blocks for the next event of the stream. False once the stream has ended: status() then says
+  // how (OK after Close()).
+  bool Next(SessionEvent* event);
+
+  // Reads events until input `input_id`'s last one, handing them to `callbacks`. OK after its
+  // kEnd (also when it was cancelled: end().stop_reason() == "cancelled"); its error when it
+  // failed (the session goes on); the stream's status when the session ended first.
+  Status Await(uint64_t input_id, const SessionCallbacks& callbacks = {});
+
+  // Send + Await for the two kinds: one NPC tick (its actions), one dialog turn (the reply;
+  // `on_text` sees the deltas as they are decoded).
+  Status Tick(const NpcTick& tick, NpcActions* actions);
+  Status Say(const std::string& player_line, DialogReply* reply,
+             const std::function<void(const std::string&)>& on_text = nullptr);
+
+  // Stops input `input_id` on the server (its events end with kEnd, stop_reason "cancelled");
+  // ignored by the server when it is not running. Safe from any thread.
+  void Cancel(uint64_t input_id);
+
+  // Ends the session: the running input stops, the server frees the session and answers
+  // `closed`. Events still in flight are read and dropped. Returns how the stream ended (OK, or
+  // the error that ended it earlier). Safe to call more than once.
+  Status Close();
+
+  // Ends the stream at once from any thread (as CallOptions::cancel does): Next() returns false
+  // and status() is CANCELLED.
+  void Abort();
+
+  const Status& status() const { return status_; }  // read it on the reading thread
+  bool done() const { return done_; }
+
+ private:
+  friend class Client;
+  struct Stream;
+  explicit Session(std::unique_ptr<detail::CallState> state);
+  void End(Status status);
+  bool Write(const v1::SessionRequest& request);
+
+  std::unique_ptr<detail::CallState> state_;
+  std::unique_ptr<Stream> stream_;
+  SessionOpened opened_;
+  Status status_;                  // written by the reading thread before done_
+  std::atomic<bool> done_{false};  // read by Send on another thread
+  bool closed_sent_ = false;       // under the stream's write lock
+  std::atomic<uint64_t> next_id_{0};
+};
 
 // --- the client -----------------------------------------------------------------------------
 
@@ -316,6 +473,16 @@ class Client {
   std::unique_ptr<Call> Generate(const Request& request, const CallOptions& options = {});
   // Runs a Generate stream to its end on this thread, calling `callbacks` per event.
   Status Generate(const Request& request, const Callbacks& callbacks, const CallOptions& options = {});
+
+  // Opens a Session (dialog, NPC behaviour) and waits for the server's `opened`. Throws Error:
+  // NOT_FOUND (unknown model), FAILED_PRECONDITION (a model that holds no sessions),
+  // INVALID_ARGUMENT (a bad open parameter), RESOURCE_EXHAUSTED (the server's --max-sessions),
+  // UNAVAILABLE, DEADLINE_EXCEEDED. CallOptions apply to the whole session's life: `timeout` is a
+  // deadline for all of it, `cancel` aborts it; ClientOptions::keepalive_ms notices a hung server.
+  std::unique_ptr<Session> OpenSession(const OpenRequest& request, const CallOptions& options = {});
+  // The same without exceptions: on success *session is set and the status is OK.
+  Status OpenSession(const OpenRequest& request, std::unique_ptr<Session>* session,
+                     const CallOptions& options = {});
 
   const std::shared_ptr<grpc::Channel>& channel() const;
 
