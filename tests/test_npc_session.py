@@ -188,3 +188,50 @@ def test_generate_writes_behaviour_trees_and_a_scene(served):
         assert assets["scene.png"].startswith(b"\x89PNG")
     infos = {f"{m.kind}/{m.name}": m for m in c.list_models(kind="npc")}
     assert infos["npc/npc-mlp"].sessions and not infos["npc/scripted"].sessions
+
+
+def test_agents_past_the_servers_limit_are_refused_and_other_sessions_go_on(registry):
+    from gamegen.client import ResourceExhausted
+    from gamegen.server.sessions import SessionLimits
+
+    server = ServerThread(registry, session_limits=SessionLimits(max_npc_agents=1000))
+    specs, obs, mask = scene_obs(9, 20)
+    agents = lambda n, p="a": [{"agent_id": f"{p}{i}", "archetype": A.ARCHETYPES[i % 5]} for i in range(n)]
+    tick = {"observations": [typed_from_vector(obs[i], f"o{i}") for i in range(20)]}
+    stop, bystander = threading.Event(), {"ticks": 0, "actions": set(), "errors": []}
+
+    def other_scene(c):
+        try:
+            with c.open_session("npc/npc-mlp", seed=2, params={"agents": agents(20, "o")}) as s:
+                while not stop.is_set():
+                    out = list(s.send(tick))
+                    bystander["actions"].add(tuple(a.action for a in out[0].actions))
+                    bystander["ticks"] += 1
+        except Exception as e:   # reported below
+            bystander["errors"].append(e)
+
+    try:
+        with Client(server.target, timeout=60) as c:
+            t = threading.Thread(target=other_scene, args=(c,))
+            t.start()
+            with pytest.raises(ResourceExhausted, match=r"5000 agents would make 5000 .* at most 1000 agents per "
+                                                        r"session \(`gamegen serve --max-npc-agents`\)"):
+                c.open_session("npc/npc-mlp", seed=1, params={"agents": agents(5000)})
+            with c.open_session("npc/npc-mlp", seed=1, params={"agents": agents(1000)}) as s:
+                with pytest.raises(ResourceExhausted, match=r"join: 3000 agents would make 4000 in this session "
+                                                            r"\(1000 already joined, 0 leaving\)"):
+                    list(s.send({"join": agents(3000, "b")}))
+                # the refused join left the scene as it was: its 1000 agents still tick, none of b* joined
+                out = list(s.send({"observations": [{**typed_from_vector(obs[i % 20], f"a{i}")} for i in range(1000)]}))
+                assert len(out[0].actions) == 1000
+                with pytest.raises(NotFound, match="'b0' has not joined"):
+                    list(s.send({"observations": [typed_from_vector(obs[0], "b0")]}))
+                list(s.send({"leave": ["a0"], "join": agents(1, "c")}))   # at the limit, one out one in
+            stop.set()
+            t.join(60)
+    finally:
+        stop.set()
+        server.stop()
+    assert not bystander["errors"], bystander["errors"]
+    assert bystander["ticks"] >= 1 and len(bystander["actions"]) == 1   # argmax, same tick: same actions every time
+

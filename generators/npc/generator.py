@@ -33,7 +33,7 @@ from .runtime import InputError, PolicyRunner
 GENERATOR_VERSION = 1
 FORMATS = ("xml", "json", "png")
 MODES = ("argmax", "sample")
-MAX_AGENTS_PER_SESSION = 4096
+DEFAULT_MAX_AGENTS = 4096   # per session; a server sets its own (`gamegen serve --max-npc-agents`)
 
 
 def npc_params(archetypes) -> tuple[Param, ...]:
@@ -190,8 +190,9 @@ def _rows(d, a: int, b: int):
 class Scene:
     """One game scene's agents on a shared :class:`Batcher` (what ``open_session`` returns)."""
 
-    def __init__(self, gen: "NpcGenerator", seed: int, params: Mapping[str, Any]):
-        self.gen, self.batcher = gen, gen.batcher
+    def __init__(self, gen: "NpcGenerator", seed: int, params: Mapping[str, Any],
+                 max_agents: int = DEFAULT_MAX_AGENTS):
+        self.gen, self.batcher, self.max_agents = gen, gen.batcher, max_agents
         self.mode = params.get("mode") or "argmax"
         if self.mode not in MODES:
             raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}", field="mode")
@@ -204,13 +205,24 @@ class Scene:
             self.close()
             raise
 
-    def _join(self, agents, where: str) -> None:
+    def _join(self, agents, where: str, leaving: int = 0) -> None:
+        """Validate every agent first, then join them all: a refused join leaves the scene as it was.
+        ``leaving`` agents leave in the same tick (after the join), so they do not count."""
+        after = len(self.agents) - leaving + len(agents)
+        if after > self.max_agents:
+            raise ResourceExhausted(
+                f"{where}: {len(agents)} agents would make {after} in this session "
+                f"({len(self.agents)} already joined, {leaving} leaving); this server allows at most "
+                f"{self.max_agents} agents per session (`gamegen serve --max-npc-agents`); split the scene "
+                "over several sessions")
+        checked: list[tuple[str, tuple[str, float, float], int]] = []
+        ids: set[str] = set()
         for k, a in enumerate(agents):
             aid = str(a.get("agent_id", ""))
             if not aid:
                 raise InvalidArgument(f"{where}[{k}].agent_id is empty; every agent needs an id unique in the "
                                       "session", field="agent_id")
-            if aid in self.agents:
+            if aid in self.agents or aid in ids:
                 raise InvalidArgument(f"{where}[{k}]: agent {aid!r} has already joined", field="agent_id")
             arch = a.get("archetype", "")
             offered = self.gen.archetypes
@@ -223,22 +235,27 @@ class Scene:
                 if not (0.0 <= v <= 1.0):
                     raise InvalidArgument(f"{where}[{k}].{p} must be from 0 to 1, got {v:g}", field=p)
                 vals.append(v)
-            if len(self.agents) >= MAX_AGENTS_PER_SESSION:
-                raise ResourceExhausted(f"a session holds at most {MAX_AGENTS_PER_SESSION} agents; "
-                                        f"{aid!r} would be one more")
             seed = int(a.get("seed", 0)) ^ (self.seed * 0x9E3779B97F4A7C15 & (2**64 - 1))
-            try:
+            ids.add(aid)
+            checked.append((aid, (arch, vals[0], vals[1]), seed))
+        joined = []
+        try:
+            for aid, spec, seed in checked:
                 self.batcher.join((self.tag, aid), seed)
-            except InputError as e:
-                raise ResourceExhausted(str(e)) from None
-            self.agents[aid] = (arch, vals[0], vals[1])
+                joined.append(aid)
+        except InputError as e:
+            for aid in joined:
+                self.batcher.leave((self.tag, aid))
+            raise ResourceExhausted(str(e)) from None
+        for aid, spec, _ in checked:
+            self.agents[aid] = spec
 
     def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
         t0 = time.perf_counter()
         for k, aid in enumerate(value.get("leave", [])):
             if aid not in self.agents:
                 raise NotFound(f"leave[{k}]: agent {aid!r} is not in this session", field="leave")
-        self._join(value.get("join", []), "join")
+        self._join(value.get("join", []), "join", leaving=len(set(value.get("leave", []))))
         for aid in value.get("leave", []):
             self.batcher.leave((self.tag, aid))
             del self.agents[aid]
@@ -327,10 +344,10 @@ class NpcGenerator(Generator):
     def holds_sessions(self) -> bool:
         return self.runner is not None
 
-    def open_session(self, seed: int, params: Mapping[str, Any]) -> Scene:
+    def open_session(self, seed: int, params: Mapping[str, Any], *, max_agents: int = DEFAULT_MAX_AGENTS) -> Scene:
         if self.runner is None:
             raise FailedPrecondition(f"{self.info.ref} plans on the arena's own map and answers Generate only")
-        return Scene(self, seed, params)
+        return Scene(self, seed, params, max_agents=max_agents)
 
     def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         from . import btree
