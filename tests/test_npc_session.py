@@ -235,3 +235,38 @@ def test_agents_past_the_servers_limit_are_refused_and_other_sessions_go_on(regi
     assert not bystander["errors"], bystander["errors"]
     assert bystander["ticks"] >= 1 and len(bystander["actions"]) == 1   # argmax, same tick: same actions every time
 
+
+def test_the_demo_game_moves_its_agents_as_the_in_process_policy_does(served):
+    """The demo's game loop over a loopback server: typed observations built from the arena's state
+    are exactly the arena's own vectors, and the served actions are those of the in-process
+    RunnerPolicy (argmax), tick after tick, so both arenas stay in the same state."""
+    from gamegen.generators.npc.demo import DEMO_SPECS, ServedPolicy, play, typed_observations
+    from gamegen.generators.npc.runtime import RunnerPolicy
+
+    _, c, _ = served
+    game, local = A.Arena(), A.Arena()
+    for a in (game, local):
+        a.reset(DEMO_SPECS, seed=5, player_mode="wander")
+    in_process = RunnerPolicy(PolicyRunner(MODELS / "npc-mlp" / "1.0.0"))
+    moves = 0
+    with c.open_session("npc/npc-mlp", seed=5) as s:
+        served_policy = ServedPolicy(s)
+        for t in range(10):
+            obs, _ = game.observe()
+            typed = typed_observations(game, [f"x{i}" for i in range(len(DEMO_SPECS))])
+            for i, sp in enumerate(DEMO_SPECS):
+                np.testing.assert_array_equal(observation_vector(typed[i], sp.archetype, sp.aggression, sp.caution),
+                                              obs[i], err_msg=f"tick {t}, agent {i}")
+            got, want = served_policy.act(game), in_process.act(local)
+            assert got.tolist() == want.tolist(), f"tick {t}"
+            assert [a.name for a in served_policy.last] == [A.ACTIONS[k] for k in want]
+            before = game.pos.copy()
+            game.step(got)
+            local.step(want)
+            np.testing.assert_array_equal(game.pos, local.pos)
+            moves += int(np.sum(np.any(game.pos != before, axis=1)))
+        assert moves > 5 * len(DEMO_SPECS)     # the agents do move
+    with c.open_session("npc/npc-mlp", seed=5) as s:
+        img = play(s, ticks=(0, 3))
+    assert img.size == (2 * 24 * 16 + 4, 24 * 16 + 18 + 20)      # two frames of the 24 x 24 m arena, a legend
+
