@@ -270,3 +270,30 @@ def test_the_demo_game_moves_its_agents_as_the_in_process_policy_does(served):
         img = play(s, ticks=(0, 3))
     assert img.size == (2 * 24 * 16 + 4, 24 * 16 + 18 + 20)      # two frames of the 24 x 24 m arena, a legend
 
+
+def test_the_batcher_fires_once_every_open_scene_has_ticked(registry):
+    """With a long max_delay, two scenes ticking at once share exactly one ONNX Runtime call (the
+    leader waits for the second), and a lone scene's tick goes at once instead of waiting it out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gen = registry.resolve("npc/npc-mlp")
+    specs, obs, _ = scene_obs(4, 10)
+    agents = [{"agent_id": f"z{i}", "archetype": s.archetype} for i, s in enumerate(specs)]
+    tick = {"observations": [typed_from_vector(obs[i], f"z{i}") for i in range(10)]}
+    old = gen.batcher.max_delay
+    gen.batcher.max_delay = 120.0
+    scenes = [gen.open_session(k, {"agents": agents}) for k in range(2)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            calls = gen.batcher.calls
+            futs = [pool.submit(lambda s: list(s.step(tick)), s) for s in scenes]
+            outs = [f.result(timeout=30) for f in futs]
+            assert gen.batcher.calls - calls == 1
+            assert outs[0][0] == outs[1][0]          # same observations, argmax: same actions
+            scenes.pop().close()
+            lone = pool.submit(lambda: list(scenes[0].step(tick)))
+            assert lone.result(timeout=30)[0] == outs[0][0] and gen.batcher.calls - calls == 2
+    finally:
+        for s in scenes:
+            s.close()
+        gen.batcher.max_delay = old

@@ -106,8 +106,9 @@ class Batcher:
 
     ``decide`` may be called from many threads at once (one per session tick). The first request
     of a batch waits up to ``max_delay`` seconds for others (or until ``max_batch`` agents are
-    waiting), then one ONNX Runtime call per mode decides for all of them; each caller gets its
-    own rows. Join and leave go through the same lock, so the runner is never used by two threads.
+    waiting, or until every open scene has a tick waiting: a lone scene never waits), then one
+    ONNX Runtime call per mode decides for all of them; each caller gets its own rows. Join and
+    leave go through the same lock, so the runner is never used by two threads.
     """
 
     def __init__(self, runner: PolicyRunner, max_delay: float = 0.002, max_batch: int = 8192):
@@ -118,6 +119,16 @@ class Batcher:
         self._leader = False
         self.calls = 0          # ONNX Runtime calls made (benchmarks and tests read it)
         self.batches = 0
+        self.scenes = 0         # open scenes on this batcher (Scene counts itself in and out)
+
+    def scene_opened(self) -> None:
+        with self._cv:
+            self.scenes += 1
+
+    def scene_closed(self) -> None:
+        with self._cv:
+            self.scenes -= 1
+            self._cv.notify_all()    # a leader waiting for this scene's tick need not wait longer
 
     def join(self, agent_id, seed: int) -> None:
         with self.lock:
@@ -144,7 +155,8 @@ class Batcher:
     def _lead(self) -> None:
         deadline = time.perf_counter() + self.max_delay
         with self._cv:
-            while sum(len(p[0]) for p in self._pending) < self.max_batch:
+            while (sum(len(p[0]) for p in self._pending) < self.max_batch
+                   and len(self._pending) < self.scenes):
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break
@@ -199,6 +211,8 @@ class Scene:
         self.seed = seed
         self.tag = object()            # agent ids are (tag, agent_id): sessions never collide
         self.agents: dict[str, tuple[str, float, float]] = {}
+        self._open = True
+        self.batcher.scene_opened()
         try:
             self._join(params.get("agents", []), "agents")
         except BaseException:
@@ -314,6 +328,9 @@ class Scene:
         for aid in list(self.agents):
             self.batcher.leave((self.tag, aid))
         self.agents.clear()
+        if self._open:
+            self._open = False
+            self.batcher.scene_closed()
 
 
 # -- the generators -------------------------------------------------------------------------------
