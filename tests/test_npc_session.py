@@ -13,7 +13,7 @@ import pytest
 from gamegen.client import Client, InvalidArgument, NotFound
 from gamegen.generators.events import InputEnd, NpcActions
 from gamegen.generators.npc import arena as A
-from gamegen.generators.npc.generator import observation_vector
+from gamegen.generators.npc.generator import observation_matrix, observation_vector
 from gamegen.generators.npc.runtime import PolicyRunner
 
 from .conftest import MODELS, ServerThread
@@ -50,10 +50,15 @@ def test_typed_observations_scale_into_the_arena_layout():
     checked = 0
     for t in range(60):
         obs, _ = arena.observe()
+        typed = [typed_from_vector(obs[i], f"a{i}") for i in range(len(specs))]
         for i, s in enumerate(specs):
-            mine = observation_vector(typed_from_vector(obs[i], f"a{i}"), s.archetype, s.aggression, s.caution)
+            mine = observation_vector(typed[i], s.archetype, s.aggression, s.caution)
             np.testing.assert_allclose(mine, obs[i], atol=2e-6, err_msg=f"tick {t}, agent {i}")
             checked += 1
+        # the whole tick at once (what Scene.step uses): the same numbers as agent by agent
+        np.testing.assert_array_equal(
+            observation_matrix(typed, [(s.archetype, s.aggression, s.caution) for s in specs]),
+            np.stack([observation_vector(typed[i], s.archetype, s.aggression, s.caution) for i, s in enumerate(specs)]))
         arena.step(np.random.default_rng(t).integers(0, 9, len(specs)))
     assert checked == 300
 
@@ -257,6 +262,8 @@ def test_the_demo_game_moves_its_agents_as_the_in_process_policy_does(served):
             for i, sp in enumerate(DEMO_SPECS):
                 np.testing.assert_array_equal(observation_vector(typed[i], sp.archetype, sp.aggression, sp.caution),
                                               obs[i], err_msg=f"tick {t}, agent {i}")
+            np.testing.assert_array_equal(
+                observation_matrix(typed, [(sp.archetype, sp.aggression, sp.caution) for sp in DEMO_SPECS]), obs)
             got, want = served_policy.act(game), in_process.act(local)
             assert got.tolist() == want.tolist(), f"tick {t}"
             assert [a.name for a in served_policy.last] == [A.ACTIONS[k] for k in want]
