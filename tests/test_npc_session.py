@@ -304,3 +304,27 @@ def test_the_batcher_fires_once_every_open_scene_has_ticked(registry):
         for s in scenes:
             s.close()
         gen.batcher.max_delay = old
+
+
+def test_npc_ticks_take_the_direct_path_both_ways_with_the_json_mappings_result():
+    """The client fills an NPC tick without json_format and the server reads it without it: the
+    message and the dict must be what the JSON mapping gives (64-bit ints aside), or fall back to it."""
+    from google.protobuf import json_format
+
+    from gamegen.client import _fill
+    from gamegen.server.convert import _plain
+    from gamegen.v1 import gamegen_pb2 as pb
+
+    _, obs, mask = scene_obs(6, 8)
+    tick = {"join": [{"agent_id": "j", "archetype": "flee", "aggression": 0.0, "seed": 7}], "leave": ["gone"],
+            "observations": [{**typed_from_vector(obs[i], f"o{i}"), "action_mask": [bool(m) for m in mask[i]]}
+                             for i in range(8)]}
+    fast, slow = pb.NpcTick(), pb.NpcTick()
+    assert _fill(fast, tick)
+    json_format.ParseDict(tick, slow)
+    assert fast == slow
+    mapped = json_format.MessageToDict(slow, preserving_proto_field_name=True)
+    mapped["join"][0]["seed"] = int(mapped["join"][0]["seed"])     # uint64: a string in the JSON mapping
+    assert _plain(fast) == mapped and _plain(fast)["join"][0]["aggression"] == 0.0
+    assert not _fill(pb.NpcTick(), {"observations": [{"agent_id": "a", "features": ["NaN"]}]})  # needs the mapping
+    assert not _fill(pb.NpcTick(), {"observations": [{"agent_id": "a", "colour": 3}]})
