@@ -215,8 +215,9 @@ class Generator:
     def holds_sessions(self) -> bool:
         return type(self).open_session is not Generator.open_session
 
-    def open_session(self, seed: int, params: Mapping[str, Any]) -> Session:
-        """Open a session (a plain dict of the kind's open message), or raise InvalidArgument."""
+    def open_session(self, seed: int, params: Mapping[str, Any], *, max_agents: int = 4096) -> Session:
+        """Open a session (a plain dict of the kind's open message), or raise InvalidArgument.
+        ``max_agents`` is the server's limit on agents per session, for kinds that hold agents."""
         raise FailedPrecondition(f"{self.info.ref} does not hold sessions; it answers Generate requests")
 
     def warm_params(self) -> dict[str, Any]:

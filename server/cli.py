@@ -106,6 +106,7 @@ def serve(
     ort_threads: int = typer.Option(1, help="ONNX Runtime intra-op threads per session (0 = all cores)"),
     max_sessions: int = typer.Option(64, help="Session streams (dialog, NPC) open at once; more get RESOURCE_EXHAUSTED"),
     session_idle_timeout: float = typer.Option(600.0, help="seconds without a message before a Session is closed"),
+    max_npc_agents: int = typer.Option(4096, help="agents in one NPC Session scene; joins past it get RESOURCE_EXHAUSTED"),
     http_port: int = typer.Option(50052, help="HTTP/WebSocket gateway port (JSON, NDJSON streams, sessions); "
                                              "0 picks a free one"),
     no_http: bool = typer.Option(False, "--no-http", help="serve gRPC only, no HTTP/WebSocket gateway"),
@@ -133,6 +134,8 @@ def serve(
         raise _fail(f"--workers must be 0 (one per core) or more, got {workers}")
     if max_sessions < 1:
         raise _fail(f"--max-sessions must be at least 1, got {max_sessions}")
+    if max_npc_agents < 1:
+        raise _fail(f"--max-npc-agents must be at least 1, got {max_npc_agents}")
     if not session_idle_timeout > 0:
         raise _fail(f"--session-idle-timeout must be more than 0 seconds, got {session_idle_timeout}")
     if ort_threads < 0:
@@ -159,7 +162,7 @@ def serve(
     server = GameGenServer(registry, host=host, port=port, max_concurrent=max_concurrent, workers=workers or None,
                            queue_size=queue, queue_timeout=queue_timeout, stall_timeout=stall_timeout,
                            send_buffer=max(1, int(send_buffer_mb * (1 << 20))),
-                           session_limits=SessionLimits(max_sessions, session_idle_timeout),
+                           session_limits=SessionLimits(max_sessions, session_idle_timeout, max_npc_agents),
                            http_port=None if no_http else http_port, http_cors_origin=http_cors_origin)
 
     async def main() -> None:

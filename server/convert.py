@@ -187,7 +187,21 @@ def session_message_params(msg, oneof: str, gen: Generator, what: str) -> dict[s
         return {}
     if which != gen.info.kind:
         raise ParamError(oneof, f"model {gen.info.ref} takes `{gen.info.kind}` {what}, but the message sets `{which}`")
+    if which == "npc":   # thousands of agents per tick: read the fields directly (no enums, no JSON mapping)
+        return _plain(getattr(msg, which))
     return json_format.MessageToDict(getattr(msg, which), preserving_proto_field_name=True)
+
+
+def _plain(m) -> dict[str, Any]:
+    """A message as a dict of its set fields (nested messages as dicts, repeated as lists); 64-bit
+    integers stay ints, where the JSON mapping would make them strings."""
+    out: dict[str, Any] = {}
+    for f, v in m.ListFields():
+        if f.message_type is not None:
+            out[f.name] = [_plain(x) for x in v] if f.is_repeated else _plain(v)
+        else:
+            out[f.name] = list(v) if f.is_repeated else v
+    return out
 
 
 def session_event_to_proto(input_id: int, e: ev.Event) -> pb.SessionEvent:

@@ -41,6 +41,7 @@ _END = object()
 class SessionLimits:
     max_sessions: int = 64          # open at once on this server; more get RESOURCE_EXHAUSTED
     idle_timeout: float = 600.0     # seconds without a message before the session is closed
+    max_npc_agents: int = 4096      # agents in one NPC scene; more get RESOURCE_EXHAUSTED
 
 
 @dataclass
@@ -82,7 +83,8 @@ class SessionHub:
                 raise ResourceExhausted(f"server is at its limit of {self.limits.max_sessions} open sessions; close one or "
                             "retry shortly (the limit is set by `gamegen serve --max-sessions`)")
             params = convert.session_message_params(first.open, "params", gen, "open parameters")
-            session = await asyncio.to_thread(gen.open_session, first.open.seed, params)
+            session = await asyncio.to_thread(gen.open_session, first.open.seed, params,
+                                              max_agents=self.limits.max_npc_agents)
         except GameGenError as e:
             await context.abort(e.code, e.details)
         sid = uuid.uuid4().hex

@@ -13,7 +13,7 @@ import pytest
 from gamegen.client import Client, InvalidArgument, NotFound
 from gamegen.generators.events import InputEnd, NpcActions
 from gamegen.generators.npc import arena as A
-from gamegen.generators.npc.generator import observation_vector
+from gamegen.generators.npc.generator import observation_matrix, observation_vector
 from gamegen.generators.npc.runtime import PolicyRunner
 
 from .conftest import MODELS, ServerThread
@@ -50,10 +50,15 @@ def test_typed_observations_scale_into_the_arena_layout():
     checked = 0
     for t in range(60):
         obs, _ = arena.observe()
+        typed = [typed_from_vector(obs[i], f"a{i}") for i in range(len(specs))]
         for i, s in enumerate(specs):
-            mine = observation_vector(typed_from_vector(obs[i], f"a{i}"), s.archetype, s.aggression, s.caution)
+            mine = observation_vector(typed[i], s.archetype, s.aggression, s.caution)
             np.testing.assert_allclose(mine, obs[i], atol=2e-6, err_msg=f"tick {t}, agent {i}")
             checked += 1
+        # the whole tick at once (what Scene.step uses): the same numbers as agent by agent
+        np.testing.assert_array_equal(
+            observation_matrix(typed, [(s.archetype, s.aggression, s.caution) for s in specs]),
+            np.stack([observation_vector(typed[i], s.archetype, s.aggression, s.caution) for i, s in enumerate(specs)]))
         arena.step(np.random.default_rng(t).integers(0, 9, len(specs)))
     assert checked == 300
 
@@ -188,3 +193,138 @@ def test_generate_writes_behaviour_trees_and_a_scene(served):
         assert assets["scene.png"].startswith(b"\x89PNG")
     infos = {f"{m.kind}/{m.name}": m for m in c.list_models(kind="npc")}
     assert infos["npc/npc-mlp"].sessions and not infos["npc/scripted"].sessions
+
+
+def test_agents_past_the_servers_limit_are_refused_and_other_sessions_go_on(registry):
+    from gamegen.client import ResourceExhausted
+    from gamegen.server.sessions import SessionLimits
+
+    server = ServerThread(registry, session_limits=SessionLimits(max_npc_agents=1000))
+    specs, obs, mask = scene_obs(9, 20)
+    agents = lambda n, p="a": [{"agent_id": f"{p}{i}", "archetype": A.ARCHETYPES[i % 5]} for i in range(n)]
+    tick = {"observations": [typed_from_vector(obs[i], f"o{i}") for i in range(20)]}
+    stop, bystander = threading.Event(), {"ticks": 0, "actions": set(), "errors": []}
+
+    def other_scene(c):
+        try:
+            with c.open_session("npc/npc-mlp", seed=2, params={"agents": agents(20, "o")}) as s:
+                while not stop.is_set():
+                    out = list(s.send(tick))
+                    bystander["actions"].add(tuple(a.action for a in out[0].actions))
+                    bystander["ticks"] += 1
+        except Exception as e:   # reported below
+            bystander["errors"].append(e)
+
+    try:
+        with Client(server.target, timeout=60) as c:
+            t = threading.Thread(target=other_scene, args=(c,))
+            t.start()
+            with pytest.raises(ResourceExhausted, match=r"5000 agents would make 5000 .* at most 1000 agents per "
+                                                        r"session \(`gamegen serve --max-npc-agents`\)"):
+                c.open_session("npc/npc-mlp", seed=1, params={"agents": agents(5000)})
+            with c.open_session("npc/npc-mlp", seed=1, params={"agents": agents(1000)}) as s:
+                with pytest.raises(ResourceExhausted, match=r"join: 3000 agents would make 4000 in this session "
+                                                            r"\(1000 already joined, 0 leaving\)"):
+                    list(s.send({"join": agents(3000, "b")}))
+                # the refused join left the scene as it was: its 1000 agents still tick, none of b* joined
+                out = list(s.send({"observations": [{**typed_from_vector(obs[i % 20], f"a{i}")} for i in range(1000)]}))
+                assert len(out[0].actions) == 1000
+                with pytest.raises(NotFound, match="'b0' has not joined"):
+                    list(s.send({"observations": [typed_from_vector(obs[0], "b0")]}))
+                list(s.send({"leave": ["a0"], "join": agents(1, "c")}))   # at the limit, one out one in
+            stop.set()
+            t.join(60)
+    finally:
+        stop.set()
+        server.stop()
+    assert not bystander["errors"], bystander["errors"]
+    assert bystander["ticks"] >= 1 and len(bystander["actions"]) == 1   # argmax, same tick: same actions every time
+
+
+def test_the_demo_game_moves_its_agents_as_the_in_process_policy_does(served):
+    """The demo's game loop over a loopback server: typed observations built from the arena's state
+    are exactly the arena's own vectors, and the served actions are those of the in-process
+    RunnerPolicy (argmax), tick after tick, so both arenas stay in the same state."""
+    from gamegen.generators.npc.demo import DEMO_SPECS, ServedPolicy, play, typed_observations
+    from gamegen.generators.npc.runtime import RunnerPolicy
+
+    _, c, _ = served
+    game, local = A.Arena(), A.Arena()
+    for a in (game, local):
+        a.reset(DEMO_SPECS, seed=5, player_mode="wander")
+    in_process = RunnerPolicy(PolicyRunner(MODELS / "npc-mlp" / "1.0.0"))
+    moves = 0
+    with c.open_session("npc/npc-mlp", seed=5) as s:
+        served_policy = ServedPolicy(s)
+        for t in range(10):
+            obs, _ = game.observe()
+            typed = typed_observations(game, [f"x{i}" for i in range(len(DEMO_SPECS))])
+            for i, sp in enumerate(DEMO_SPECS):
+                np.testing.assert_array_equal(observation_vector(typed[i], sp.archetype, sp.aggression, sp.caution),
+                                              obs[i], err_msg=f"tick {t}, agent {i}")
+            np.testing.assert_array_equal(
+                observation_matrix(typed, [(sp.archetype, sp.aggression, sp.caution) for sp in DEMO_SPECS]), obs)
+            got, want = served_policy.act(game), in_process.act(local)
+            assert got.tolist() == want.tolist(), f"tick {t}"
+            assert [a.name for a in served_policy.last] == [A.ACTIONS[k] for k in want]
+            before = game.pos.copy()
+            game.step(got)
+            local.step(want)
+            np.testing.assert_array_equal(game.pos, local.pos)
+            moves += int(np.sum(np.any(game.pos != before, axis=1)))
+        assert moves > 5 * len(DEMO_SPECS)     # the agents do move
+    with c.open_session("npc/npc-mlp", seed=5) as s:
+        img = play(s, ticks=(0, 3))
+    assert img.size == (2 * 24 * 16 + 4, 24 * 16 + 18 + 20)      # two frames of the 24 x 24 m arena, a legend
+
+
+def test_the_batcher_fires_once_every_open_scene_has_ticked(registry):
+    """With a long max_delay, two scenes ticking at once share exactly one ONNX Runtime call (the
+    leader waits for the second), and a lone scene's tick goes at once instead of waiting it out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gen = registry.resolve("npc/npc-mlp")
+    specs, obs, _ = scene_obs(4, 10)
+    agents = [{"agent_id": f"z{i}", "archetype": s.archetype} for i, s in enumerate(specs)]
+    tick = {"observations": [typed_from_vector(obs[i], f"z{i}") for i in range(10)]}
+    old = gen.batcher.max_delay
+    gen.batcher.max_delay = 120.0
+    scenes = [gen.open_session(k, {"agents": agents}) for k in range(2)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            calls = gen.batcher.calls
+            futs = [pool.submit(lambda s: list(s.step(tick)), s) for s in scenes]
+            outs = [f.result(timeout=30) for f in futs]
+            assert gen.batcher.calls - calls == 1
+            assert outs[0][0] == outs[1][0]          # same observations, argmax: same actions
+            scenes.pop().close()
+            lone = pool.submit(lambda: list(scenes[0].step(tick)))
+            assert lone.result(timeout=30)[0] == outs[0][0] and gen.batcher.calls - calls == 2
+    finally:
+        for s in scenes:
+            s.close()
+        gen.batcher.max_delay = old
+
+
+def test_npc_ticks_take_the_direct_path_both_ways_with_the_json_mappings_result():
+    """The client fills an NPC tick without json_format and the server reads it without it: the
+    message and the dict must be what the JSON mapping gives (64-bit ints aside), or fall back to it."""
+    from google.protobuf import json_format
+
+    from gamegen.client import _fill
+    from gamegen.server.convert import _plain
+    from gamegen.v1 import gamegen_pb2 as pb
+
+    _, obs, mask = scene_obs(6, 8)
+    tick = {"join": [{"agent_id": "j", "archetype": "flee", "aggression": 0.0, "seed": 7}], "leave": ["gone"],
+            "observations": [{**typed_from_vector(obs[i], f"o{i}"), "action_mask": [bool(m) for m in mask[i]]}
+                             for i in range(8)]}
+    fast, slow = pb.NpcTick(), pb.NpcTick()
+    assert _fill(fast, tick)
+    json_format.ParseDict(tick, slow)
+    assert fast == slow
+    mapped = json_format.MessageToDict(slow, preserving_proto_field_name=True)
+    mapped["join"][0]["seed"] = int(mapped["join"][0]["seed"])     # uint64: a string in the JSON mapping
+    assert _plain(fast) == mapped and _plain(fast)["join"][0]["aggression"] == 0.0
+    assert not _fill(pb.NpcTick(), {"observations": [{"agent_id": "a", "features": ["NaN"]}]})  # needs the mapping
+    assert not _fill(pb.NpcTick(), {"observations": [{"agent_id": "a", "colour": 3}]})

@@ -53,6 +53,8 @@ def test_list_models_reports_kind_params_provider(client):
     upload = {p.name: p for p in models["textures/exemplar-unet"].parameters}["exemplar"]
     assert upload.type == pb.PARAMETER_TYPE_BYTES and "PNG" in upload.accepts and upload.max > upload.min > 0
     assert [m.name for m in client.list_models(kind="levels")] and not client.list_models(kind="weather")
+    for kind in ("levels", "npc"):   # the filter returns that kind's models and only those
+        assert {m.kind for m in client.list_models(kind=kind)} == {kind}
 
 
 def test_health_and_reflection(server):

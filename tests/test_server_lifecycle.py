@@ -359,6 +359,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_before_loading_models():
     (["--stall-timeout", "-1"], ["--stall-timeout", "-1"]),
     (["--queue", "-2"], ["--queue", "-2"]),
     (["--send-buffer-mb", "0"], ["--send-buffer-mb", "0"]),
+    (["--max-npc-agents", "0"], ["--max-npc-agents", "at least 1", "0"]),
 ])
 def test_serve_rejects_bad_limits(args, words):
     r = subprocess.run(gamegen_cmd("serve", "--port", "0", *args), capture_output=True, text=True, timeout=60)

@@ -56,7 +56,7 @@ class Echo(Generator):
         self.closed = threading.Event()
         self.step_closed = threading.Event()
 
-    def open_session(self, seed, params):
+    def open_session(self, seed, params, **limits):
         persona = params.get("persona", {})
         if "name" not in persona:
             raise LocalInvalid("persona.name is required: the NPC's name", field="persona.name")

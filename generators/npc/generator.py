@@ -33,7 +33,7 @@ from .runtime import InputError, PolicyRunner
 GENERATOR_VERSION = 1
 FORMATS = ("xml", "json", "png")
 MODES = ("argmax", "sample")
-MAX_AGENTS_PER_SESSION = 4096
+DEFAULT_MAX_AGENTS = 4096   # per session; a server sets its own (`gamegen serve --max-npc-agents`)
 
 
 def npc_params(archetypes) -> tuple[Param, ...]:
@@ -99,6 +99,64 @@ def observation_vector(o: Mapping, archetype: str, aggression: float, caution: f
     return x.astype(np.float32)
 
 
+def observation_matrix(observations: list[Mapping], specs: list[tuple[str, float, float]]) -> np.ndarray:
+    """:func:`observation_vector` for many agents at once (one tick), as float32 (n, 46): the same
+    numbers, computed column by column (numpy over the agents) instead of agent by agent."""
+    n = len(observations)
+
+    none: dict = {}
+
+    def vec(key: str) -> np.ndarray:
+        vs = [o.get(key) or none for o in observations]
+        return np.array([(float(v.get("x", 0.0)), float(v.get("y", 0.0))) for v in vs], np.float64).reshape(n, 2)
+
+    def num(key: str) -> np.ndarray:
+        return np.array([float(o.get(key, 0.0)) for o in observations], np.float64)
+
+    def flag(key: str) -> np.ndarray:
+        return np.array([bool(o.get(key)) for o in observations], bool)
+
+    x = np.zeros((n, A.OBS_SIZE), np.float64)
+    pos = vec("position")
+    x[:, A.OBS["position"]] = pos / A.ARENA_SCALE
+    x[:, A.OBS["velocity"]] = vec("velocity") / 4.0
+    x[:, A.OBS["heading"]] = vec("heading")
+    x[:, A.OBS["health"]] = num("health")[:, None]
+    vis = flag("player_visible")
+    rel = vec("player_position") - pos
+    x[:, A.OBS["player_visible"]] = vis[:, None]
+    x[:, A.OBS["player_rel"]] = np.where(vis[:, None], rel / A.VIEW_RANGE, 0.0)
+    x[:, A.OBS["player_dist"]] = np.where(vis, np.linalg.norm(rel, axis=1) / A.VIEW_RANGE, 1.0)[:, None]
+    has = flag("has_last_seen")[:, None]
+    x[:, A.OBS["has_last_seen"]] = has
+    x[:, A.OBS["last_seen_rel"]] = np.where(has, (vec("last_seen_position") - pos) / A.ARENA_SCALE, 0.0)
+    x[:, A.OBS["last_seen_age"]] = np.where(has, np.minimum(num("last_seen_age")[:, None] / A.AGE_SCALE, 1.0), 1.0)
+    x[:, A.OBS["nav_to_last_seen"]] = np.where(has, vec("nav_to_last_seen"), 0.0)
+    x[:, A.OBS["last_seen_path"]] = np.where(has, np.minimum(num("last_seen_path")[:, None] / A.ARENA_SCALE, 1.0), 1.0)
+    near = flag("has_nearest_agent")[:, None]
+    x[:, A.OBS["nearest_agent_rel"]] = np.where(near, (vec("nearest_agent_position") - pos) / A.NEIGHBOUR_RANGE, 0.0)
+    x[:, A.OBS["goal_rel"]] = (vec("goal_position") - pos) / A.ARENA_SCALE
+    x[:, A.OBS["nav_to_goal"]] = vec("nav_to_goal")
+    x[:, A.OBS["goal_path"]] = np.minimum(num("goal_path") / A.ARENA_SCALE, 1.0)[:, None]
+    cover = flag("has_cover")[:, None]
+    x[:, A.OBS["nav_to_cover"]] = np.where(cover, vec("nav_to_cover"), 0.0)
+    x[:, A.OBS["cover_path"]] = np.where(cover, np.minimum(num("cover_path")[:, None] / A.ARENA_SCALE, 1.0), 1.0)
+    x[:, A.OBS["nav_away"]] = vec("nav_away")
+    x[:, A.OBS["in_cover"]] = flag("in_cover")[:, None]
+    rays = np.ones((n, 8))
+    for i, o in enumerate(observations):
+        r = o.get("wall_rays")
+        if r:
+            if len(r) != 8:
+                raise InvalidArgument(f"observations[{o.get('agent_id', '')!r}].wall_rays has {len(r)} values; "
+                                      "it takes 8 distances in metres (e, ne, n, nw, w, sw, s, se)", field="wall_rays")
+            rays[i] = np.minimum(np.asarray(r, np.float64) / A.RAY_RANGE, 1.0)
+    x[:, A.OBS["wall_rays"]] = rays
+    x[np.arange(n), A.OBS["archetype"].start + np.array([A.ARCHETYPES.index(s[0]) for s in specs], np.int64)] = 1.0
+    x[:, A.OBS["params"]] = np.array([s[1:] for s in specs], np.float64).reshape(n, 2)
+    return x.astype(np.float32)
+
+
 # -- dynamic batching across sessions -------------------------------------------------------------
 
 class Batcher:
@@ -106,8 +164,9 @@ class Batcher:
 
     ``decide`` may be called from many threads at once (one per session tick). The first request
     of a batch waits up to ``max_delay`` seconds for others (or until ``max_batch`` agents are
-    waiting), then one ONNX Runtime call per mode decides for all of them; each caller gets its
-    own rows. Join and leave go through the same lock, so the runner is never used by two threads.
+    waiting, or until every open scene has a tick waiting: a lone scene never waits), then one
+    ONNX Runtime call per mode decides for all of them; each caller gets its own rows. Join and
+    leave go through the same lock, so the runner is never used by two threads.
     """
 
     def __init__(self, runner: PolicyRunner, max_delay: float = 0.002, max_batch: int = 8192):
@@ -118,6 +177,16 @@ class Batcher:
         self._leader = False
         self.calls = 0          # ONNX Runtime calls made (benchmarks and tests read it)
         self.batches = 0
+        self.scenes = 0         # open scenes on this batcher (Scene counts itself in and out)
+
+    def scene_opened(self) -> None:
+        with self._cv:
+            self.scenes += 1
+
+    def scene_closed(self) -> None:
+        with self._cv:
+            self.scenes -= 1
+            self._cv.notify_all()    # a leader waiting for this scene's tick need not wait longer
 
     def join(self, agent_id, seed: int) -> None:
         with self.lock:
@@ -144,7 +213,8 @@ class Batcher:
     def _lead(self) -> None:
         deadline = time.perf_counter() + self.max_delay
         with self._cv:
-            while sum(len(p[0]) for p in self._pending) < self.max_batch:
+            while (sum(len(p[0]) for p in self._pending) < self.max_batch
+                   and len(self._pending) < self.scenes):
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break
@@ -185,32 +255,57 @@ def _rows(d, a: int, b: int):
     return Decision(d.discrete[a:b], d.continuous[a:b], None if d.probs is None else d.probs[a:b])
 
 
+_ALL = object()       # no action_mask sent: every action allowed
+_DIRS = [tuple(float(v) for v in d) for d in A.DIRS]
+
+
+def _action(aid: str, disc: tuple, cont: tuple, gamegen: bool) -> NpcAction:
+    a = int(disc[0]) if disc else 0
+    named = gamegen and a < len(A.ACTIONS)
+    return NpcAction(agent_id=aid, action=a, name=A.ACTIONS[a] if named else "",
+                     direction=_DIRS[a] if named else (0.0, 0.0), discrete=disc, continuous=cont)
+
+
 # -- the session --------------------------------------------------------------------------------
 
 class Scene:
     """One game scene's agents on a shared :class:`Batcher` (what ``open_session`` returns)."""
 
-    def __init__(self, gen: "NpcGenerator", seed: int, params: Mapping[str, Any]):
-        self.gen, self.batcher = gen, gen.batcher
+    def __init__(self, gen: "NpcGenerator", seed: int, params: Mapping[str, Any],
+                 max_agents: int = DEFAULT_MAX_AGENTS):
+        self.gen, self.batcher, self.max_agents = gen, gen.batcher, max_agents
         self.mode = params.get("mode") or "argmax"
         if self.mode not in MODES:
             raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}", field="mode")
         self.seed = seed
         self.tag = object()            # agent ids are (tag, agent_id): sessions never collide
         self.agents: dict[str, tuple[str, float, float]] = {}
+        self._open = True
+        self.batcher.scene_opened()
         try:
             self._join(params.get("agents", []), "agents")
         except BaseException:
             self.close()
             raise
 
-    def _join(self, agents, where: str) -> None:
+    def _join(self, agents, where: str, leaving: int = 0) -> None:
+        """Validate every agent first, then join them all: a refused join leaves the scene as it was.
+        ``leaving`` agents leave in the same tick (after the join), so they do not count."""
+        after = len(self.agents) - leaving + len(agents)
+        if after > self.max_agents:
+            raise ResourceExhausted(
+                f"{where}: {len(agents)} agents would make {after} in this session "
+                f"({len(self.agents)} already joined, {leaving} leaving); this server allows at most "
+                f"{self.max_agents} agents per session (`gamegen serve --max-npc-agents`); split the scene "
+                "over several sessions")
+        checked: list[tuple[str, tuple[str, float, float], int]] = []
+        ids: set[str] = set()
         for k, a in enumerate(agents):
             aid = str(a.get("agent_id", ""))
             if not aid:
                 raise InvalidArgument(f"{where}[{k}].agent_id is empty; every agent needs an id unique in the "
                                       "session", field="agent_id")
-            if aid in self.agents:
+            if aid in self.agents or aid in ids:
                 raise InvalidArgument(f"{where}[{k}]: agent {aid!r} has already joined", field="agent_id")
             arch = a.get("archetype", "")
             offered = self.gen.archetypes
@@ -223,22 +318,27 @@ class Scene:
                 if not (0.0 <= v <= 1.0):
                     raise InvalidArgument(f"{where}[{k}].{p} must be from 0 to 1, got {v:g}", field=p)
                 vals.append(v)
-            if len(self.agents) >= MAX_AGENTS_PER_SESSION:
-                raise ResourceExhausted(f"a session holds at most {MAX_AGENTS_PER_SESSION} agents; "
-                                        f"{aid!r} would be one more")
             seed = int(a.get("seed", 0)) ^ (self.seed * 0x9E3779B97F4A7C15 & (2**64 - 1))
-            try:
+            ids.add(aid)
+            checked.append((aid, (arch, vals[0], vals[1]), seed))
+        joined = []
+        try:
+            for aid, spec, seed in checked:
                 self.batcher.join((self.tag, aid), seed)
-            except InputError as e:
-                raise ResourceExhausted(str(e)) from None
-            self.agents[aid] = (arch, vals[0], vals[1])
+                joined.append(aid)
+        except InputError as e:
+            for aid in joined:
+                self.batcher.leave((self.tag, aid))
+            raise ResourceExhausted(str(e)) from None
+        for aid, spec, _ in checked:
+            self.agents[aid] = spec
 
     def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
         t0 = time.perf_counter()
         for k, aid in enumerate(value.get("leave", [])):
             if aid not in self.agents:
                 raise NotFound(f"leave[{k}]: agent {aid!r} is not in this session", field="leave")
-        self._join(value.get("join", []), "join")
+        self._join(value.get("join", []), "join", leaving=len(set(value.get("leave", []))))
         for aid in value.get("leave", []):
             self.batcher.leave((self.tag, aid))
             del self.agents[aid]
@@ -247,8 +347,11 @@ class Scene:
             yield NpcActions(())
             yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
             return
-        ids, rows, masks = [], [], []
+        ids, masks = [], []
         runner = self.batcher.runner
+        typed = runner.contract == "gamegen" and runner.obs_size == A.OBS_SIZE
+        rows = np.zeros((len(observations), runner.obs_size), np.float32)
+        typed_at: list[int] = []
         for k, o in enumerate(observations):
             aid = o.get("agent_id", "")
             if aid not in self.agents:
@@ -259,15 +362,12 @@ class Scene:
                 if row.shape != (runner.obs_size,):
                     raise InvalidArgument(f"observations[{k}].features has {row.size} values; {self.gen.info.ref} "
                                           f"takes {runner.obs_size}", field="features")
-            elif runner.contract == "gamegen" and runner.obs_size == A.OBS_SIZE:
-                row = observation_vector(o, *self.agents[aid])
+                rows[k] = row
+            elif typed:
+                typed_at.append(k)
             else:
                 raise InvalidArgument(f"observations[{k}]: {self.gen.info.ref} takes its raw observation "
                                       f"vector in `features` ({runner.obs_size} values)", field="features")
-            if not np.all(np.isfinite(row)):
-                bad = int(np.flatnonzero(~np.isfinite(row))[0])
-                raise InvalidArgument(f"observations[{k}] (agent {aid!r}) has a value that is not finite at "
-                                      f"index {bad}; observations must be finite numbers", field="observations")
             m = o.get("action_mask")
             if m:
                 if len(m) != runner.n_actions:
@@ -275,28 +375,33 @@ class Scene:
                                           f"{runner.n_actions} actions", field="action_mask")
                 if not any(m):
                     raise InvalidArgument(f"observations[{k}].action_mask allows no action", field="action_mask")
-            masks.append(np.asarray(m, np.float32) if m else np.ones(runner.n_actions, np.float32))
+            masks.append(m if m else _ALL)
             ids.append((self.tag, aid))
-            rows.append(row)
+        if typed_at:
+            picked = [observations[k] for k in typed_at]
+            rows[typed_at] = observation_matrix(picked, [self.agents[o["agent_id"]] for o in picked])
+        bad_rows = ~np.isfinite(rows)
+        if bad_rows.any():
+            k, bad = (int(v) for v in np.argwhere(bad_rows)[0])
+            raise InvalidArgument(f"observations[{k}] (agent {ids[k][1]!r}) has a value that is not finite at "
+                                  f"index {bad}; observations must be finite numbers", field="observations")
+        masks = np.array([[1.0] * runner.n_actions if m is _ALL else m for m in masks], np.float32)
         try:
-            d = self.batcher.decide(ids, np.stack(rows), np.stack(masks), self.mode)
+            d = self.batcher.decide(ids, rows, masks, self.mode)
         except InputError as e:
             raise InvalidArgument(str(e)) from None
-        yield NpcActions(tuple(self._action(aid[1], d, i) for i, aid in enumerate(ids)))
+        gamegen = self.batcher.runner.contract == "gamegen"
+        yield NpcActions(tuple(_action(aid[1], tuple(disc), tuple(cont), gamegen) for aid, disc, cont in
+                               zip(ids, np.asarray(d.discrete).tolist(), np.asarray(d.continuous, np.float64).tolist())))
         yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
-
-    def _action(self, aid: str, d, i: int) -> NpcAction:
-        disc = tuple(int(v) for v in d.discrete[i])
-        a = disc[0] if disc else 0
-        named = self.batcher.runner.contract == "gamegen" and a < len(A.ACTIONS)
-        return NpcAction(agent_id=aid, action=a, name=A.ACTIONS[a] if named else "",
-                         direction=tuple(float(v) for v in A.DIRS[a]) if named else (0.0, 0.0),
-                         discrete=disc, continuous=tuple(float(v) for v in d.continuous[i]))
 
     def close(self) -> None:
         for aid in list(self.agents):
             self.batcher.leave((self.tag, aid))
         self.agents.clear()
+        if self._open:
+            self._open = False
+            self.batcher.scene_closed()
 
 
 # -- the generators -------------------------------------------------------------------------------
@@ -327,10 +432,10 @@ class NpcGenerator(Generator):
     def holds_sessions(self) -> bool:
         return self.runner is not None
 
-    def open_session(self, seed: int, params: Mapping[str, Any]) -> Scene:
+    def open_session(self, seed: int, params: Mapping[str, Any], *, max_agents: int = DEFAULT_MAX_AGENTS) -> Scene:
         if self.runner is None:
             raise FailedPrecondition(f"{self.info.ref} plans on the arena's own map and answers Generate only")
-        return Scene(self, seed, params)
+        return Scene(self, seed, params, max_agents=max_agents)
 
     def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         from . import btree

@@ -84,11 +84,11 @@ def legend(width: int) -> Image.Image:
 
 
 def strip(policy, seed: int = 3, ticks: tuple[int, ...] = (0, 25, 50, 75, 100), scale: int = 16,
-          player_mode: str = "wander", trail: int = 25) -> Image.Image:
-    """Play one scene with one agent per archetype and render it at the given ticks."""
+          player_mode: str = "wander", trail: int = 25, specs: list[AgentSpec] | None = None) -> Image.Image:
+    """Play one scene (by default one agent per archetype) and render it at the given ticks."""
     arena = Arena()
-    specs = [AgentSpec("guard", 0.7, 0.5), AgentSpec("chase", 0.9, 0.2), AgentSpec("flee", 0.3, 0.8),
-             AgentSpec("search", 0.8, 0.5), AgentSpec("wander", 0.5, 0.5)]
+    specs = specs or [AgentSpec("guard", 0.7, 0.5), AgentSpec("chase", 0.9, 0.2), AgentSpec("flee", 0.3, 0.8),
+                      AgentSpec("search", 0.8, 0.5), AgentSpec("wander", 0.5, 0.5)]
     arena.reset(specs, seed=seed, player_mode=player_mode)
     if hasattr(policy, "reset"):
         policy.reset()

@@ -158,7 +158,9 @@ class Session:
         iid = self._next_id
         msg = pb.SessionInput(input_id=iid)
         try:
-            json_format.ParseDict(value, getattr(msg, self._kind))
+            if not (self._kind == "npc" and _fill(msg.npc, value)):   # an NPC tick of thousands of agents: direct
+                msg.ClearField(self._kind)
+                json_format.ParseDict(value, getattr(msg, self._kind))
         except json_format.ParseError as e:
             raise InvalidArgument(f"input: {e}", field="input") from None
         self._queue.put(pb.SessionRequest(input=msg))
@@ -240,3 +242,28 @@ class AsyncClient:
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
+
+
+def _fill(msg, value: dict[str, Any]) -> bool:
+    """Set ``msg`` from a dict whose keys are field names and values already of the fields' types
+    (what an NPC tick is), several times faster than ``json_format.ParseDict``. False when a value
+    needs the JSON mapping (a number as a string, "NaN", an unknown key): the caller parses it then."""
+    def put(m, d) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict):
+                put(getattr(m, k), v)
+            elif isinstance(v, list):
+                f = getattr(m, k)
+                if v and isinstance(v[0], dict):
+                    for x in v:
+                        put(f.add(), x)
+                else:
+                    f.extend(v)
+            else:
+                setattr(m, k, v)
+
+    try:
+        put(msg, value)
+        return True
+    except (TypeError, ValueError, AttributeError):
+        return False
