@@ -143,7 +143,8 @@ class DialogLLM(Generator):
     def warm_params(self) -> dict[str, Any]:
         return {"persona": b'name = "Warm"\n', "topic": "hi", "max_tokens": 2}
 
-    def open_session(self, seed: int, params: Mapping[str, Any]) -> Chat:
+    def open_session(self, seed: int, params: Mapping[str, Any], *, max_agents: int = 0) -> Chat:
+        """One conversation (``max_agents``, a scene limit of the NPC kind, does not apply)."""
         return Chat(self.model, seed, params)
 
     def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
