@@ -26,11 +26,10 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clients import CountingProxy, once  # noqa: E402  (the loopback byte counter and timer of the clients benchmark)
+from clients import CountingProxy, once, wire_python  # noqa: E402  (the loopback byte counter, timer and gRPC byte count of the clients benchmark)
 
 LEVEL = ("levels/smb", 11, {"width": 200}, ["tmj", "png"])
 TEXTURE = ("textures/materials-gan", 3, {"size": 512},
@@ -78,17 +77,6 @@ def wire_http(http: str, case, refs: bool = False) -> tuple[int, int]:
     proxy = CountingProxy(http.removeprefix("http://"))
     with httpx.Client(base_url=f"http://{proxy.target}", timeout=60) as h:
         for _ in http_events(h, case, refs):
-            pass
-    return proxy.close()
-
-
-def wire_grpc(target: str, case) -> tuple[int, int]:
-    from gamegen.client import Client
-
-    model, seed, params, formats = case
-    proxy = CountingProxy(target)
-    with Client(proxy.target) as c:
-        for _ in c.generate(model, seed=seed, params=params, formats=formats):
             pass
     return proxy.close()
 
@@ -147,7 +135,7 @@ def main() -> None:
                 m, s, p, f = case
                 asset_bytes = sum(len(e.data) for e in registry.resolve(m).generate(s, p, f)
                                   if isinstance(e, Asset) and e.format != "preview")
-                for name, fn in (("gRPC", lambda: wire_grpc(target, case)),
+                for name, fn in (("gRPC", lambda: wire_python(target, case)),
                                  ("gateway, inline base64", lambda: wire_http(http, case)),
                                  ("gateway, ?assets=ref + GET per asset", lambda: wire_http(http, case, refs=True))):
                     up, down = fn()

@@ -115,3 +115,22 @@ def serve_process():
     p = ServeProcess()
     yield p
     p.stop()
+
+
+# -- engine-client tests (C++ and C#): their CLIs print one event per line, `kind key=value ...` --
+
+def fields(line: str) -> dict[str, str]:
+    return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+
+
+def lines_of(stdout: str, kind: str) -> list[dict[str, str]]:
+    return [fields(line) for line in stdout.splitlines() if line.split(" ", 1)[0] == kind]
+
+
+def python_assets(client, model, seed, params, formats):
+    """What the Python client gets for the same request: the engine clients must get the same bytes."""
+    from gamegen.generators.events import Asset, Final
+
+    events = list(client.generate(model, seed=seed, params=params, formats=formats))
+    final = next(e for e in events if isinstance(e, Final))
+    return {e.name: e.data for e in events if isinstance(e, Asset) and e.format != "preview"}, final

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from gamegen.generators.events import Asset, Final
 from gamegen.server.registry import Registry
 
-from .conftest import ROOT, gamegen_cmd
+from .conftest import ROOT, fields, gamegen_cmd, lines_of, python_assets
 from .slow_server import Slow
 from .test_sessions import Echo
 
@@ -60,20 +59,6 @@ def cli() -> Path:
 
 def run(cli: Path, url: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(["mono", str(cli), "--server", url, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def fields(line: str) -> dict[str, str]:
-    return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
-
-
-def lines_of(stdout: str, kind: str) -> list[dict[str, str]]:
-    return [fields(line) for line in stdout.splitlines() if line.split(" ", 1)[0] == kind]
-
-
-def python_assets(client, model, seed, params, formats):
-    events = list(client.generate(model, seed=seed, params=params, formats=formats))
-    final = next(e for e in events if isinstance(e, Final))
-    return {e.name: e.data for e in events if isinstance(e, Asset) and e.format != "preview"}, final
 
 
 class Served:
@@ -284,13 +269,15 @@ def test_bad_input_is_a_typed_error_with_the_servers_message(cli, served, args, 
 def test_no_server_is_unavailable(cli):
     import socket
 
-    with socket.socket() as s:  # a port that nothing listens on
+    with socket.socket() as s:  # a port that nothing listens on, held so no other server takes it meanwhile
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    t0 = time.monotonic()
-    r = run(cli, f"http://127.0.0.1:{port}", "generate", "levels/smb", "-f", "txt", timeout=30)
+        t0 = time.monotonic()
+        r = run(cli, f"http://127.0.0.1:{port}", "generate", "levels/smb", "-f", "txt", timeout=60)
     assert r.returncode == UNAVAILABLE and r.stderr.startswith("UNAVAILABLE: the server cannot be reached"), r.stderr
-    assert time.monotonic() - t0 < 20
+    # usually well under a second; on the loaded 2-core machine a refused connection was once
+    # reported only after ~28 s (not reproduced alone): the bound says "no hang", not "fast"
+    assert time.monotonic() - t0 < 45
 
 
 # --- cancellation, deadlines, a server that dies --------------------------------------------------
