@@ -14,11 +14,13 @@ For 1, 64, 512 and 4096 agents in one scene:
 * **one tick per agent**: the same agents, one ``NpcTick`` each (timed on up to 64 agents and
   scaled); the ratio is what batching buys;
 * the same two through ``Scene.step`` in-process (no gRPC, no protobuf), so the transport's share
-  is visible.
+  is visible;
+* **packed**: the same observations as one ``NpcObservationBlock`` (an array per field,
+  ``demo.pack_observations``), answered with an ``NpcActionBlock``, in-process and over gRPC.
 
 Then 4 scenes of 128 agents ticking at once (a thread and a Session each, ticks released
 together): tick latency and the Batcher's ONNX Runtime calls per round of 4 ticks
-(``gen.batcher.calls``; 1.0 = every round shared one call).
+(``gen.batcher.calls``; 1.0 = every round shared one call), with typed and with packed ticks.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from gamegen.client import Client  # noqa: E402
 from gamegen.generators.npc import arena as A  # noqa: E402
-from gamegen.generators.npc.demo import typed_observations  # noqa: E402
+from gamegen.generators.npc.demo import pack_observations, typed_observations  # noqa: E402
 from gamegen.server.registry import load_registry  # noqa: E402
 from gamegen.server.sessions import SessionLimits  # noqa: E402
 
@@ -90,6 +92,7 @@ def row(n: int, lat: np.ndarray, single: np.ndarray) -> dict:
 
 def bench_size(gen, client: Client, n: int, seconds: float) -> dict:
     agents, tick = scene_ticks(n)
+    block = {"block": pack_observations(tick)}
     m = min(n, 64)
     out = {}
     # in-process: the Scene the servicer would hold, stepped directly
@@ -99,6 +102,7 @@ def bench_size(gen, client: Client, n: int, seconds: float) -> dict:
         single = timed(lambda: [drain(scene.step({"observations": [tick[i]]})) for i in range(m)],
                        seconds, min_reps=2) * (n / m)
         out["in_process"] = row(n, lat, single)
+        out["in_process_packed"] = row(n, timed(lambda: drain(scene.step(block)), seconds), single)
     finally:
         scene.close()
     with client.open_session(MODEL, seed=1, params={"mode": "argmax", "agents": agents}) as s:
@@ -106,16 +110,18 @@ def bench_size(gen, client: Client, n: int, seconds: float) -> dict:
         single = timed(lambda: [drain(s.send({"observations": [tick[i]]})) for i in range(m)],
                        seconds, min_reps=2) * (n / m)
         out["grpc"] = row(n, lat, single)
+        out["grpc_packed"] = row(n, timed(lambda: drain(s.send(block)), seconds), single)
     return out
 
 
-def bench_concurrent(gen, client: Client, scenes: int, n: int, seconds: float) -> dict:
+def bench_concurrent(gen, client: Client, scenes: int, n: int, seconds: float, packed: bool = False) -> dict:
     agents, tick = scene_ticks(n)
+    message = {"block": pack_observations(tick)} if packed else {"observations": tick}
     sessions = [client.open_session(MODEL, seed=k, params={"mode": "argmax", "agents": agents})
                 for k in range(scenes)]
     try:
         for s in sessions:                  # warm
-            drain(s.send({"observations": tick}))
+            drain(s.send(message))
         start, done = threading.Barrier(scenes + 1), threading.Barrier(scenes + 1)
         lat: list[list[float]] = [[] for _ in range(scenes)]
         stop = [False]
@@ -126,7 +132,7 @@ def bench_concurrent(gen, client: Client, scenes: int, n: int, seconds: float) -
                 if stop[0]:
                     return
                 t0 = time.perf_counter()
-                drain(sessions[k].send({"observations": tick}))
+                drain(sessions[k].send(message))
                 lat[k].append(time.perf_counter() - t0)
                 done.wait()
 
@@ -150,7 +156,7 @@ def bench_concurrent(gen, client: Client, scenes: int, n: int, seconds: float) -
         for s in sessions:
             s.close()
     all_lat = np.concatenate([np.array(x) for x in lat])
-    return {"scenes": scenes, "agents_per_scene": n, "rounds": rounds,
+    return {"scenes": scenes, "agents_per_scene": n, "rounds": rounds, "packed": packed,
             "p50_ms": 1e3 * float(np.median(all_lat)), "p99_ms": 1e3 * float(np.percentile(all_lat, 99)),
             "ort_calls_per_round": calls / rounds, "batches_per_round": batches / rounds,
             "decisions_per_s": scenes * n * rounds / wall}
@@ -172,13 +178,14 @@ def main() -> None:
     gen = registry.resolve(MODEL)
     server = ServerThread(registry, workers=args.workers or None,
                           session_limits=SessionLimits(max_npc_agents=max(sizes + [4096])))
-    results = {"sizes": [], "concurrent": None}
+    results = {"sizes": [], "concurrent": []}
     try:
         with Client(server.target, timeout=120) as client:
             for n in sizes:
                 results["sizes"].append(bench_size(gen, client, n, args.seconds))
                 print(f"  {n} agents done (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
-            results["concurrent"] = bench_concurrent(gen, client, 4, 128, args.seconds)
+            for packed in (False, True):
+                results["concurrent"].append(bench_concurrent(gen, client, 4, 128, args.seconds, packed))
     finally:
         server.stop()
     load = os.getloadavg()
@@ -186,20 +193,24 @@ def main() -> None:
     print("\n| agents | path | tick p50 ms | tick p99 ms | decisions/s (one tick, all agents) | one tick per agent, ms "
           "| decisions/s (tick per agent) | batched speed-up |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    paths = (("in_process", "in-process `Scene.step`, typed"), ("in_process_packed", "in-process `Scene.step`, packed"),
+             ("grpc", "gRPC `Session`, typed"), ("grpc_packed", "gRPC `Session`, packed"))
     for r in results["sizes"]:
-        for path, label in (("in_process", "in-process `Scene.step`"), ("grpc", "gRPC `Session`")):
+        for path, label in paths:
             x = r[path]
             print(f"| {x['agents']} | {label} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | {x['decisions_per_s']:,.0f} | "
                   f"{x['per_agent_ms']:.1f} | {x['per_agent_decisions_per_s']:,.0f} | {x['batched_speedup']:.1f}x |")
-    print("\n| agents | gRPC / in-process, tick p50 |")
-    print("|---:|---:|")
+    print("\n| agents | gRPC / in-process, tick p50 (typed) | (packed) | typed / packed, in-process | typed / packed, gRPC |")
+    print("|---:|---:|---:|---:|---:|")
     for r in results["sizes"]:
-        print(f"| {r['grpc']['agents']} | {r['grpc']['p50_ms'] / r['in_process']['p50_ms']:.1f}x |")
-    c = results["concurrent"]
-    print(f"\n{c['scenes']} scenes x {c['agents_per_scene']} agents over gRPC, ticks released together, "
-          f"{c['rounds']} rounds: tick p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms, "
-          f"{c['decisions_per_s']:,.0f} decisions/s, ONNX Runtime calls per round {c['ort_calls_per_round']:.2f} "
-          f"(batches per round {c['batches_per_round']:.2f})")
+        p = {k: r[k]["p50_ms"] for k, _ in paths}
+        print(f"| {r['grpc']['agents']} | {p['grpc'] / p['in_process']:.1f}x | {p['grpc_packed'] / p['in_process_packed']:.1f}x "
+              f"| {p['in_process'] / p['in_process_packed']:.1f}x | {p['grpc'] / p['grpc_packed']:.1f}x |")
+    for c in results["concurrent"]:
+        print(f"\n{c['scenes']} scenes x {c['agents_per_scene']} agents over gRPC ({'packed' if c['packed'] else 'typed'} ticks), "
+              f"ticks released together, {c['rounds']} rounds: tick p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms, "
+              f"{c['decisions_per_s']:,.0f} decisions/s, ONNX Runtime calls per round {c['ort_calls_per_round']:.2f} "
+              f"(batches per round {c['batches_per_round']:.2f})")
     if args.json:
         args.json.write_text(json.dumps({**results, "load_average": load}, indent=2))
 

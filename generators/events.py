@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import Aborted
 
@@ -92,11 +93,26 @@ class NpcAction:
     continuous: tuple[float, ...] = ()
 
 
+@dataclass(frozen=True, eq=False)
+class NpcActionBlock:
+    """The actions of a packed tick (``NpcObservationBlock``), as arrays in the tick's agent order:
+    ``action`` (n,), ``direction`` (n, 2), ``discrete`` (n, branches), ``continuous`` (n, size),
+    and the model's action names by index (empty when it has none)."""
+
+    action: Any
+    direction: Any
+    discrete: Any
+    continuous: Any
+    names: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class NpcActions:
-    """The answer to one NPC tick: an action per observed agent, in the order observed."""
+    """The answer to one NPC tick: an action per observed agent, in the order observed (``actions``
+    for a tick of NpcObservation messages, ``block`` for a packed one)."""
 
     actions: tuple[NpcAction, ...]
+    block: NpcActionBlock | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from gamegen.generators import events as ev
 from gamegen.generators.base import Generator, GeneratorInfo
 from gamegen.generators.errors import Internal
@@ -188,17 +190,21 @@ def session_message_params(msg, oneof: str, gen: Generator, what: str) -> dict[s
     if which != gen.info.kind:
         raise ParamError(oneof, f"model {gen.info.ref} takes `{gen.info.kind}` {what}, but the message sets `{which}`")
     if which == "npc":   # thousands of agents per tick: read the fields directly (no enums, no JSON mapping)
-        return _plain(getattr(msg, which))
+        return _plain(getattr(msg, which), arrays=("NpcObservationBlock",))
     return json_format.MessageToDict(getattr(msg, which), preserving_proto_field_name=True)
 
 
-def _plain(m) -> dict[str, Any]:
+def _plain(m, arrays: tuple[str, ...] = ()) -> dict[str, Any]:
     """A message as a dict of its set fields (nested messages as dicts, repeated as lists); 64-bit
-    integers stay ints, where the JSON mapping would make them strings."""
+    integers stay ints, where the JSON mapping would make them strings. In messages named in
+    ``arrays`` (packed blocks), repeated numbers come as numpy arrays, copied in one go."""
     out: dict[str, Any] = {}
+    packed = m.DESCRIPTOR.name in arrays
     for f, v in m.ListFields():
         if f.message_type is not None:
-            out[f.name] = [_plain(x) for x in v] if f.is_repeated else _plain(v)
+            out[f.name] = [_plain(x, arrays) for x in v] if f.is_repeated else _plain(v, arrays)
+        elif packed and f.is_repeated and f.type != f.TYPE_STRING:
+            out[f.name] = np.asarray(v, bool if f.type == f.TYPE_BOOL else np.float32)
         else:
             out[f.name] = list(v) if f.is_repeated else v
     return out
@@ -210,6 +216,12 @@ def session_event_to_proto(input_id: int, e: ev.Event) -> pb.SessionEvent:
     if isinstance(e, ev.DialogReply):
         return pb.SessionEvent(input_id=input_id, dialog_reply=pb.DialogReply(line=e.line, emotion=e.emotion,
                                                                               action=e.action))
+    if isinstance(e, ev.NpcActions) and e.block is not None:
+        b = e.block
+        return pb.SessionEvent(input_id=input_id, npc_actions=pb.NpcActions(block=pb.NpcActionBlock(
+            action=b.action.tolist(), direction=b.direction.ravel().tolist(), discrete=b.discrete.ravel().tolist(),
+            continuous=b.continuous.ravel().tolist(), discrete_branches=b.discrete.shape[1],
+            continuous_dims=b.continuous.shape[1], names=list(b.names))))
     if isinstance(e, ev.NpcActions):
         return pb.SessionEvent(input_id=input_id, npc_actions=pb.NpcActions(actions=[
             pb.NpcAction(agent_id=a.agent_id, action=a.action, name=a.name,
@@ -233,6 +245,13 @@ def session_event_from_proto(m: pb.SessionEvent):
     if which == "dialog_reply":
         r = m.dialog_reply
         return m.input_id, ev.DialogReply(r.line, r.emotion, r.action)
+    if which == "npc_actions" and m.npc_actions.HasField("block"):
+        b = m.npc_actions.block
+        n = len(b.action)
+        return m.input_id, ev.NpcActions((), block=ev.NpcActionBlock(
+            np.asarray(b.action, np.int64), np.asarray(b.direction, np.float32).reshape(n, 2),
+            np.asarray(b.discrete, np.int64).reshape(n, b.discrete_branches),
+            np.asarray(b.continuous, np.float32).reshape(n, b.continuous_dims), tuple(b.names)))
     if which == "npc_actions":
         return m.input_id, ev.NpcActions(tuple(
             ev.NpcAction(a.agent_id, a.action, a.name, (a.direction.x, a.direction.y), tuple(a.discrete),

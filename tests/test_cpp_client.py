@@ -319,6 +319,34 @@ def test_an_npc_scene_acts_as_the_python_client_and_a_bad_tick_leaves_it_usable(
     assert sorted(by_input(r.stdout, "end")) == [1, 2, 4]            # one end or one error per input
 
 
+def test_a_packed_npc_tick_answers_with_a_block_of_the_same_actions(cli, server, client):
+    import json
+
+    from gamegen.generators.events import NpcActions
+    from gamegen.generators.npc.demo import pack_observations
+
+    from .test_npc_session import scene_obs, typed_from_vector
+
+    specs, obs, mask = scene_obs(6, 5)
+    agents = [{"agent_id": f"k{i}", "archetype": s.archetype, "aggression": s.aggression, "caution": s.caution}
+              for i, s in enumerate(specs)]
+    typed = [{**typed_from_vector(obs[i], f"k{i}"), "action_mask": [bool(m) for m in mask[i]]} for i in range(5)]
+    block = {k: (v.ravel().tolist() if hasattr(v, "ravel") else v) for k, v in pack_observations(typed).items()}
+    agent_flags = [x for a in agents for x in ("--agent", f"{a['agent_id']}:{a['archetype']}:{a['aggression']}:"
+                                                          f"{a['caution']}")]
+    r = session(cli, server.target, "npc/npc-mlp", "--seed", "7", "--mode", "argmax", *agent_flags,
+                stdin=json.dumps({"observations": typed}) + "\n" + json.dumps({"block": block}) + "\n")
+    assert r.returncode == 0, r.stderr
+    with client.open_session("npc/npc-mlp", seed=7, params={"mode": "argmax", "agents": agents}) as s:
+        (acts,) = [e for e in s.send({"observations": typed}) if isinstance(e, NpcActions)]
+    want = [str(a.action) for a in acts.actions]
+    assert [a["action"] for a in by_input(r.stdout, "action")[1]] == want
+    (blk,) = lines_of(r.stdout, "block")
+    assert blk["input"] == "2" and blk["action"].split(",") == want
+    dirs = [float(v) for v in blk["direction"].split(",")]
+    assert dirs == pytest.approx([c for a in acts.actions for c in a.direction], abs=1e-4)
+
+
 def test_npc_ticks_repeat_and_refused_opens_exit_with_their_status(cli, server):
     r = session(cli, server.target, "npc/npc-mlp", "--agent", "a:guard", "--agent", "b:chase:0.9", "--ticks", "3")
     assert r.returncode == 0, r.stderr

@@ -328,3 +328,69 @@ def test_npc_ticks_take_the_direct_path_both_ways_with_the_json_mappings_result(
     assert _plain(fast) == mapped and _plain(fast)["join"][0]["aggression"] == 0.0
     assert not _fill(pb.NpcTick(), {"observations": [{"agent_id": "a", "features": ["NaN"]}]})  # needs the mapping
     assert not _fill(pb.NpcTick(), {"observations": [{"agent_id": "a", "colour": 3}]})
+
+
+def test_a_packed_tick_decides_as_the_typed_one_and_keeps_its_checks(served):
+    """NpcObservationBlock: one array per field in, NpcActionBlock out, over gRPC: the same actions and
+    directions as the same observations sent as NpcObservation messages; agents joining and leaving
+    between packed ticks; each bad block a clear status, the scene usable after."""
+    from gamegen.generators.npc.demo import pack_observations
+
+    _, c, _ = served
+    specs, obs, mask = scene_obs(8, 30)
+    typed = [{**typed_from_vector(obs[i], f"p{i}"), "action_mask": [bool(m) for m in mask[i]]}
+             for i in range(len(specs))]
+    agents = [{"agent_id": f"p{i}", "archetype": s.archetype, "aggression": s.aggression, "caution": s.caution}
+              for i, s in enumerate(specs)]
+    block = pack_observations(typed)
+    with c.open_session("npc/npc-mlp", seed=2, params={"agents": agents}) as s:
+        want = list(s.send({"observations": typed}))[0].actions
+        for _ in range(2):                                   # the second tick reuses the scene's lookups
+            events = list(s.send({"block": block}))
+            got = events[0].block
+            assert isinstance(events[-1], InputEnd) and events[0].actions == ()
+            assert got.action.tolist() == [a.action for a in want]
+            np.testing.assert_allclose(got.direction, [a.direction for a in want], atol=1e-6)
+            assert got.discrete.shape == (30, 1) and got.names[got.action[0]] == want[0].name
+        # leave two, join one, all in one tick with a block of the new set: lookups follow the change
+        keep = [i for i in range(30) if i not in (3, 4)]
+        sub = {k: (v[keep] if isinstance(v, np.ndarray) else [v[i] for i in keep]) for k, v in block.items()}
+        sub["agent_ids"] = [f"p{i}" for i in keep[:-1]] + ["late"]
+        out = list(s.send({"leave": ["p3", "p4", f"p{keep[-1]}"], "join": [{**agents[keep[-1]], "agent_id": "late"}],
+                           "block": sub}))
+        assert out[0].block.action.tolist() == [a.action for i, a in enumerate(want) if i in keep]
+        with pytest.raises(NotFound, match="'p3' has not joined"):
+            list(s.send({"block": block}))
+        bad = dict(sub, position=sub["position"][:-1])
+        with pytest.raises(InvalidArgument, match=r"block.position has 54 values; 28 agents take 56"):
+            list(s.send({"block": bad}))
+        with pytest.raises(InvalidArgument, match="appears twice"):
+            list(s.send({"block": dict(sub, agent_ids=sub["agent_ids"][:-1] + ["p0"])}))
+        nan = dict(sub, health=np.where(np.arange(28) == 5, np.nan, sub["health"]).astype(np.float32))
+        with pytest.raises(InvalidArgument, match="not finite"):
+            list(s.send({"block": nan}))
+        with pytest.raises(InvalidArgument, match="allows no action"):
+            list(s.send({"block": dict(sub, action_mask=np.zeros((28, 9), bool))}))
+        with pytest.raises(InvalidArgument, match="`observations` or `block`, not both"):
+            list(s.send({"block": sub, "observations": typed[:1]}))
+        assert list(s.send({"block": sub}))[0].block.action.tolist() == out[0].block.action.tolist()
+
+
+def test_an_ml_agents_export_takes_a_packed_block_of_features(served):
+    import onnxruntime as ort
+
+    _, c, _ = served
+    _, obs, mask = scene_obs(2, 6)
+    sess = ort.InferenceSession(str(MODELS / "npc-mlagents-demo" / "1.0.0" / "model.onnx"))
+    ref = sess.run(["deterministic_discrete_actions", "deterministic_continuous_actions"],
+                   {"obs_0": obs.astype(np.float32), "action_masks": mask.astype(np.float32),
+                    "recurrent_in": np.zeros((6, 1, 16), np.float32)})
+    ids = [f"m{i}" for i in range(6)]
+    with c.open_session("npc/npc-mlagents-demo", seed=0, params={"agents": [{"agent_id": i, "archetype": "chase"}
+                                                                            for i in ids]}) as s:
+        got = list(s.send({"block": {"agent_ids": ids, "features": obs.astype(np.float32),
+                                     "action_mask": mask.astype(bool)}}))[0].block
+        assert got.discrete[:, 0].tolist() == ref[0][:, 0].tolist() and got.names == ()
+        np.testing.assert_allclose(got.continuous[:, 0], ref[1][:, 0], atol=1e-6)
+        with pytest.raises(InvalidArgument, match="block.features"):
+            list(s.send({"block": {"agent_ids": ids, "health": np.ones(6, np.float32)}}))

@@ -496,3 +496,37 @@ def test_a_session_ended_by_the_server_fails_its_inputs_with_the_status(cli, ses
     failed = lines_of(r.stdout, "input_error")
     assert [(f["input"], f["code"]) for f in failed] == [("2", "DEADLINE_EXCEEDED")], r.stdout
     assert "session_ended code=DEADLINE_EXCEEDED" in r.stdout and "session-idle-timeout" in r.stdout
+
+
+def test_an_npc_scene_ticks_typed_and_packed_with_the_python_clients_actions(cli, served, py_client):
+    """The C# core drives an NPC scene through the gateway: a tick of NpcObservation messages and the
+    same observations packed by field (NpcObservationBlock as JSON) give the Python client's actions;
+    a packed tick's reply is read into NpcActionBlock arrays."""
+    import json
+
+    import numpy as np
+
+    from gamegen.generators.npc import arena as A
+    from gamegen.generators.npc.demo import pack_observations, typed_observations
+
+    arena = A.Arena()
+    specs = [A.AgentSpec(A.ARCHETYPES[i % 5], 0.6, 0.4) for i in range(6)]
+    arena.reset(specs, seed=4, player_mode="wander")
+    ids = [f"u{i}" for i in range(6)]
+    typed = typed_observations(arena, ids)
+    agents = [{"agent_id": i, "archetype": s.archetype, "aggression": 0.6, "caution": 0.4} for i, s in zip(ids, specs)]
+    with py_client.open_session("npc/npc-mlp", seed=1, params={"agents": agents}) as s:
+        want = [a.action for a in list(s.send({"observations": typed}))[0].actions]
+    block = {k: (v.ravel().tolist() if isinstance(v, np.ndarray) else v) for k, v in pack_observations(typed).items()}
+    camel = lambda k: k.split("_")[0] + "".join(w.title() for w in k.split("_")[1:])
+    r = run(cli, served.http, "npc", "npc/npc-mlp", "--open", json.dumps({"agents": agents}),
+            "--tick", json.dumps({"observations": typed}), "--tick", json.dumps({"block": {camel(k): v for k, v in block.items()}}),
+            "--tick", json.dumps({"block": {"agentIds": ids, "position": [0.0] * 11}}))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "actions input=1 " + " ".join(f"{i}={a}" for i, a in zip(ids, want))
+    got = dict(kv.split("=", 1) for kv in lines[1].split(" ")[1:])
+    assert got["input"] == "2" and got["action"] == ",".join(map(str, want))
+    assert got["names"] == ",".join(A.ACTIONS)
+    np.testing.assert_allclose(np.array(got["direction"].split(","), float).reshape(6, 2), A.DIRS[want], atol=1e-6)
+    assert lines[2].startswith("input_error input=3 code=INVALID_ARGUMENT") and "block.position has 11 values" in lines[2]

@@ -138,3 +138,25 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def pack_observations(observations: list[dict[str, Any]]) -> dict[str, Any]:
+    """Typed observations (dicts, as :func:`typed_observations` makes them) as one
+    ``NpcObservationBlock`` (a dict of numpy arrays, one per field): what a game sends for a large
+    scene, filled straight from its own arrays."""
+    from .generator import FLAG_FIELDS, NUM_FIELDS, VEC_FIELDS
+
+    n = len(observations)
+    block: dict[str, Any] = {"agent_ids": [o["agent_id"] for o in observations]}
+    for key in VEC_FIELDS:
+        block[key] = np.array([[(o.get(key) or {}).get(c, 0.0) for c in "xy"] for o in observations],
+                              np.float32).reshape(n, 2)
+    for key in NUM_FIELDS:
+        block[key] = np.array([o.get(key, 0.0) for o in observations], np.float32)
+    for key in FLAG_FIELDS:
+        block[key] = np.array([bool(o.get(key)) for o in observations], bool)
+    block["wall_rays"] = np.array([o.get("wall_rays") or [A.RAY_RANGE] * 8 for o in observations],
+                                  np.float32).reshape(n, 8)
+    if any(o.get("action_mask") for o in observations):
+        block["action_mask"] = np.array([o.get("action_mask") or [True] * A.N_ACTIONS for o in observations], bool)
+    return block

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..base import Encoder, Generator, GeneratorInfo, Product
 from ..errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
-from ..events import Asset, Event, InputEnd, NpcAction, NpcActions, Progress
+from ..events import Asset, Event, InputEnd, NpcAction, NpcActionBlock, NpcActions, Progress
 from ..params import Param
 from . import arena as A
 from .runtime import InputError, PolicyRunner
@@ -99,24 +99,53 @@ def observation_vector(o: Mapping, archetype: str, aggression: float, caution: f
     return x.astype(np.float32)
 
 
+VEC_FIELDS = ("position", "velocity", "heading", "player_position", "last_seen_position", "nav_to_last_seen",
+              "nearest_agent_position", "goal_position", "nav_to_goal", "nav_to_cover", "nav_away")
+NUM_FIELDS = ("health", "last_seen_age", "last_seen_path", "goal_path", "cover_path")
+FLAG_FIELDS = ("player_visible", "has_last_seen", "has_nearest_agent", "has_cover", "in_cover")
+
+
 def observation_matrix(observations: list[Mapping], specs: list[tuple[str, float, float]]) -> np.ndarray:
     """:func:`observation_vector` for many agents at once (one tick), as float32 (n, 46): the same
     numbers, computed column by column (numpy over the agents) instead of agent by agent."""
     n = len(observations)
-
     none: dict = {}
+    cols: dict[str, np.ndarray] = {}
+    for key in VEC_FIELDS:
+        vs = [o.get(key) or none for o in observations]
+        cols[key] = np.array([(float(v.get("x", 0.0)), float(v.get("y", 0.0))) for v in vs], np.float64).reshape(n, 2)
+    for key in NUM_FIELDS:
+        cols[key] = np.array([float(o.get(key, 0.0)) for o in observations], np.float64)
+    for key in FLAG_FIELDS:
+        cols[key] = np.array([bool(o.get(key)) for o in observations], bool)
+    rays = np.full((n, 8), A.RAY_RANGE)
+    for i, o in enumerate(observations):
+        r = o.get("wall_rays")
+        if r:
+            if len(r) != 8:
+                raise InvalidArgument(f"observations[{o.get('agent_id', '')!r}].wall_rays has {len(r)} values; "
+                                      "it takes 8 distances in metres (e, ne, n, nw, w, sw, s, se)", field="wall_rays")
+            rays[i] = r
+    cols["wall_rays"] = rays
+    arch = np.array([A.ARCHETYPES.index(s[0]) for s in specs], np.int64)
+    params = np.array([s[1:] for s in specs], np.float64).reshape(n, 2)
+    return scaled_observations(cols, arch, params)
+
+
+def scaled_observations(cols: Mapping[str, np.ndarray], arch: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Typed observations of n agents, one array per field (Vec2 fields (n, 2), wall_rays (n, 8) in
+    metres, flags bool), scaled into the policy's (n, 46) float32 rows (:data:`arena.OBS_FIELDS`)."""
+    n = len(arch)
+    x = np.zeros((n, A.OBS_SIZE), np.float64)
 
     def vec(key: str) -> np.ndarray:
-        vs = [o.get(key) or none for o in observations]
-        return np.array([(float(v.get("x", 0.0)), float(v.get("y", 0.0))) for v in vs], np.float64).reshape(n, 2)
+        return np.asarray(cols[key], np.float64)
 
-    def num(key: str) -> np.ndarray:
-        return np.array([float(o.get(key, 0.0)) for o in observations], np.float64)
+    num = vec
 
     def flag(key: str) -> np.ndarray:
-        return np.array([bool(o.get(key)) for o in observations], bool)
+        return np.asarray(cols[key], bool)
 
-    x = np.zeros((n, A.OBS_SIZE), np.float64)
     pos = vec("position")
     x[:, A.OBS["position"]] = pos / A.ARENA_SCALE
     x[:, A.OBS["velocity"]] = vec("velocity") / 4.0
@@ -143,17 +172,9 @@ def observation_matrix(observations: list[Mapping], specs: list[tuple[str, float
     x[:, A.OBS["cover_path"]] = np.where(cover, np.minimum(num("cover_path")[:, None] / A.ARENA_SCALE, 1.0), 1.0)
     x[:, A.OBS["nav_away"]] = vec("nav_away")
     x[:, A.OBS["in_cover"]] = flag("in_cover")[:, None]
-    rays = np.ones((n, 8))
-    for i, o in enumerate(observations):
-        r = o.get("wall_rays")
-        if r:
-            if len(r) != 8:
-                raise InvalidArgument(f"observations[{o.get('agent_id', '')!r}].wall_rays has {len(r)} values; "
-                                      "it takes 8 distances in metres (e, ne, n, nw, w, sw, s, se)", field="wall_rays")
-            rays[i] = np.minimum(np.asarray(r, np.float64) / A.RAY_RANGE, 1.0)
-    x[:, A.OBS["wall_rays"]] = rays
-    x[np.arange(n), A.OBS["archetype"].start + np.array([A.ARCHETYPES.index(s[0]) for s in specs], np.int64)] = 1.0
-    x[:, A.OBS["params"]] = np.array([s[1:] for s in specs], np.float64).reshape(n, 2)
+    x[:, A.OBS["wall_rays"]] = np.minimum(np.asarray(cols["wall_rays"], np.float64) / A.RAY_RANGE, 1.0)
+    x[np.arange(n), A.OBS["archetype"].start + arch] = 1.0
+    x[:, A.OBS["params"]] = params
     return x.astype(np.float32)
 
 
@@ -173,7 +194,7 @@ class Batcher:
         self.runner, self.max_delay, self.max_batch = runner, max_delay, max_batch
         self.lock = threading.Lock()
         self._cv = threading.Condition()
-        self._pending: list[tuple[list, np.ndarray, np.ndarray | None, str, Future]] = []
+        self._pending: list[tuple[list, np.ndarray, np.ndarray | None, str, Future, tuple | None]] = []
         self._leader = False
         self.calls = 0          # ONNX Runtime calls made (benchmarks and tests read it)
         self.batches = 0
@@ -197,10 +218,16 @@ class Batcher:
             if agent_id in self.runner:
                 self.runner.leave(agent_id)
 
-    def decide(self, ids: list, obs: np.ndarray, mask: np.ndarray | None, mode: str):
+    def resolve(self, ids: list) -> tuple[list, int]:
+        """:meth:`PolicyRunner.resolve` under the lock (a scene keeps it while its agents stay)."""
+        with self.lock:
+            return self.runner.resolve(ids)
+
+    def decide(self, ids: list, obs: np.ndarray, mask: np.ndarray | None, mode: str,
+               resolved: tuple[list, int] | None = None):
         fut: Future = Future()
         with self._cv:
-            self._pending.append((ids, obs, mask, mode, fut))
+            self._pending.append((ids, obs, mask, mode, fut, resolved))
             lead = not self._leader
             if lead:
                 self._leader = True
@@ -233,7 +260,11 @@ class Batcher:
                  for p in group]
         try:
             with self.lock:
-                decision = self.runner.decide(ids, obs, np.concatenate(masks), mode=mode)
+                resolved = None
+                if all(p[5] is not None and p[5][1] == self.runner.leaves for p in group):
+                    resolved = (group[0][5][0] if len(group) == 1 else [a for p in group for a in p[5][0]],
+                                self.runner.leaves)
+                decision = self.runner.decide(ids, obs, np.concatenate(masks), mode=mode, resolved=resolved)
                 self.calls += 1
         except Exception as e:   # one bad row must not fail the other sessions: retry them alone
             if len(group) == 1:
@@ -266,6 +297,24 @@ def _action(aid: str, disc: tuple, cont: tuple, gamegen: bool) -> NpcAction:
                      direction=_DIRS[a] if named else (0.0, 0.0), discrete=disc, continuous=cont)
 
 
+_DIR_TABLE = np.asarray(A.DIRS, np.float32).reshape(-1, 2)
+
+
+def _action_block(discrete, continuous, gamegen: bool) -> NpcActionBlock:
+    disc = np.asarray(discrete, np.int64)
+    n = disc.shape[0]
+    disc = disc.reshape(n, -1)
+    cont = np.asarray(continuous, np.float32).reshape(n, -1)
+    act = disc[:, 0] if disc.shape[1] else np.zeros(n, np.int64)
+    if gamegen:
+        direction = _DIR_TABLE[np.minimum(act, len(_DIR_TABLE) - 1)] * (act < len(_DIR_TABLE))[:, None]
+    else:
+        direction = np.zeros((n, 2), np.float32)
+    return NpcActionBlock(action=act.astype(np.uint32), direction=direction.astype(np.float32),
+                          discrete=disc.astype(np.int32), continuous=cont,
+                          names=tuple(A.ACTIONS) if gamegen else ())
+
+
 # -- the session --------------------------------------------------------------------------------
 
 class Scene:
@@ -280,6 +329,8 @@ class Scene:
         self.seed = seed
         self.tag = object()            # agent ids are (tag, agent_id): sessions never collide
         self.agents: dict[str, tuple[str, float, float]] = {}
+        self._version = 0       # bumped by every join and leave: a packed tick's cached lookups are kept while it stays
+        self._packed: tuple | None = None
         self._open = True
         self.batcher.scene_opened()
         try:
@@ -332,6 +383,7 @@ class Scene:
             raise ResourceExhausted(str(e)) from None
         for aid, spec, _ in checked:
             self.agents[aid] = spec
+        self._version += bool(checked)
 
     def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
         t0 = time.perf_counter()
@@ -342,7 +394,14 @@ class Scene:
         for aid in value.get("leave", []):
             self.batcher.leave((self.tag, aid))
             del self.agents[aid]
+            self._version += 1
         observations = value.get("observations", [])
+        block = value.get("block")
+        if block is not None:
+            if observations:
+                raise InvalidArgument("a tick sets `observations` or `block`, not both", field="block")
+            yield from self._step_block(block, t0)
+            return
         if not observations:
             yield NpcActions(())
             yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
@@ -394,6 +453,95 @@ class Scene:
         yield NpcActions(tuple(_action(aid[1], tuple(disc), tuple(cont), gamegen) for aid, disc, cont in
                                zip(ids, np.asarray(d.discrete).tolist(), np.asarray(d.continuous, np.float64).tolist())))
         yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
+
+    def _step_block(self, block: Mapping[str, Any], t0: float) -> Iterator[Event]:
+        """A tick packed by field (``NpcObservationBlock``): arrays in, arrays out, no per-agent
+        messages. Same checks, same scaling (:func:`scaled_observations`), same batcher."""
+        names = [str(a) for a in block.get("agent_ids", ())]
+        n = len(names)
+        runner = self.batcher.runner
+        gamegen = runner.contract == "gamegen"
+        if n == 0:
+            yield NpcActions((), block=_action_block(np.zeros((0, 1), np.int64), np.zeros((0, 0), np.float32),
+                                                     gamegen))
+            yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
+            return
+        cached = self._packed
+        if cached is None or cached[0] != self._version or cached[1] != names:
+            self._packed = cached = self._pack_agents(names)
+        _, _, ids, arch, params, resolved = cached
+        typed = gamegen and runner.obs_size == A.OBS_SIZE
+
+        def packed(key: str, width: int, dtype=np.float32) -> np.ndarray | None:
+            v = block.get(key)
+            a = np.asarray(v if v is not None else (), dtype)
+            if a.size == 0:
+                return None
+            if a.size != n * width:
+                each = f"{width} per agent" if width > 1 else "one per agent"
+                raise InvalidArgument(f"block.{key} has {a.size} values; {n} agents take {n * width} ({each})",
+                                      field=key)
+            return a.reshape(n, width) if width > 1 else a.reshape(n)
+
+        feats = packed("features", runner.obs_size)
+        if feats is not None:
+            rows = feats
+        elif typed:
+            cols: dict[str, np.ndarray] = {}
+            for key in VEC_FIELDS:
+                v = packed(key, 2)
+                cols[key] = np.zeros((n, 2), np.float32) if v is None else v
+            for key in NUM_FIELDS:
+                v = packed(key, 1)
+                cols[key] = np.zeros(n, np.float32) if v is None else v
+            for key in FLAG_FIELDS:
+                v = packed(key, 1, bool)
+                cols[key] = np.zeros(n, bool) if v is None else v
+            rays = packed("wall_rays", 8)
+            cols["wall_rays"] = np.full((n, 8), A.RAY_RANGE, np.float32) if rays is None else rays
+            rows = scaled_observations(cols, arch, params)
+        else:
+            raise InvalidArgument(f"block: {self.gen.info.ref} takes its raw observation vector in "
+                                  f"`block.features` ({runner.obs_size} values per agent)", field="features")
+        bad = ~np.isfinite(rows)
+        if bad.any():
+            k, c = (int(v) for v in np.argwhere(bad)[0])
+            raise InvalidArgument(f"block: agent {names[k]!r} (index {k}) has a value that is not finite at "
+                                  f"observation index {c}; observations must be finite numbers", field="block")
+        mask = packed("action_mask", runner.n_actions, bool)
+        if mask is None:
+            mask = np.ones((n, runner.n_actions), np.float32)
+        else:
+            none = ~mask.any(1)
+            if none.any():
+                k = int(np.flatnonzero(none)[0])
+                raise InvalidArgument(f"block.action_mask allows no action for agent {names[k]!r} (index {k})",
+                                      field="action_mask")
+            mask = mask.astype(np.float32)
+        try:
+            d = self.batcher.decide(ids, rows, mask, self.mode, resolved)
+        except InputError as e:
+            raise InvalidArgument(str(e)) from None
+        yield NpcActions((), block=_action_block(d.discrete, d.continuous, gamegen))
+        yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
+
+    def _pack_agents(self, names: list[str]) -> tuple:
+        """What a packed tick of these agents needs besides its arrays, looked up once and kept while
+        the scene's agents stay the same (a game sends the same agents in the same order every tick)."""
+        if not self.agents.keys() >= set(names):
+            k = next(k for k, a in enumerate(names) if a not in self.agents)
+            raise NotFound(f"block.agent_ids[{k}]: agent {names[k]!r} has not joined this session (send it in "
+                           "`join` first)", field="agent_ids")
+        if len(set(names)) != len(names):
+            seen: set[str] = set()
+            k = next(k for k, a in enumerate(names) if a in seen or seen.add(a))
+            raise InvalidArgument(f"block.agent_ids[{k}]: agent {names[k]!r} appears twice in this tick",
+                                  field="agent_ids")
+        specs = [self.agents[a] for a in names]
+        arch = np.array([A.ARCHETYPES.index(s[0]) if s[0] in A.ARCHETYPES else 0 for s in specs], np.int64)
+        params = np.array([s[1:] for s in specs], np.float64).reshape(len(names), 2)
+        ids = [(self.tag, a) for a in names]
+        return self._version, list(names), ids, arch, params, self.batcher.resolve(ids)
 
     def close(self) -> None:
         for aid in list(self.agents):

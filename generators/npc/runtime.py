@@ -60,10 +60,10 @@ class Decision:
 
 
 class _Agent:
-    __slots__ = ("seed", "rng", "slot", "decisions")
+    __slots__ = ("seed", "rng", "slot")
 
     def __init__(self, seed: int, slot: int):
-        self.seed, self.rng, self.slot, self.decisions = seed, np.random.default_rng(seed), slot, 0
+        self.seed, self.rng, self.slot = seed, np.random.default_rng(seed), slot
 
 
 def _dim(d) -> int | None:
@@ -145,6 +145,7 @@ class PolicyRunner:
         # archetypes the policy is offered for (those that beat random at training time); None = any
         self.archetypes: list[str] | None = self.manifest.get("extra", {}).get("archetypes")
         self._agents: dict[Hashable, _Agent] = {}
+        self.leaves = 0        # agents that have left so far: a list from resolve() is valid while it stays
         self._free_slots: list[int] = []
         self._state = np.zeros((0,) + self.state_shape, np.float32)
 
@@ -198,6 +199,7 @@ class PolicyRunner:
         agent = self._agents.pop(agent_id, None)
         if agent is None:
             raise InputError(f"agent_id {agent_id!r} is not joined")
+        self.leaves += 1
         self._free_slots.append(agent.slot)
 
     def state(self, agent_id: Hashable) -> np.ndarray:
@@ -214,12 +216,22 @@ class PolicyRunner:
     def _field(self, col: int) -> str:
         return f" (field {self.field_names[col]!r})" if col < len(self.field_names) else ""
 
-    def _check(self, ids, obs, mask) -> tuple[list, np.ndarray, np.ndarray | None]:
+    def resolve(self, agent_ids: Sequence[Hashable]) -> tuple[list, int]:
+        """The joined agents behind ``agent_ids``, each once, and the :attr:`leaves` count they are
+        valid for: :meth:`decide` takes both (``agents=``) to skip looking the ids up again, as
+        long as no agent has left since."""
+        agents = [self._get(a) for a in agent_ids]
+        if len(set(map(id, agents))) != len(agents):
+            raise InputError("agent_ids: each agent may appear once per decision")
+        return agents, self.leaves
+
+    def _check(self, ids, obs, mask, resolved=None) -> tuple[list, np.ndarray, np.ndarray | None]:
         ids = list(ids)
         n = len(ids)
-        agents = [self._get(a) for a in ids]
-        if len(set(map(id, agents))) != n:
-            raise InputError("agent_ids: each agent may appear once per decision")
+        if resolved is not None and resolved[1] == self.leaves and len(resolved[0]) == n:
+            agents = resolved[0]
+        else:
+            agents = self.resolve(ids)[0]
         try:
             obs = np.asarray(obs, dtype=np.float32)
         except (TypeError, ValueError) as e:
@@ -253,15 +265,18 @@ class PolicyRunner:
         return agents, obs, m
 
     # --- decisions ----------------------------------------------------------------------------
-    def decide(self, agent_ids: Sequence[Hashable], obs, action_mask=None, mode: str = "argmax") -> Decision:
-        """One decision for each agent in ``agent_ids`` (rows of ``obs``/``action_mask`` in that order)."""
+    def decide(self, agent_ids: Sequence[Hashable], obs, action_mask=None, mode: str = "argmax",
+               resolved: tuple[list, int] | None = None) -> Decision:
+        """One decision for each agent in ``agent_ids`` (rows of ``obs``/``action_mask`` in that order).
+        ``resolved``: what :meth:`resolve` returned for the same ids, kept by the caller (a scene
+        whose agents did not change); ignored once any agent has left since."""
         if mode not in MODES:
             raise InputError(f"mode {mode!r} is not one of {', '.join(MODES)}")
-        agents, obs, mask = self._check(agent_ids, obs, action_mask)
+        agents, obs, mask = self._check(agent_ids, obs, action_mask, resolved)
         n = len(agents)
         if n == 0:
             return Decision(np.zeros((0, len(self.branches)), np.int64), np.zeros((0, 0), np.float32))
-        slots = np.fromiter((a.slot for a in agents), np.int64, n)
+        slots = np.fromiter((a.slot for a in agents), np.int64, n) if self.state_in or self.state_out else None
         feed = {}
         start = 0
         for name, size in zip(self.obs_inputs, self.obs_sizes):
@@ -306,8 +321,6 @@ class PolicyRunner:
                                 np.asarray(cont, np.float32).reshape(n, -1))
         if state is not None:
             self._state[slots] = np.asarray(state, np.float32).reshape((n,) + self.state_shape)
-        for a in agents:
-            a.decisions += 1
         return decision
 
 

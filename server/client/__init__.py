@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, AsyncIterator, Iterator, Sequence
 
 import grpc
+import numpy as np
 
 from gamegen.generators.errors import (Aborted, Cancelled, DeadlineExceeded, FailedPrecondition, GameGenError,
                                       Internal, InvalidArgument, NotFound, ResourceExhausted, Unavailable,
@@ -246,12 +247,14 @@ class AsyncClient:
 
 def _fill(msg, value: dict[str, Any]) -> bool:
     """Set ``msg`` from a dict whose keys are field names and values already of the fields' types
-    (what an NPC tick is), several times faster than ``json_format.ParseDict``. False when a value
+    (what an NPC tick is; numpy arrays for a packed block), several times faster than ``json_format.ParseDict``. False when a value
     needs the JSON mapping (a number as a string, "NaN", an unknown key): the caller parses it then."""
     def put(m, d) -> None:
         for k, v in d.items():
             if isinstance(v, dict):
                 put(getattr(m, k), v)
+            elif isinstance(v, np.ndarray):       # a packed block's field: (n,), (n, 2), (n, 8) ...
+                getattr(m, k).extend(v.ravel().tolist())
             elif isinstance(v, list):
                 f = getattr(m, k)
                 if v and isinstance(v[0], dict):

@@ -371,6 +371,14 @@ void PrintSessionEvent(const gamegen::SessionEvent& e) {
         }
         std::cout << "\n";
       }
+      if (e.npc_actions().has_block()) {   // a packed tick's answer: arrays in the block's agent order
+        const auto& b = e.npc_actions().block();
+        std::cout << "block" << input << " action=";
+        for (int i = 0; i < b.action_size(); ++i) std::cout << (i ? "," : "") << b.action(i);
+        std::cout << " direction=";
+        for (int i = 0; i < b.direction_size(); ++i) std::cout << (i ? "," : "") << Num(b.direction(i));
+        std::cout << "\n";
+      }
       break;
     case T::kTextDelta: std::cout << "delta" << input << " text=" << e.text() << "\n"; break;
     case T::kDialogReply: {

@@ -651,14 +651,70 @@ class NpcObservation(_message.Message):
     def __init__(self, agent_id: _Optional[str] = ..., position: _Optional[_Union[Vec2, _Mapping]] = ..., velocity: _Optional[_Union[Vec2, _Mapping]] = ..., heading: _Optional[_Union[Vec2, _Mapping]] = ..., health: _Optional[float] = ..., player_visible: _Optional[bool] = ..., player_position: _Optional[_Union[Vec2, _Mapping]] = ..., has_last_seen: _Optional[bool] = ..., last_seen_position: _Optional[_Union[Vec2, _Mapping]] = ..., last_seen_age: _Optional[float] = ..., nav_to_last_seen: _Optional[_Union[Vec2, _Mapping]] = ..., last_seen_path: _Optional[float] = ..., has_nearest_agent: _Optional[bool] = ..., nearest_agent_position: _Optional[_Union[Vec2, _Mapping]] = ..., goal_position: _Optional[_Union[Vec2, _Mapping]] = ..., nav_to_goal: _Optional[_Union[Vec2, _Mapping]] = ..., goal_path: _Optional[float] = ..., has_cover: _Optional[bool] = ..., nav_to_cover: _Optional[_Union[Vec2, _Mapping]] = ..., cover_path: _Optional[float] = ..., nav_away: _Optional[_Union[Vec2, _Mapping]] = ..., in_cover: _Optional[bool] = ..., wall_rays: _Optional[_Iterable[float]] = ..., features: _Optional[_Iterable[float]] = ..., action_mask: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class NpcTick(_message.Message):
-    __slots__ = ("join", "leave", "observations")
+    __slots__ = ("join", "leave", "observations", "block")
     JOIN_FIELD_NUMBER: _ClassVar[int]
     LEAVE_FIELD_NUMBER: _ClassVar[int]
     OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
     join: _containers.RepeatedCompositeFieldContainer[NpcAgent]
     leave: _containers.RepeatedScalarFieldContainer[str]
     observations: _containers.RepeatedCompositeFieldContainer[NpcObservation]
-    def __init__(self, join: _Optional[_Iterable[_Union[NpcAgent, _Mapping]]] = ..., leave: _Optional[_Iterable[str]] = ..., observations: _Optional[_Iterable[_Union[NpcObservation, _Mapping]]] = ...) -> None: ...
+    block: NpcObservationBlock
+    def __init__(self, join: _Optional[_Iterable[_Union[NpcAgent, _Mapping]]] = ..., leave: _Optional[_Iterable[str]] = ..., observations: _Optional[_Iterable[_Union[NpcObservation, _Mapping]]] = ..., block: _Optional[_Union[NpcObservationBlock, _Mapping]] = ...) -> None: ...
+
+class NpcObservationBlock(_message.Message):
+    __slots__ = ("agent_ids", "position", "velocity", "heading", "health", "player_visible", "player_position", "has_last_seen", "last_seen_position", "last_seen_age", "nav_to_last_seen", "last_seen_path", "has_nearest_agent", "nearest_agent_position", "goal_position", "nav_to_goal", "goal_path", "has_cover", "nav_to_cover", "cover_path", "nav_away", "in_cover", "wall_rays", "features", "action_mask")
+    AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    VELOCITY_FIELD_NUMBER: _ClassVar[int]
+    HEADING_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    PLAYER_VISIBLE_FIELD_NUMBER: _ClassVar[int]
+    PLAYER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    HAS_LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_POSITION_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_AGE_FIELD_NUMBER: _ClassVar[int]
+    NAV_TO_LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_PATH_FIELD_NUMBER: _ClassVar[int]
+    HAS_NEAREST_AGENT_FIELD_NUMBER: _ClassVar[int]
+    NEAREST_AGENT_POSITION_FIELD_NUMBER: _ClassVar[int]
+    GOAL_POSITION_FIELD_NUMBER: _ClassVar[int]
+    NAV_TO_GOAL_FIELD_NUMBER: _ClassVar[int]
+    GOAL_PATH_FIELD_NUMBER: _ClassVar[int]
+    HAS_COVER_FIELD_NUMBER: _ClassVar[int]
+    NAV_TO_COVER_FIELD_NUMBER: _ClassVar[int]
+    COVER_PATH_FIELD_NUMBER: _ClassVar[int]
+    NAV_AWAY_FIELD_NUMBER: _ClassVar[int]
+    IN_COVER_FIELD_NUMBER: _ClassVar[int]
+    WALL_RAYS_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    ACTION_MASK_FIELD_NUMBER: _ClassVar[int]
+    agent_ids: _containers.RepeatedScalarFieldContainer[str]
+    position: _containers.RepeatedScalarFieldContainer[float]
+    velocity: _containers.RepeatedScalarFieldContainer[float]
+    heading: _containers.RepeatedScalarFieldContainer[float]
+    health: _containers.RepeatedScalarFieldContainer[float]
+    player_visible: _containers.RepeatedScalarFieldContainer[bool]
+    player_position: _containers.RepeatedScalarFieldContainer[float]
+    has_last_seen: _containers.RepeatedScalarFieldContainer[bool]
+    last_seen_position: _containers.RepeatedScalarFieldContainer[float]
+    last_seen_age: _containers.RepeatedScalarFieldContainer[float]
+    nav_to_last_seen: _containers.RepeatedScalarFieldContainer[float]
+    last_seen_path: _containers.RepeatedScalarFieldContainer[float]
+    has_nearest_agent: _containers.RepeatedScalarFieldContainer[bool]
+    nearest_agent_position: _containers.RepeatedScalarFieldContainer[float]
+    goal_position: _containers.RepeatedScalarFieldContainer[float]
+    nav_to_goal: _containers.RepeatedScalarFieldContainer[float]
+    goal_path: _containers.RepeatedScalarFieldContainer[float]
+    has_cover: _containers.RepeatedScalarFieldContainer[bool]
+    nav_to_cover: _containers.RepeatedScalarFieldContainer[float]
+    cover_path: _containers.RepeatedScalarFieldContainer[float]
+    nav_away: _containers.RepeatedScalarFieldContainer[float]
+    in_cover: _containers.RepeatedScalarFieldContainer[bool]
+    wall_rays: _containers.RepeatedScalarFieldContainer[float]
+    features: _containers.RepeatedScalarFieldContainer[float]
+    action_mask: _containers.RepeatedScalarFieldContainer[bool]
+    def __init__(self, agent_ids: _Optional[_Iterable[str]] = ..., position: _Optional[_Iterable[float]] = ..., velocity: _Optional[_Iterable[float]] = ..., heading: _Optional[_Iterable[float]] = ..., health: _Optional[_Iterable[float]] = ..., player_visible: _Optional[_Iterable[bool]] = ..., player_position: _Optional[_Iterable[float]] = ..., has_last_seen: _Optional[_Iterable[bool]] = ..., last_seen_position: _Optional[_Iterable[float]] = ..., last_seen_age: _Optional[_Iterable[float]] = ..., nav_to_last_seen: _Optional[_Iterable[float]] = ..., last_seen_path: _Optional[_Iterable[float]] = ..., has_nearest_agent: _Optional[_Iterable[bool]] = ..., nearest_agent_position: _Optional[_Iterable[float]] = ..., goal_position: _Optional[_Iterable[float]] = ..., nav_to_goal: _Optional[_Iterable[float]] = ..., goal_path: _Optional[_Iterable[float]] = ..., has_cover: _Optional[_Iterable[bool]] = ..., nav_to_cover: _Optional[_Iterable[float]] = ..., cover_path: _Optional[_Iterable[float]] = ..., nav_away: _Optional[_Iterable[float]] = ..., in_cover: _Optional[_Iterable[bool]] = ..., wall_rays: _Optional[_Iterable[float]] = ..., features: _Optional[_Iterable[float]] = ..., action_mask: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class NpcAction(_message.Message):
     __slots__ = ("agent_id", "action", "name", "direction", "discrete", "continuous")
@@ -677,7 +733,27 @@ class NpcAction(_message.Message):
     def __init__(self, agent_id: _Optional[str] = ..., action: _Optional[int] = ..., name: _Optional[str] = ..., direction: _Optional[_Union[Vec2, _Mapping]] = ..., discrete: _Optional[_Iterable[int]] = ..., continuous: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class NpcActions(_message.Message):
-    __slots__ = ("actions",)
+    __slots__ = ("actions", "block")
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
     actions: _containers.RepeatedCompositeFieldContainer[NpcAction]
-    def __init__(self, actions: _Optional[_Iterable[_Union[NpcAction, _Mapping]]] = ...) -> None: ...
+    block: NpcActionBlock
+    def __init__(self, actions: _Optional[_Iterable[_Union[NpcAction, _Mapping]]] = ..., block: _Optional[_Union[NpcActionBlock, _Mapping]] = ...) -> None: ...
+
+class NpcActionBlock(_message.Message):
+    __slots__ = ("action", "direction", "discrete", "continuous", "discrete_branches", "continuous_dims", "names")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    DISCRETE_FIELD_NUMBER: _ClassVar[int]
+    CONTINUOUS_FIELD_NUMBER: _ClassVar[int]
+    DISCRETE_BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    CONTINUOUS_DIMS_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    action: _containers.RepeatedScalarFieldContainer[int]
+    direction: _containers.RepeatedScalarFieldContainer[float]
+    discrete: _containers.RepeatedScalarFieldContainer[int]
+    continuous: _containers.RepeatedScalarFieldContainer[float]
+    discrete_branches: int
+    continuous_dims: int
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, action: _Optional[_Iterable[int]] = ..., direction: _Optional[_Iterable[float]] = ..., discrete: _Optional[_Iterable[int]] = ..., continuous: _Optional[_Iterable[float]] = ..., discrete_branches: _Optional[int] = ..., continuous_dims: _Optional[int] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...

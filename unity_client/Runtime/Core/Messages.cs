@@ -622,11 +622,52 @@ namespace GameGen.Client
         static string Number(object v) { return v is JsonNumber ? ((JsonNumber)v).Text : Convert.ToString(v, CultureInfo.InvariantCulture); }
     }
 
-    /// <summary>The answer to one NPC tick: an action per observed agent, in the order observed.</summary>
+    /// <summary>The actions of a packed tick (a tick that sent "block": one array per observation field),
+    /// one array per field in the order of the block's agentIds: agent i's move direction is
+    /// (Direction[2i], Direction[2i + 1]).</summary>
+    public sealed class NpcActionBlock
+    {
+        public uint[] Action = new uint[0];
+        public float[] Direction = new float[0];
+        public int[] Discrete = new int[0];
+        public float[] Continuous = new float[0];
+        public uint DiscreteBranches, ContinuousDims;
+        public List<string> Names = new List<string>();
+
+        public static NpcActionBlock Read(JsonObject j)
+        {
+            if (j == null) return null;
+            var b = new NpcActionBlock { DiscreteBranches = j.GetUInt("discreteBranches"), ContinuousDims = j.GetUInt("continuousDims"),
+                                         Names = j.GetStrings("names") };
+            var a = j.GetArray("action"); b.Action = new uint[a.Count];
+            for (int i = 0; i < a.Count; i++) b.Action[i] = Convert.ToUInt32(Number(a[i]), CultureInfo.InvariantCulture);
+            b.Direction = Floats(j.GetArray("direction"));
+            var d = j.GetArray("discrete"); b.Discrete = new int[d.Count];
+            for (int i = 0; i < d.Count; i++) b.Discrete[i] = Convert.ToInt32(Number(d[i]), CultureInfo.InvariantCulture);
+            b.Continuous = Floats(j.GetArray("continuous"));
+            return b;
+        }
+
+        static float[] Floats(List<object> v)
+        {
+            var f = new float[v.Count];
+            for (int i = 0; i < v.Count; i++) f[i] = Convert.ToSingle(Number(v[i]), CultureInfo.InvariantCulture);
+            return f;
+        }
+
+        static string Number(object v) { return v is JsonNumber ? ((JsonNumber)v).Text : Convert.ToString(v, CultureInfo.InvariantCulture); }
+    }
+
+    /// <summary>The answer to one NPC tick: an action per observed agent, in the order observed
+    /// (Block instead, for a tick that sent its observations packed).</summary>
     public sealed class NpcActions
     {
         public List<NpcAction> Actions;
-        public static NpcActions Read(JsonObject j) { return new NpcActions { Actions = j.GetObjects("actions", NpcAction.Read) }; }
+        public NpcActionBlock Block;
+        public static NpcActions Read(JsonObject j)
+        {
+            return new NpcActions { Actions = j.GetObjects("actions", NpcAction.Read), Block = NpcActionBlock.Read(j.GetObject("block")) };
+        }
     }
 
     /// <summary>Opens a session: a model that holds sessions (ListModels: sessions), a seed, and the

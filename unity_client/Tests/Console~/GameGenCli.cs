@@ -21,6 +21,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using GameGen.Client;
+using GameGen.Client.Json;
 
 static class GameGenCli
 {
@@ -45,7 +46,7 @@ static class GameGenCli
     {
         var args = new List<string>(argv);
         var server = Take(args, "--server") ?? "http://127.0.0.1:50052";
-        if (args.Count == 0) throw new UsageException("models | generate | session");
+        if (args.Count == 0) throw new UsageException("models | generate | session | npc");
         var command = args[0];
         args.RemoveAt(0);
         using (var client = new GameGenClient(server))
@@ -55,6 +56,7 @@ static class GameGenCli
                 case "models": return await Models(client, args.Count > 0 ? args[0] : null);
                 case "generate": return await Generate(client, args);
                 case "session": return await Session(server, args);
+                case "npc": return await Npc(server, args);
                 case "decode": return Decode(args);
                 case "recipe": return await Recipe(client, args);
                 default: throw new UsageException("unknown command " + command);
@@ -326,6 +328,44 @@ static class GameGenCli
                 Console.WriteLine("other");
                 break;
         }
+    }
+
+    // npc MODEL --open JSON --tick JSON...: an NPC scene; each tick's actions, typed or packed.
+    static async Task<int> Npc(string server, List<string> args)
+    {
+        var openJson = Take(args, "--open") ?? "{}";
+        var ticks = TakeAll(args, "--tick");
+        if (args.Count != 1) throw new UsageException("npc MODEL --open JSON --tick JSON...");
+        var open = new SessionOpen { Model = args[0], OtherKind = "npc", OtherParams = JsonParser.ParseObject(openJson) };
+        using (var session = await SessionClient.OpenAsync(server, open))
+        {
+            foreach (var tick in ticks)
+            {
+                var call = session.Send(JsonParser.ParseObject(tick));
+                try
+                {
+                    while (await call.MoveNextAsync())
+                    {
+                        var e = call.Current;
+                        if (e.Type != SessionEventType.NpcActions) continue;
+                        var b = e.NpcActions.Block;
+                        if (b != null)
+                            Console.WriteLine("block input={0} action={1} direction={2} names={3}", e.InputId,
+                                              string.Join(",", b.Action), string.Join(",", b.Direction.Select(v => v.ToString("R", CultureInfo.InvariantCulture))),
+                                              string.Join(",", b.Names));
+                        else
+                            Console.WriteLine("actions input={0} {1}", e.InputId,
+                                              string.Join(" ", e.NpcActions.Actions.Select(a => a.AgentId + "=" + a.Action)));
+                    }
+                }
+                catch (GameGenException ex)
+                {
+                    Console.WriteLine("input_error input={0} code={1} message={2}", call.InputId, ex.CodeName, ex.Details);
+                }
+            }
+            await session.CloseAsync();
+        }
+        return 0;
     }
 
     static async Task<int> Session(string server, List<string> args)

@@ -182,24 +182,42 @@ namespace GameGen.V1 {
             "GBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVj",
             "MhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2Ft",
             "ZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgX",
-            "IAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCJu",
-            "CgdOcGNUaWNrEiIKBGpvaW4YASADKAsyFC5nYW1lZ2VuLnYxLk5wY0FnZW50",
-            "Eg0KBWxlYXZlGAIgAygJEjAKDG9ic2VydmF0aW9ucxgDIAMoCzIaLmdhbWVn",
-            "ZW4udjEuTnBjT2JzZXJ2YXRpb24ihgEKCU5wY0FjdGlvbhIQCghhZ2VudF9p",
-            "ZBgBIAEoCRIOCgZhY3Rpb24YAiABKA0SDAoEbmFtZRgDIAEoCRIjCglkaXJl",
-            "Y3Rpb24YBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIZGlzY3JldGUYBSAD",
-            "KAUSEgoKY29udGludW91cxgGIAMoAiI0CgpOcGNBY3Rpb25zEiYKB2FjdGlv",
-            "bnMYASADKAsyFS5nYW1lZ2VuLnYxLk5wY0FjdGlvbirIAQoNUGFyYW1ldGVy",
-            "VHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFN",
-            "RVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoT",
-            "UEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lD",
-            "RRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZ",
-            "UEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2Vu",
-            "LnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxz",
-            "UmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVx",
-            "dWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24S",
-            "Gi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNz",
-            "aW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "IAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKe",
+            "AQoHTnBjVGljaxIiCgRqb2luGAEgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2Vu",
+            "dBINCgVsZWF2ZRgCIAMoCRIwCgxvYnNlcnZhdGlvbnMYAyADKAsyGi5nYW1l",
+            "Z2VuLnYxLk5wY09ic2VydmF0aW9uEi4KBWJsb2NrGAQgASgLMh8uZ2FtZWdl",
+            "bi52MS5OcGNPYnNlcnZhdGlvbkJsb2NrIq8EChNOcGNPYnNlcnZhdGlvbkJs",
+            "b2NrEhEKCWFnZW50X2lkcxgBIAMoCRIQCghwb3NpdGlvbhgCIAMoAhIQCgh2",
+            "ZWxvY2l0eRgDIAMoAhIPCgdoZWFkaW5nGAQgAygCEg4KBmhlYWx0aBgFIAMo",
+            "AhIWCg5wbGF5ZXJfdmlzaWJsZRgGIAMoCBIXCg9wbGF5ZXJfcG9zaXRpb24Y",
+            "ByADKAISFQoNaGFzX2xhc3Rfc2VlbhgIIAMoCBIaChJsYXN0X3NlZW5fcG9z",
+            "aXRpb24YCSADKAISFQoNbGFzdF9zZWVuX2FnZRgKIAMoAhIYChBuYXZfdG9f",
+            "bGFzdF9zZWVuGAsgAygCEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgAygCEhkKEWhh",
+            "c19uZWFyZXN0X2FnZW50GA0gAygIEh4KFm5lYXJlc3RfYWdlbnRfcG9zaXRp",
+            "b24YDiADKAISFQoNZ29hbF9wb3NpdGlvbhgPIAMoAhITCgtuYXZfdG9fZ29h",
+            "bBgQIAMoAhIRCglnb2FsX3BhdGgYESADKAISEQoJaGFzX2NvdmVyGBIgAygI",
+            "EhQKDG5hdl90b19jb3ZlchgTIAMoAhISCgpjb3Zlcl9wYXRoGBQgAygCEhAK",
+            "CG5hdl9hd2F5GBUgAygCEhAKCGluX2NvdmVyGBYgAygIEhEKCXdhbGxfcmF5",
+            "cxgXIAMoAhIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMo",
+            "CCKGAQoJTnBjQWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlvbhgC",
+            "IAEoDRIMCgRuYW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVn",
+            "ZW4udjEuVmVjMhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3VzGAYg",
+            "AygCIl8KCk5wY0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4u",
+            "djEuTnBjQWN0aW9uEikKBWJsb2NrGAIgASgLMhouZ2FtZWdlbi52MS5OcGNB",
+            "Y3Rpb25CbG9jayKcAQoOTnBjQWN0aW9uQmxvY2sSDgoGYWN0aW9uGAEgAygN",
+            "EhEKCWRpcmVjdGlvbhgCIAMoAhIQCghkaXNjcmV0ZRgDIAMoBRISCgpjb250",
+            "aW51b3VzGAQgAygCEhkKEWRpc2NyZXRlX2JyYW5jaGVzGAUgASgNEhcKD2Nv",
+            "bnRpbnVvdXNfZGltcxgGIAEoDRINCgVuYW1lcxgHIAMoCSrIAQoNUGFyYW1l",
+            "dGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBB",
+            "UkFNRVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAIS",
+            "FwoTUEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NI",
+            "T0lDRRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVS",
+            "X1RZUEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1l",
+            "Z2VuLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9k",
+            "ZWxzUmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRl",
+            "UmVxdWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Np",
+            "b24SGi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5T",
+            "ZXNzaW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -245,9 +263,11 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcAgent), global::GameGen.V1.NpcAgent.Parser, new[]{ "AgentId", "Archetype", "Aggression", "Caution", "Seed" }, new[]{ "Aggression", "Caution" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcOpen), global::GameGen.V1.NpcOpen.Parser, new[]{ "Mode", "Agents" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcObservation), global::GameGen.V1.NpcObservation.Parser, new[]{ "AgentId", "Position", "Velocity", "Heading", "Health", "PlayerVisible", "PlayerPosition", "HasLastSeen", "LastSeenPosition", "LastSeenAge", "NavToLastSeen", "LastSeenPath", "HasNearestAgent", "NearestAgentPosition", "GoalPosition", "NavToGoal", "GoalPath", "HasCover", "NavToCover", "CoverPath", "NavAway", "InCover", "WallRays", "Features", "ActionMask" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcTick), global::GameGen.V1.NpcTick.Parser, new[]{ "Join", "Leave", "Observations" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcTick), global::GameGen.V1.NpcTick.Parser, new[]{ "Join", "Leave", "Observations", "Block" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcObservationBlock), global::GameGen.V1.NpcObservationBlock.Parser, new[]{ "AgentIds", "Position", "Velocity", "Heading", "Health", "PlayerVisible", "PlayerPosition", "HasLastSeen", "LastSeenPosition", "LastSeenAge", "NavToLastSeen", "LastSeenPath", "HasNearestAgent", "NearestAgentPosition", "GoalPosition", "NavToGoal", "GoalPath", "HasCover", "NavToCover", "CoverPath", "NavAway", "InCover", "WallRays", "Features", "ActionMask" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcAction), global::GameGen.V1.NpcAction.Parser, new[]{ "AgentId", "Action", "Name", "Direction", "Discrete", "Continuous" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcActions), global::GameGen.V1.NpcActions.Parser, new[]{ "Actions" }, null, null, null, null)
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcActions), global::GameGen.V1.NpcActions.Parser, new[]{ "Actions", "Block" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.NpcActionBlock), global::GameGen.V1.NpcActionBlock.Parser, new[]{ "Action", "Direction", "Discrete", "Continuous", "DiscreteBranches", "ContinuousDims", "Names" }, null, null, null, null)
           }));
     }
     #endregion
@@ -17059,6 +17079,7 @@ namespace GameGen.V1 {
       join_ = other.join_.Clone();
       leave_ = other.leave_.Clone();
       observations_ = other.observations_.Clone();
+      block_ = other.block_ != null ? other.block_.Clone() : null;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -17101,6 +17122,22 @@ namespace GameGen.V1 {
       get { return observations_; }
     }
 
+    /// <summary>Field number for the "block" field.</summary>
+    public const int BlockFieldNumber = 4;
+    private global::GameGen.V1.NpcObservationBlock block_;
+    /// <summary>
+    /// The same observations packed by field, for scenes of hundreds or thousands of agents (set
+    /// `observations` or `block`, not both). The reply then carries `NpcActions.block`, same order.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.NpcObservationBlock Block {
+      get { return block_; }
+      set {
+        block_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -17119,6 +17156,7 @@ namespace GameGen.V1 {
       if(!join_.Equals(other.join_)) return false;
       if(!leave_.Equals(other.leave_)) return false;
       if(!observations_.Equals(other.observations_)) return false;
+      if (!object.Equals(Block, other.Block)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -17129,6 +17167,7 @@ namespace GameGen.V1 {
       hash ^= join_.GetHashCode();
       hash ^= leave_.GetHashCode();
       hash ^= observations_.GetHashCode();
+      if (block_ != null) hash ^= Block.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -17150,6 +17189,10 @@ namespace GameGen.V1 {
       join_.WriteTo(output, _repeated_join_codec);
       leave_.WriteTo(output, _repeated_leave_codec);
       observations_.WriteTo(output, _repeated_observations_codec);
+      if (block_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(Block);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -17163,6 +17206,10 @@ namespace GameGen.V1 {
       join_.WriteTo(ref output, _repeated_join_codec);
       leave_.WriteTo(ref output, _repeated_leave_codec);
       observations_.WriteTo(ref output, _repeated_observations_codec);
+      if (block_ != null) {
+        output.WriteRawTag(34);
+        output.WriteMessage(Block);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -17176,6 +17223,9 @@ namespace GameGen.V1 {
       size += join_.CalculateSize(_repeated_join_codec);
       size += leave_.CalculateSize(_repeated_leave_codec);
       size += observations_.CalculateSize(_repeated_observations_codec);
+      if (block_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Block);
+      }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
       }
@@ -17191,6 +17241,12 @@ namespace GameGen.V1 {
       join_.Add(other.join_);
       leave_.Add(other.leave_);
       observations_.Add(other.observations_);
+      if (other.block_ != null) {
+        if (block_ == null) {
+          Block = new global::GameGen.V1.NpcObservationBlock();
+        }
+        Block.MergeFrom(other.Block);
+      }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
 
@@ -17216,6 +17272,13 @@ namespace GameGen.V1 {
           }
           case 26: {
             observations_.AddEntriesFrom(input, _repeated_observations_codec);
+            break;
+          }
+          case 34: {
+            if (block_ == null) {
+              Block = new global::GameGen.V1.NpcObservationBlock();
+            }
+            input.ReadMessage(Block);
             break;
           }
         }
@@ -17245,6 +17308,871 @@ namespace GameGen.V1 {
             observations_.AddEntriesFrom(ref input, _repeated_observations_codec);
             break;
           }
+          case 34: {
+            if (block_ == null) {
+              Block = new global::GameGen.V1.NpcObservationBlock();
+            }
+            input.ReadMessage(Block);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// The observations of n agents, one packed array per NpcObservation field (same meanings and
+  /// units): agent i's value is at index i; Vec2 fields hold x at 2i and y at 2i + 1; wall_rays holds
+  /// 8 values per agent (8i .. 8i + 7); features F per agent (the model's observation size);
+  /// action_mask one per action. A field left empty takes NpcObservation's default for every agent
+  /// (false, 0; wall_rays: no wall in range; action_mask: every action allowed). Any other length is
+  /// INVALID_ARGUMENT naming the field. A model with another layout (ML-Agents) takes `features`.
+  /// </summary>
+  public sealed partial class NpcObservationBlock : pb::IMessage<NpcObservationBlock>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcObservationBlock> _parser = new pb::MessageParser<NpcObservationBlock>(() => new NpcObservationBlock());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcObservationBlock> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[43]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcObservationBlock() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcObservationBlock(NpcObservationBlock other) : this() {
+      agentIds_ = other.agentIds_.Clone();
+      position_ = other.position_.Clone();
+      velocity_ = other.velocity_.Clone();
+      heading_ = other.heading_.Clone();
+      health_ = other.health_.Clone();
+      playerVisible_ = other.playerVisible_.Clone();
+      playerPosition_ = other.playerPosition_.Clone();
+      hasLastSeen_ = other.hasLastSeen_.Clone();
+      lastSeenPosition_ = other.lastSeenPosition_.Clone();
+      lastSeenAge_ = other.lastSeenAge_.Clone();
+      navToLastSeen_ = other.navToLastSeen_.Clone();
+      lastSeenPath_ = other.lastSeenPath_.Clone();
+      hasNearestAgent_ = other.hasNearestAgent_.Clone();
+      nearestAgentPosition_ = other.nearestAgentPosition_.Clone();
+      goalPosition_ = other.goalPosition_.Clone();
+      navToGoal_ = other.navToGoal_.Clone();
+      goalPath_ = other.goalPath_.Clone();
+      hasCover_ = other.hasCover_.Clone();
+      navToCover_ = other.navToCover_.Clone();
+      coverPath_ = other.coverPath_.Clone();
+      navAway_ = other.navAway_.Clone();
+      inCover_ = other.inCover_.Clone();
+      wallRays_ = other.wallRays_.Clone();
+      features_ = other.features_.Clone();
+      actionMask_ = other.actionMask_.Clone();
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcObservationBlock Clone() {
+      return new NpcObservationBlock(this);
+    }
+
+    /// <summary>Field number for the "agent_ids" field.</summary>
+    public const int AgentIdsFieldNumber = 1;
+    private static readonly pb::FieldCodec<string> _repeated_agentIds_codec
+        = pb::FieldCodec.ForString(10);
+    private readonly pbc::RepeatedField<string> agentIds_ = new pbc::RepeatedField<string>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<string> AgentIds {
+      get { return agentIds_; }
+    }
+
+    /// <summary>Field number for the "position" field.</summary>
+    public const int PositionFieldNumber = 2;
+    private static readonly pb::FieldCodec<float> _repeated_position_codec
+        = pb::FieldCodec.ForFloat(18);
+    private readonly pbc::RepeatedField<float> position_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Position {
+      get { return position_; }
+    }
+
+    /// <summary>Field number for the "velocity" field.</summary>
+    public const int VelocityFieldNumber = 3;
+    private static readonly pb::FieldCodec<float> _repeated_velocity_codec
+        = pb::FieldCodec.ForFloat(26);
+    private readonly pbc::RepeatedField<float> velocity_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Velocity {
+      get { return velocity_; }
+    }
+
+    /// <summary>Field number for the "heading" field.</summary>
+    public const int HeadingFieldNumber = 4;
+    private static readonly pb::FieldCodec<float> _repeated_heading_codec
+        = pb::FieldCodec.ForFloat(34);
+    private readonly pbc::RepeatedField<float> heading_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Heading {
+      get { return heading_; }
+    }
+
+    /// <summary>Field number for the "health" field.</summary>
+    public const int HealthFieldNumber = 5;
+    private static readonly pb::FieldCodec<float> _repeated_health_codec
+        = pb::FieldCodec.ForFloat(42);
+    private readonly pbc::RepeatedField<float> health_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Health {
+      get { return health_; }
+    }
+
+    /// <summary>Field number for the "player_visible" field.</summary>
+    public const int PlayerVisibleFieldNumber = 6;
+    private static readonly pb::FieldCodec<bool> _repeated_playerVisible_codec
+        = pb::FieldCodec.ForBool(50);
+    private readonly pbc::RepeatedField<bool> playerVisible_ = new pbc::RepeatedField<bool>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<bool> PlayerVisible {
+      get { return playerVisible_; }
+    }
+
+    /// <summary>Field number for the "player_position" field.</summary>
+    public const int PlayerPositionFieldNumber = 7;
+    private static readonly pb::FieldCodec<float> _repeated_playerPosition_codec
+        = pb::FieldCodec.ForFloat(58);
+    private readonly pbc::RepeatedField<float> playerPosition_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> PlayerPosition {
+      get { return playerPosition_; }
+    }
+
+    /// <summary>Field number for the "has_last_seen" field.</summary>
+    public const int HasLastSeenFieldNumber = 8;
+    private static readonly pb::FieldCodec<bool> _repeated_hasLastSeen_codec
+        = pb::FieldCodec.ForBool(66);
+    private readonly pbc::RepeatedField<bool> hasLastSeen_ = new pbc::RepeatedField<bool>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<bool> HasLastSeen {
+      get { return hasLastSeen_; }
+    }
+
+    /// <summary>Field number for the "last_seen_position" field.</summary>
+    public const int LastSeenPositionFieldNumber = 9;
+    private static readonly pb::FieldCodec<float> _repeated_lastSeenPosition_codec
+        = pb::FieldCodec.ForFloat(74);
+    private readonly pbc::RepeatedField<float> lastSeenPosition_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> LastSeenPosition {
+      get { return lastSeenPosition_; }
+    }
+
+    /// <summary>Field number for the "last_seen_age" field.</summary>
+    public const int LastSeenAgeFieldNumber = 10;
+    private static readonly pb::FieldCodec<float> _repeated_lastSeenAge_codec
+        = pb::FieldCodec.ForFloat(82);
+    private readonly pbc::RepeatedField<float> lastSeenAge_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> LastSeenAge {
+      get { return lastSeenAge_; }
+    }
+
+    /// <summary>Field number for the "nav_to_last_seen" field.</summary>
+    public const int NavToLastSeenFieldNumber = 11;
+    private static readonly pb::FieldCodec<float> _repeated_navToLastSeen_codec
+        = pb::FieldCodec.ForFloat(90);
+    private readonly pbc::RepeatedField<float> navToLastSeen_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> NavToLastSeen {
+      get { return navToLastSeen_; }
+    }
+
+    /// <summary>Field number for the "last_seen_path" field.</summary>
+    public const int LastSeenPathFieldNumber = 12;
+    private static readonly pb::FieldCodec<float> _repeated_lastSeenPath_codec
+        = pb::FieldCodec.ForFloat(98);
+    private readonly pbc::RepeatedField<float> lastSeenPath_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> LastSeenPath {
+      get { return lastSeenPath_; }
+    }
+
+    /// <summary>Field number for the "has_nearest_agent" field.</summary>
+    public const int HasNearestAgentFieldNumber = 13;
+    private static readonly pb::FieldCodec<bool> _repeated_hasNearestAgent_codec
+        = pb::FieldCodec.ForBool(106);
+    private readonly pbc::RepeatedField<bool> hasNearestAgent_ = new pbc::RepeatedField<bool>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<bool> HasNearestAgent {
+      get { return hasNearestAgent_; }
+    }
+
+    /// <summary>Field number for the "nearest_agent_position" field.</summary>
+    public const int NearestAgentPositionFieldNumber = 14;
+    private static readonly pb::FieldCodec<float> _repeated_nearestAgentPosition_codec
+        = pb::FieldCodec.ForFloat(114);
+    private readonly pbc::RepeatedField<float> nearestAgentPosition_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> NearestAgentPosition {
+      get { return nearestAgentPosition_; }
+    }
+
+    /// <summary>Field number for the "goal_position" field.</summary>
+    public const int GoalPositionFieldNumber = 15;
+    private static readonly pb::FieldCodec<float> _repeated_goalPosition_codec
+        = pb::FieldCodec.ForFloat(122);
+    private readonly pbc::RepeatedField<float> goalPosition_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> GoalPosition {
+      get { return goalPosition_; }
+    }
+
+    /// <summary>Field number for the "nav_to_goal" field.</summary>
+    public const int NavToGoalFieldNumber = 16;
+    private static readonly pb::FieldCodec<float> _repeated_navToGoal_codec
+        = pb::FieldCodec.ForFloat(130);
+    private readonly pbc::RepeatedField<float> navToGoal_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> NavToGoal {
+      get { return navToGoal_; }
+    }
+
+    /// <summary>Field number for the "goal_path" field.</summary>
+    public const int GoalPathFieldNumber = 17;
+    private static readonly pb::FieldCodec<float> _repeated_goalPath_codec
+        = pb::FieldCodec.ForFloat(138);
+    private readonly pbc::RepeatedField<float> goalPath_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> GoalPath {
+      get { return goalPath_; }
+    }
+
+    /// <summary>Field number for the "has_cover" field.</summary>
+    public const int HasCoverFieldNumber = 18;
+    private static readonly pb::FieldCodec<bool> _repeated_hasCover_codec
+        = pb::FieldCodec.ForBool(146);
+    private readonly pbc::RepeatedField<bool> hasCover_ = new pbc::RepeatedField<bool>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<bool> HasCover {
+      get { return hasCover_; }
+    }
+
+    /// <summary>Field number for the "nav_to_cover" field.</summary>
+    public const int NavToCoverFieldNumber = 19;
+    private static readonly pb::FieldCodec<float> _repeated_navToCover_codec
+        = pb::FieldCodec.ForFloat(154);
+    private readonly pbc::RepeatedField<float> navToCover_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> NavToCover {
+      get { return navToCover_; }
+    }
+
+    /// <summary>Field number for the "cover_path" field.</summary>
+    public const int CoverPathFieldNumber = 20;
+    private static readonly pb::FieldCodec<float> _repeated_coverPath_codec
+        = pb::FieldCodec.ForFloat(162);
+    private readonly pbc::RepeatedField<float> coverPath_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> CoverPath {
+      get { return coverPath_; }
+    }
+
+    /// <summary>Field number for the "nav_away" field.</summary>
+    public const int NavAwayFieldNumber = 21;
+    private static readonly pb::FieldCodec<float> _repeated_navAway_codec
+        = pb::FieldCodec.ForFloat(170);
+    private readonly pbc::RepeatedField<float> navAway_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> NavAway {
+      get { return navAway_; }
+    }
+
+    /// <summary>Field number for the "in_cover" field.</summary>
+    public const int InCoverFieldNumber = 22;
+    private static readonly pb::FieldCodec<bool> _repeated_inCover_codec
+        = pb::FieldCodec.ForBool(178);
+    private readonly pbc::RepeatedField<bool> inCover_ = new pbc::RepeatedField<bool>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<bool> InCover {
+      get { return inCover_; }
+    }
+
+    /// <summary>Field number for the "wall_rays" field.</summary>
+    public const int WallRaysFieldNumber = 23;
+    private static readonly pb::FieldCodec<float> _repeated_wallRays_codec
+        = pb::FieldCodec.ForFloat(186);
+    private readonly pbc::RepeatedField<float> wallRays_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> WallRays {
+      get { return wallRays_; }
+    }
+
+    /// <summary>Field number for the "features" field.</summary>
+    public const int FeaturesFieldNumber = 30;
+    private static readonly pb::FieldCodec<float> _repeated_features_codec
+        = pb::FieldCodec.ForFloat(242);
+    private readonly pbc::RepeatedField<float> features_ = new pbc::RepeatedField<float>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Features {
+      get { return features_; }
+    }
+
+    /// <summary>Field number for the "action_mask" field.</summary>
+    public const int ActionMaskFieldNumber = 31;
+    private static readonly pb::FieldCodec<bool> _repeated_actionMask_codec
+        = pb::FieldCodec.ForBool(250);
+    private readonly pbc::RepeatedField<bool> actionMask_ = new pbc::RepeatedField<bool>();
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<bool> ActionMask {
+      get { return actionMask_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcObservationBlock);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcObservationBlock other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if(!agentIds_.Equals(other.agentIds_)) return false;
+      if(!position_.Equals(other.position_)) return false;
+      if(!velocity_.Equals(other.velocity_)) return false;
+      if(!heading_.Equals(other.heading_)) return false;
+      if(!health_.Equals(other.health_)) return false;
+      if(!playerVisible_.Equals(other.playerVisible_)) return false;
+      if(!playerPosition_.Equals(other.playerPosition_)) return false;
+      if(!hasLastSeen_.Equals(other.hasLastSeen_)) return false;
+      if(!lastSeenPosition_.Equals(other.lastSeenPosition_)) return false;
+      if(!lastSeenAge_.Equals(other.lastSeenAge_)) return false;
+      if(!navToLastSeen_.Equals(other.navToLastSeen_)) return false;
+      if(!lastSeenPath_.Equals(other.lastSeenPath_)) return false;
+      if(!hasNearestAgent_.Equals(other.hasNearestAgent_)) return false;
+      if(!nearestAgentPosition_.Equals(other.nearestAgentPosition_)) return false;
+      if(!goalPosition_.Equals(other.goalPosition_)) return false;
+      if(!navToGoal_.Equals(other.navToGoal_)) return false;
+      if(!goalPath_.Equals(other.goalPath_)) return false;
+      if(!hasCover_.Equals(other.hasCover_)) return false;
+      if(!navToCover_.Equals(other.navToCover_)) return false;
+      if(!coverPath_.Equals(other.coverPath_)) return false;
+      if(!navAway_.Equals(other.navAway_)) return false;
+      if(!inCover_.Equals(other.inCover_)) return false;
+      if(!wallRays_.Equals(other.wallRays_)) return false;
+      if(!features_.Equals(other.features_)) return false;
+      if(!actionMask_.Equals(other.actionMask_)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      hash ^= agentIds_.GetHashCode();
+      hash ^= position_.GetHashCode();
+      hash ^= velocity_.GetHashCode();
+      hash ^= heading_.GetHashCode();
+      hash ^= health_.GetHashCode();
+      hash ^= playerVisible_.GetHashCode();
+      hash ^= playerPosition_.GetHashCode();
+      hash ^= hasLastSeen_.GetHashCode();
+      hash ^= lastSeenPosition_.GetHashCode();
+      hash ^= lastSeenAge_.GetHashCode();
+      hash ^= navToLastSeen_.GetHashCode();
+      hash ^= lastSeenPath_.GetHashCode();
+      hash ^= hasNearestAgent_.GetHashCode();
+      hash ^= nearestAgentPosition_.GetHashCode();
+      hash ^= goalPosition_.GetHashCode();
+      hash ^= navToGoal_.GetHashCode();
+      hash ^= goalPath_.GetHashCode();
+      hash ^= hasCover_.GetHashCode();
+      hash ^= navToCover_.GetHashCode();
+      hash ^= coverPath_.GetHashCode();
+      hash ^= navAway_.GetHashCode();
+      hash ^= inCover_.GetHashCode();
+      hash ^= wallRays_.GetHashCode();
+      hash ^= features_.GetHashCode();
+      hash ^= actionMask_.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      agentIds_.WriteTo(output, _repeated_agentIds_codec);
+      position_.WriteTo(output, _repeated_position_codec);
+      velocity_.WriteTo(output, _repeated_velocity_codec);
+      heading_.WriteTo(output, _repeated_heading_codec);
+      health_.WriteTo(output, _repeated_health_codec);
+      playerVisible_.WriteTo(output, _repeated_playerVisible_codec);
+      playerPosition_.WriteTo(output, _repeated_playerPosition_codec);
+      hasLastSeen_.WriteTo(output, _repeated_hasLastSeen_codec);
+      lastSeenPosition_.WriteTo(output, _repeated_lastSeenPosition_codec);
+      lastSeenAge_.WriteTo(output, _repeated_lastSeenAge_codec);
+      navToLastSeen_.WriteTo(output, _repeated_navToLastSeen_codec);
+      lastSeenPath_.WriteTo(output, _repeated_lastSeenPath_codec);
+      hasNearestAgent_.WriteTo(output, _repeated_hasNearestAgent_codec);
+      nearestAgentPosition_.WriteTo(output, _repeated_nearestAgentPosition_codec);
+      goalPosition_.WriteTo(output, _repeated_goalPosition_codec);
+      navToGoal_.WriteTo(output, _repeated_navToGoal_codec);
+      goalPath_.WriteTo(output, _repeated_goalPath_codec);
+      hasCover_.WriteTo(output, _repeated_hasCover_codec);
+      navToCover_.WriteTo(output, _repeated_navToCover_codec);
+      coverPath_.WriteTo(output, _repeated_coverPath_codec);
+      navAway_.WriteTo(output, _repeated_navAway_codec);
+      inCover_.WriteTo(output, _repeated_inCover_codec);
+      wallRays_.WriteTo(output, _repeated_wallRays_codec);
+      features_.WriteTo(output, _repeated_features_codec);
+      actionMask_.WriteTo(output, _repeated_actionMask_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      agentIds_.WriteTo(ref output, _repeated_agentIds_codec);
+      position_.WriteTo(ref output, _repeated_position_codec);
+      velocity_.WriteTo(ref output, _repeated_velocity_codec);
+      heading_.WriteTo(ref output, _repeated_heading_codec);
+      health_.WriteTo(ref output, _repeated_health_codec);
+      playerVisible_.WriteTo(ref output, _repeated_playerVisible_codec);
+      playerPosition_.WriteTo(ref output, _repeated_playerPosition_codec);
+      hasLastSeen_.WriteTo(ref output, _repeated_hasLastSeen_codec);
+      lastSeenPosition_.WriteTo(ref output, _repeated_lastSeenPosition_codec);
+      lastSeenAge_.WriteTo(ref output, _repeated_lastSeenAge_codec);
+      navToLastSeen_.WriteTo(ref output, _repeated_navToLastSeen_codec);
+      lastSeenPath_.WriteTo(ref output, _repeated_lastSeenPath_codec);
+      hasNearestAgent_.WriteTo(ref output, _repeated_hasNearestAgent_codec);
+      nearestAgentPosition_.WriteTo(ref output, _repeated_nearestAgentPosition_codec);
+      goalPosition_.WriteTo(ref output, _repeated_goalPosition_codec);
+      navToGoal_.WriteTo(ref output, _repeated_navToGoal_codec);
+      goalPath_.WriteTo(ref output, _repeated_goalPath_codec);
+      hasCover_.WriteTo(ref output, _repeated_hasCover_codec);
+      navToCover_.WriteTo(ref output, _repeated_navToCover_codec);
+      coverPath_.WriteTo(ref output, _repeated_coverPath_codec);
+      navAway_.WriteTo(ref output, _repeated_navAway_codec);
+      inCover_.WriteTo(ref output, _repeated_inCover_codec);
+      wallRays_.WriteTo(ref output, _repeated_wallRays_codec);
+      features_.WriteTo(ref output, _repeated_features_codec);
+      actionMask_.WriteTo(ref output, _repeated_actionMask_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      size += agentIds_.CalculateSize(_repeated_agentIds_codec);
+      size += position_.CalculateSize(_repeated_position_codec);
+      size += velocity_.CalculateSize(_repeated_velocity_codec);
+      size += heading_.CalculateSize(_repeated_heading_codec);
+      size += health_.CalculateSize(_repeated_health_codec);
+      size += playerVisible_.CalculateSize(_repeated_playerVisible_codec);
+      size += playerPosition_.CalculateSize(_repeated_playerPosition_codec);
+      size += hasLastSeen_.CalculateSize(_repeated_hasLastSeen_codec);
+      size += lastSeenPosition_.CalculateSize(_repeated_lastSeenPosition_codec);
+      size += lastSeenAge_.CalculateSize(_repeated_lastSeenAge_codec);
+      size += navToLastSeen_.CalculateSize(_repeated_navToLastSeen_codec);
+      size += lastSeenPath_.CalculateSize(_repeated_lastSeenPath_codec);
+      size += hasNearestAgent_.CalculateSize(_repeated_hasNearestAgent_codec);
+      size += nearestAgentPosition_.CalculateSize(_repeated_nearestAgentPosition_codec);
+      size += goalPosition_.CalculateSize(_repeated_goalPosition_codec);
+      size += navToGoal_.CalculateSize(_repeated_navToGoal_codec);
+      size += goalPath_.CalculateSize(_repeated_goalPath_codec);
+      size += hasCover_.CalculateSize(_repeated_hasCover_codec);
+      size += navToCover_.CalculateSize(_repeated_navToCover_codec);
+      size += coverPath_.CalculateSize(_repeated_coverPath_codec);
+      size += navAway_.CalculateSize(_repeated_navAway_codec);
+      size += inCover_.CalculateSize(_repeated_inCover_codec);
+      size += wallRays_.CalculateSize(_repeated_wallRays_codec);
+      size += features_.CalculateSize(_repeated_features_codec);
+      size += actionMask_.CalculateSize(_repeated_actionMask_codec);
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcObservationBlock other) {
+      if (other == null) {
+        return;
+      }
+      agentIds_.Add(other.agentIds_);
+      position_.Add(other.position_);
+      velocity_.Add(other.velocity_);
+      heading_.Add(other.heading_);
+      health_.Add(other.health_);
+      playerVisible_.Add(other.playerVisible_);
+      playerPosition_.Add(other.playerPosition_);
+      hasLastSeen_.Add(other.hasLastSeen_);
+      lastSeenPosition_.Add(other.lastSeenPosition_);
+      lastSeenAge_.Add(other.lastSeenAge_);
+      navToLastSeen_.Add(other.navToLastSeen_);
+      lastSeenPath_.Add(other.lastSeenPath_);
+      hasNearestAgent_.Add(other.hasNearestAgent_);
+      nearestAgentPosition_.Add(other.nearestAgentPosition_);
+      goalPosition_.Add(other.goalPosition_);
+      navToGoal_.Add(other.navToGoal_);
+      goalPath_.Add(other.goalPath_);
+      hasCover_.Add(other.hasCover_);
+      navToCover_.Add(other.navToCover_);
+      coverPath_.Add(other.coverPath_);
+      navAway_.Add(other.navAway_);
+      inCover_.Add(other.inCover_);
+      wallRays_.Add(other.wallRays_);
+      features_.Add(other.features_);
+      actionMask_.Add(other.actionMask_);
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10: {
+            agentIds_.AddEntriesFrom(input, _repeated_agentIds_codec);
+            break;
+          }
+          case 18:
+          case 21: {
+            position_.AddEntriesFrom(input, _repeated_position_codec);
+            break;
+          }
+          case 26:
+          case 29: {
+            velocity_.AddEntriesFrom(input, _repeated_velocity_codec);
+            break;
+          }
+          case 34:
+          case 37: {
+            heading_.AddEntriesFrom(input, _repeated_heading_codec);
+            break;
+          }
+          case 42:
+          case 45: {
+            health_.AddEntriesFrom(input, _repeated_health_codec);
+            break;
+          }
+          case 50:
+          case 48: {
+            playerVisible_.AddEntriesFrom(input, _repeated_playerVisible_codec);
+            break;
+          }
+          case 58:
+          case 61: {
+            playerPosition_.AddEntriesFrom(input, _repeated_playerPosition_codec);
+            break;
+          }
+          case 66:
+          case 64: {
+            hasLastSeen_.AddEntriesFrom(input, _repeated_hasLastSeen_codec);
+            break;
+          }
+          case 74:
+          case 77: {
+            lastSeenPosition_.AddEntriesFrom(input, _repeated_lastSeenPosition_codec);
+            break;
+          }
+          case 82:
+          case 85: {
+            lastSeenAge_.AddEntriesFrom(input, _repeated_lastSeenAge_codec);
+            break;
+          }
+          case 90:
+          case 93: {
+            navToLastSeen_.AddEntriesFrom(input, _repeated_navToLastSeen_codec);
+            break;
+          }
+          case 98:
+          case 101: {
+            lastSeenPath_.AddEntriesFrom(input, _repeated_lastSeenPath_codec);
+            break;
+          }
+          case 106:
+          case 104: {
+            hasNearestAgent_.AddEntriesFrom(input, _repeated_hasNearestAgent_codec);
+            break;
+          }
+          case 114:
+          case 117: {
+            nearestAgentPosition_.AddEntriesFrom(input, _repeated_nearestAgentPosition_codec);
+            break;
+          }
+          case 122:
+          case 125: {
+            goalPosition_.AddEntriesFrom(input, _repeated_goalPosition_codec);
+            break;
+          }
+          case 130:
+          case 133: {
+            navToGoal_.AddEntriesFrom(input, _repeated_navToGoal_codec);
+            break;
+          }
+          case 138:
+          case 141: {
+            goalPath_.AddEntriesFrom(input, _repeated_goalPath_codec);
+            break;
+          }
+          case 146:
+          case 144: {
+            hasCover_.AddEntriesFrom(input, _repeated_hasCover_codec);
+            break;
+          }
+          case 154:
+          case 157: {
+            navToCover_.AddEntriesFrom(input, _repeated_navToCover_codec);
+            break;
+          }
+          case 162:
+          case 165: {
+            coverPath_.AddEntriesFrom(input, _repeated_coverPath_codec);
+            break;
+          }
+          case 170:
+          case 173: {
+            navAway_.AddEntriesFrom(input, _repeated_navAway_codec);
+            break;
+          }
+          case 178:
+          case 176: {
+            inCover_.AddEntriesFrom(input, _repeated_inCover_codec);
+            break;
+          }
+          case 186:
+          case 189: {
+            wallRays_.AddEntriesFrom(input, _repeated_wallRays_codec);
+            break;
+          }
+          case 242:
+          case 245: {
+            features_.AddEntriesFrom(input, _repeated_features_codec);
+            break;
+          }
+          case 250:
+          case 248: {
+            actionMask_.AddEntriesFrom(input, _repeated_actionMask_codec);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10: {
+            agentIds_.AddEntriesFrom(ref input, _repeated_agentIds_codec);
+            break;
+          }
+          case 18:
+          case 21: {
+            position_.AddEntriesFrom(ref input, _repeated_position_codec);
+            break;
+          }
+          case 26:
+          case 29: {
+            velocity_.AddEntriesFrom(ref input, _repeated_velocity_codec);
+            break;
+          }
+          case 34:
+          case 37: {
+            heading_.AddEntriesFrom(ref input, _repeated_heading_codec);
+            break;
+          }
+          case 42:
+          case 45: {
+            health_.AddEntriesFrom(ref input, _repeated_health_codec);
+            break;
+          }
+          case 50:
+          case 48: {
+            playerVisible_.AddEntriesFrom(ref input, _repeated_playerVisible_codec);
+            break;
+          }
+          case 58:
+          case 61: {
+            playerPosition_.AddEntriesFrom(ref input, _repeated_playerPosition_codec);
+            break;
+          }
+          case 66:
+          case 64: {
+            hasLastSeen_.AddEntriesFrom(ref input, _repeated_hasLastSeen_codec);
+            break;
+          }
+          case 74:
+          case 77: {
+            lastSeenPosition_.AddEntriesFrom(ref input, _repeated_lastSeenPosition_codec);
+            break;
+          }
+          case 82:
+          case 85: {
+            lastSeenAge_.AddEntriesFrom(ref input, _repeated_lastSeenAge_codec);
+            break;
+          }
+          case 90:
+          case 93: {
+            navToLastSeen_.AddEntriesFrom(ref input, _repeated_navToLastSeen_codec);
+            break;
+          }
+          case 98:
+          case 101: {
+            lastSeenPath_.AddEntriesFrom(ref input, _repeated_lastSeenPath_codec);
+            break;
+          }
+          case 106:
+          case 104: {
+            hasNearestAgent_.AddEntriesFrom(ref input, _repeated_hasNearestAgent_codec);
+            break;
+          }
+          case 114:
+          case 117: {
+            nearestAgentPosition_.AddEntriesFrom(ref input, _repeated_nearestAgentPosition_codec);
+            break;
+          }
+          case 122:
+          case 125: {
+            goalPosition_.AddEntriesFrom(ref input, _repeated_goalPosition_codec);
+            break;
+          }
+          case 130:
+          case 133: {
+            navToGoal_.AddEntriesFrom(ref input, _repeated_navToGoal_codec);
+            break;
+          }
+          case 138:
+          case 141: {
+            goalPath_.AddEntriesFrom(ref input, _repeated_goalPath_codec);
+            break;
+          }
+          case 146:
+          case 144: {
+            hasCover_.AddEntriesFrom(ref input, _repeated_hasCover_codec);
+            break;
+          }
+          case 154:
+          case 157: {
+            navToCover_.AddEntriesFrom(ref input, _repeated_navToCover_codec);
+            break;
+          }
+          case 162:
+          case 165: {
+            coverPath_.AddEntriesFrom(ref input, _repeated_coverPath_codec);
+            break;
+          }
+          case 170:
+          case 173: {
+            navAway_.AddEntriesFrom(ref input, _repeated_navAway_codec);
+            break;
+          }
+          case 178:
+          case 176: {
+            inCover_.AddEntriesFrom(ref input, _repeated_inCover_codec);
+            break;
+          }
+          case 186:
+          case 189: {
+            wallRays_.AddEntriesFrom(ref input, _repeated_wallRays_codec);
+            break;
+          }
+          case 242:
+          case 245: {
+            features_.AddEntriesFrom(ref input, _repeated_features_codec);
+            break;
+          }
+          case 250:
+          case 248: {
+            actionMask_.AddEntriesFrom(ref input, _repeated_actionMask_codec);
+            break;
+          }
         }
       }
     }
@@ -17266,7 +18194,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[43]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[44]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -17646,7 +18574,7 @@ namespace GameGen.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public static pbr::MessageDescriptor Descriptor {
-      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[44]; }
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[45]; }
     }
 
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
@@ -17667,6 +18595,7 @@ namespace GameGen.V1 {
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public NpcActions(NpcActions other) : this() {
       actions_ = other.actions_.Clone();
+      block_ = other.block_ != null ? other.block_.Clone() : null;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -17687,6 +18616,21 @@ namespace GameGen.V1 {
       get { return actions_; }
     }
 
+    /// <summary>Field number for the "block" field.</summary>
+    public const int BlockFieldNumber = 2;
+    private global::GameGen.V1.NpcActionBlock block_;
+    /// <summary>
+    /// the answer to an NpcObservationBlock (then `actions` is empty)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public global::GameGen.V1.NpcActionBlock Block {
+      get { return block_; }
+      set {
+        block_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -17703,6 +18647,7 @@ namespace GameGen.V1 {
         return true;
       }
       if(!actions_.Equals(other.actions_)) return false;
+      if (!object.Equals(Block, other.Block)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -17711,6 +18656,7 @@ namespace GameGen.V1 {
     public override int GetHashCode() {
       int hash = 1;
       hash ^= actions_.GetHashCode();
+      if (block_ != null) hash ^= Block.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -17730,6 +18676,10 @@ namespace GameGen.V1 {
       output.WriteRawMessage(this);
     #else
       actions_.WriteTo(output, _repeated_actions_codec);
+      if (block_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(Block);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -17741,6 +18691,10 @@ namespace GameGen.V1 {
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
       actions_.WriteTo(ref output, _repeated_actions_codec);
+      if (block_ != null) {
+        output.WriteRawTag(18);
+        output.WriteMessage(Block);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -17752,6 +18706,9 @@ namespace GameGen.V1 {
     public int CalculateSize() {
       int size = 0;
       size += actions_.CalculateSize(_repeated_actions_codec);
+      if (block_ != null) {
+        size += 1 + pb::CodedOutputStream.ComputeMessageSize(Block);
+      }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
       }
@@ -17765,6 +18722,12 @@ namespace GameGen.V1 {
         return;
       }
       actions_.Add(other.actions_);
+      if (other.block_ != null) {
+        if (block_ == null) {
+          Block = new global::GameGen.V1.NpcActionBlock();
+        }
+        Block.MergeFrom(other.Block);
+      }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
 
@@ -17784,6 +18747,13 @@ namespace GameGen.V1 {
             actions_.AddEntriesFrom(input, _repeated_actions_codec);
             break;
           }
+          case 18: {
+            if (block_ == null) {
+              Block = new global::GameGen.V1.NpcActionBlock();
+            }
+            input.ReadMessage(Block);
+            break;
+          }
         }
       }
     #endif
@@ -17801,6 +18771,398 @@ namespace GameGen.V1 {
             break;
           case 10: {
             actions_.AddEntriesFrom(ref input, _repeated_actions_codec);
+            break;
+          }
+          case 18: {
+            if (block_ == null) {
+              Block = new global::GameGen.V1.NpcActionBlock();
+            }
+            input.ReadMessage(Block);
+            break;
+          }
+        }
+      }
+    }
+    #endif
+
+  }
+
+  /// <summary>
+  /// The actions of n agents packed by field, in the order of the tick's block.agent_ids.
+  /// </summary>
+  public sealed partial class NpcActionBlock : pb::IMessage<NpcActionBlock>
+  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      , pb::IBufferMessage
+  #endif
+  {
+    private static readonly pb::MessageParser<NpcActionBlock> _parser = new pb::MessageParser<NpcActionBlock>(() => new NpcActionBlock());
+    private pb::UnknownFieldSet _unknownFields;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pb::MessageParser<NpcActionBlock> Parser { get { return _parser; } }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public static pbr::MessageDescriptor Descriptor {
+      get { return global::GameGen.V1.GamegenReflection.Descriptor.MessageTypes[46]; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    pbr::MessageDescriptor pb::IMessage.Descriptor {
+      get { return Descriptor; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcActionBlock() {
+      OnConstruction();
+    }
+
+    partial void OnConstruction();
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcActionBlock(NpcActionBlock other) : this() {
+      action_ = other.action_.Clone();
+      direction_ = other.direction_.Clone();
+      discrete_ = other.discrete_.Clone();
+      continuous_ = other.continuous_.Clone();
+      discreteBranches_ = other.discreteBranches_;
+      continuousDims_ = other.continuousDims_;
+      names_ = other.names_.Clone();
+      _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public NpcActionBlock Clone() {
+      return new NpcActionBlock(this);
+    }
+
+    /// <summary>Field number for the "action" field.</summary>
+    public const int ActionFieldNumber = 1;
+    private static readonly pb::FieldCodec<uint> _repeated_action_codec
+        = pb::FieldCodec.ForUInt32(10);
+    private readonly pbc::RepeatedField<uint> action_ = new pbc::RepeatedField<uint>();
+    /// <summary>
+    /// n: index of the chosen action (first discrete branch)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<uint> Action {
+      get { return action_; }
+    }
+
+    /// <summary>Field number for the "direction" field.</summary>
+    public const int DirectionFieldNumber = 2;
+    private static readonly pb::FieldCodec<float> _repeated_direction_codec
+        = pb::FieldCodec.ForFloat(18);
+    private readonly pbc::RepeatedField<float> direction_ = new pbc::RepeatedField<float>();
+    /// <summary>
+    /// 2n: unit move direction (x at 2i, y at 2i + 1); zero for "stop"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Direction {
+      get { return direction_; }
+    }
+
+    /// <summary>Field number for the "discrete" field.</summary>
+    public const int DiscreteFieldNumber = 3;
+    private static readonly pb::FieldCodec<int> _repeated_discrete_codec
+        = pb::FieldCodec.ForInt32(26);
+    private readonly pbc::RepeatedField<int> discrete_ = new pbc::RepeatedField<int>();
+    /// <summary>
+    /// n * discrete_branches (ML-Agents policies)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<int> Discrete {
+      get { return discrete_; }
+    }
+
+    /// <summary>Field number for the "continuous" field.</summary>
+    public const int ContinuousFieldNumber = 4;
+    private static readonly pb::FieldCodec<float> _repeated_continuous_codec
+        = pb::FieldCodec.ForFloat(34);
+    private readonly pbc::RepeatedField<float> continuous_ = new pbc::RepeatedField<float>();
+    /// <summary>
+    /// n * continuous_dims (ML-Agents policies)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<float> Continuous {
+      get { return continuous_; }
+    }
+
+    /// <summary>Field number for the "discrete_branches" field.</summary>
+    public const int DiscreteBranchesFieldNumber = 5;
+    private uint discreteBranches_;
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint DiscreteBranches {
+      get { return discreteBranches_; }
+      set {
+        discreteBranches_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "continuous_dims" field.</summary>
+    public const int ContinuousDimsFieldNumber = 6;
+    private uint continuousDims_;
+    /// <summary>
+    /// continuous values per agent
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint ContinuousDims {
+      get { return continuousDims_; }
+      set {
+        continuousDims_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "names" field.</summary>
+    public const int NamesFieldNumber = 7;
+    private static readonly pb::FieldCodec<string> _repeated_names_codec
+        = pb::FieldCodec.ForString(58);
+    private readonly pbc::RepeatedField<string> names_ = new pbc::RepeatedField<string>();
+    /// <summary>
+    /// the model's action names by index ("stop", "e", ...); empty when none
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public pbc::RepeatedField<string> Names {
+      get { return names_; }
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override bool Equals(object other) {
+      return Equals(other as NpcActionBlock);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Equals(NpcActionBlock other) {
+      if (ReferenceEquals(other, null)) {
+        return false;
+      }
+      if (ReferenceEquals(other, this)) {
+        return true;
+      }
+      if(!action_.Equals(other.action_)) return false;
+      if(!direction_.Equals(other.direction_)) return false;
+      if(!discrete_.Equals(other.discrete_)) return false;
+      if(!continuous_.Equals(other.continuous_)) return false;
+      if (DiscreteBranches != other.DiscreteBranches) return false;
+      if (ContinuousDims != other.ContinuousDims) return false;
+      if(!names_.Equals(other.names_)) return false;
+      return Equals(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override int GetHashCode() {
+      int hash = 1;
+      hash ^= action_.GetHashCode();
+      hash ^= direction_.GetHashCode();
+      hash ^= discrete_.GetHashCode();
+      hash ^= continuous_.GetHashCode();
+      if (DiscreteBranches != 0) hash ^= DiscreteBranches.GetHashCode();
+      if (ContinuousDims != 0) hash ^= ContinuousDims.GetHashCode();
+      hash ^= names_.GetHashCode();
+      if (_unknownFields != null) {
+        hash ^= _unknownFields.GetHashCode();
+      }
+      return hash;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public override string ToString() {
+      return pb::JsonFormatter.ToDiagnosticString(this);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void WriteTo(pb::CodedOutputStream output) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      output.WriteRawMessage(this);
+    #else
+      action_.WriteTo(output, _repeated_action_codec);
+      direction_.WriteTo(output, _repeated_direction_codec);
+      discrete_.WriteTo(output, _repeated_discrete_codec);
+      continuous_.WriteTo(output, _repeated_continuous_codec);
+      if (DiscreteBranches != 0) {
+        output.WriteRawTag(40);
+        output.WriteUInt32(DiscreteBranches);
+      }
+      if (ContinuousDims != 0) {
+        output.WriteRawTag(48);
+        output.WriteUInt32(ContinuousDims);
+      }
+      names_.WriteTo(output, _repeated_names_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(output);
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
+      action_.WriteTo(ref output, _repeated_action_codec);
+      direction_.WriteTo(ref output, _repeated_direction_codec);
+      discrete_.WriteTo(ref output, _repeated_discrete_codec);
+      continuous_.WriteTo(ref output, _repeated_continuous_codec);
+      if (DiscreteBranches != 0) {
+        output.WriteRawTag(40);
+        output.WriteUInt32(DiscreteBranches);
+      }
+      if (ContinuousDims != 0) {
+        output.WriteRawTag(48);
+        output.WriteUInt32(ContinuousDims);
+      }
+      names_.WriteTo(ref output, _repeated_names_codec);
+      if (_unknownFields != null) {
+        _unknownFields.WriteTo(ref output);
+      }
+    }
+    #endif
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public int CalculateSize() {
+      int size = 0;
+      size += action_.CalculateSize(_repeated_action_codec);
+      size += direction_.CalculateSize(_repeated_direction_codec);
+      size += discrete_.CalculateSize(_repeated_discrete_codec);
+      size += continuous_.CalculateSize(_repeated_continuous_codec);
+      if (DiscreteBranches != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(DiscreteBranches);
+      }
+      if (ContinuousDims != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(ContinuousDims);
+      }
+      size += names_.CalculateSize(_repeated_names_codec);
+      if (_unknownFields != null) {
+        size += _unknownFields.CalculateSize();
+      }
+      return size;
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(NpcActionBlock other) {
+      if (other == null) {
+        return;
+      }
+      action_.Add(other.action_);
+      direction_.Add(other.direction_);
+      discrete_.Add(other.discrete_);
+      continuous_.Add(other.continuous_);
+      if (other.DiscreteBranches != 0) {
+        DiscreteBranches = other.DiscreteBranches;
+      }
+      if (other.ContinuousDims != 0) {
+        ContinuousDims = other.ContinuousDims;
+      }
+      names_.Add(other.names_);
+      _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
+    }
+
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void MergeFrom(pb::CodedInputStream input) {
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+      input.ReadRawMessage(this);
+    #else
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
+            break;
+          case 10:
+          case 8: {
+            action_.AddEntriesFrom(input, _repeated_action_codec);
+            break;
+          }
+          case 18:
+          case 21: {
+            direction_.AddEntriesFrom(input, _repeated_direction_codec);
+            break;
+          }
+          case 26:
+          case 24: {
+            discrete_.AddEntriesFrom(input, _repeated_discrete_codec);
+            break;
+          }
+          case 34:
+          case 37: {
+            continuous_.AddEntriesFrom(input, _repeated_continuous_codec);
+            break;
+          }
+          case 40: {
+            DiscreteBranches = input.ReadUInt32();
+            break;
+          }
+          case 48: {
+            ContinuousDims = input.ReadUInt32();
+            break;
+          }
+          case 58: {
+            names_.AddEntriesFrom(input, _repeated_names_codec);
+            break;
+          }
+        }
+      }
+    #endif
+    }
+
+    #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
+      uint tag;
+      while ((tag = input.ReadTag()) != 0) {
+        switch(tag) {
+          default:
+            _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
+            break;
+          case 10:
+          case 8: {
+            action_.AddEntriesFrom(ref input, _repeated_action_codec);
+            break;
+          }
+          case 18:
+          case 21: {
+            direction_.AddEntriesFrom(ref input, _repeated_direction_codec);
+            break;
+          }
+          case 26:
+          case 24: {
+            discrete_.AddEntriesFrom(ref input, _repeated_discrete_codec);
+            break;
+          }
+          case 34:
+          case 37: {
+            continuous_.AddEntriesFrom(ref input, _repeated_continuous_codec);
+            break;
+          }
+          case 40: {
+            DiscreteBranches = input.ReadUInt32();
+            break;
+          }
+          case 48: {
+            ContinuousDims = input.ReadUInt32();
+            break;
+          }
+          case 58: {
+            names_.AddEntriesFrom(ref input, _repeated_names_codec);
             break;
           }
         }
