@@ -24,8 +24,10 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	# torch first, pinned, so pip takes the CPU build instead of several GB of CUDA packages
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e ".[train,dev]"
-	# the dialog tests parse generated Yarn scripts with yarn-bound (npm); skipped where npm is absent
-	if command -v npm >/dev/null; then npm ci --prefix tests/yarn --no-audit --no-fund --loglevel=error; fi
+	# the dialog tests parse generated Yarn scripts with yarn-bound (npm), and the Unity WebGL socket
+	# plugin runs under Node with `ws` as the browser's WebSocket; both skipped where npm is absent
+	if command -v npm >/dev/null; then npm ci --prefix tests/yarn --no-audit --no-fund --loglevel=error; \
+		npm ci --prefix tests/webgl --no-audit --no-fund --loglevel=error; fi
 	touch $@ $(SERVE_STAMP)
 
 install: $(TEST_STAMP)

@@ -530,3 +530,38 @@ def test_an_npc_scene_ticks_typed_and_packed_with_the_python_clients_actions(cli
     assert got["names"] == ",".join(A.ACTIONS)
     np.testing.assert_allclose(np.array(got["direction"].split(","), float).reshape(6, 2), A.DIRS[want], atol=1e-6)
     assert lines[2].startswith("input_error input=3 code=INVALID_ARGUMENT") and "block.position has 11 values" in lines[2]
+
+
+# --- WebGL: the browser WebSocket plugin ---------------------------------------------------------
+
+WEBGL = ROOT / "tests" / "webgl"
+JSLIB = ROOT / "unity_client" / "Runtime" / "Plugins" / "WebGL" / "GameGenWebSocket.jslib"
+
+
+def test_the_webgl_socket_plugin_holds_a_session_through_the_gateway(session_gateway):
+    """GameGenWebSocket.jslib (what a WebGL player's sessions use) linked as Emscripten would and
+    driven as BrowserWebSocket.cs drives it, against the live gateway: open, two turns (one refused:
+    that input's error only), close — every event as the server sent it."""
+    import json
+
+    if shutil.which("node") is None or not (WEBGL / "node_modules" / "ws").is_dir():
+        pytest.skip("node or tests/webgl/node_modules absent (`npm ci --prefix tests/webgl`; make test does it)")
+    server, _, _ = session_gateway
+    open_msg = {"model": "dialog/echo", "seed": "3", "dialog": {"persona": {"name": "Brom"}}}
+    r = subprocess.run(["node", str(WEBGL / "harness.js"), str(JSLIB), server.http.replace("http://", "ws://") + "/v1/session",
+                        json.dumps(open_msg), json.dumps({"dialog": {"playerLine": "who goes there"}}),
+                        json.dumps({"dialog": {"playerLine": ""}})], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "o" and kinds[-1] == "c" and "timeout" not in kinds, kinds
+    messages = [json.loads(e["text"]) for e in events if e["event"] == "m"]
+    assert "opened" in messages[0] and messages[0]["opened"]["model"] == "dialog/echo"
+    text = "".join(m["partial"]["textDelta"]["text"] for m in messages if m.get("inputId") == "1" and "partial" in m)
+    reply = next(m["dialogReply"] for m in messages if "dialogReply" in m)
+    assert text and reply["line"] == text and "who goes there" in text.lower()
+    assert any(m.get("inputId") == "1" and "end" in m for m in messages)
+    (err,) = [m["error"] for m in messages if "error" in m]
+    assert err["code"] == "INVALID_ARGUMENT" and "player_line" in err["message"]
+    assert "closed" in messages[-1]
+    assert events[-1]["text"].startswith("1000")        # a normal close after `closed`

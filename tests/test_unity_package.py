@@ -190,6 +190,9 @@ def test_the_unity_code_compiles_against_stand_ins_of_the_unity_api():
     sources = sorted((PACKAGE / "Runtime" / "Core").glob("*.cs")) + sorted((PACKAGE / "Runtime" / "Unity").glob("*.cs"))
     r = mcs(runtime, sources, ["System.Net.Http.dll", str(engine)])
     assert r.returncode == 0, r.stdout + r.stderr
+    # a WebGL player's build: UnityWebRequest + the browser's WebSocket installed before the first scene
+    r = mcs(BUILD / "GameGen.Runtime.WebGL.dll", sources, ["System.Net.Http.dll", str(engine)], ("UNITY_WEBGL",))
+    assert r.returncode == 0, r.stdout + r.stderr
     for defines in ((), ("UNITY_2022_1_OR_NEWER",)):
         r = mcs(BUILD / "GameGen.Editor.dll", sorted((PACKAGE / "Editor").glob("*.cs")),
                 ["System.Net.Http.dll", str(engine), str(runtime)], defines)

@@ -185,3 +185,76 @@ namespace NUnit.Framework
     }
     public static class StringAssert { public static void Contains(string expected, string actual) { } }
 }
+
+namespace UnityEngine
+{
+    public class AsyncOperation
+    {
+        public bool isDone { get { return true; } }
+        public event Action<AsyncOperation> completed;
+    }
+
+    public enum RuntimeInitializeLoadType { AfterSceneLoad = 0, BeforeSceneLoad = 1, AfterAssembliesLoaded = 2, BeforeSplashScreen = 3, SubsystemRegistration = 4 }
+
+    [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+    public sealed class RuntimeInitializeOnLoadMethodAttribute : Attribute
+    {
+        public RuntimeInitializeOnLoadMethodAttribute() { }
+        public RuntimeInitializeOnLoadMethodAttribute(RuntimeInitializeLoadType loadType) { }
+    }
+}
+
+namespace UnityEngine.Networking
+{
+    public class UnityWebRequestAsyncOperation : AsyncOperation
+    {
+        public UnityWebRequest webRequest { get { return null; } }
+    }
+
+    public class UnityWebRequest : IDisposable
+    {
+        public const string kHttpVerbGET = "GET";
+        public const string kHttpVerbPOST = "POST";
+        public UnityWebRequest(string url, string method) { }
+        public static UnityWebRequest Get(string uri) { return null; }
+        public string url { get; set; }
+        public string method { get; set; }
+        public UploadHandler uploadHandler { get; set; }
+        public DownloadHandler downloadHandler { get; set; }
+        public int timeout { get; set; }
+        public bool isDone { get { return false; } }
+        public long responseCode { get { return 0; } }
+        public string error { get { return null; } }
+        public void SetRequestHeader(string name, string value) { }
+        public UnityWebRequestAsyncOperation SendWebRequest() { return null; }
+        public void Abort() { }
+        public void Dispose() { }
+    }
+
+    public class UploadHandler : IDisposable
+    {
+        public string contentType { get; set; }
+        public void Dispose() { }
+    }
+
+    public sealed class UploadHandlerRaw : UploadHandler
+    {
+        public UploadHandlerRaw(byte[] data) { }
+    }
+
+    public class DownloadHandler : IDisposable
+    {
+        public byte[] data { get { return null; } }
+        public string text { get { return null; } }
+        public bool isDone { get { return false; } }
+        protected virtual bool ReceiveData(byte[] data, int dataLength) { return true; }
+        protected virtual void CompleteContent() { }
+        public void Dispose() { }
+    }
+
+    public class DownloadHandlerScript : DownloadHandler
+    {
+        public DownloadHandlerScript() { }
+        public DownloadHandlerScript(byte[] preallocatedBuffer) { }
+    }
+}

@@ -46,8 +46,13 @@ namespace GameGen.Client
         readonly ITransport transport;
         readonly string baseUrl;
 
+        /// <summary>Makes the transport of GameGenClient(baseUrl): HttpTransport (System.Net.Http) unless
+        /// replaced; a WebGL player's GameGen.Unity code installs UnityWebRequestTransport here before the
+        /// first scene, since WebGL has no System.Net.</summary>
+        public static Func<string, ITransport> DefaultTransport = url => new HttpTransport(url);
+
         /// <summary>A client of the HTTP gateway at baseUrl ("http://host:port").</summary>
-        public GameGenClient(string baseUrl) : this(new HttpTransport(baseUrl)) { this.baseUrl = baseUrl; }
+        public GameGenClient(string baseUrl) : this(DefaultTransport(baseUrl)) { this.baseUrl = baseUrl; }
 
         public GameGenClient(ITransport transport) { this.transport = transport; }
 

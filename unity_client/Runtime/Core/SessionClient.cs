@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.IO;
-using System.Net.WebSockets;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -18,7 +16,7 @@ namespace GameGen.Client
     /// GameGenException. Disposing without CloseAsync drops the socket, which also frees the session.</summary>
     public sealed class SessionClient : IDisposable
     {
-        readonly ClientWebSocket socket;
+        readonly ISessionSocket socket;
         readonly string kind;
         readonly SemaphoreSlim sendLock = new SemaphoreSlim(1, 1);
         readonly ConcurrentDictionary<ulong, SessionInputCall> inputs = new ConcurrentDictionary<ulong, SessionInputCall>();
@@ -27,7 +25,11 @@ namespace GameGen.Client
         long nextId;
         volatile GameGenException ended;
 
-        SessionClient(ClientWebSocket socket, string kind)
+        /// <summary>Makes the socket each new session talks through; ClientWebSocketSocket unless replaced
+        /// (a WebGL player's GameGen.Unity code installs the browser's WebSocket here before the first scene).</summary>
+        public static Func<ISessionSocket> DefaultSocket = () => new ClientWebSocketSocket();
+
+        SessionClient(ISessionSocket socket, string kind)
         {
             this.socket = socket;
             this.kind = kind;
@@ -42,10 +44,16 @@ namespace GameGen.Client
         /// <summary>Connects to baseUrl's /v1/session ("http://host:port" or "ws://host:port"), sends
         /// `open` and waits for `opened`. A bad open (unknown model, bad persona, too many sessions)
         /// throws GameGenException.</summary>
-        public static async Task<SessionClient> OpenAsync(string baseUrl, SessionOpen open, CancellationToken cancel = default(CancellationToken))
+        public static Task<SessionClient> OpenAsync(string baseUrl, SessionOpen open, CancellationToken cancel = default(CancellationToken))
+        {
+            return OpenAsync(baseUrl, open, DefaultSocket(), cancel);
+        }
+
+        /// <summary>As OpenAsync(baseUrl, open), through the given socket (not yet connected).</summary>
+        public static async Task<SessionClient> OpenAsync(string baseUrl, SessionOpen open, ISessionSocket socket,
+                                                          CancellationToken cancel = default(CancellationToken))
         {
             var uri = SessionUri(baseUrl);
-            var socket = new ClientWebSocket();
             var slash = (open.Model ?? "").IndexOf('/');
             var session = new SessionClient(socket, slash < 0 ? "" : open.Model.Substring(0, slash));
             using (cancel.Register(() => socket.Abort()))
@@ -132,11 +140,7 @@ namespace GameGen.Client
                 SessionClosed result;
                 try { result = await closed.Task.ConfigureAwait(false); }
                 catch (TaskCanceledException) { result = null; }
-                try
-                {
-                    if (socket.State == WebSocketState.Open || socket.State == WebSocketState.CloseReceived)
-                        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "client closed", cancel).ConfigureAwait(false);
-                }
+                try { await socket.CloseAsync(cancel).ConfigureAwait(false); }
                 catch (Exception) { }
                 return result;
             }
@@ -144,37 +148,32 @@ namespace GameGen.Client
 
         async Task SendAsync(SessionRequest request)
         {
-            var bytes = Encoding.UTF8.GetBytes(request.ToJson());
+            var text = request.ToJson();
             await sendLock.WaitAsync().ConfigureAwait(false);
             try
             {
                 var failed = ended;
                 if (failed != null) throw failed;
-                await socket.SendAsync(new ArraySegment<byte>(bytes), WebSocketMessageType.Text, true, stop.Token).ConfigureAwait(false);
+                await socket.SendAsync(text, stop.Token).ConfigureAwait(false);
             }
             finally { sendLock.Release(); }
         }
 
         async Task ReceiveLoop()
         {
-            var buffer = new byte[64 * 1024];
-            var message = new MemoryStream();
             GameGenException reason = null;
             try
             {
                 while (true)
                 {
-                    var r = await socket.ReceiveAsync(new ArraySegment<byte>(buffer), stop.Token).ConfigureAwait(false);
-                    if (r.MessageType == WebSocketMessageType.Close)
+                    var text = await socket.ReceiveAsync(stop.Token).ConfigureAwait(false);
+                    if (text == null)
                     {
+                        var why = socket.CloseDescription;
                         reason = reason ?? new GameGenException(StatusCode.Unavailable,
-                            "the session's socket was closed by the server" + (string.IsNullOrEmpty(r.CloseStatusDescription) ? "" : ": " + r.CloseStatusDescription));
+                            "the session's socket was closed by the server" + (string.IsNullOrEmpty(why) ? "" : ": " + why));
                         break;
                     }
-                    message.Write(buffer, 0, r.Count);
-                    if (!r.EndOfMessage) continue;
-                    var text = Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length);
-                    message.SetLength(0);
                     var terminal = Dispatch(text);
                     if (terminal != null) { reason = terminal; break; }
                 }
