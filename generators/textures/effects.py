@@ -160,7 +160,7 @@ def _fire(src, n, frames, rng):
         det = _flow(det0, det1, t, rows, cols, -1.2 * n, 0.0)
         wob = _flow(wob0, wob1, t, rows, cols, -0.5 * n, 0.0)
         xw = X + 0.10 * h ** 1.2 * wob + 0.03 * h * det                # flicker: sideways sway grows with height
-        half = 0.30 * (1 - h) ** 0.75 * (0.55 + 0.45 * _smooth(0.0, 0.16, h)) + 0.02
+        half = 0.36 * (1 - h) ** 0.75 * (0.55 + 0.45 * _smooth(0.0, 0.16, h)) + 0.02
         body = np.exp(-(xw / half) ** 2 * 1.6) * _smooth(base - 0.06, base + 0.1, Y)
         heat = body * (1.05 - 0.75 * h) + 0.22 * (0.35 + h) * (big * 0.75 + det * 0.45) * body ** 0.5
         heat -= 0.18 * h * np.clip(-big, 0, None)                       # tongues tear off near the tip
@@ -187,7 +187,7 @@ def _smoke(src, n, frames, rng):
         shade = 0.56 + 0.2 * np.clip(dy / R, -1, 1) + 0.06 * bill       # lit from above
         rgb = np.clip(shade, 0, 1)[..., None] * np.array([0.96, 0.96, 1.0])
         out[i, ..., :3] = rgb
-        out[i, ..., 3] = np.clip(dens * 1.2, 0, 1) * fade
+        out[i, ..., 3] = np.clip(dens * 1.5, 0, 1) * fade
     return out
 
 
@@ -249,10 +249,10 @@ def _splash(src, n, frames, rng):
     base = -0.56
     k = 70
     ang = rng.uniform(-1.05, 1.05, k) + np.pi / 2                        # launch directions, mostly up
-    speed = rng.uniform(0.9, 1.9, k)
-    size = rng.uniform(0.018, 0.04, k)
+    speed = rng.uniform(1.1, 2.3, k)
+    size = rng.uniform(0.022, 0.05, k)
     x0 = rng.uniform(-0.12, 0.12, k)
-    g = -3.4
+    g = -4.2
     water = np.array([0.62, 0.82, 0.95])
     out = np.empty((frames, n, n, 4))
     for i in range(frames):
@@ -261,7 +261,7 @@ def _splash(src, n, frames, rng):
         T = 0.9 * t
         # the crown: two sheets thrown up and out from the impact, breaking up at the rim
         cw = 0.1 + 0.55 * np.sqrt(t)
-        ch = 0.55 * np.sin(np.pi * min(1.0, t * 1.25)) * (1 - 0.5 * t)
+        ch = 0.7 * np.sin(np.pi * min(1.0, t * 1.25)) * (1 - 0.5 * t)
         edge = np.abs(np.abs(X) - cw * (0.6 + 0.4 * _smooth(base, base + ch + 1e-6, Y)))
         crown = _smooth(0.07, 0.015, edge + 0.02 * _sample(brk, rows, cols)) * \
             _smooth(base + ch + 0.05, base + ch - 0.08, Y + 0.06 * _sample(brk, rows * 0.5, cols)) * \
@@ -378,16 +378,16 @@ LAVA_RAMP = [(0.0, (0.05, 0.03, 0.03)), (0.35, (0.16, 0.05, 0.03)), (0.55, (0.55
 
 def _lava(src, n, frames, rng):
     _, _, rows, cols = _grid(n)
-    c0, c1 = src.field(0, n, n / 5), src.field(1, n, n / 5)
-    d0, d1 = src.field(2, n, n / 14), src.field(3, n, n / 14)
+    c0, c1 = src.field(0, n, n / 3.5, beta=3.0), src.field(1, n, n / 3.5, beta=3.0)
+    d0, d1 = src.field(2, n, n / 10), src.field(3, n, n / 10)
     out = np.empty((frames, n, n, 3))
     for i in range(frames):
         cancel.check()
         t = i / frames
         crust = _flow(c0, c1, t, rows, cols, 0.25 * n, 0.4 * n)          # slow drift of the crust plates
         fine = _flow(d0, d1, t, rows, cols, 0.35 * n, 0.5 * n)
-        cracks = np.exp(-((crust + 0.25 * fine) / 0.28) ** 2)            # glowing seams where the crust parts
-        heat = 0.3 + 0.65 * cracks + 0.08 * fine
+        cracks = np.exp(-((crust + 0.15 * fine) / 0.25) ** 2)            # glowing seams where the crust parts
+        heat = 0.3 + 0.65 * cracks + 0.05 * fine
         out[i] = _ramp(np.clip(heat, 0, 1), LAVA_RAMP)
     return out
 
