@@ -105,6 +105,36 @@ def table(gens, seeds: int) -> list[str]:
     return rows
 
 
+def speed(gens, runs: int) -> list[str]:
+    """Median ms for 16 frames of 128 px: the new frames, the whole served request (frames + sheet +
+    PNG/JSON), and the v2 animation's frames (same process, same seeds)."""
+    import time
+
+    rows = []
+    for e in effects.EFFECTS:
+        cells = []
+        for ref in GENS:
+            g = gens[ref]
+            p = {"effect": e, "frames": F, "frame_size": N}
+            t_new, t_req, t_old = [], [], []
+            for s in range(runs):
+                t0 = time.perf_counter()
+                g.frames(SEED + s, p)
+                t1 = time.perf_counter()
+                list(g.generate(SEED + s, p, ["png", "json"], partials=False))
+                t2 = time.perf_counter()
+                t_new.append(t1 - t0)
+                t_req.append(t2 - t1)
+                if e in OLD_EFFECTS:
+                    t3 = time.perf_counter()
+                    g.latent_loop(SEED + s, p)
+                    t_old.append(time.perf_counter() - t3)
+            old = f"{1000 * np.median(t_old):.0f}" if t_old else "—"
+            cells.append(f"{1000 * np.median(t_new):.0f} / {1000 * np.median(t_req):.0f} / {old}")
+        rows.append(f"| {e} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def checker(n: int) -> np.ndarray:
     y, x = np.mgrid[0:n, 0:n]
     return (np.where(((y // 16) + (x // 16)) % 2, 0.16, 0.27)[..., None] * np.ones(3))
@@ -171,7 +201,11 @@ def main() -> None:
     print(f"## Effects: what a person sees ({F} frames of {N} px, {seeds} held-out seed(s) each)\n")
     print("| effect | generator | coverage | border α | up px/frame | mc corr | raw corr | loop seam | min repeat |\n"
           "|---|---|---|---|---|---|---|---|---|")
-    print("\n".join(table(gens, seeds)))
+    print("\n".join(table(gens, seeds)), flush=True)
+    print(f"\n## Effects: speed (ms, median of {seeds + 2} runs; frames / whole request with PNG + JSON / "
+          "v2 frames)\n")
+    print("| effect | " + " | ".join(r.split("/")[1] for r in GENS) + " |\n|---|---|---|")
+    print("\n".join(speed(gens, seeds + 2)), flush=True)
     contact_sheets(gens, a.out)
     for p in ("effects_sprites.png", "effects_surfaces.png"):
         print(f"\n{a.out / p}: {(a.out / p).stat().st_size / 1e6:.2f} MB")

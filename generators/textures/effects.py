@@ -97,14 +97,30 @@ def _sample(f: np.ndarray, py: np.ndarray, px: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bot * fy
 
 
+def _translate(f: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """``f`` moved by (dy, dx) pixels on the torus, bilinear: the same as :func:`_sample` at the pixel
+    grid minus (dy, dx), from four whole-pixel rolls (no gather)."""
+    iy, ix = int(np.floor(dy)), int(np.floor(dx))
+    fy, fx = dy - iy, dx - ix
+    a = np.roll(f, (iy, ix), axis=(0, 1))
+    b = np.roll(a, 1, axis=1)
+    top = a * (1 - fx) + b * fx
+    bot = np.roll(top, 1, axis=0)
+    return top * (1 - fy) + bot * fy
+
+
 def _flow(f0, f1, t: float, py, px, dy: float, dx: float) -> np.ndarray:
     """Two copies of a field advected by (dy, dx) pixels per cycle, half a cycle apart, cross-faded:
-    period 1 in ``t``; each copy's weight is 0 when it jumps back. Renormalised: unit variance."""
+    period 1 in ``t``; each copy's weight is 0 when it jumps back. Renormalised: unit variance.
+    ``py, px``: where to sample (pixel coordinates in the field), or None for the field's own grid."""
     p0, p1 = t % 1.0, (t + 0.5) % 1.0
     w0 = 1.0 - abs(2.0 * p0 - 1.0)
     w1 = 1.0 - w0
-    a = _sample(f0, py - dy * p0, px - dx * p0)
-    b = _sample(f1, py - dy * p1, px - dx * p1)
+    if py is None:
+        a, b = _translate(f0, dy * p0, dx * p0), _translate(f1, dy * p1, dx * p1)
+    else:
+        a = _sample(f0, py - dy * p0, px - dx * p0)
+        b = _sample(f1, py - dy * p1, px - dx * p1)
     return (w0 * a + w1 * b) / np.sqrt(w0 * w0 + w1 * w1)
 
 
@@ -156,9 +172,9 @@ def _fire(src, n, frames, rng):
         cancel.check()
         t = i / frames
         # content rises: fields are sampled lower down as time goes on (dy < 0: up the image)
-        big = _flow(big0, big1, t, rows, cols, -0.75 * n, 0.0)
-        det = _flow(det0, det1, t, rows, cols, -1.2 * n, 0.0)
-        wob = _flow(wob0, wob1, t, rows, cols, -0.5 * n, 0.0)
+        big = _flow(big0, big1, t, None, None, -0.75 * n, 0.0)
+        det = _flow(det0, det1, t, None, None, -1.2 * n, 0.0)
+        wob = _flow(wob0, wob1, t, None, None, -0.5 * n, 0.0)
         xw = X + 0.10 * h ** 1.2 * wob + 0.03 * h * det                # flicker: sideways sway grows with height
         half = 0.36 * (1 - h) ** 0.75 * (0.55 + 0.45 * _smooth(0.0, 0.16, h)) + 0.02
         body = np.exp(-(xw / half) ** 2 * 1.6) * _smooth(base - 0.06, base + 0.1, Y)
@@ -274,8 +290,15 @@ def _splash(src, n, frames, rng):
         for j in range(k):
             if py[j] < base - 0.02:
                 continue
-            d2 = ((X - px[j]) ** 2 + (Y - py[j]) ** 2) / rad[j] ** 2
-            drops = np.maximum(drops, np.exp(-d2 * 1.5))
+            # only the droplet's neighbourhood (3 radii: exp(-13.5) beyond), in pixels
+            c0, r0 = (px[j] + 1) * n / 2 - 0.5, (1 - py[j]) * n / 2 - 0.5
+            m = int(np.ceil(3 * rad[j] * n / 2)) + 1
+            ra, rb = max(0, int(r0) - m), min(n, int(r0) + m + 1)
+            ca, cb = max(0, int(c0) - m), min(n, int(c0) + m + 1)
+            if ra >= rb or ca >= cb:
+                continue
+            d2 = ((X[ra:rb, ca:cb] - px[j]) ** 2 + (Y[ra:rb, ca:cb] - py[j]) ** 2) / rad[j] ** 2
+            drops[ra:rb, ca:cb] = np.maximum(drops[ra:rb, ca:cb], np.exp(-d2 * 1.5))
         a = np.clip(np.maximum.reduce([crown, pool, drops]), 0, 1)
         fade = _smooth(0.0, 0.06, t) * (1 - t ** 2)
         light = 0.85 + 0.15 * np.clip(Y - base, 0, 1)
@@ -384,8 +407,8 @@ def _lava(src, n, frames, rng):
     for i in range(frames):
         cancel.check()
         t = i / frames
-        crust = _flow(c0, c1, t, rows, cols, 0.25 * n, 0.4 * n)          # slow drift of the crust plates
-        fine = _flow(d0, d1, t, rows, cols, 0.35 * n, 0.5 * n)
+        crust = _flow(c0, c1, t, None, None, 0.25 * n, 0.4 * n)          # slow drift of the crust plates
+        fine = _flow(d0, d1, t, None, None, 0.35 * n, 0.5 * n)
         cracks = np.exp(-((crust + 0.15 * fine) / 0.25) ** 2)            # glowing seams where the crust parts
         heat = 0.3 + 0.65 * cracks + 0.05 * fine
         out[i] = _ramp(np.clip(heat, 0, 1), LAVA_RAMP)
