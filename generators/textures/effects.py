@@ -262,11 +262,11 @@ def _magic(src, n, frames, rng):
 def _splash(src, n, frames, rng):
     X, Y, rows, cols = _grid(n)
     brk = src.field(0, n, n / 12)
-    base = -0.56
-    k = 70
+    base = -0.5
+    k = 80
     ang = rng.uniform(-1.05, 1.05, k) + np.pi / 2                        # launch directions, mostly up
     speed = rng.uniform(1.1, 2.3, k)
-    size = rng.uniform(0.022, 0.05, k)
+    size = rng.uniform(0.028, 0.06, k)
     x0 = rng.uniform(-0.12, 0.12, k)
     g = -4.2
     water = np.array([0.62, 0.82, 0.95])
@@ -276,10 +276,10 @@ def _splash(src, n, frames, rng):
         t = (i + 0.5) / frames
         T = 0.9 * t
         # the crown: two sheets thrown up and out from the impact, breaking up at the rim
-        cw = 0.1 + 0.55 * np.sqrt(t)
-        ch = 0.7 * np.sin(np.pi * min(1.0, t * 1.25)) * (1 - 0.5 * t)
+        cw = 0.12 + 0.6 * np.sqrt(t)
+        ch = 0.85 * np.sin(np.pi * min(1.0, t * 1.25)) * (1 - 0.5 * t)
         edge = np.abs(np.abs(X) - cw * (0.6 + 0.4 * _smooth(base, base + ch + 1e-6, Y)))
-        crown = _smooth(0.07, 0.015, edge + 0.02 * _sample(brk, rows, cols)) * \
+        crown = _smooth(0.09, 0.02, edge + 0.02 * _sample(brk, rows, cols)) * \
             _smooth(base + ch + 0.05, base + ch - 0.08, Y + 0.06 * _sample(brk, rows * 0.5, cols)) * \
             _smooth(base - 0.05, base + 0.02, Y)
         pool = np.exp(-(X / (0.2 + 0.5 * t)) ** 2 - ((Y - base) / 0.05) ** 2) * 0.8
@@ -303,7 +303,7 @@ def _splash(src, n, frames, rng):
         fade = _smooth(0.0, 0.06, t) * (1 - t ** 2)
         light = 0.85 + 0.15 * np.clip(Y - base, 0, 1)
         out[i, ..., :3] = np.clip(water * light[..., None] + 0.25 * drops[..., None], 0, 1)
-        out[i, ..., 3] = a * fade * 0.9
+        out[i, ..., 3] = a * fade
     return out
 
 
