@@ -210,7 +210,7 @@ def _smoke(src, n, frames, rng):
 def _explosion(src, n, frames, rng):
     X, Y, rows, cols = _grid(n)
     f0, f1 = src.field(0, n, n / 4, beta=3.0), src.field(1, n, n / 10, beta=2.6)
-    smoke_col = np.array([0.34, 0.31, 0.29])
+    smoke_col = np.array([0.44, 0.41, 0.38])
     out = np.empty((frames, n, n, 4))
     for i in range(frames):
         cancel.check()
@@ -227,9 +227,9 @@ def _explosion(src, n, frames, rng):
         fire = _ramp(heat, FIRE_RAMP)[..., :3]
         mix = _smooth(0.15, 0.55, heat)[..., None]
         rgb = fire * mix + smoke_col * (0.8 + 0.25 * bill[..., None]) * (1 - mix)
-        fade = _smooth(0.0, 0.05, t) * (1 - t) ** 0.6
+        fade = _smooth(0.0, 0.05, t) * (1 - t) ** 0.5
         out[i, ..., :3] = np.clip(rgb, 0, 1)
-        out[i, ..., 3] = np.clip(dens * fade * (0.85 + 0.15 * mix[..., 0]), 0, 1)
+        out[i, ..., 3] = np.clip(1.3 * dens, 0, 1) * fade
     return out
 
 
