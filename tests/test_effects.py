@@ -167,3 +167,18 @@ def test_surfaces_tile_by_construction(registry, model, effect):
     a = effects.render(effect, src, FS, 4, 7)
     b = effects.render(effect, _Rolled(src, 21, -13), FS, 4, 7)
     assert np.abs(np.roll(a, (21, -13), axis=(1, 2)) - b).max() < 1e-4
+
+
+def test_preview_first_and_hue_tints_the_sprite_not_its_alpha(client):
+    events = list(client.generate("textures/flipbook-procedural", seed=3, params={
+        "effect": "fire", "frames": 8, "frame_size": FS, "hue": 120.0}, formats=["png"], partials=True))
+    assets = [e for e in events if isinstance(e, Asset)]
+    assert [a.name for a in assets] == ["preview.png", "flipbook.png"]
+    with Image.open(io.BytesIO(assets[0].data)) as im:
+        assert im.mode == "RGB" and im.size == (FS // 4, FS // 4)
+    green, _, _, _ = sheet(client, "textures/flipbook-procedural", seed=3, effect="fire", hue=120.0)
+    plain, _, _, _ = sheet(client, "textures/flipbook-procedural", seed=3, effect="fire")
+    assert np.array_equal(green[..., 3], plain[..., 3])
+    lit = plain[..., 3] > 0.5
+    assert plain[..., 0][lit].mean() > plain[..., 1][lit].mean() + 0.1     # fire is red-orange ...
+    assert green[..., 1][lit].mean() > green[..., 0][lit].mean() + 0.1     # ... +120° turns it green
