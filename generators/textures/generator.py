@@ -347,7 +347,11 @@ class LearnedSource:
         def side(s):
             return int(min(4 * n, max(32, round(n * scale * s / 16) * 16)))
         lum = self._sample(_rng(self.seed, 2000 + key), side(stretch[1]), side(stretch[0]))
-        return effects._std(maps.wrap_resize(lum, n, n))
+        if lum.shape[0] < n or lum.shape[1] < n:
+            # enlarging: band-limited (Fourier) interpolation on the torus — bilinear would magnify
+            # the network's pixels into a visible grid of facets
+            lum = effects.fourier_resize(lum, max(n, lum.shape[0]), max(n, lum.shape[1]))
+        return effects._std(maps.wrap_resize(np.ascontiguousarray(lum), n, n))
 
 
 class FlipbookGenerator(TextureGenerator):
