@@ -310,12 +310,15 @@ def test_tiny_flipbook_train_with_gram_ema_and_smooth_head_exports_time_and_spac
     assert folder.parent.name == "flipbook-gan" and manifest["extra"]["zc"] == train.ZC + 16
     assert "Gram" in manifest["training"]["data"] and "EMA 0.999 (warm-up)" in manifest["training"]["data"]
     params = {"effect": "smoke", "frames": 8, "frame_size": 48, "fps": 16, "hue": 0.0}
-    f = gen.frames(5, params, False, [])
+    f = gen.latent_loop(5, params)
     assert f.shape == (8, 48, 48, 3)
     # time: frame 8 of the latent circle is frame 0 (a 16-frame loop's even frames are the 8-frame loop)
-    assert np.abs(gen.frames(5, {**params, "frames": 16}, False, [])[::2] - f).max() < 1e-5
+    assert np.abs(gen.latent_loop(5, {**params, "frames": 16})[::2] - f).max() < 1e-5
     # space: a one-cell shift of the latent grid shifts the frame by exactly 16 pixels, wrapping
     _latent_shift_is_pixel_shift(gen, 1, z_axis=3, img_axis=2)
+    # what is served: the freshly exported network supplies the detail of the effects
+    fire = gen.frames(5, {"effect": "fire", "frames": 8, "frame_size": 64})
+    assert fire.shape == (8, 64, 64, 4) and fire[..., 3].max() > 0.5 and fire[:, :3, :, 3].max() == 0
 
 
 def test_oversized_upload_is_refused_by_size(client):

@@ -26,12 +26,15 @@ from ..base import Encoder, Generator, GeneratorInfo, Product
 from ..events import Asset, Event, Progress
 from ..params import Param
 from . import exemplar as exemplar_mod
-from . import images, maps, procedural
+from . import effects, images, maps, procedural
 
 # Bump when the bytes produced for the same model + seed + parameters change.
 # 2: hue turns the asked way (+90 = red towards green; it turned about -111 before): bytes change
 #    for hue != 0 only.
-GENERATOR_VERSION = 2
+# 3: flipbooks are effects (generators/textures/effects.py): RGBA sprite sheets (fire, smoke, explosion,
+#    magic, splash) and tileable animated surfaces (water, lava, caustics) moved by advection; the
+#    flipbook GAN supplies their detail fields. Flipbook bytes change; materials/PBR/exemplar do not.
+GENERATOR_VERSION = 3
 
 MAP_FORMATS = ("albedo", "height", "normal_gl", "normal_dx", "roughness", "ao")
 DERIVED_FORMATS = MAP_FORMATS[1:]          # what albedo → PBR returns
@@ -59,7 +62,8 @@ P_EXEMPLAR = Param("exemplar", "bytes", None, f"the image to imitate ({images.MI
                    "a side)", **UPLOAD)
 P_ALBEDO = Param("albedo", "bytes", None, f"the albedo texture to derive maps from ({images.MIN_SIDE} to "
                  f"{images.MAX_SIDE} px a side, treated as tileable)", **UPLOAD)
-P_EFFECT = Param("effect", "choice", "fire", "effect", choices=procedural.EFFECTS)
+P_EFFECT = Param("effect", "choice", "fire", "effect: sprites (RGBA, centred, soft edge) fire, smoke, explosion, "
+                 "magic, splash; tileable surfaces (RGB) water, lava, caustics", choices=effects.EFFECTS)
 P_FRAMES = Param("frames", "int", 16, "frames per loop", lo=8, hi=32)
 P_FRAME_SIZE = Param("frame_size", "int", 128, "frame size in pixels (square)", lo=64, hi=256,
                      multiple_of=SIZE_STEP, hint="e.g. 64, 128, 256")
@@ -70,7 +74,9 @@ P_FX_HUE = Param("hue", "float", 0.0, "tint: hue rotation in degrees (0 = the ef
 MATERIAL_PARAMS = (P_MATERIAL, P_SIZE, P_SCALE, P_HUE, P_SAT, P_BRIGHT, P_ROUGH, P_RELIEF)
 PBR_PARAMS = (P_ALBEDO, P_RELIEF)
 EXEMPLAR_PARAMS = (P_EXEMPLAR, P_SIZE, P_RELIEF)
-FLIPBOOK_PARAMS = (P_EFFECT, P_FRAMES, P_FRAME_SIZE, P_FPS, P_FX_HUE)
+P_ALPHA = Param("alpha", "choice", "straight", "sprite alpha: straight, or premultiplied (colour × alpha; for "
+                "additive/premultiplied blending); surfaces are opaque", choices=effects.ALPHA_MODES)
+FLIPBOOK_PARAMS = (P_EFFECT, P_FRAMES, P_FRAME_SIZE, P_FPS, P_FX_HUE, P_ALPHA)
 
 
 @dataclass
@@ -307,28 +313,86 @@ class ExemplarGenerator(MapsGenerator):
 
 # -- flipbooks ------------------------------------------------------------------------------------
 
-class FlipbookGenerator(TextureGenerator):
-    """Looping, tileable effect animations as a sprite sheet + JSON frame metadata.
+class LearnedSource:
+    """Detail fields from the flipbook GAN: each field is one network sample (trunk + head) of the
+    effect's class (:data:`effects.SOURCE_CLASS`), its luminance standardised. The network runs at
+    the resolution that makes its features the size the effect asks for — measured, not assumed:
+    the power-weighted mean wavelength of the class's output at its native scale (one fixed sample
+    per class, cached) against that of the procedural field the effect would use — and the result
+    is resized on the torus, so the field still tiles. How smooth the detail is, is the network's."""
 
-    Learned: a spatial GAN generator driven around a circle in latent space,
-    ``z(t) = cos(2πt/T)·a + sin(2πt/T)·b``, so frame T would be frame 0 again (time-periodic by
-    construction) and every frame tiles (circular padding). Baseline: procedural noise loops.
+    learned = True
+
+    def __init__(self, gen: "FlipbookGenerator", seed: int, effect: str):
+        self.gen, self.seed, self.cls = gen, seed, effects.SOURCE_CLASS[effect]
+
+    def _sample(self, key_rng: np.random.Generator, ry: int, rx: int) -> np.ndarray:
+        z = key_rng.standard_normal((1, self.gen.zc, ry // 16, rx // 16), dtype=np.float32)
+        onehot = np.zeros((1, len(self.gen.classes)), np.float32)
+        onehot[0, self.gen.classes.index(self.cls)] = 1
+        feat, pre, _ = self.gen.trunk.run(None, {"z": z, "cls": onehot})
+        rgb = self.gen.head.run(None, {"feat": feat, "pre": pre})[0][0]
+        return np.ascontiguousarray(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
+
+    def native_wavelength(self) -> float:
+        cache = self.gen.native
+        if self.cls not in cache:
+            cache[self.cls] = effects.wavelength(self._sample(np.random.default_rng(0), 128, 128))
+        return cache[self.cls]
+
+    def field(self, key: int, n: int, feature: float, stretch=(1.0, 1.0), beta: float = 2.4) -> np.ndarray:
+        want = effects.wavelength(effects.NoiseSource(0, "").field(0, n, feature, beta=beta))
+        scale = self.native_wavelength() / want        # network pixels per output pixel
+
+        def side(s):
+            return int(min(4 * n, max(32, round(n * scale * s / 16) * 16)))
+        lum = self._sample(_rng(self.seed, 2000 + key), side(stretch[1]), side(stretch[0]))
+        if lum.shape[0] < n or lum.shape[1] < n:
+            # enlarging: band-limited (Fourier) interpolation on the torus — bilinear would magnify
+            # the network's pixels into a visible grid of facets
+            lum = effects.fourier_resize(lum, max(n, lum.shape[0]), max(n, lum.shape[1]))
+        return effects._std(maps.wrap_resize(np.ascontiguousarray(lum), n, n))
+
+
+class FlipbookGenerator(TextureGenerator):
+    """Effects as a sprite sheet + JSON metadata: RGBA sprite effects (fire, smoke, explosion, magic,
+    splash) and tileable animated surfaces (water, lava, caustics), moved by advection and looping
+    (or playing once) by construction (:mod:`.effects`).
+
+    Learned (``flipbook-gan``): the spatial GAN generator supplies the detail fields the effect is
+    advected from (:class:`LearnedSource`). Baseline: Fourier-domain fractal noise fields. Shapes,
+    motion and colour ramps are the same. The GAN's own animation (a latent circle,
+    :meth:`latent_loop`) is kept for the benchmark's old-vs-new comparison.
     """
 
     warm = {"frames": 8, "frame_size": 64}
 
     def __init__(self, info, trunk=None, head=None, classes=procedural.EFFECTS, zc: int = 16):
         self.info, self.trunk, self.head, self.classes, self.zc = info, trunk, head, tuple(classes), zc
+        self.native: dict[str, float] = {}     # class → the network's feature wavelength, px (LearnedSource)
 
     @classmethod
     def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "FlipbookGenerator":
         trunk = session_factory(model_dir / manifest["file"])
         head = session_factory(model_dir / manifest["files"]["head"]["file"])
         classes = tuple(manifest["extra"]["classes"])
-        params = (Param("effect", "choice", classes[0], "effect", choices=classes),) + FLIPBOOK_PARAMS[1:]
-        return cls(_info(manifest, params, FLIPBOOK_FORMATS), trunk, head, classes, int(manifest["extra"]["zc"]))
+        missing = sorted({effects.SOURCE_CLASS[e] for e in effects.EFFECTS} - set(classes))
+        if missing:
+            raise ValueError(f"{model_dir}: flipbook model lacks the classes {missing} the effects draw on")
+        return cls(_info(manifest, FLIPBOOK_PARAMS, FLIPBOOK_FORMATS), trunk, head, classes,
+                   int(manifest["extra"]["zc"]))
 
-    def frames(self, seed: int, params: dict, partials: bool, sink: list) -> np.ndarray:
+    def source(self, seed: int, effect: str):
+        return effects.NoiseSource(seed, effect) if self.trunk is None else LearnedSource(self, seed, effect)
+
+    def frames(self, seed: int, params: dict) -> np.ndarray:
+        """(frames, size, size, 4) straight-alpha RGBA (sprites) or (frames, size, size, 3) RGB (surfaces)."""
+        e = params["effect"]
+        return effects.render(e, self.source(seed, e), params["frame_size"], params["frames"], seed)
+
+    def latent_loop(self, seed: int, params: dict, partials: bool = False, sink: list | None = None) -> np.ndarray:
+        """The previous animation (generator version 2), for comparison: full-frame tileable RGB,
+        the GAN driven around a latent circle, or the procedural phase-rotated noise loops."""
         n, fs = params["frames"], params["frame_size"]
         if self.trunk is None:
             return procedural.effect(params["effect"], _rng(seed, 0), fs, n)
@@ -339,44 +403,54 @@ class FlipbookGenerator(TextureGenerator):
         onehot = np.zeros((n, len(self.classes)), np.float32)
         onehot[:, self.classes.index(params["effect"])] = 1
         feat, pre, preview = self.trunk.run(None, {"z": z, "cls": onehot})
-        if partials:
+        if partials and sink is not None:
             sink.append(preview[0].transpose(1, 2, 0))
         out = self.head.run(None, {"feat": feat, "pre": pre})[0]
         return out.transpose(0, 2, 3, 1)
 
     def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         t0 = time.perf_counter()
-        n, fs = params["frames"], params["frame_size"]
-        yield Progress(0.0, "sampling", f"{params['effect']} {n} frames")
-        sink: list = []
-        frames = self.frames(seed, params, partials, sink)
+        n, fs, name = params["frames"], params["frame_size"], params["effect"]
+        yield Progress(0.0, "sampling", f"{name} {n} frames")
+        frames = self.frames(seed, params)
+        sprite = frames.shape[-1] == 4
         if params["hue"]:
-            frames = procedural.hue_shift(frames, params["hue"], 1.0, 1.0)
+            frames[..., :3] = procedural.hue_shift(frames[..., :3], params["hue"], 1.0, 1.0)
+        seam = maps.loop_seam(frames) if name in effects.LOOPING else None
+        if sprite and params["alpha"] == "premultiplied":
+            frames[..., :3] *= frames[..., 3:]
         timings.add("frames", time.perf_counter() - t0)
-        if partials:  # the trunk's preview is not tinted yet; frames[0] already is
-            first = procedural.hue_shift(sink[0], params["hue"], 1.0, 1.0) if sink else maps.wrap_resize(frames[0], fs // 4)
-            yield _preview_asset(first)
+        if partials:  # a quarter-size look at one frame (sprites over dark grey: alpha made visible)
+            k = 0 if name in effects.LOOPING else n // 3
+            first = frames[k]
+            if sprite:
+                a = first[..., 3:]
+                first = (first[..., :3] if params["alpha"] == "premultiplied" else first[..., :3] * a) + 0.2 * (1 - a)
+            yield _preview_asset(maps.wrap_resize(np.ascontiguousarray(first), fs // 4))
         t1 = time.perf_counter()
         cols = math.ceil(math.sqrt(n))
         rows = math.ceil(n / cols)
-        sheet = np.zeros((rows * fs, cols * fs, 3), np.float32)
+        sheet = np.zeros((rows * fs, cols * fs, frames.shape[-1]), np.float32)
         for i in range(n):
             y, x = divmod(i, cols)
             sheet[y * fs:(y + 1) * fs, x * fs:(x + 1) * fs] = frames[i]
         meta = {
             "image": "flipbook.png", "rows": rows, "columns": cols, "frame_count": n, "fps": params["fps"],
             "frame_width": fs, "frame_height": fs, "order": "row-major from the top-left cell",
-            "loop": True, "tileable": True, "effect": params["effect"],
-            "loop_seam": round(maps.loop_seam(frames), 4),
+            "effect": name, "duration_s": round(n / params["fps"], 4),
+            **effects.metadata(name, n, params["alpha"]),
         }
+        extra = {}
+        if seam is not None:
+            meta["loop_seam"] = extra["loop_seam"] = round(seam, 4)
         timings.add("sheet", time.perf_counter() - t1)
-        return Product((sheet, meta), extra={"loop_seam": meta["loop_seam"]})
+        return Product((sheet, meta), extra=extra)
 
     def encode_order(self, formats: list[str]) -> list[str]:
         return [f for f in FLIPBOOK_FORMATS if f in formats]
 
     encoders = {
-        "png": Encoder(lambda content, params: Asset("flipbook.png", MEDIA["png"], images.png_rgb(content[0]), "png")),
+        "png": Encoder(lambda content, params: Asset("flipbook.png", MEDIA["png"], effects.png(content[0]), "png")),
         "json": Encoder(lambda content, params: Asset(
             "flipbook.json", MEDIA["json"], (json.dumps(content[1], indent=2, sort_keys=True) + "\n").encode(), "json")),
     }
@@ -429,6 +503,7 @@ def builtins() -> list[Generator]:
             "exemplar-spectral", "random-phase", "seamless texture like an uploaded image: random-phase synthesis "
             "with histogram matching, Sobel maps (classical baseline)", EXEMPLAR_PARAMS, MAP_FORMATS), None, "spectral"),
         FlipbookGenerator(_builtin_info(
-            "flipbook-procedural", "procedural", "looping procedural noise effects (classical baseline)",
+            "flipbook-procedural", "procedural", "effect flipbooks (RGBA sprites: fire, smoke, explosion, magic, splash; "
+            "tileable surfaces: water, lava, caustics) advected from Fourier-noise fields (classical baseline)",
             FLIPBOOK_PARAMS, FLIPBOOK_FORMATS)),
     ]

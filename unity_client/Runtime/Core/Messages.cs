@@ -240,6 +240,7 @@ namespace GameGen.Client
         public uint? Frames { get { return GetUInt("frames"); } set { Set("frames", value); } }
         public uint? FrameSize { get { return GetUInt("frameSize"); } set { Set("frameSize", value); } }
         public uint? Fps { get { return GetUInt("fps"); } set { Set("fps", value); } }
+        public string Alpha { get { return GetString("alpha"); } set { Set("alpha", value); } }
     }
 
     public sealed class MusicParams : KindParams

@@ -37,7 +37,9 @@ namespace GameGen.Unity
                     throw new GameGenException(StatusCode.InvalidArgument, asset.Name + " is not a PNG or JPEG image");
             }
             texture.name = asset.Name;
-            texture.wrapMode = TextureWrapMode.Repeat;  // every texture the server makes tiles
+            // maps and surfaces tile; sprite flipbooks have a transparent margin in every frame, so Repeat
+            // is harmless for them too
+            texture.wrapMode = TextureWrapMode.Repeat;
             return texture;
         }
 

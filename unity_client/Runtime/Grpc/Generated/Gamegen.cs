@@ -65,159 +65,160 @@ namespace GameGen.V1 {
             "ZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBCDwoNX2hl",
             "aWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxCCwoJX21v",
             "aXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhlcm1hbF9p",
-            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIuMDCg1UZXh0dXJlUGFyYW1zEhUKCG1h",
+            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIoEECg1UZXh0dXJlUGFyYW1zEhUKCG1h",
             "dGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIKBXNjYWxl",
             "GAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJhdGlvbhgF",
             "IAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCglyb3VnaG5l",
             "c3MYByABKAFIBogBARITCgZyZWxpZWYYCCABKAFIB4gBARIVCghleGVtcGxh",
             "chgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVmZmVjdBgL",
             "IAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1lX3NpemUY",
-            "DSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBAUILCglfbWF0ZXJpYWxCBwoF",
-            "X3NpemVCCAoGX3NjYWxlQgYKBF9odWVCDQoLX3NhdHVyYXRpb25CDQoLX2Jy",
-            "aWdodG5lc3NCDAoKX3JvdWdobmVzc0IJCgdfcmVsaWVmQgsKCV9leGVtcGxh",
-            "ckIJCgdfYWxiZWRvQgkKB19lZmZlY3RCCQoHX2ZyYW1lc0INCgtfZnJhbWVf",
-            "c2l6ZUIGCgRfZnBzIvkCCgtNdXNpY1BhcmFtcxIQCgNrZXkYASABKAlIAIgB",
-            "ARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIYAyABKAlIAogBARISCgV0",
-            "ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1IBIgBARIUCgdkZW5zaXR5",
-            "GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlIBogBARIYCgt0ZW1wZXJh",
-            "dHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhICIgBARIWCglpbnRlbnNp",
-            "dHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogBAUIGCgRf",
-            "a2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNCCgoI",
-            "X2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVfbG9v",
-            "cEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb24imAIKDERpYWxvZ1Bh",
-            "cmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgB",
-            "ARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpz",
-            "aXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdj",
-            "aG9pY2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoK",
-            "CF9wZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3Np",
-            "dHVhdGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5z",
-            "IsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdl",
-            "bi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYx",
-            "LlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYx",
-            "LkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAAS",
-            "DwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFj",
-            "dGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIB",
-            "Cg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVn",
-            "ZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVn",
-            "ZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdl",
-            "bi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoB",
-            "eBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgE",
-            "IAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxl",
-            "dmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRIS",
-            "Cgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVu",
-            "Z3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5O",
-            "b3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNo",
-            "GAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZl",
-            "bG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFf",
-            "dHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZz",
-            "aGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxp",
-            "c2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2",
-            "YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lv",
-            "bhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5n",
-            "YW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoH",
-            "dGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlv",
-            "bl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJl",
-            "ZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoO",
-            "U2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vz",
-            "c2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lv",
-            "bklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9u",
-            "Q2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25D",
-            "bG9zZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEg",
-            "ASgJEgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52",
-            "MS5EaWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNP",
-            "cGVuSABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgB",
-            "IAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5I",
-            "ABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1",
-            "dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Np",
-            "b25DbG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisK",
-            "Bm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigK",
-            "CHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3Bh",
-            "cnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoD",
-            "ZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYg",
-            "ASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByAB",
-            "KAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVw",
-            "bHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2Fj",
-            "dGlvbnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVu",
-            "dCKKAQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1v",
-            "ZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3Zp",
-            "ZGVyGAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBh",
-            "cmFtZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0",
-            "aW1pbmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMg",
-            "ASgNIi0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UY",
-            "AiABKAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURp",
-            "YWxvZ1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRy",
-            "YWl0cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEo",
-            "CRIRCglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlh",
-            "bG9nU2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3Bf",
-            "cBgCIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBl",
-            "dGl0aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoG",
-            "X3RvcF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHki",
-            "nQEKCkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEu",
-            "RGlhbG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEu",
-            "RGlhbG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25z",
-            "GAQgAygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxh",
-            "eWVyX2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoL",
-            "RGlhbG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4K",
-            "BmFjdGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJ",
-            "SACIAQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyAB",
-            "KAFIAogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0",
-            "aW9uIhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2Vu",
-            "dBIQCghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdn",
-            "cmVzc2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRz",
-            "ZWVkGAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09w",
-            "ZW4SDAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYx",
-            "Lk5wY0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEo",
-            "CRIiCghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxv",
-            "Y2l0eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgL",
-            "MhAuZ2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJf",
-            "dmlzaWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1l",
-            "Z2VuLnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3Nl",
-            "ZW5fcG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9z",
-            "ZWVuX2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2Ft",
-            "ZWdlbi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19u",
-            "ZWFyZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24Y",
-            "DiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEo",
-            "CzIQLmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdh",
-            "bWVnZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVy",
-            "GBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVj",
-            "MhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2Ft",
-            "ZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgX",
-            "IAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKe",
-            "AQoHTnBjVGljaxIiCgRqb2luGAEgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2Vu",
-            "dBINCgVsZWF2ZRgCIAMoCRIwCgxvYnNlcnZhdGlvbnMYAyADKAsyGi5nYW1l",
-            "Z2VuLnYxLk5wY09ic2VydmF0aW9uEi4KBWJsb2NrGAQgASgLMh8uZ2FtZWdl",
-            "bi52MS5OcGNPYnNlcnZhdGlvbkJsb2NrIq8EChNOcGNPYnNlcnZhdGlvbkJs",
-            "b2NrEhEKCWFnZW50X2lkcxgBIAMoCRIQCghwb3NpdGlvbhgCIAMoAhIQCgh2",
-            "ZWxvY2l0eRgDIAMoAhIPCgdoZWFkaW5nGAQgAygCEg4KBmhlYWx0aBgFIAMo",
-            "AhIWCg5wbGF5ZXJfdmlzaWJsZRgGIAMoCBIXCg9wbGF5ZXJfcG9zaXRpb24Y",
-            "ByADKAISFQoNaGFzX2xhc3Rfc2VlbhgIIAMoCBIaChJsYXN0X3NlZW5fcG9z",
-            "aXRpb24YCSADKAISFQoNbGFzdF9zZWVuX2FnZRgKIAMoAhIYChBuYXZfdG9f",
-            "bGFzdF9zZWVuGAsgAygCEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgAygCEhkKEWhh",
-            "c19uZWFyZXN0X2FnZW50GA0gAygIEh4KFm5lYXJlc3RfYWdlbnRfcG9zaXRp",
-            "b24YDiADKAISFQoNZ29hbF9wb3NpdGlvbhgPIAMoAhITCgtuYXZfdG9fZ29h",
-            "bBgQIAMoAhIRCglnb2FsX3BhdGgYESADKAISEQoJaGFzX2NvdmVyGBIgAygI",
-            "EhQKDG5hdl90b19jb3ZlchgTIAMoAhISCgpjb3Zlcl9wYXRoGBQgAygCEhAK",
-            "CG5hdl9hd2F5GBUgAygCEhAKCGluX2NvdmVyGBYgAygIEhEKCXdhbGxfcmF5",
-            "cxgXIAMoAhIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMo",
-            "CCKGAQoJTnBjQWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlvbhgC",
-            "IAEoDRIMCgRuYW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVn",
-            "ZW4udjEuVmVjMhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3VzGAYg",
-            "AygCIl8KCk5wY0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4u",
-            "djEuTnBjQWN0aW9uEikKBWJsb2NrGAIgASgLMhouZ2FtZWdlbi52MS5OcGNB",
-            "Y3Rpb25CbG9jayKcAQoOTnBjQWN0aW9uQmxvY2sSDgoGYWN0aW9uGAEgAygN",
-            "EhEKCWRpcmVjdGlvbhgCIAMoAhIQCghkaXNjcmV0ZRgDIAMoBRISCgpjb250",
-            "aW51b3VzGAQgAygCEhkKEWRpc2NyZXRlX2JyYW5jaGVzGAUgASgNEhcKD2Nv",
-            "bnRpbnVvdXNfZGltcxgGIAEoDRINCgVuYW1lcxgHIAMoCSrIAQoNUGFyYW1l",
-            "dGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBB",
-            "UkFNRVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAIS",
-            "FwoTUEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NI",
-            "T0lDRRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVS",
-            "X1RZUEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1l",
-            "Z2VuLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9k",
-            "ZWxzUmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRl",
-            "UmVxdWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Np",
-            "b24SGi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5T",
-            "ZXNzaW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "DSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBARISCgVhbHBoYRgPIAEoCUgO",
+            "iAEBQgsKCV9tYXRlcmlhbEIHCgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1ZUIN",
+            "Cgtfc2F0dXJhdGlvbkINCgtfYnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNzQgkK",
+            "B19yZWxpZWZCCwoJX2V4ZW1wbGFyQgkKB19hbGJlZG9CCQoHX2VmZmVjdEIJ",
+            "CgdfZnJhbWVzQg0KC19mcmFtZV9zaXplQgYKBF9mcHNCCAoGX2FscGhhIvkC",
+            "CgtNdXNpY1BhcmFtcxIQCgNrZXkYASABKAlIAIgBARIRCgRtb2RlGAIgASgJ",
+            "SAGIAQESEgoFbWV0ZXIYAyABKAlIAogBARISCgV0ZW1wbxgEIAEoDUgDiAEB",
+            "EhEKBGJhcnMYBSABKA1IBIgBARIUCgdkZW5zaXR5GAYgASgBSAWIAQESFQoI",
+            "cmVnaXN0ZXIYByABKAlIBogBARIYCgt0ZW1wZXJhdHVyZRgIIAEoAUgHiAEB",
+            "EhEKBGxvb3AYCSABKAhICIgBARIWCglpbnRlbnNpdHkYCiABKAFICYgBARIZ",
+            "Cgxjb250aW51YXRpb24YCyABKAxICogBAUIGCgRfa2V5QgcKBV9tb2RlQggK",
+            "Bl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNCCgoIX2RlbnNpdHlCCwoJX3Jl",
+            "Z2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVfbG9vcEIMCgpfaW50ZW5zaXR5",
+            "Qg8KDV9jb250aW51YXRpb24imAIKDERpYWxvZ1BhcmFtcxIUCgdwZXJzb25h",
+            "GAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgBARISCgVkZXB0aBgDIAEo",
+            "DUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpzaXR1YXRpb25zGAUgASgJ",
+            "SASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdjaG9pY2VzGAcgASgNSAaI",
+            "AQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoKCF9wZXJzb25hQggKBl90",
+            "b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3NpdHVhdGlvbnNCCAoGX2xp",
+            "bmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5zIsoBCg1HZW5lcmF0ZUV2",
+            "ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gA",
+            "Ei0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50",
+            "SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYxLkFzc2V0SAASIgoFZmlu",
+            "YWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAASDwoHaXNfbGFzdBgPIAEo",
+            "CEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFjdGlvbhgBIAEoAhINCgVz",
+            "dGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIBCg5QYXJ0aWFsQ29udGVu",
+            "dBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVnZW4udjEuTGV2ZWxDaHVu",
+            "a0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVnZW4udjEuTXVzaWNCYXJI",
+            "ABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdlbi52MS5UZXh0RGVsdGFI",
+            "AEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoBeBgBIAEoDRIJCgF5GAIg",
+            "ASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgEIAEoDRIMCgRyb3dzGAUg",
+            "AygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxldmVsX2hlaWdodBgHIAEo",
+            "DSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRISCgp0b3RhbF9iYXJzGAIg",
+            "ASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVuZ3RoX2JlYXRzGAQgASgB",
+            "EiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5Ob3RlRXZlbnQiXAoJTm90",
+            "ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNoGAIgASgNEg0KBXN0YXJ0",
+            "GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZlbG9jaXR5GAUgASgNIlcK",
+            "BUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFfdHlwZRgCIAEoCRIMCgRk",
+            "YXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZzaGEyNTYYBSABKAkiLQoG",
+            "VGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxpc2Vjb25kcxgCIAEoASIo",
+            "CglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSL8AQoF",
+            "RmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRzZWVk",
+            "GAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5nYW1lZ2VuLnYxLlBhcmFt",
+            "ZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoHdGltaW5ncxgGIAMoCzIS",
+            "LmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlvbl9wcm92aWRlchgHIAEo",
+            "CRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJlZF90aWxlcxgJIAEoDRIZ",
+            "ChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoOU2Vzc2lvblJlcXVlc3QS",
+            "JwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5IABIpCgVp",
+            "bnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lvbklucHV0SAASKwoGY2Fu",
+            "Y2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9uQ2FuY2VsSAASKQoFY2xv",
+            "c2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZUgAQgkKB21lc3Nh",
+            "Z2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEgASgJEgwKBHNlZWQYAiAB",
+            "KAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52MS5EaWFsb2dPcGVuSAAS",
+            "IgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNPcGVuSABCCAoGcGFyYW1z",
+            "IncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgBIAEoBBIoCgZkaWFsb2cY",
+            "CiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5IABIiCgNucGMYCyABKAsy",
+            "Ey5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1dCIhCg1TZXNzaW9uQ2Fu",
+            "Y2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Npb25DbG9zZSKMAwoMU2Vz",
+            "c2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisKBm9wZW5lZBgCIAEoCzIZ",
+            "LmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigKCHByb2dyZXNzGAMgASgL",
+            "MhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYBCABKAsyGi5n",
+            "YW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoDZW5kGAUgASgLMhQuZ2Ft",
+            "ZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYgASgLMhguZ2FtZWdlbi52",
+            "MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByABKAsyGS5nYW1lZ2VuLnYx",
+            "LlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVwbHkYCiABKAsyFy5nYW1l",
+            "Z2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2FjdGlvbnMYCyABKAsyFi5n",
+            "YW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVudCKKAQoNU2Vzc2lvbk9w",
+            "ZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEg8KB3Zl",
+            "cnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAQgASgJEikKCnBh",
+            "cmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBhcmFtZXRlciJUCghJbnB1",
+            "dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0aW1pbmdzGAIgAygLMhIu",
+            "Z2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMgASgNIi0KDFNlc3Npb25F",
+            "cnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiHwoNU2Vzc2lv",
+            "bkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURpYWxvZ1BlcnNvbmESDAoE",
+            "bmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRyYWl0cxgDIAMoCRIMCgRt",
+            "b29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEoCRIRCglrbm93bGVkZ2UY",
+            "BiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlhbG9nU2FtcGxpbmcSGAoL",
+            "dGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3BfcBgCIAEoAUgBiAEBEhcK",
+            "Cm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBldGl0aW9uX3BlbmFsdHkY",
+            "BCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhf",
+            "dG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHkinQEKCkRpYWxvZ09wZW4S",
+            "KgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEuRGlhbG9nUGVyc29uYRIs",
+            "CghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEuRGlhbG9nU2FtcGxpbmcS",
+            "EgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25zGAQgAygJEhAKCGVtb3Rp",
+            "b25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxheWVyX2xpbmUYASABKAki",
+            "GQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoLRGlhbG9nUmVwbHkSDAoE",
+            "bGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4KBmFjdGlvbhgDIAEoCSJ7",
+            "CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJSACIAQESFwoKYWdncmVz",
+            "c2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyABKAFIAogBAUIMCgpfYXJj",
+            "aGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIhwKBFZlYzISCQoB",
+            "eBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2VudBIQCghhZ2VudF9pZBgB",
+            "IAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdncmVzc2lvbhgDIAEoAUgA",
+            "iAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRzZWVkGAUgASgEQg0KC19h",
+            "Z2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09wZW4SDAoEbW9kZRgBIAEo",
+            "CRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYxLk5wY0FnZW50Iu8FCg5O",
+            "cGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEoCRIiCghwb3NpdGlvbhgC",
+            "IAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxvY2l0eRgDIAEoCzIQLmdh",
+            "bWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgLMhAuZ2FtZWdlbi52MS5W",
+            "ZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJfdmlzaWJsZRgGIAEoCBIp",
+            "Cg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoN",
+            "aGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3NlZW5fcG9zaXRpb24YCSAB",
+            "KAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9zZWVuX2FnZRgKIAEoARIq",
+            "ChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhYK",
+            "Dmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19uZWFyZXN0X2FnZW50GA0g",
+            "ASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24YDiABKAsyEC5nYW1lZ2Vu",
+            "LnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEoCzIQLmdhbWVnZW4udjEu",
+            "VmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIR",
+            "Cglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVyGBIgASgIEiYKDG5hdl90",
+            "b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVjMhISCgpjb3Zlcl9wYXRo",
+            "GBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhAK",
+            "CGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgXIAMoARIQCghmZWF0dXJl",
+            "cxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKeAQoHTnBjVGljaxIiCgRq",
+            "b2luGAEgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2VudBINCgVsZWF2ZRgCIAMo",
+            "CRIwCgxvYnNlcnZhdGlvbnMYAyADKAsyGi5nYW1lZ2VuLnYxLk5wY09ic2Vy",
+            "dmF0aW9uEi4KBWJsb2NrGAQgASgLMh8uZ2FtZWdlbi52MS5OcGNPYnNlcnZh",
+            "dGlvbkJsb2NrIq8EChNOcGNPYnNlcnZhdGlvbkJsb2NrEhEKCWFnZW50X2lk",
+            "cxgBIAMoCRIQCghwb3NpdGlvbhgCIAMoAhIQCgh2ZWxvY2l0eRgDIAMoAhIP",
+            "CgdoZWFkaW5nGAQgAygCEg4KBmhlYWx0aBgFIAMoAhIWCg5wbGF5ZXJfdmlz",
+            "aWJsZRgGIAMoCBIXCg9wbGF5ZXJfcG9zaXRpb24YByADKAISFQoNaGFzX2xh",
+            "c3Rfc2VlbhgIIAMoCBIaChJsYXN0X3NlZW5fcG9zaXRpb24YCSADKAISFQoN",
+            "bGFzdF9zZWVuX2FnZRgKIAMoAhIYChBuYXZfdG9fbGFzdF9zZWVuGAsgAygC",
+            "EhYKDmxhc3Rfc2Vlbl9wYXRoGAwgAygCEhkKEWhhc19uZWFyZXN0X2FnZW50",
+            "GA0gAygIEh4KFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24YDiADKAISFQoNZ29h",
+            "bF9wb3NpdGlvbhgPIAMoAhITCgtuYXZfdG9fZ29hbBgQIAMoAhIRCglnb2Fs",
+            "X3BhdGgYESADKAISEQoJaGFzX2NvdmVyGBIgAygIEhQKDG5hdl90b19jb3Zl",
+            "chgTIAMoAhISCgpjb3Zlcl9wYXRoGBQgAygCEhAKCG5hdl9hd2F5GBUgAygC",
+            "EhAKCGluX2NvdmVyGBYgAygIEhEKCXdhbGxfcmF5cxgXIAMoAhIQCghmZWF0",
+            "dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKGAQoJTnBjQWN0aW9u",
+            "EhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlvbhgCIAEoDRIMCgRuYW1lGAMg",
+            "ASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIQCghk",
+            "aXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3VzGAYgAygCIl8KCk5wY0FjdGlv",
+            "bnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4udjEuTnBjQWN0aW9uEikK",
+            "BWJsb2NrGAIgASgLMhouZ2FtZWdlbi52MS5OcGNBY3Rpb25CbG9jayKcAQoO",
+            "TnBjQWN0aW9uQmxvY2sSDgoGYWN0aW9uGAEgAygNEhEKCWRpcmVjdGlvbhgC",
+            "IAMoAhIQCghkaXNjcmV0ZRgDIAMoBRISCgpjb250aW51b3VzGAQgAygCEhkK",
+            "EWRpc2NyZXRlX2JyYW5jaGVzGAUgASgNEhcKD2NvbnRpbnVvdXNfZGltcxgG",
+            "IAEoDRINCgVuYW1lcxgHIAMoCSrIAQoNUGFyYW1ldGVyVHlwZRIeChpQQVJB",
+            "TUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFNRVRFUl9UWVBFX0lO",
+            "VBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoTUEFSQU1FVEVSX1RZ",
+            "UEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lDRRAEEhgKFFBBUkFN",
+            "RVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZUEVfVEVYVBAGMuEB",
+            "CgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2VuLnYxLkxpc3RNb2Rl",
+            "bHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxzUmVzcG9uc2USRAoI",
+            "R2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVxdWVzdBoZLmdhbWVn",
+            "ZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24SGi5nYW1lZ2VuLnYx",
+            "LlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNzaW9uRXZlbnQoATAB",
+            "Qg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -229,7 +230,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogParams), global::GameGen.V1.DialogParams.Parser, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateEvent), global::GameGen.V1.GenerateEvent.Parser, new[]{ "Progress", "Partial", "Asset", "Final", "IsLast" }, new[]{ "Event" }, null, null, null),
@@ -4212,6 +4213,7 @@ namespace GameGen.V1 {
       frames_ = other.frames_;
       frameSize_ = other.frameSize_;
       fps_ = other.fps_;
+      alpha_ = other.alpha_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -4502,7 +4504,7 @@ namespace GameGen.V1 {
     public const int EffectFieldNumber = 11;
     private string effect_;
     /// <summary>
-    /// flipbooks: "fire", "water", "smoke", "caustics"
+    /// flipbooks: sprites "fire", "smoke", "explosion", "magic", "splash";
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -4529,7 +4531,7 @@ namespace GameGen.V1 {
     public const int FramesFieldNumber = 12;
     private uint frames_;
     /// <summary>
-    /// flipbooks: frames per loop
+    /// tileable surfaces "water", "lava", "caustics" (ListModels lists them)
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -4609,6 +4611,33 @@ namespace GameGen.V1 {
       _hasBits0 &= ~512;
     }
 
+    /// <summary>Field number for the "alpha" field.</summary>
+    public const int AlphaFieldNumber = 15;
+    private string alpha_;
+    /// <summary>
+    /// flipbook sprites: "straight" or "premultiplied" alpha
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Alpha {
+      get { return alpha_ ?? ""; }
+      set {
+        alpha_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "alpha" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasAlpha {
+      get { return alpha_ != null; }
+    }
+    /// <summary>Clears the value of the "alpha" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearAlpha() {
+      alpha_ = null;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -4638,6 +4667,7 @@ namespace GameGen.V1 {
       if (Frames != other.Frames) return false;
       if (FrameSize != other.FrameSize) return false;
       if (Fps != other.Fps) return false;
+      if (Alpha != other.Alpha) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -4659,6 +4689,7 @@ namespace GameGen.V1 {
       if (HasFrames) hash ^= Frames.GetHashCode();
       if (HasFrameSize) hash ^= FrameSize.GetHashCode();
       if (HasFps) hash ^= Fps.GetHashCode();
+      if (HasAlpha) hash ^= Alpha.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -4733,6 +4764,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(112);
         output.WriteUInt32(Fps);
       }
+      if (HasAlpha) {
+        output.WriteRawTag(122);
+        output.WriteString(Alpha);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -4799,6 +4834,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(112);
         output.WriteUInt32(Fps);
       }
+      if (HasAlpha) {
+        output.WriteRawTag(122);
+        output.WriteString(Alpha);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -4850,6 +4889,9 @@ namespace GameGen.V1 {
       }
       if (HasFps) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Fps);
+      }
+      if (HasAlpha) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Alpha);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -4904,6 +4946,9 @@ namespace GameGen.V1 {
       }
       if (other.HasFps) {
         Fps = other.Fps;
+      }
+      if (other.HasAlpha) {
+        Alpha = other.Alpha;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -4976,6 +5021,10 @@ namespace GameGen.V1 {
             Fps = input.ReadUInt32();
             break;
           }
+          case 122: {
+            Alpha = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -5045,6 +5094,10 @@ namespace GameGen.V1 {
           }
           case 112: {
             Fps = input.ReadUInt32();
+            break;
+          }
+          case 122: {
+            Alpha = input.ReadString();
             break;
           }
         }
