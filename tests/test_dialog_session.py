@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("gguf")
 
-from gamegen.client import Client, FailedPrecondition, InvalidArgument  # noqa: E402
+from gamegen.client import Client, InvalidArgument  # noqa: E402
 from gamegen.generators.events import DialogReply, InputEnd, TextDelta  # noqa: E402
 
 from .conftest import ServerThread  # noqa: E402
@@ -27,7 +27,7 @@ def llm(tmp_path_factory):
     from gamegen.server.registry import load_registry
 
     root = tmp_path_factory.mktemp("dialog-served")
-    write_tiny_gguf(root / "tiny.gguf")
+    write_tiny_gguf(root / "tiny.gguf", context_length=1024)   # room for the structured-reply prompt
     build_model(root / "tiny.gguf", root / "models", quant="q8", keep_fp32=False, check_llamacpp=False,
                 prompts=[("You are a guard.", "Let me in!")], n_new=8, min_agreement=0.0, threads=1)
     reg = load_registry(root / "models", device="cpu", builtins=False)
@@ -78,8 +78,53 @@ def test_cancel_mid_turn_and_bad_input(llm):
         c.open_session(ref, params={"persona": {"role": "nobody"}})
     with pytest.raises(InvalidArgument, match="temperature"):
         c.open_session(ref, params={"persona": PERSONA, "sampling": {"temperature": 9.0}})
-    with pytest.raises(FailedPrecondition, match="structured"):
-        c.open_session(ref, params={"persona": PERSONA, "structured": True})
+
+
+EMOTIONS, ACTIONS = ["calm", "angry", "afraid"], ["none", "attack", "give_item"]
+
+
+def test_structured_replies_are_valid_by_construction(llm):
+    """A tiny *random* model: whatever it would say, every reply is the reply JSON, its emotion and
+    action are in the session's lists, only the line streams, and the same seed gives the same reply."""
+    _, c, ref = llm
+    params = {"persona": PERSONA, "structured": True, "emotions": EMOTIONS, "actions": ACTIONS,
+              "sampling": {"max_tokens": 8, "temperature": 1.0}}
+    seen = []
+    for seed in range(3):
+        with c.open_session(ref, seed=seed, params=params) as s:
+            for line in ("Hello there.", "Give me your sword!"):
+                streamed, events = turn(s, line)
+                reply = next(e for e in events if isinstance(e, DialogReply))
+                assert reply.emotion in EMOTIONS and reply.action in ACTIONS, reply
+                assert reply.line and reply.line == streamed.strip() and '"' not in streamed and "{" not in streamed[:1]
+                assert events[-1].stop_reason in ("eos", "max_tokens")
+                seen.append((seed, line, reply))
+    with c.open_session(ref, seed=0, params=params) as s:
+        assert next(e for e in turn(s, "Hello there.")[1] if isinstance(e, DialogReply)) == seen[0][2]
+    with c.open_session(ref, seed=1, params={**params, "emotions": [], "actions": []}) as s:   # the defaults
+        from gamegen.generators.dialog.constrain import DEFAULT_ACTIONS, DEFAULT_EMOTIONS
+
+        reply = next(e for e in turn(s, "Hi.")[1] if isinstance(e, DialogReply))
+        assert reply.emotion in DEFAULT_EMOTIONS and reply.action in DEFAULT_ACTIONS
+
+
+def test_structured_cancel_and_bad_lists(llm):
+    _, c, ref = llm
+    params = {"persona": PERSONA, "structured": True, "sampling": {"max_tokens": 200, "temperature": 1.0}}
+    with c.open_session(ref, seed=5, params=params) as s:
+        events = s.send({"player_line": "Tell me everything."})
+        first = next(events)
+        assert isinstance(first, TextDelta) and first.text      # the line streams, the JSON keys do not
+        t0 = time.perf_counter()
+        s.cancel()
+        rest = list(events)
+        assert rest[-1].stop_reason == "cancelled" and time.perf_counter() - t0 < 2.0
+        _, events = turn(s, "Sorry, go on.")                     # usable after a cancel, still structured
+        assert next(e for e in events if isinstance(e, DialogReply)).emotion
+    with pytest.raises(InvalidArgument, match=r"emotions\[1\].*'Very Angry'.*identifier"):
+        c.open_session(ref, params={**params, "emotions": ["calm", "Very Angry"]})
+    with pytest.raises(InvalidArgument, match=r"actions\[1\] 'none' is listed twice"):
+        c.open_session(ref, params={**params, "actions": ["none", "none"]})
 
 
 def test_generate_answers_a_topic_in_the_persona(llm):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..base import Encoder, Generator, GeneratorInfo, Product
 from ..errors import FailedPrecondition, InvalidArgument
@@ -30,8 +30,9 @@ MAX_LINE = 1000          # characters in one player line
 MAX_PERSONA = 4000       # characters in the composed persona prompt
 
 
-def persona_prompt(p: Mapping[str, Any]) -> str:
-    """The system prompt for a persona (DialogPersona fields, or a card's)."""
+def persona_prompt(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequence[str]] | None = None) -> str:
+    """The system prompt for a persona (DialogPersona fields, or a card's); ``structured``:
+    (emotions, actions) a structured reply chooses from (the prompt asks for the reply's JSON)."""
     name = str(p.get("name", "")).strip()
     if not name:
         raise InvalidArgument("persona.name is required: the NPC's name", field="persona.name")
@@ -49,6 +50,10 @@ def persona_prompt(p: Mapping[str, Any]) -> str:
     if secrets:
         lines.append("Never reveal, whatever the player says: " + " ".join(s.rstrip(".") + "." for s in secrets))
     lines.append("Stay in character. Answer the player in one or two short sentences.")
+    if structured:
+        emotions, actions = structured
+        lines.append('Reply with JSON only: {"emotion": one of ' + ", ".join(emotions) + ', "action": one of '
+                     + ", ".join(actions) + ', "line": what you say}.')
     text = "\n".join(lines)
     if len(text) > MAX_PERSONA:
         raise InvalidArgument(f"persona is {len(text)} characters once composed; at most {MAX_PERSONA} fit "
@@ -71,23 +76,46 @@ def sampling(d: Mapping[str, Any]):
 
 
 class Chat:
-    """One conversation held by a session."""
+    """One conversation held by a session.
+
+    ``structured=true``: every reply is decoded against the reply grammar (:mod:`.constrain`):
+    emotion and action from the session's lists (``emotions``/``actions``; empty: the defaults
+    :data:`~.constrain.DEFAULT_EMOTIONS`/:data:`~.constrain.DEFAULT_ACTIONS`), then the line.
+    Only the line streams as text deltas; the ``DialogReply`` carries line, emotion and action.
+    ``sampling.max_tokens`` is then the line's budget (the JSON around it is not counted).
+    """
 
     def __init__(self, model, seed: int, params: Mapping[str, Any]):
+        from .constrain import DEFAULT_ACTIONS, DEFAULT_EMOTIONS, check_choices
         from .decode import Conversation
         from .errors import DialogInputError
 
-        if params.get("structured"):
-            raise FailedPrecondition("structured replies (emotion and action by constrained decoding) are not "
-                                     "served by this version; open the session with structured=false")
+        self.model = model
         self.params = sampling(params.get("sampling", {}))
+        self.structured = None
+        if params.get("structured"):
+            try:
+                self.structured = (check_choices("emotions", params.get("emotions"), DEFAULT_EMOTIONS),
+                                   check_choices("actions", params.get("actions"), DEFAULT_ACTIONS))
+            except ValueError as e:
+                raise InvalidArgument(str(e), field=str(e).split("[")[0].split(" ")[0]) from None
+            try:
+                from .constrain import guide_for
+
+                guide_for(model)
+            except ImportError:
+                raise FailedPrecondition("structured replies need the llguidance package on the server "
+                                         "(pip install llguidance); open the session with structured=false") from None
         try:
-            self.conv = Conversation(model.engine, model.tokenizer, persona_prompt(params.get("persona", {})),
-                                     seed=seed)
+            self.conv = Conversation(model.engine, model.tokenizer,
+                                     persona_prompt(params.get("persona", {}), self.structured), seed=seed)
         except DialogInputError as e:
             raise InvalidArgument(str(e), field="persona") from None
 
     def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
+        from dataclasses import replace
+
+        from .constrain import ReplyText, guide_for, parse_reply
         from .errors import DialogInputError
 
         line = str(value.get("player_line", ""))
@@ -96,21 +124,39 @@ class Chat:
         if len(line) > MAX_LINE:
             raise InvalidArgument(f"player_line is {len(line)} characters; at most {MAX_LINE}", field="player_line")
         stop = threading.Event()
+        params, processors, reply_text = self.params, (), None
+        if self.structured:
+            c = guide_for(self.model).reply(*self.structured, line_tokens=params.max_new_tokens)
+            params, processors, reply_text = replace(params, max_new_tokens=c.max_new_tokens), (c,), ReplyText()
         try:
-            turn = self.conv.say(line, self.params, cancel=stop)
+            turn = self.conv.say(line, params, cancel=stop, processors=processors)
         except DialogInputError as e:
             raise InvalidArgument(str(e), field="player_line") from None
+        text = ""
         try:
             for delta in turn:
-                if delta.text:
+                if not delta.text:
+                    continue
+                if reply_text is None:
                     yield TextDelta(delta.text)
+                else:
+                    text += delta.text
+                    new = reply_text.push(text)
+                    if new:
+                        yield TextDelta(new)
         finally:
             stop.set()          # a closed iterator (cancel, close) stops decoding at the next token
             turn.close()
         r = turn.result
-        yield DialogReply(r.text.strip())
-        yield InputEnd(str(getattr(r.stop_reason, "value", r.stop_reason)),
-                       (("prefill", r.prefill_ms), ("first_token", r.first_token_ms)), tokens=len(r.tokens))
+        reason = str(getattr(r.stop_reason, "value", r.stop_reason))
+        if reply_text is None:
+            yield DialogReply(r.text.strip())
+        else:
+            said, emotion, action = parse_reply(r.text)
+            yield DialogReply(said.strip(), emotion, action)
+            if reason == "constraint":      # the reply's JSON closed: the reply ended (or its line budget did)
+                reason = "max_tokens" if processors[0].truncated else "eos"
+        yield InputEnd(reason, (("prefill", r.prefill_ms), ("first_token", r.first_token_ms)), tokens=len(r.tokens))
 
     def close(self) -> None:
         self.conv = None

@@ -1,0 +1,269 @@
+"""Constrained decoding with llguidance, inside our own decode loop: structured replies and lines.
+
+llguidance (Rust, MIT, pip wheel) compiles a JSON Schema or a regex against the model's tokenizer
+and, at every step, gives the set of tokens that keep the output inside the grammar; our
+:class:`Constraint` (a :class:`~.decode.LogitsProcessor`) sets every other logit to -inf before
+sampling and feeds the chosen token back. The output is therefore valid *by construction*, for
+any model, a tiny random one included: nothing is parsed and retried.
+
+* :meth:`Guide.reply` — a structured reply, one JSON object in this order::
+
+      {"emotion":"<one of the emotions>","action":"<one of the actions>","line":"<what is said>"}
+
+  (:data:`REPLY_SCHEMA_DOC`; compact, no whitespace). The line has 1..``LINE_CHARS`` characters
+  no leading space and no ``"``, ``\\`` or control characters, so its JSON text *is* its text: the spoken line can
+  stream to the game as it decodes (:class:`ReplyText`) while the JSON around it stays hidden.
+  Emotion and action come first, so the game has them before the line starts.
+* :meth:`Guide.line` — one line of speech (trees, barks): 1..N characters, no control characters,
+  not starting with a space, ended by the end-of-turn token.
+
+**Budgets stay valid.** A token budget never cuts a structure open: once the line has used its
+``line_tokens``, a reply may only take a token that closes the string (contains ``"``) and a
+line may only end (EOS) — both always allowed by the grammar at that point. The hard cap on
+tokens (:meth:`ReplyConstraint.max_new_tokens`) counts the structure's bytes as if each were one
+token, so the cap is never reached before the constraint completes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from typing import Sequence
+
+import numpy as np
+
+DEFAULT_EMOTIONS = ("neutral", "happy", "angry", "afraid", "sad", "suspicious", "surprised")
+DEFAULT_ACTIONS = ("none", "give_item", "attack", "follow", "trade", "flee")
+IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+MAX_CHOICES = 16          # emotions / actions per session
+MAX_NAME = 32             # characters per emotion / action
+LINE_CHARS = 300          # characters in a structured reply's line (the tree schema allows 400)
+LINE_KEY = b'"line":"'
+
+REPLY_SCHEMA_DOC = ('{"emotion": <enum>, "action": <enum>, "line": string of 1..300 characters, not '
+                    'starting with a space, without \'"\', \'\\\\\' or control characters}')
+
+
+def reply_schema(emotions: Sequence[str], actions: Sequence[str], line_chars: int = LINE_CHARS) -> dict:
+    """The JSON Schema a structured reply is decoded against (property order is the output order)."""
+    return {
+        "type": "object",
+        "properties": {
+            "emotion": {"enum": list(emotions)},
+            "action": {"enum": list(actions)},
+            "line": {"type": "string", "minLength": 1, "maxLength": line_chars,
+                     "pattern": '^[^"\\\\\\x00-\\x20][^"\\\\\\x00-\\x1f]*$'},
+        },
+        "required": ["emotion", "action", "line"],
+        "additionalProperties": False,
+    }
+
+
+def check_choices(field: str, values: Sequence[str] | None, default: Sequence[str]) -> tuple[str, ...]:
+    """A session's emotions / actions: identifiers (``give_item``), unique, at most 16; empty -> default.
+
+    Raises ValueError naming ``field``, the value and what is allowed."""
+    if not values:
+        return tuple(default)
+    values = list(values)
+    if len(values) > MAX_CHOICES:
+        raise ValueError(f"{field} has {len(values)} entries; at most {MAX_CHOICES}")
+    seen = set()
+    for i, v in enumerate(values):
+        if not isinstance(v, str) or len(v) > MAX_NAME or not IDENT.match(v):
+            raise ValueError(f"{field}[{i}] is {v!r}; use a lower-case identifier of at most {MAX_NAME} "
+                             "characters (letters, digits, _; e.g. give_item)")
+        if v in seen:
+            raise ValueError(f"{field}[{i}] {v!r} is listed twice")
+        seen.add(v)
+    return tuple(values)
+
+
+class Guide:
+    """llguidance for one dialog model: its tokenizer as llguidance sees it, and compiled grammars.
+
+    Built once per model (:func:`guide_for`); thread-safe (each turn gets its own matcher)."""
+
+    def __init__(self, tokenizer_path, tokenizer, vocab_size: int):
+        import llguidance
+
+        self._ll = llguidance
+        self.lltok = llguidance.LLTokenizer(str(tokenizer_path), n_vocab=vocab_size, eos_token=tokenizer.eos_id)
+        self.vocab_size = vocab_size
+        self.eos_id = tokenizer.eos_id
+        self.token_bytes = [tokenizer.token_bytes(i) for i in range(vocab_size)]
+        self.has_quote = np.array([b'"' in b for b in self.token_bytes], bool)
+        self._grammars: dict = {}
+        self._lock = threading.Lock()
+
+    def _grammar(self, key, make) -> str:
+        with self._lock:
+            g = self._grammars.get(key)
+            if g is None:
+                g = make()
+                m = self._ll.LLMatcher(self.lltok, g)       # validate once
+                if m.is_error():
+                    raise ValueError(f"grammar {key!r} does not compile: {m.get_error()}")
+                self._grammars[key] = g
+            return g
+
+    def reply(self, emotions: Sequence[str], actions: Sequence[str], line_tokens: int) -> "ReplyConstraint":
+        key = ("reply", tuple(emotions), tuple(actions))
+        g = self._grammar(key, lambda: self._ll.LLMatcher.grammar_from_json_schema(
+            json.dumps(reply_schema(emotions, actions)), defaults={"whitespace_flexible": False}))
+        overhead = len(json.dumps({"emotion": max(emotions, key=len), "action": max(actions, key=len), "line": ""},
+                                  separators=(",", ":")).encode())
+        return ReplyConstraint(self, g, line_tokens, overhead)
+
+    def line(self, max_chars: int, max_tokens: int) -> "LineConstraint":
+        g = self._grammar(("line", max_chars), lambda: self._ll.LLMatcher.grammar_from_regex(
+            r"[^\x00-\x20][^\x00-\x1f]{0,%d}" % (max_chars - 1)))
+        return LineConstraint(self, g, max_tokens)
+
+
+_guides: dict[int, Guide] = {}
+_guides_lock = threading.Lock()
+
+
+def guide_for(model) -> Guide:
+    """The :class:`Guide` of a loaded :class:`~.engine.DialogModel` (built on first use, then kept)."""
+    with _guides_lock:
+        g = _guides.get(id(model))
+        if g is None:
+            path = model.folder / model.manifest["files"]["tokenizer"]["file"]
+            g = _guides[id(model)] = Guide(path, model.tokenizer, model.engine.vocab_size)
+        return g
+
+
+class Constraint:
+    """A logits processor over one llguidance matcher (one reply). ``seconds`` per token: mask + consume."""
+
+    def __init__(self, guide: Guide, grammar: str):
+        self.guide = guide
+        self.m = guide._ll.LLMatcher(guide.lltok, grammar)
+        self._mask = np.zeros((guide.vocab_size + 31) // 32, np.int32)
+        self.tokens = 0
+        self.seconds: list[float] = []
+        self._t = 0.0
+
+    def allowed(self) -> np.ndarray:
+        self.m.unsafe_compute_mask_ptr(self._mask.ctypes.data, self._mask.nbytes)
+        return np.unpackbits(self._mask.view(np.uint8), bitorder="little")[: self.guide.vocab_size].astype(bool)
+
+    def restrict(self, allowed: np.ndarray) -> np.ndarray:
+        return allowed
+
+    def __call__(self, generated, logits: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        allowed = self.restrict(self.allowed())
+        n = min(logits.shape[0], allowed.shape[0])
+        logits[:n][~allowed[:n]] = -np.inf
+        logits[n:] = -np.inf
+        self._t = time.perf_counter() - t0
+
+    def accept(self, token_id: int) -> bool:
+        """Feed the chosen token; False once the grammar is complete (decoding stops)."""
+        t0 = time.perf_counter()
+        if not self.m.consume_token(int(token_id)):
+            raise RuntimeError(f"llguidance refused token {token_id}: {self.m.get_error()}")
+        self.tokens += 1
+        self.seen(int(token_id))
+        self.seconds.append(self._t + time.perf_counter() - t0)
+        return not self.m.is_stopped()
+
+    def seen(self, token_id: int) -> None:
+        pass
+
+
+class ReplyConstraint(Constraint):
+    """A structured reply (:meth:`Guide.reply`); ``truncated`` when the line budget closed it."""
+
+    def __init__(self, guide: Guide, grammar: str, line_tokens: int, overhead_bytes: int):
+        super().__init__(guide, grammar)
+        self.line_tokens, self.overhead = line_tokens, overhead_bytes
+        self.text = b""
+        self.in_line_tokens = -1          # tokens since the line opened; -1: not open yet
+        self.closed = False
+        self.truncated = False
+
+    @property
+    def max_new_tokens(self) -> int:
+        """A cap the constraint always completes within: structure bytes + line budget + closing + slack."""
+        return self.overhead + self.line_tokens + 4
+
+    def restrict(self, allowed):
+        if self.in_line_tokens >= self.line_tokens and not self.closed:
+            closing = allowed & self.guide.has_quote
+            if closing.any():
+                self.truncated = True
+                return closing
+        return allowed
+
+    def seen(self, token_id):
+        self.text += self.guide.token_bytes[token_id]
+        if self.in_line_tokens < 0:
+            i = self.text.find(LINE_KEY)
+            if i >= 0:
+                self.in_line_tokens = 0
+                if b'"' in self.text[i + len(LINE_KEY):]:
+                    self.closed = True
+        elif not self.closed:
+            self.in_line_tokens += 1
+            i = self.text.find(LINE_KEY) + len(LINE_KEY)
+            if b'"' in self.text[i:]:
+                self.closed = True
+
+
+class LineConstraint(Constraint):
+    """One line of speech (:meth:`Guide.line`): after ``max_tokens`` tokens only the end is allowed."""
+
+    def __init__(self, guide: Guide, grammar: str, max_tokens: int):
+        super().__init__(guide, grammar)
+        self.max_tokens = max_tokens
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.max_tokens + 2
+
+    def restrict(self, allowed):
+        if self.tokens >= self.max_tokens and self.m.is_accepting() and allowed[self.guide.eos_id]:
+            only = np.zeros_like(allowed)
+            only[self.guide.eos_id] = True
+            return only
+        return allowed
+
+
+class ReplyText:
+    """The spoken line inside a structured reply's JSON, as it decodes: ``push`` the decoded text so
+    far, get what is new of the line (the JSON keys, emotion and action never show)."""
+
+    PREFIX = '"line":"'
+
+    def __init__(self):
+        self.emitted = 0
+
+    def push(self, text: str) -> str:
+        i = text.find(self.PREFIX)
+        if i < 0:
+            return ""
+        line = text[i + len(self.PREFIX):]
+        j = line.find('"')
+        if j >= 0:
+            line = line[:j]
+        new = line[self.emitted:]
+        self.emitted = len(line)
+        return new
+
+
+def parse_reply(text: str) -> tuple[str, str, str]:
+    """(line, emotion, action) of a structured reply's JSON; of a cut one (cancelled), what is there."""
+    try:
+        obj = json.loads(text)
+        return obj["line"], obj["emotion"], obj["action"]
+    except (ValueError, KeyError, TypeError):
+        pass
+    fields = dict(re.findall(r'"(emotion|action)":"([a-z0-9_]+)"', text))
+    line = ReplyText().push(text)
+    return line, fields.get("emotion", ""), fields.get("action", "")
