@@ -54,7 +54,7 @@ def reply_schema(emotions: Sequence[str], actions: Sequence[str], line_chars: in
             "emotion": {"enum": list(emotions)},
             "action": {"enum": list(actions)},
             "line": {"type": "string", "minLength": 1, "maxLength": line_chars,
-                     "pattern": '^[^"\\\\\\x00-\\x20][^"\\\\\\x00-\\x1f]*$'},
+                     "pattern": '^[^"\\\\\\s\\x00-\\x1f][^"\\\\\\x00-\\x1f]*$'},
         },
         "required": ["emotion", "action", "line"],
         "additionalProperties": False,
@@ -119,7 +119,7 @@ class Guide:
 
     def line(self, max_chars: int, max_tokens: int) -> "LineConstraint":
         g = self._grammar(("line", max_chars), lambda: self._ll.LLMatcher.grammar_from_regex(
-            r"[^\x00-\x20][^\x00-\x1f]{0,%d}" % (max_chars - 1)))
+            r"[^\s\x00-\x1f][^\x00-\x1f]{0,%d}" % (max_chars - 1)))
         return LineConstraint(self, g, max_tokens)
 
 

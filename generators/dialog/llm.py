@@ -19,10 +19,11 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from ..base import Encoder, Generator, GeneratorInfo, Product
+from ..base import Generator, GeneratorInfo, Product
 from ..errors import FailedPrecondition, InvalidArgument
-from ..events import Asset, DialogReply, Event, InputEnd, Progress, TextDelta
-from ..params import Param
+from ..events import DialogReply, Event, InputEnd, Progress, TextDelta
+from ..params import Param, Rule
+from .generator import FORMATS, DialogGenerator, _one_card_for_trees, dialog_params, parse_situations
 from .persona import parse_personas
 
 GENERATOR_VERSION = 1
@@ -174,12 +175,12 @@ class DialogLLM(Generator):
         info = GeneratorInfo(
             kind="dialog", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", "llm"), description=manifest.get("description", ""),
-            params=(Param("persona", "bytes", None, "the NPC's persona card (TOML; the first card is used)",
-                          lo=1, hi=64 << 10, what="a persona card (UTF-8 TOML)", required=True,
-                          sniff=_check_card),
-                    Param("topic", "text", "the latest news", "what the player asks about", lo=1, hi=120),
-                    Param("max_tokens", "int", 64, "longest reply in tokens", lo=1, hi=256)),
-            formats=("txt",), generator_version=GENERATOR_VERSION, sha256=manifest["sha256"])
+            params=dialog_params() + (
+                Param("max_tokens", "int", 48, "longest model-written line in tokens (a tree line, a bark)",
+                      lo=4, hi=256),),
+            formats=FORMATS, generator_version=GENERATOR_VERSION, sha256=manifest["sha256"],
+            rules=(Rule(("persona", "mode"), "mode=tree takes a persona file with exactly one card",
+                        _one_card_for_trees),))
         gen = cls(info, model)
         return gen
 
@@ -187,29 +188,45 @@ class DialogLLM(Generator):
         self.info.execution_provider = self.model.engine.provider
 
     def warm_params(self) -> dict[str, Any]:
-        return {"persona": b'name = "Warm"\n', "topic": "hi", "max_tokens": 2}
+        return {"persona": b'name = "Warm"\n', "mode": "barks", "situations": "idle", "lines": 1, "max_tokens": 4}
 
     def open_session(self, seed: int, params: Mapping[str, Any], *, max_agents: int = 0) -> Chat:
         """One conversation (``max_agents``, a scene limit of the NPC kind, does not apply)."""
         return Chat(self.model, seed, params)
 
     def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
-        from .decode import SamplingParams
+        """A tree or barks written by the model under grammars (:mod:`.llm_content`), valid by construction."""
+        from . import trees
+        from .llm_content import write_barks, write_tree
 
-        card = parse_personas(params["persona"])[0]
-        chat = Chat(self.model, seed, {"persona": {**card.__dict__, "knowledge": card.facts}})
-        chat.params = SamplingParams(max_new_tokens=params["max_tokens"])
-        text = ""
+        personas = parse_personas(params["persona"])
         with timings.stage("decode"):
-            for e in chat.step({"player_line": f"What can you tell me about {params['topic']}?"}):
-                if isinstance(e, TextDelta):
-                    yield Progress(0.5, "decoding", e.text)
-                elif isinstance(e, DialogReply):
-                    text = e.line
-        return Product(f"{card.name}: {text}\n")
+            if params["mode"] == "tree":
+                yield Progress(0.02, "writing", f"{params['depth']} levels")
+                content: Any = yield from _progress(write_tree(
+                    self.model, personas[0], params["topic"], params["depth"], params["choices"], seed,
+                    params["max_tokens"]))
+                extra = {"nodes": len(content.nodes), "depth": trees.depth(content)}
+            else:
+                situations = parse_situations(params["situations"])
+                yield Progress(0.02, "writing", f"{len(personas)} NPCs x {len(situations)} situations")
+                content = yield from _progress(write_barks(self.model, personas, situations, params["lines"], seed,
+                                                           params["max_tokens"]))
+                extra = {"npcs": len(personas), "situations": len(situations)}
+        yield Progress(0.9, "encoding")
+        return Product(content, extra=extra)
 
-    encoders = {"txt": Encoder(lambda text, params: Asset("line.txt", "text/plain; charset=utf-8",
-                                                          text.encode(), "txt"))}
+    encoders = DialogGenerator.encoders
+
+
+def _progress(it):
+    """Forward a writer's (fraction, what) steps as Progress events; return its content."""
+    try:
+        while True:
+            f, what, line = next(it)
+            yield Progress(0.05 + 0.85 * f, "written", f"{what}: {line}")
+    except StopIteration as stop:
+        return stop.value
 
 
 def _check_card(field: str, data: bytes) -> None:
