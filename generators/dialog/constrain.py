@@ -14,8 +14,9 @@ any model, a tiny random one included: nothing is parsed and retried.
   no leading space and no ``"``, ``\\`` or control characters, so its JSON text *is* its text: the spoken line can
   stream to the game as it decodes (:class:`ReplyText`) while the JSON around it stays hidden.
   Emotion and action come first, so the game has them before the line starts.
-* :meth:`Guide.line` — one line of speech (trees, barks): 1..N characters, no control characters,
-  not starting with a space, ended by the end-of-turn token.
+* :meth:`Guide.line` — one line of speech (trees, barks): 1..N characters, no control characters
+  and no ``"`` (small models like to wrap their line in quotes), not starting with a space, ended
+  by the end-of-turn token.
 
 **Budgets stay valid.** A token budget never cuts a structure open: once the line has used its
 ``line_tokens``, a reply may only take a token that closes the string (contains ``"``) and a
@@ -117,10 +118,29 @@ class Guide:
                                   separators=(",", ":")).encode())
         return ReplyConstraint(self, g, line_tokens, overhead)
 
-    def line(self, max_chars: int, max_tokens: int) -> "LineConstraint":
-        g = self._grammar(("line", max_chars), lambda: self._ll.LLMatcher.grammar_from_regex(
-            r"[^\s\x00-\x1f][^\x00-\x1f]{0,%d}" % (max_chars - 1)))
-        return LineConstraint(self, g, max_tokens)
+    def line(self, max_chars: int, max_tokens: int, must_say: str | None = None) -> "LineConstraint":
+        """One line; with ``must_say``, the line holds that text word for word (a fact a tree node's
+        effects say was told), with up to ``AROUND`` characters of the model's own before and after."""
+        free = r'[^\s"\x00-\x1f][^"\x00-\x1f]{0,%d}'
+        if must_say is None:
+            key, make = ("line", max_chars), lambda: free % (max_chars - 1)
+            extra = 0
+        else:
+            must_say = " ".join(must_say.split())
+            key = ("says", max_chars, must_say)
+            make = lambda: (r"(%s )?%s( %s)?" % (free % (AROUND - 2), regex_literal(must_say),  # noqa: E731
+                                                  free % (AROUND - 2)))
+            extra = AROUND + len(must_say.encode()) + 1      # a lead-in and the text itself past the budget
+        g = self._grammar(key, lambda: self._ll.LLMatcher.grammar_from_regex(make()))
+        return LineConstraint(self, g, max_tokens, extra)
+
+
+AROUND = 80               # characters of the model's own before / after a line's required text
+
+
+def regex_literal(text: str) -> str:
+    """``text`` as a regex matching itself (llguidance's Rust regex syntax)."""
+    return re.sub(r"([\\.+*?()|\[\]{}^$#&\-~])", r"\\\1", text)
 
 
 _guides: dict[int, Guide] = {}
@@ -217,20 +237,24 @@ class ReplyConstraint(Constraint):
 
 
 class LineConstraint(Constraint):
-    """One line of speech (:meth:`Guide.line`): after ``max_tokens`` tokens only the end is allowed."""
+    """One line of speech (:meth:`Guide.line`): once ``max_tokens`` tokens are spent, the end is the
+    only choice as soon as the grammar allows it (at once for a free line)."""
 
-    def __init__(self, guide: Guide, grammar: str, max_tokens: int):
+    def __init__(self, guide: Guide, grammar: str, max_tokens: int, extra: int = 0):
         super().__init__(guide, grammar)
-        self.max_tokens = max_tokens
+        self.max_tokens, self.extra = max_tokens, extra
+        self.cut = False            # the budget ended the line (it may stop mid-sentence)
 
     @property
     def max_new_tokens(self) -> int:
-        return self.max_tokens + 2
+        """The budget, plus (with required text) what the line may still need to become complete."""
+        return self.max_tokens + self.extra + 2
 
     def restrict(self, allowed):
         if self.tokens >= self.max_tokens and self.m.is_accepting() and allowed[self.guide.eos_id]:
             only = np.zeros_like(allowed)
             only[self.guide.eos_id] = True
+            self.cut = True
             return only
         return allowed
 

@@ -10,9 +10,12 @@ effects, ends, checked by :func:`.trees.check_tree`), and the *model writes ever
 for each node it is told the player's words that led there and what the node must do (greet and
 hint at the topic, reveal a given fact, refuse, bristle at a threat, say goodbye ...; the
 skeleton's intent), and decodes one line under :meth:`.constrain.Guide.line` (1..200 characters,
-no control characters or newlines, never a leading space, ended within ``max_tokens``). The line
+no control characters, newlines or ``"``, never a leading space, ended within ``max_tokens``; a
+line the budget cut is trimmed to its last whole sentence when it has one). The line
 therefore always satisfies the schema's ``line`` rule and the Yarn writer's, and the tree is the
-skeleton's sound structure. The player's choices keep the skeleton's short approach lines (ask,
+skeleton's sound structure. A node whose effects say a fact was told (``$knows_<topic>``) must
+say it: its grammar holds the fact word for word, with the model's own words before and after
+(a 135M model asked to "tell them X" mostly does not). The player's choices keep the skeleton's short approach lines (ask,
 charm, threaten, bribe, leave) so that the effects attached to them stay true.
 
 Barks: for each NPC card and situation, ``lines`` lines decoded under a shorter line grammar
@@ -26,6 +29,8 @@ same bytes on the CPU provider.
 from __future__ import annotations
 
 from typing import Generator, Sequence
+
+import re
 
 import numpy as np
 
@@ -82,10 +87,12 @@ class Writer:
         self.params = SamplingParams(temperature=temperature, top_k=40, top_p=0.9, repetition_penalty=1.1)
         self.seconds: list[float] = []
 
-    def line(self, request: str, stream: Sequence[int], max_chars: int, max_tokens: int) -> str:
-        """One line answering ``request`` (the user turn), sampled from ``default_rng([seed, *stream])``."""
+    def line(self, request: str, stream: Sequence[int], max_chars: int, max_tokens: int,
+             must_say: str | None = None) -> str:
+        """One line answering ``request`` (the user turn), sampled from ``default_rng([seed, *stream])``;
+        ``must_say``: text the line holds word for word."""
         tok = self.model.tokenizer
-        c = self.guide.line(max_chars, max_tokens)
+        c = self.guide.line(max_chars, max_tokens, must_say)
         ids = tok.encode_parts(tok.chat.user(request))
         params = SamplingParams(**{**self.params.__dict__, "max_new_tokens": c.max_new_tokens})
         it = generate(self.model.engine, tok, ids, params, np.random.default_rng([self.seed, *stream]),
@@ -96,7 +103,18 @@ class Writer:
         except StopIteration as stop:
             result = stop.value
         self.seconds += c.seconds
-        return result.text.rstrip()     # the grammar: no control characters, a non-space first one
+        return trim(result.text, c.cut)
+
+
+def trim(text: str, cut: bool) -> str:
+    """A line as written (the grammar: no control characters, a non-space first one); one the token
+    budget cut mid-sentence ends after its last whole sentence, when it has one."""
+    text = text.rstrip()
+    if cut:
+        ends = [m.end() for m in re.finditer(r"[.!?](?=\s|$)", text)]
+        if ends:
+            text = text[:ends[-1]]
+    return text
 
 
 def _incoming(tree: trees.DialogTree) -> dict[str, str]:
@@ -119,8 +137,8 @@ def node_request(node_id: str, intent: list, topic: str, player: str | None) -> 
              for sym, fact in intent] or ["answer the player"]
     what = ", then ".join(dict.fromkeys(wants))
     if player is None:
-        return f"The player walks up to you. The topic is {topic}. In one or two short sentences, {what}."
-    return f'The player says: "{player}" In one or two short sentences, {what}.'
+        return f"The player walks up to you. The topic is {topic}. In one short sentence, {what}."
+    return f'The player says: "{player}" In one short sentence, {what}.'
 
 
 def write_tree(model, persona: Persona, topic: str, depth: int, choices: int, seed: int,
@@ -133,8 +151,10 @@ def write_tree(model, persona: Persona, topic: str, depth: int, choices: int, se
     w = Writer(model, persona, seed)
     for k, node in enumerate(tree.nodes):
         player = None if node.id == tree.start else incoming.get(node.id, "...")
-        node.line = w.line(node_request(node.id, intents.get(node.id, []), topic, player), (k,),
-                           TREE_LINE_CHARS, max_tokens)
+        intent = intents.get(node.id, [])
+        fact = next((f for _, f in intent if f), None)
+        node.line = w.line(node_request(node.id, intent, topic, player), (k,), TREE_LINE_CHARS, max_tokens,
+                           must_say=fact)
         yield (k + 1) / len(tree.nodes), node.id, node.line
     trees.check_tree(tree, max_depth=depth)
     return tree
@@ -149,8 +169,8 @@ def write_barks(model, personas: Sequence[Persona], situations: Sequence[str], l
         w = Writer(model, p, seed, temperature=0.9)
         per: dict[str, list[str]] = {}
         for j, sit in enumerate(situations):
-            request = (f"Situation: {SITUATIONS.get(sit, sit.replace('_', ' '))}. Say one short bark, "
-                       "a few words in your own voice.")
+            request = (f"Situation: {SITUATIONS.get(sit, sit.replace('_', ' '))}. Shout one short bark "
+                       "of at most eight words, in your own voice.")
             per[sit] = [w.line(request, (i, j, k), BARK_CHARS, max_tokens) for k in range(lines)]
             yield (i * len(situations) + j + 1) / total, f"{p.id} {sit}", per[sit][0]
         barks[p.id] = per
