@@ -34,6 +34,7 @@ def llm(tmp_path_factory):
     reg = load_registry(root / "models", device="cpu", builtins=False)
     assert not reg.refused, reg.refused
     s = ServerThread(reg)
+    s.models_dir = root / "models"
     with Client(s.target, timeout=60) as c:
         yield s, c, [g.info.ref for g in reg.all()][0]
     s.stop()
@@ -235,3 +236,29 @@ def test_generate_answers_a_topic_in_the_persona(llm):
     runs = [[e for e in c.generate(ref, seed=9, params={"persona": card, "topic": "the gate", "max_tokens": 8},
                                    formats=["txt"]) if hasattr(e, "data")][0].data for _ in range(2)]
     assert runs[0] == runs[1] and runs[0].decode().split(":")[0].strip()
+
+
+def test_chat_cli_in_process_and_over_the_server(llm, tmp_path):
+    """`gamegen chat`: player lines from stdin, each reply streamed after `Brann: `; structured replies
+    show [emotion, action] from the card's lists; in-process and --server say the same for one seed."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from gamegen.server.cli import app
+
+    s, _, ref = llm
+    card = Path(__file__).resolve().parents[1] / "generators" / "dialog" / "personas" / "guard.toml"
+    args = ["chat", ref, "--persona", f"@{card}", "--seed", "4", "--max-tokens", "6", "--structured"]
+    talk = "Hello there.\nGive me your sword!\n"
+    local = CliRunner().invoke(app, args + ["--models", str(s.models_dir)], input=talk)
+    assert local.exit_code == 0, local.output
+    replies = [l for l in local.stdout.splitlines() if l.startswith("Brann: ")]
+    assert len(replies) == 2
+    for r in replies:
+        emotion, action = r.rsplit("[", 1)[1].rstrip("]").split(", ")
+        assert emotion in ("neutral", "suspicious", "angry") and action in ("attack", "follow", "open_gate")
+    remote = CliRunner().invoke(app, args + ["--server", s.target], input=talk)
+    assert remote.exit_code == 0 and remote.stdout == local.stdout
+    bad = CliRunner().invoke(app, ["chat", ref, "--persona", str(tmp_path / "none.toml"), "--models", str(s.models_dir)])
+    assert bad.exit_code == 2 and "none.toml" in bad.output
