@@ -128,8 +128,10 @@ class Guide:
         else:
             must_say = " ".join(must_say.split())
             key = ("says", max_chars, must_say)
-            make = lambda: (r"(%s )?%s( %s)?" % (free % (AROUND - 2), regex_literal(must_say),  # noqa: E731
-                                                  free % (AROUND - 2)))
+            # the lead-in ends a sentence or clause ("Fine. <fact>"), so the fact never cuts one short
+            lead = r'[^\s"\x00-\x1f][^"\x00-\x1f]{0,%d}[^\s"\x00-\x1f]' % (AROUND - 3)
+            make = lambda: (r"(%s[.!?:,;] )?%s( %s)?" % (lead, regex_literal(must_say),  # noqa: E731
+                                                          free % (AROUND - 2)))
             extra = AROUND + len(must_say.encode()) + 1      # a lead-in and the text itself past the budget
         g = self._grammar(key, lambda: self._ll.LLMatcher.grammar_from_regex(make()))
         return LineConstraint(self, g, max_tokens, extra)
