@@ -42,6 +42,16 @@ LINES = ["Give me your best sword!", "I will burn your forge down.", "Can I foll
          "Nice weather today.", "I lost my horse."]
 
 
+def valid_reply(text: str) -> bool:
+    """The reply JSON with emotion and action from the lists and a line (what the game needs)."""
+    try:
+        obj = json.loads(text)
+        return (obj["emotion"] in DEFAULT_EMOTIONS and obj["action"] in DEFAULT_ACTIONS
+                and isinstance(obj["line"], str) and bool(obj["line"].strip()))
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=Path, default=None)
@@ -63,7 +73,7 @@ def main() -> int:
     params = dd.SamplingParams(temperature=0.7, max_new_tokens=a.max_tokens)
     step = {"free": [], "structured": []}
     tokens = {"free": 0, "structured": 0}
-    per_token, valid, shown = [], 0, []
+    per_token, valid, free_valid, shown = [], 0, 0, []
     for i in range(a.replies):
         line = LINES[i % len(LINES)]
         for mode in (("free", "structured") if i % 2 == 0 else ("structured", "free")):
@@ -73,15 +83,11 @@ def main() -> int:
                 c = guide.reply(DEFAULT_EMOTIONS, DEFAULT_ACTIONS, a.max_tokens)
                 r = conv.say(line, replace(params, max_new_tokens=c.max_new_tokens), processors=[c]).run()
                 per_token += c.seconds
-                try:
-                    obj = json.loads(r.text)
-                    ok = obj["emotion"] in DEFAULT_EMOTIONS and obj["action"] in DEFAULT_ACTIONS and bool(obj["line"])
-                except (ValueError, KeyError):
-                    ok = False
-                valid += ok
+                valid += valid_reply(r.text)
                 shown.append((line, r.text, len(r.tokens)))
             else:
                 r = conv.say(line, params).run()
+                free_valid += valid_reply(r.text)
                 shown.append((line, r.text, len(r.tokens)))
             if r.decode_tokens_per_s:
                 step[mode].append(1e3 / r.decode_tokens_per_s)
@@ -93,15 +99,16 @@ def main() -> int:
            f"`{NAME}/{VERSION}` (q8), {a.threads} thread(s), {a.replies} replies per mode, temperature 0.7, "
            f"budget {a.max_tokens} tokens; llguidance tokenizer {tok_ms:.0f} ms once per model, "
            f"first grammar compile {compile_ms:.1f} ms (then cached)\n",
-           "| mode | tokens | decode ms/token (median of replies) | vs free |",
-           "|---|---|---|---|",
-           f"| free | {tokens['free']} | {free:.1f} | 1.00x |",
-           f"| structured (mask every step) | {tokens['structured']} | {st:.1f} | {st / free:.2f}x |",
+           "| mode | tokens | decode ms/token (median of replies) | vs free | replies that are valid reply JSON |",
+           "|---|---|---|---|---|",
+           f"| free (the prompt asks for JSON) | {tokens['free']} | {free:.1f} | 1.00x | {free_valid}/{a.replies} |",
+           f"| structured (mask every step) | {tokens['structured']} | {st:.1f} | {st / free:.2f}x | "
+           f"{valid}/{a.replies} |",
            "",
-           "| constraint per token: median / p99 / max (µs) | share of a free step | valid replies |",
-           "|---|---|---|",
+           "| constraint per token: median / p99 / max (µs) | share of a free step |",
+           "|---|---|",
            f"| {np.median(us):.0f} / {np.percentile(us, 99):.0f} / {us.max():.0f} | "
-           f"{np.median(us) / 1e3 / free:.1%} | {valid}/{a.replies} |",
+           f"{np.median(us) / 1e3 / free:.1%} |",
            "", "Replies (player line -> reply, tokens):", ""]
     out += [f"- {line!r} -> `{text}` ({n})" for line, text, n in shown]
     text = "\n".join(out) + "\n"
