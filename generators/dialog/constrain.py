@@ -167,6 +167,7 @@ class Constraint:
         self.m = guide._ll.LLMatcher(guide.lltok, grammar)
         self._mask = np.zeros((guide.vocab_size + 31) // 32, np.int32)
         self.tokens = 0
+        self.ff_tokens = 0                # of which forced (fed without sampling or a step of their own)
         self.seconds: list[float] = []
         self._t = 0.0
 
@@ -197,6 +198,25 @@ class Constraint:
 
     def seen(self, token_id: int) -> None:
         pass
+
+    def forced(self, limit: int) -> list[int]:
+        """Tokens the grammar allows no alternative to (fast-forward), taken as accepted."""
+        if limit <= 0 or self.m.is_stopped():
+            return []
+        t0 = time.perf_counter()
+        toks = list(self.m.compute_ff_tokens())[:limit]
+        if toks and self.m.consume_tokens(toks) is False:
+            raise RuntimeError(f"llguidance refused its own forced tokens {toks}: {self.m.get_error()}")
+        for t in toks:
+            self.tokens += 1
+            self.seen(int(t))
+        self.ff_tokens += len(toks)
+        if toks:
+            self.seconds[-1] += time.perf_counter() - t0
+        return [int(t) for t in toks]
+
+    def stopped(self) -> bool:
+        return self.m.is_stopped()
 
 
 class ReplyConstraint(Constraint):
