@@ -92,7 +92,7 @@ def main() -> int:
     written = {"model": {"lines": [], "leaks": 0, "valid": 0, "docs": 0},
                "tracery": {"lines": [], "leaks": 0, "valid": 0, "docs": 0}}
     for name, p in cards.items():
-        prompt = persona_prompt(card_dict(p))
+        prompt = persona_prompt(card_dict(p, secrets=True))
         right, asked, adv_leaks, adv_n = 0, 0, 0, 0
         for seed in range(a.seeds):
             for q, ok in consistency(p):

@@ -110,7 +110,7 @@ def main() -> int:
                    [f"# {NAME}"] + bark_lines(b1)))
     left, right = [], []
     for structured, side in ((False, left), (True, right)):
-        chat = Chat(model, a.seed, {"persona": card_dict(guard), "structured": structured,
+        chat = Chat(model, a.seed, {"persona": card_dict(guard, secrets=True), "structured": structured,
                                     "emotions": list(guard.emotions), "actions": list(guard.actions),
                                     "sampling": {"max_tokens": 40}})
         side.append(f"# {'structured: [emotion, action] + line' if structured else 'free replies'}")

@@ -383,3 +383,36 @@ def test_serving_modules_do_not_import_torch(built):
             "decode.Conversation(m.engine, m.tokenizer, 'You are a guard.').say('hi', decode.SamplingParams(max_new_tokens=2)).run()\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_secret_guard_keeps_the_giveaway_words_out(q8):
+    """A processor pushes hard towards spelling "shipment" again and again: without the guard the
+    reply says it, with the guard it never does (greedy: every token checked; top-k: the reachable ones)."""
+    from dataclasses import replace
+
+    from gamegen.generators.dialog.constrain import SecretGuard, secret_words
+
+    assert secret_words(["Captain Aldric sold the shipment to the smugglers."],
+                        ["Brann", "The captain doubled the night watch.", "Smugglers were seen."]) == \
+        ["aldric", "sold", "shipment"]
+    tok = q8.tokenizer
+    target = tok.encode(" shipment")
+
+    class Push:
+        def __call__(self, generated, logits):
+            logits[target[len(generated) % len(target)]] += 60.0
+
+        def accept(self, token_id):
+            return True
+
+    prompt = tok.encode_parts(tok.chat.system("You are Brann.") + tok.chat.user("Where is it?"))
+    for params in (replace(dd.GREEDY, max_new_tokens=16),
+                   dd.SamplingParams(temperature=0.8, top_k=40, max_new_tokens=16)):
+        def run(*procs):
+            it = dd.generate(q8.engine, tok, prompt, params, np.random.default_rng(1), processors=procs)
+            return "".join(d.text for d in it).lower()
+
+        assert "shipment" in run(Push())
+        guard = SecretGuard(tok, ["shipment"], params.top_k, params.repetition_window)
+        text = run(Push(), guard)
+        assert "shipment" not in text and guard.blocked > 0 and text.strip()

@@ -313,3 +313,87 @@ def parse_reply(text: str) -> tuple[str, str, str]:
     fields = dict(re.findall(r'"(emotion|action)":"([a-z0-9_]+)"', text))
     line = ReplyText().push(text)
     return line, fields.get("emotion", ""), fields.get("action", "")
+
+
+# -- secrets ------------------------------------------------------------------------------------
+
+STOP = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been am i you he
+she it we they me my your our their this that these those there here not no so do does did have has had
+will would shall should can could may might must what who whom which when where why how all any some just
+very too than then now up down out over again once its""".split())
+
+
+def secret_words(secrets: Sequence[str], rest: Sequence[str]) -> list[str]:
+    """The words that give a secret away: its words of 4+ letters that appear nowhere else on the
+    card (``rest``: name, role, traits, facts ...), lower-case. "Captain Aldric sold the shipment
+    to the smugglers" on a card whose facts mention the captain and smugglers -> aldric, sold, shipment."""
+    def words(text):
+        return re.findall(r"[a-z]+", text.lower())
+
+    known = {w.rstrip("s") for t in rest for w in words(t)}
+    out: list[str] = []
+    for s in secrets:
+        for w in words(s):
+            if len(w) >= 4 and w not in STOP and w.rstrip("s") not in known and w not in out:
+                out.append(w)
+    return out
+
+
+class SecretGuard:
+    """A logits processor that keeps the secret's giveaway words (:func:`secret_words`) out of a
+    reply: a token is disallowed when the reply's tail plus the token's text would spell one of
+    them (any case, across token boundaries, as part of a longer word too).
+
+    Only the tokens the sampler can pick are checked: with top-k sampling, the ``top_k`` plus
+    ``repetition_window`` best (the penalty lowers at most that many), re-checked until no newly
+    disallowed token uncovers another; greedy, the best; with top-k off, every allowed token (slow
+    but rare). What it does not stop: the secret said in other words (see BENCHMARKS.md)."""
+
+    def __init__(self, tokenizer, words: Sequence[str], top_k: int, window: int):
+        self.words = [w.lower() for w in words]
+        self.span = max(len(w) for w in self.words) - 1
+        self.tok = tokenizer
+        self.reach = top_k + window if top_k else 0
+        self.text = ""
+        self.blocked = 0
+        self._cache: dict[int, str] = {}
+
+    def _t(self, token_id: int) -> str:
+        s = self._cache.get(token_id)
+        if s is None:
+            s = self._cache[token_id] = self.tok.token_bytes(token_id).decode("utf-8", "ignore").lower()
+        return s
+
+    def _bad(self, tail: str, token_id: int) -> bool:
+        s = tail + self._t(token_id)
+        return any(w in s for w in self.words)
+
+    def __call__(self, generated, logits: np.ndarray) -> None:
+        tail = self.text[-self.span:] if self.span else ""
+        if not self.reach:
+            for t in np.flatnonzero(np.isfinite(logits)):
+                if self._bad(tail, int(t)):
+                    logits[t] = -np.inf
+                    self.blocked += 1
+            return
+        checked: set[int] = set()
+        masked = 0
+        while True:
+            k = min(self.reach + masked, logits.shape[0])
+            fresh = [int(t) for t in np.argpartition(logits, -k)[-k:] if int(t) not in checked]
+            if not fresh:
+                return
+            newly = 0
+            for t in fresh:
+                checked.add(t)
+                if np.isfinite(logits[t]) and self._bad(tail, t):
+                    logits[t] = -np.inf
+                    newly += 1
+            if not newly:
+                return
+            masked += newly
+            self.blocked += newly
+
+    def accept(self, token_id: int) -> bool:
+        self.text = (self.text + self._t(int(token_id)))[-256:]
+        return True

@@ -84,6 +84,10 @@ class Chat:
     :data:`~.constrain.DEFAULT_EMOTIONS`/:data:`~.constrain.DEFAULT_ACTIONS`), then the line.
     Only the line streams as text deltas; the ``DialogReply`` carries line, emotion and action.
     ``sampling.max_tokens`` is then the line's budget (the JSON around it is not counted).
+
+    Secrets: the persona's secrets are in the system prompt (the NPC knows them), and a
+    :class:`~.constrain.SecretGuard` keeps each secret's giveaway words (those found nowhere else
+    on the card) out of every reply.
     """
 
     def __init__(self, model, seed: int, params: Mapping[str, Any]):
@@ -112,11 +116,17 @@ class Chat:
                                      persona_prompt(params.get("persona", {}), self.structured), seed=seed)
         except DialogInputError as e:
             raise InvalidArgument(str(e), field="persona") from None
+        from .constrain import secret_words
+
+        p = params.get("persona", {})
+        rest = [str(p.get(k, "")) for k in ("name", "role", "mood", "speech_style")]
+        rest += list(p.get("traits", ())) + list(p.get("knowledge", ()))
+        self.secret_words = secret_words(list(p.get("secrets", ())), rest)
 
     def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
         from dataclasses import replace
 
-        from .constrain import ReplyText, guide_for, parse_reply
+        from .constrain import ReplyText, SecretGuard, guide_for, parse_reply
         from .errors import DialogInputError
 
         line = str(value.get("player_line", ""))
@@ -129,6 +139,8 @@ class Chat:
         if self.structured:
             c = guide_for(self.model).reply(*self.structured, line_tokens=params.max_new_tokens)
             params, processors, reply_text = replace(params, max_new_tokens=c.max_new_tokens), (c,), ReplyText()
+        if self.secret_words:
+            processors += (SecretGuard(self.model.tokenizer, self.secret_words, params.top_k, params.repetition_window),)
         try:
             turn = self.conv.say(line, params, cancel=stop, processors=processors)
         except DialogInputError as e:

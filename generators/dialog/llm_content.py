@@ -18,7 +18,9 @@ say it: its grammar holds the fact word for word, with the model's own words bef
 (a 135M model asked to "tell them X" mostly does not). The player's choices keep the skeleton's short approach lines (ask,
 charm, threaten, bribe, leave) so that the effects attached to them stay true.
 
-Barks: for each NPC card and situation, ``lines`` lines decoded under a shorter line grammar
+**Secrets never reach the model here**: a tree or a bark set is written from the card without its
+secrets (a first run with them in the prompt leaked one in 2 of 44 written lines; the baseline
+never uses them either). Barks: for each NPC card and situation, ``lines`` lines decoded under a shorter line grammar
 (at most 80 characters), each from its own seeded stream, in the NPC's persona prompt.
 
 Determinism: line ``k`` samples with ``numpy.random.default_rng([seed, k])``; the persona prefix
@@ -68,10 +70,12 @@ SITUATIONS = {
 }
 
 
-def card_dict(p: Persona) -> dict:
-    """A persona card as the prompt builder's mapping (its secrets included: the prompt forbids them)."""
+def card_dict(p: Persona, secrets: bool = False) -> dict:
+    """A persona card as the prompt builder's mapping. Secrets only when asked for: written trees
+    and barks never need them, so they never reach the model there and cannot leak."""
     return {"name": p.name, "role": p.role, "traits": list(p.traits), "mood": p.mood,
-            "speech_style": p.speech_style, "knowledge": list(p.facts), "secrets": list(p.secrets)}
+            "speech_style": p.speech_style, "knowledge": list(p.facts),
+            "secrets": list(p.secrets) if secrets else []}
 
 
 class Writer:
