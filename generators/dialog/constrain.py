@@ -145,17 +145,16 @@ def regex_literal(text: str) -> str:
     return re.sub(r"([\\.+*?()|\[\]{}^$#&\-~])", r"\\\1", text)
 
 
-_guides: dict[int, Guide] = {}
 _guides_lock = threading.Lock()
 
 
 def guide_for(model) -> Guide:
-    """The :class:`Guide` of a loaded :class:`~.engine.DialogModel` (built on first use, then kept)."""
+    """The :class:`Guide` of a loaded :class:`~.engine.DialogModel` (built on first use, kept on the model)."""
     with _guides_lock:
-        g = _guides.get(id(model))
+        g = getattr(model, "_guide", None)
         if g is None:
             path = model.folder / model.manifest["files"]["tokenizer"]["file"]
-            g = _guides[id(model)] = Guide(path, model.tokenizer, model.engine.vocab_size)
+            g = model._guide = Guide(path, model.tokenizer, model.engine.vocab_size)
         return g
 
 
