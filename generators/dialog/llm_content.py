@@ -11,7 +11,7 @@ for each node it is told the player's words that led there and what the node mus
 hint at the topic, reveal a given fact, refuse, bristle at a threat, say goodbye ...; the
 skeleton's intent), and decodes one line under :meth:`.constrain.Guide.line` (1..200 characters,
 no control characters, newlines or ``"``, never a leading space, ended within ``max_tokens``; a
-line the budget cut is trimmed to its last whole sentence when it has one). The line
+line that stops mid-sentence is trimmed to its last whole sentence when it has one). The line
 therefore always satisfies the schema's ``line`` rule and the Yarn writer's, and the tree is the
 skeleton's sound structure. A node whose effects say a fact was told (``$knows_<topic>``) must
 say it: its grammar holds the fact word for word, with the model's own words before and after
@@ -21,7 +21,7 @@ charm, threaten, bribe, leave) so that the effects attached to them stay true.
 **Secrets never reach the model here**: a tree or a bark set is written from the card without its
 secrets (a first run with them in the prompt leaked one in 2 of 44 written lines; the baseline
 never uses them either). Barks: for each NPC card and situation, ``lines`` lines decoded under a shorter line grammar
-(at most 80 characters), each from its own seeded stream, in the NPC's persona prompt.
+(at most 60 characters), each from its own seeded stream, in the NPC's persona prompt.
 
 Determinism: line ``k`` samples with ``numpy.random.default_rng([seed, k])``; the persona prefix
 is prefilled once per card (:class:`.decode.PrefixCache`). Same model + seed + parameters -> the
@@ -42,7 +42,7 @@ from .persona import Persona
 from .tracery import make_tree
 
 TREE_LINE_CHARS = 200
-BARK_CHARS = 80
+BARK_CHARS = 60
 
 INTENTS = {
     "open": "greet the player",
@@ -107,15 +107,17 @@ class Writer:
         except StopIteration as stop:
             result = stop.value
         self.seconds += c.seconds
-        return trim(result.text, c.cut)
+        return trim(result.text, " ".join(must_say.split()) if must_say else None)
 
 
-def trim(text: str, cut: bool) -> str:
-    """A line as written (the grammar: no control characters, a non-space first one); one the token
-    budget cut mid-sentence ends after its last whole sentence, when it has one."""
+def trim(text: str, keep: str | None = None) -> str:
+    """A line as written (the grammar: no control characters, a non-space first one). One that
+    stops mid-sentence (the token budget or the character limit ended it) ends after its last
+    whole sentence, when it has one — never before ``keep`` (a fact the line must hold)."""
     text = text.rstrip()
-    if cut:
-        ends = [m.end() for m in re.finditer(r"[.!?](?=\s|$)", text)]
+    if text and text[-1] not in ".!?\u2026'*)":
+        start = text.find(keep) + len(keep) if keep and keep in text else 0
+        ends = [m.end() for m in re.finditer(r"[.!?](?=\s|$)", text) if m.end() >= start]
         if ends:
             text = text[:ends[-1]]
     return text
