@@ -416,3 +416,24 @@ def test_secret_guard_keeps_the_giveaway_words_out(q8):
         guard = SecretGuard(tok, ["shipment"], params.top_k, params.repetition_window)
         text = run(Push(), guard)
         assert "shipment" not in text and guard.blocked > 0 and text.strip()
+
+
+def test_reply_grammar_forces_its_keys_and_closes_at_the_line_budget(q8):
+    """The keys a structured reply cannot avoid are fast-forwarded (no sampling, no step of their
+    own), and a 3-token line budget still ends in a complete JSON reply."""
+    import json
+
+    from gamegen.generators.dialog.constrain import ReplyText, guide_for
+
+    tok = q8.tokenizer
+    c = guide_for(q8).reply(["calm", "angry"], ["none", "attack"], line_tokens=3)
+    first = c.forced(100)
+    assert tok.decode(first) == '{"emotion":"'
+    c = guide_for(q8).reply(["calm", "angry"], ["none", "attack"], line_tokens=3)
+    prompt = tok.encode_parts(tok.chat.system("You are Brann.") + tok.chat.user("Hi"))
+    params = dd.SamplingParams(temperature=1.0, max_new_tokens=c.max_new_tokens)
+    it = dd.generate(q8.engine, tok, prompt, params, np.random.default_rng(4), processors=[c])
+    text = "".join(d.text for d in it)
+    obj = json.loads(text)
+    assert obj["emotion"] in ("calm", "angry") and obj["action"] in ("none", "attack")
+    assert c.ff_tokens >= len(first) and c.in_line_tokens <= 4 and ReplyText().push(text) == obj["line"]

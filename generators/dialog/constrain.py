@@ -210,7 +210,7 @@ class Constraint:
             self.tokens += 1
             self.seen(int(t))
         self.ff_tokens += len(toks)
-        if toks:
+        if toks and self.seconds:           # counted with the sampled token it follows
             self.seconds[-1] += time.perf_counter() - t0
         return [int(t) for t in toks]
 
