@@ -340,8 +340,9 @@ def secret_words(secrets: Sequence[str], rest: Sequence[str]) -> list[str]:
 
 class SecretGuard:
     """A logits processor that keeps the secret's giveaway words (:func:`secret_words`) out of a
-    reply: a token is disallowed when the reply's tail plus the token's text would spell one of
-    them (any case, across token boundaries, as part of a longer word too).
+    reply: a token is disallowed when the reply's tail plus the token's text would spell the stem
+    of one of them (all but the last two letters, at least four: ``deser`` for deserter, so
+    ``deserte`` and ``deserters`` too; any case, across token boundaries, inside longer words).
 
     Only the tokens the sampler can pick are checked: with top-k sampling, the ``top_k`` plus
     ``repetition_window`` best (the penalty lowers at most that many), re-checked until no newly
@@ -349,7 +350,9 @@ class SecretGuard:
     but rare). What it does not stop: the secret said in other words (see BENCHMARKS.md)."""
 
     def __init__(self, tokenizer, words: Sequence[str], top_k: int, window: int):
-        self.words = [w.lower() for w in words]
+        # each word's stem (all but its last two letters, at least four): a first benchmark run saw
+        # the model write "celler" and "deserte" around a whole-word guard
+        self.words = sorted({w.lower()[:max(4, len(w) - 2)] for w in words})
         self.span = max(len(w) for w in self.words) - 1
         self.tok = tokenizer
         self.reach = top_k + window if top_k else 0
