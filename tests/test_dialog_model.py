@@ -437,3 +437,16 @@ def test_reply_grammar_forces_its_keys_and_closes_at_the_line_budget(q8):
     obj = json.loads(text)
     assert obj["emotion"] in ("calm", "angry") and obj["action"] in ("none", "attack")
     assert c.ff_tokens >= len(first) and c.in_line_tokens <= 4 and ReplyText().push(text) == obj["line"]
+
+
+def test_secret_guard_flags_only_tokens_that_complete_a_stem():
+    from gamegen.generators.dialog.constrain import SecretGuard
+
+    class Tok:
+        def token_bytes(self, i):
+            return [b"ment", b"ship", b" hello", b"SHIPME", b"rs"][i]
+
+    g = SecretGuard(Tok(), ["shipment", "deserter"], 0, 0)
+    assert g.words == ["desert", "shipme"]                       # stems: misspellings are caught too
+    assert g._bad("the ship", 0) and g._bad("xx ", 3)           # across tokens, any case
+    assert not g._bad("the shipme", 2) and not g._bad("the ", 1)  # only an occurrence reaching the token

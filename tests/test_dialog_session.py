@@ -103,6 +103,11 @@ def test_structured_replies_are_valid_by_construction(llm):
                 seen.append((seed, line, reply))
     with c.open_session(ref, seed=0, params=params) as s:
         assert next(e for e in turn(s, "Hello there.")[1] if isinstance(e, DialogReply)) == seen[0][2]
+    # a secret whose giveaway words are the reply's own JSON keys: the guard watches the line only
+    secretive = {**params, "persona": {**PERSONA, "secrets": ["Brann's emotion and action are an act, line by line."]}}
+    with c.open_session(ref, seed=2, params=secretive) as s:
+        reply = next(e for e in turn(s, "Hello there.")[1] if isinstance(e, DialogReply))
+        assert reply.emotion in EMOTIONS and reply.action in ACTIONS and reply.line
     with c.open_session(ref, seed=1, params={**params, "emotions": [], "actions": []}) as s:   # the defaults
         from gamegen.generators.dialog.constrain import DEFAULT_ACTIONS, DEFAULT_EMOTIONS
 

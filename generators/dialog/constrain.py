@@ -229,6 +229,10 @@ class ReplyConstraint(Constraint):
         self.closed = False
         self.truncated = False
 
+    def in_line(self) -> bool:
+        """The spoken line is being decoded (the JSON keys, emotion and action are behind)."""
+        return self.in_line_tokens >= 0 and not self.closed
+
     @property
     def max_new_tokens(self) -> int:
         """A cap the constraint always completes within: structure bytes + line budget + closing + slack."""
@@ -341,21 +345,23 @@ def secret_words(secrets: Sequence[str], rest: Sequence[str]) -> list[str]:
 class SecretGuard:
     """A logits processor that keeps the secret's giveaway words (:func:`secret_words`) out of a
     reply: a token is disallowed when the reply's tail plus the token's text would spell the stem
-    of one of them (all but the last two letters, at least four: ``deser`` for deserter, so
+    of one of them (all but the last two letters, at least four: ``desert`` for deserter, so
     ``deserte`` and ``deserters`` too; any case, across token boundaries, inside longer words).
 
     Only the tokens the sampler can pick are checked: with top-k sampling, the ``top_k`` plus
     ``repetition_window`` best (the penalty lowers at most that many), re-checked until no newly
     disallowed token uncovers another; greedy, the best; with top-k off, every allowed token (slow
-    but rare). What it does not stop: the secret said in other words (see BENCHMARKS.md)."""
+    but rare). If a grammar leaves nothing but giveaway tokens, they stay allowed (a reply must go
+    on). What it does not stop: the secret said in other words (see BENCHMARKS.md)."""
 
-    def __init__(self, tokenizer, words: Sequence[str], top_k: int, window: int):
+    def __init__(self, tokenizer, words: Sequence[str], top_k: int, window: int, when=None):
         # each word's stem (all but its last two letters, at least four): a first benchmark run saw
         # the model write "celler" and "deserte" around a whole-word guard
         self.words = sorted({w.lower()[:max(4, len(w) - 2)] for w in words})
         self.span = max(len(w) for w in self.words) - 1
         self.tok = tokenizer
         self.reach = top_k + window if top_k else 0
+        self.when = when        # None: always; else a callable, e.g. "inside a structured reply's line"
         self.text = ""
         self.blocked = 0
         self._cache: dict[int, str] = {}
@@ -367,34 +373,39 @@ class SecretGuard:
         return s
 
     def _bad(self, tail: str, token_id: int) -> bool:
+        """Would this token complete a stem (an occurrence that reaches into the token's text)?"""
         s = tail + self._t(token_id)
-        return any(w in s for w in self.words)
+        return any(s.find(w, max(0, len(tail) - len(w) + 1)) >= 0 for w in self.words)
 
     def __call__(self, generated, logits: np.ndarray) -> None:
+        if self.when is not None and not self.when():
+            return
         tail = self.text[-self.span:] if self.span else ""
+        saved: dict[int, float] = {}
         if not self.reach:
             for t in np.flatnonzero(np.isfinite(logits)):
                 if self._bad(tail, int(t)):
+                    saved[int(t)] = logits[t]
                     logits[t] = -np.inf
-                    self.blocked += 1
+        else:
+            checked: set[int] = set()
+            while True:
+                k = min(self.reach + len(saved), logits.shape[0])
+                fresh = [int(t) for t in np.argpartition(logits, -k)[-k:] if int(t) not in checked]
+                newly = 0
+                for t in fresh:
+                    checked.add(t)
+                    if np.isfinite(logits[t]) and self._bad(tail, t):
+                        saved[t] = logits[t]
+                        logits[t] = -np.inf
+                        newly += 1
+                if not newly:
+                    break
+        if saved and not np.isfinite(logits).any():     # a grammar left only giveaway tokens: let it be
+            for t, v in saved.items():
+                logits[t] = v
             return
-        checked: set[int] = set()
-        masked = 0
-        while True:
-            k = min(self.reach + masked, logits.shape[0])
-            fresh = [int(t) for t in np.argpartition(logits, -k)[-k:] if int(t) not in checked]
-            if not fresh:
-                return
-            newly = 0
-            for t in fresh:
-                checked.add(t)
-                if np.isfinite(logits[t]) and self._bad(tail, t):
-                    logits[t] = -np.inf
-                    newly += 1
-            if not newly:
-                return
-            masked += newly
-            self.blocked += newly
+        self.blocked += len(saved)
 
     def accept(self, token_id: int) -> bool:
         self.text = (self.text + self._t(int(token_id)))[-256:]

@@ -263,6 +263,9 @@ def _decode(engine, tokenizer, new_ids, params, rng, cache, history, cancel, pro
             feed = [tok]
             for proc in processors:      # tokens a grammar forces are fed with this one, in one model call
                 for f in (proc.forced(params.max_new_tokens - len(out)) if hasattr(proc, "forced") else ()):
+                    for other in processors:     # the other processors see every token of the reply
+                        if other is not proc and hasattr(other, "accept"):
+                            other.accept(f)
                     out.append(f)
                     recent.append(f)
                     feed.append(f)

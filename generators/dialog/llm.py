@@ -139,8 +139,9 @@ class Chat:
         if self.structured:
             c = guide_for(self.model).reply(*self.structured, line_tokens=params.max_new_tokens)
             params, processors, reply_text = replace(params, max_new_tokens=c.max_new_tokens), (c,), ReplyText()
-        if self.secret_words:
-            processors += (SecretGuard(self.model.tokenizer, self.secret_words, params.top_k, params.repetition_window),)
+        if self.secret_words:       # structured: only the spoken line is guarded (not the JSON around it)
+            processors += (SecretGuard(self.model.tokenizer, self.secret_words, params.top_k, params.repetition_window,
+                                       when=processors[0].in_line if processors else None),)
         try:
             turn = self.conv.say(line, params, cancel=stop, processors=processors)
         except DialogInputError as e:
