@@ -111,6 +111,9 @@ def test_structured_replies_are_valid_by_construction(llm):
     with c.open_session(ref, seed=1, params={**params, "emotions": [], "actions": []}) as s:   # the defaults
         from gamegen.generators.dialog.constrain import DEFAULT_ACTIONS, DEFAULT_EMOTIONS
 
+        used = {p.name: p.value for p in s.opened.parameters}       # the lists as used, told at open
+        assert used["emotions"] == str(list(DEFAULT_EMOTIONS)) and used["actions"] == str(list(DEFAULT_ACTIONS))
+
         reply = next(e for e in turn(s, "Hi.")[1] if isinstance(e, DialogReply))
         assert reply.emotion in DEFAULT_EMOTIONS and reply.action in DEFAULT_ACTIONS
 

@@ -8,9 +8,13 @@ then a ``DialogReply`` and an ``end`` (stop reason, timings, tokens). Cancelling
 decoding at the next token; the conversation stays usable. Long conversations drop their oldest
 turns and keep the persona (the overflow policy of :class:`~.decode.Conversation`).
 
-Generate with a model answers a persona card and a topic with one line of the NPC's (``txt``,
-deterministic by seed). Structured replies (emotion and action by constrained decoding) and
-model-written trees are not in this version: ``structured=true`` is refused with a clear status.
+Structured replies (``structured=true``): emotion and action from the session's lists, then the
+line, decoded under a JSON grammar by llguidance inside our loop (:mod:`.constrain`); only the
+line streams. Every reply is guarded against the persona's secrets (:class:`.constrain.SecretGuard`).
+
+Generate with a model writes a dialog tree or barks (:mod:`.llm_content`): the Tracery skeleton
+with every NPC line written by the model under a line grammar — same parameters, formats and
+schema as ``dialog/tracery``, valid by construction, deterministic by seed.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from ..params import Param, Rule
 from .generator import FORMATS, DialogGenerator, _one_card_for_trees, dialog_params, parse_situations
 from .persona import parse_personas
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2      # 2: Generate writes trees and barks (1: one line per topic)
 MAX_LINE = 1000          # characters in one player line
 MAX_PERSONA = 4000       # characters in the composed persona prompt
 
@@ -204,8 +208,15 @@ class DialogLLM(Generator):
         return {"persona": b'name = "Warm"\n', "mode": "barks", "situations": "idle", "lines": 1, "max_tokens": 4}
 
     def open_session(self, seed: int, params: Mapping[str, Any], *, max_agents: int = 0) -> Chat:
-        """One conversation (``max_agents``, a scene limit of the NPC kind, does not apply)."""
-        return Chat(self.model, seed, params)
+        """One conversation (``max_agents``, a scene limit of the NPC kind, does not apply).
+
+        A structured session's ``emotions``/``actions`` are written back into ``params`` as used
+        (the defaults when they were empty), so ``SessionOpened.parameters`` tells the game the
+        exact strings its replies can carry."""
+        chat = Chat(self.model, seed, params)
+        if chat.structured and isinstance(params, dict):
+            params["emotions"], params["actions"] = list(chat.structured[0]), list(chat.structured[1])
+        return chat
 
     def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
         """A tree or barks written by the model under grammars (:mod:`.llm_content`), valid by construction."""
