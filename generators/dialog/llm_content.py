@@ -177,7 +177,15 @@ def write_barks(model, personas: Sequence[Persona], situations: Sequence[str], l
         for j, sit in enumerate(situations):
             request = (f"Situation: {SITUATIONS.get(sit, sit.replace('_', ' '))}. Shout one short bark "
                        "of at most eight words, in your own voice.")
-            per[sit] = [w.line(request, (i, j, k), BARK_CHARS, max_tokens) for k in range(lines)]
+            got: list[str] = []
+            for k in range(lines):         # distinct lines: a repeat is drawn again from a further stream
+                line = w.line(request, (i, j, k), BARK_CHARS, max_tokens)
+                for again in range(1, 4):
+                    if line not in got:
+                        break
+                    line = w.line(request, (i, j, k, again), BARK_CHARS, max_tokens)
+                got.append(line)
+            per[sit] = got
             yield (i * len(situations) + j + 1) / total, f"{p.id} {sit}", per[sit][0]
         barks[p.id] = per
     return trees.BarkSet([trees.Speaker(p.id, p.name, p.role) for p in personas], list(situations), barks)
