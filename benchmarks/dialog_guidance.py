@@ -1,12 +1,19 @@
-"""Per-token overhead of llguidance (JSON Schema) driven from our own decode loop over ONNX Runtime.
+"""Structured vs free decoding on the dialog model: what the llguidance mask costs per token.
 
-    pip install llguidance
-    python benchmarks/dialog_guidance.py [--models DIR] [--replies 8]
+    python benchmarks/dialog_guidance.py [--models DIR] [--replies 8] [--threads 1] [--max-tokens 40]
 
-A :class:`~gamegen.generators.dialog.decode.LogitsProcessor` compiles the schema once per reply
-(``LLMatcher``), computes the allowed-token bitmask each step and sets the rest to -inf; ``accept``
-feeds the chosen token. Reported: the processor's time per token (mask + apply + consume) next to
-the model step it rides on, the share of replies that parse and validate, and the replies.
+The served code path: :class:`~gamegen.generators.dialog.decode.Conversation` with and without the
+structured-reply constraint (:meth:`~gamegen.generators.dialog.constrain.Guide.reply`: the reply
+JSON with emotion and action enums and the line, masked per step by llguidance). Both modes use
+the *same* system prompt (the structured one, which asks for JSON) and the same player lines and
+seeds, run interleaved (the order flips every reply) so that machine load hits both alike.
+
+Reported: decode ms per token (median over replies of each reply's mean time per token after
+the first) free vs structured, their ratio; when the player would see the line's first character
+(structured: after emotion and action, whose forced JSON keys are fed without steps of their own); the constraint's own time per token (mask + apply +
+consume: median / p99 / max); replies that parse with emotion and action in their lists (must be
+all); the one-off costs (llguidance tokenizer, first grammar compile). Writes the table and the
+replies to ``benchmarks/results/dialog_guidance.md``.
 """
 
 from __future__ import annotations
@@ -16,103 +23,114 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from gamegen.generators.dialog import decode as dd
 from gamegen.generators.dialog.build import NAME, VERSION
+from gamegen.generators.dialog.constrain import DEFAULT_ACTIONS, DEFAULT_EMOTIONS, ReplyText, guide_for
 from gamegen.generators.dialog.engine import DialogModel
+from gamegen.generators.dialog.llm import persona_prompt
 from gamegen.server.registry import default_models_dir
 
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "emotion": {"enum": ["neutral", "happy", "angry", "afraid", "sad", "suspicious"]},
-        "action": {"enum": ["none", "give_item", "attack", "follow", "trade", "flee"]},
-        "line": {"type": "string", "maxLength": 200},
-    },
-    "required": ["emotion", "action", "line"],
-    "additionalProperties": False,
-}
-PERSONA = ("You are Brann, a grumpy blacksmith. Reply only with JSON: "
-           '{"emotion": ..., "action": ..., "line": "what you say"}.')
+ROOT = Path(__file__).resolve().parent.parent
+PERSONA = {"name": "Torvald", "role": "blacksmith of Eastwatch", "traits": ["proud", "stubborn"],
+           "knowledge": ["The mine closed last winter.", "Good steel costs five silver a bar."]}
 LINES = ["Give me your best sword!", "I will burn your forge down.", "Can I follow you to the mine?",
          "Want to trade this gem for an axe?", "Hello there.", "There is a dragon behind you!",
          "Nice weather today.", "I lost my horse."]
 
 
-class JsonSchemaProcessor:
-    """llguidance as a logits processor: only tokens that keep the output inside ``schema``."""
-
-    def __init__(self, lltok, schema: dict, vocab: int):
-        import llguidance
-
-        grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema), defaults={"whitespace_flexible": False})
-        self.m = llguidance.LLMatcher(lltok, grammar)
-        if self.m.is_error():
-            raise ValueError(self.m.get_error())
-        self.mask = np.zeros((vocab + 31) // 32, np.int32)
-        self.vocab = vocab
-        self.seconds = []
-
-    def __call__(self, generated, logits):
-        t0 = time.perf_counter()
-        self.m.unsafe_compute_mask_ptr(self.mask.ctypes.data, self.mask.nbytes)
-        allowed = np.unpackbits(self.mask.view(np.uint8), bitorder="little")[: logits.shape[0]].astype(bool)
-        logits[~allowed] = -np.inf
-        self._t = time.perf_counter() - t0
-
-    def accept(self, token_id: int) -> bool:
-        t0 = time.perf_counter()
-        ok = self.m.consume_token(token_id)
-        self.seconds.append(self._t + time.perf_counter() - t0)
-        return bool(ok) and not self.m.is_stopped()
+def valid_reply(text: str) -> bool:
+    """The reply JSON with emotion and action from the lists and a line (what the game needs)."""
+    try:
+        obj = json.loads(text)
+        return (obj["emotion"] in DEFAULT_EMOTIONS and obj["action"] in DEFAULT_ACTIONS
+                and isinstance(obj["line"], str) and bool(obj["line"].strip()))
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def main() -> int:
-    import llguidance
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=Path, default=None)
     ap.add_argument("--replies", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--max-tokens", type=int, default=40, help="free reply / structured line budget")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "dialog_guidance.md")
     a = ap.parse_args()
+    import llguidance
+
     model = DialogModel.load((a.models or default_models_dir()) / NAME / VERSION, threads=a.threads)
-    tok = model.tokenizer
     t0 = time.perf_counter()
-    lltok = llguidance.LLTokenizer(str(model.folder / "tokenizer.json"), n_vocab=model.engine.vocab_size,
-                                   eos_token=tok.eos_id)
-    tok_s = time.perf_counter() - t0
-    per_token, step_ms, valid, compile_ms, shown = [], [], 0, [], []
-    params = dd.SamplingParams(temperature=0.7, max_new_tokens=120)
+    guide = guide_for(model)
+    tok_ms = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    guide.reply(DEFAULT_EMOTIONS, DEFAULT_ACTIONS, a.max_tokens)
+    compile_ms = (time.perf_counter() - t0) * 1e3
+    prompt = persona_prompt(PERSONA, (DEFAULT_EMOTIONS, DEFAULT_ACTIONS))
+    params = dd.SamplingParams(temperature=0.7, max_new_tokens=a.max_tokens)
+    step = {"free": [], "structured": []}
+    tokens = {"free": 0, "structured": 0}
+    per_token, valid, free_valid, shown = [], 0, 0, []
+    first = {"free": [], "structured": []}
+    forced = 0
     for i in range(a.replies):
-        t0 = time.perf_counter()
-        proc = JsonSchemaProcessor(lltok, SCHEMA, model.engine.vocab_size)
-        compile_ms.append((time.perf_counter() - t0) * 1e3)
-        conv = dd.Conversation(model.engine, tok, PERSONA, seed=i)
-        r = conv.say(LINES[i % len(LINES)], params, processors=[proc]).run()
-        per_token += proc.seconds
-        step_ms.append(1e3 / r.decode_tokens_per_s if r.decode_tokens_per_s else float("nan"))
-        try:
-            obj = json.loads(r.text)
-            ok = (set(obj) == {"emotion", "action", "line"} and obj["emotion"] in SCHEMA["properties"]["emotion"]["enum"]
-                  and obj["action"] in SCHEMA["properties"]["action"]["enum"] and isinstance(obj["line"], str))
-        except json.JSONDecodeError:
-            ok = False
-        valid += ok
-        shown.append((LINES[i % len(LINES)], r.text, r.stop_reason.value, len(r.tokens)))
+        line = LINES[i % len(LINES)]
+        for mode in (("free", "structured") if i % 2 == 0 else ("structured", "free")):
+            conv = dd.Conversation(model.engine, model.tokenizer, prompt, seed=i)
+            conv.prime()
+            c = guide.reply(DEFAULT_EMOTIONS, DEFAULT_ACTIONS, a.max_tokens) if mode == "structured" else None
+            t0 = time.perf_counter()
+            turn = (conv.say(line, replace(params, max_new_tokens=c.max_new_tokens), processors=[c]) if c
+                    else conv.say(line, params))
+            text, seen, shown_text = "", None, ReplyText()
+            for d in turn:                 # when would the player see the first character of the line?
+                text += d.text
+                new = shown_text.push(text) if c else d.text
+                if seen is None and new.strip():
+                    seen = (time.perf_counter() - t0) * 1e3
+            r = turn.result
+            if seen is not None:
+                first[mode].append(seen)
+            if c:
+                per_token += c.seconds
+                forced += c.ff_tokens
+                valid += valid_reply(r.text)
+            else:
+                free_valid += valid_reply(r.text)
+            shown.append((line, r.text, len(r.tokens)))
+            if r.decode_tokens_per_s:
+                step[mode].append(1e3 / r.decode_tokens_per_s)
+            tokens[mode] += len(r.tokens)
+        print(f"reply {i + 1}/{a.replies}", file=sys.stderr, flush=True)
     us = np.array(per_token) * 1e6
-    print(f"llguidance {llguidance.__version__ if hasattr(llguidance, '__version__') else ''}: tokenizer load {tok_s * 1e3:.0f} ms, "
-          f"schema compile median {statistics.median(compile_ms):.1f} ms\n")
-    print("| tokens | processor per token: median / p99 / max (µs) | model step median (ms) | overhead | valid JSON per schema |")
-    print("|---|---|---|---|---|")
-    print(f"| {len(us)} | {np.median(us):.0f} / {np.percentile(us, 99):.0f} / {us.max():.0f} | "
-          f"{statistics.median(step_ms):.1f} | {np.median(us) / 1e3 / statistics.median(step_ms):.1%} | "
-          f"{valid}/{a.replies} |")
-    print()
-    for line, text, why, n in shown:
-        print(f"- {line!r} -> {text} ({why}, {n} tokens)")
+    free, st = statistics.median(step["free"]), statistics.median(step["structured"])
+    out = [f"llguidance {llguidance.__version__ if hasattr(llguidance, '__version__') else ''} over "
+           f"`{NAME}/{VERSION}` (q8), {a.threads} thread(s), {a.replies} replies per mode, temperature 0.7, "
+           f"budget {a.max_tokens} tokens; llguidance tokenizer {tok_ms:.0f} ms once per model, "
+           f"first grammar compile {compile_ms:.1f} ms (then cached)\n",
+           "| mode | tokens | decode ms/token (median of replies) | vs free | first character of the line shown (median ms) "
+           "| replies that are valid reply JSON |",
+           "|---|---|---|---|---|---|",
+           f"| free (the prompt asks for JSON) | {tokens['free']} | {free:.1f} | 1.00x | "
+           f"{statistics.median(first['free']):.0f} | {free_valid}/{a.replies} |",
+           f"| structured (mask every step; {forced} of the tokens forced, fed without a step of their own) | "
+           f"{tokens['structured']} | {st:.1f} | {st / free:.2f}x | {statistics.median(first['structured']):.0f} | "
+           f"{valid}/{a.replies} |",
+           "",
+           "| constraint per token: median / p99 / max (µs) | share of a free step |",
+           "|---|---|",
+           f"| {np.median(us):.0f} / {np.percentile(us, 99):.0f} / {us.max():.0f} | "
+           f"{np.median(us) / 1e3 / free:.1%} |",
+           "", "Replies (player line -> reply, tokens):", ""]
+    out += [f"- {line!r} -> `{text}` ({n})" for line, text, n in shown]
+    text = "\n".join(out) + "\n"
+    print(text)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text("`python benchmarks/dialog_guidance.py " + " ".join(sys.argv[1:]) + "`\n\n" + text)
     return 0
 
 

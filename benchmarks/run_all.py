@@ -41,6 +41,11 @@ RUNS = [
     ["dialog_quality.py", "--seeds", "20", "--yarn", "24"],
     ["server_abuse.py"],
 ]
+# the dialog LLM's benchmarks need the model `make dialog-model` builds (not committed)
+if (ROOT / "models" / "dialog-smollm2" / "1.0.0" / "manifest.json").exists():
+    RUNS += [["dialog_guidance.py", "--replies", "8"], ["dialog_persona.py"], ["dialog_sheet.py"]]
+else:
+    print("dialog LLM benchmarks skipped: models/dialog-smollm2 is not built (make dialog-model)", flush=True)
 
 for args in RUNS:
     print(f"\n$ python benchmarks/{' '.join(args)}", flush=True)

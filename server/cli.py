@@ -1,6 +1,6 @@
-"""The ``gamegen`` command: serve, models, generate, bake, export.
+"""The ``gamegen`` command: serve, models, generate, bake, chat, export.
 
-``generate``, ``models`` and ``bake`` run in-process through the same generator code as the
+``generate``, ``models``, ``bake`` and ``chat`` run in-process through the same generator code as the
 server, or against a running server with ``--server HOST:PORT``.
 """
 
@@ -375,6 +375,96 @@ def bake(
               f"-> {out_dir}", markup=False, highlight=False)
     if report.failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def chat(
+    model: str = typer.Argument(..., help="a dialog LLM, e.g. dialog/dialog-smollm2"),
+    persona: str = typer.Option(..., help="the NPC's persona card: @path/to/card.toml (or a path; see "
+                                "generators/dialog/personas/)"),
+    seed: int = typer.Option(0, help="seed (0 to 2^64-1); same seed + lines -> same replies"),
+    structured: bool = typer.Option(False, "--structured", help="each reply also names an emotion and an action "
+                                    "(constrained decoding; the card's `emotions`/`actions`, else the defaults)"),
+    temperature: float = typer.Option(0.7, help="sampling temperature (0: greedy)"),
+    max_tokens: int = typer.Option(64, "--max-tokens", help="longest reply (a structured reply: its line) in tokens"),
+    server: Optional[str] = typer.Option(None, help="HOST:PORT of a running server (default: in-process)"),
+    models: Optional[Path] = typer.Option(None, help="model repository for in-process use"),
+):
+    """Talk to an NPC: player lines from stdin (one per line), replies streamed as they are decoded.
+
+    Over a pipe it reads every line and answers each in turn (a scripted conversation); at a
+    terminal it prompts with `> `. An empty line or end of input ends the conversation."""
+    from google.protobuf import json_format
+
+    from gamegen.generators.dialog.persona import parse_personas
+    from gamegen.generators.events import DialogReply, InputEnd, TextDelta
+    from gamegen.v1 import gamegen_pb2 as pb
+
+    if not (0 <= seed < 2**64):
+        raise _fail(f"seed must be an integer from 0 to 2^64-1, got {seed}")
+    path = Path(persona[1:] if persona.startswith("@") else persona)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise _fail(f"--persona {persona!r}: cannot read the card ({e.strerror or e})")
+    try:
+        card = parse_personas(data, field="--persona")[0]
+    except GameGenError as e:
+        raise _fail(str(e))
+    params = {"persona": {"name": card.name, "role": card.role, "traits": list(card.traits), "mood": card.mood,
+                          "speech_style": card.speech_style, "knowledge": list(card.facts),
+                          "secrets": list(card.secrets)},
+              "sampling": {"temperature": temperature, "max_tokens": max_tokens}}
+    if structured:
+        params.update(structured=True, emotions=list(card.emotions), actions=list(card.actions))
+    try:
+        if server:
+            from gamegen.client import Client
+
+            client = Client(server, timeout=None)
+            session = client.open_session(model, seed=seed, params=params)
+            send, close = session.send, session.close
+        else:
+            from .convert import session_message_params
+
+            gen = _backend(None, models).registry.resolve(model)
+            if not gen.holds_sessions:
+                raise _fail(f"{gen.info.ref} holds no conversations; use a dialog LLM (gamegen models --kind dialog)")
+            msg = pb.SessionOpen(model=model, seed=seed)
+            json_format.ParseDict(params, msg.dialog)     # the same message (and checks) as over the wire
+            conv = gen.open_session(seed, session_message_params(msg, "params", gen, "open parameters"))
+            send, close = conv.step, conv.close
+    except typer.Exit:
+        raise
+    except Exception as e:
+        raise _fail_error(e, server)
+    tty = sys.stdin.isatty()
+    name = card.name
+    try:
+        while True:
+            if tty:
+                err.print("> ", end="")
+            line = sys.stdin.readline()
+            if not line or not line.strip():
+                break
+            if not tty:
+                out.print(f"> {line.strip()}", markup=False, highlight=False)
+            out.print(f"{name}: ", end="", markup=False, highlight=False)
+            try:
+                for ev in send({"player_line": line.rstrip("\n")}):
+                    if isinstance(ev, TextDelta):
+                        out.print(ev.text, end="", markup=False, highlight=False)
+                        out.file.flush()
+                    elif isinstance(ev, DialogReply) and ev.emotion:
+                        out.print(f"  [{ev.emotion}, {ev.action}]", end="", markup=False, highlight=False)
+                    elif isinstance(ev, InputEnd):
+                        out.print("", markup=False)
+                        err.print(f"({ev.tokens} tokens, {ev.stop_reason})", markup=False, highlight=False)
+            except GameGenError as e:          # a bad line: say so, the conversation goes on
+                out.print("", markup=False)
+                err.print(str(e), markup=False, highlight=False)
+    finally:
+        close()
 
 
 @app.command("export")

@@ -3,8 +3,9 @@
     python -m gamegen.server.docs            # every kind
     python -m gamegen.server.docs terrain    # one kind's block
 
-A test checks that README.md contains each kind's block exactly, so the docs cannot drift from
-the code that validates requests.
+A test checks that README.md contains each generator's block exactly, so the docs cannot drift
+from the code that validates requests (a model built locally, like the dialog LLM, is checked
+where it is built).
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ from gamegen.generators.params import markdown_table
 from gamegen.server.registry import load_registry
 
 
-def parameter_tables(kind: str | None = None) -> str:
+def parameter_blocks(kind: str | None = None) -> list[str]:
+    """One block (heading + table) per loaded generator of ``kind`` (every kind: None)."""
     reg = load_registry(warmup=False, device="cpu")
     blocks = []
     for gen in reg.all():
         i = gen.info
         if kind is None or i.kind == kind:
             blocks.append(f"**`{i.ref}`** ({i.family}) — {i.description}\n\n{markdown_table(i.params, i.rules)}")
-    return "\n\n".join(blocks)
+    return blocks
+
+
+def parameter_tables(kind: str | None = None) -> str:
+    return "\n\n".join(parameter_blocks(kind))
 
 
 def kinds() -> list[str]:

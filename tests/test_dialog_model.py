@@ -383,3 +383,70 @@ def test_serving_modules_do_not_import_torch(built):
             "decode.Conversation(m.engine, m.tokenizer, 'You are a guard.').say('hi', decode.SamplingParams(max_new_tokens=2)).run()\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_secret_guard_keeps_the_giveaway_words_out(q8):
+    """A processor pushes hard towards spelling "shipment" again and again: without the guard the
+    reply says it, with the guard it never does (greedy: every token checked; top-k: the reachable ones)."""
+    from dataclasses import replace
+
+    from gamegen.generators.dialog.constrain import SecretGuard, secret_words
+
+    assert secret_words(["Captain Aldric sold the shipment to the smugglers."],
+                        ["Brann", "The captain doubled the night watch.", "Smugglers were seen."]) == \
+        ["aldric", "sold", "shipment"]
+    tok = q8.tokenizer
+    target = tok.encode(" shipment")
+
+    class Push:
+        def __call__(self, generated, logits):
+            logits[target[len(generated) % len(target)]] += 60.0
+
+        def accept(self, token_id):
+            return True
+
+    prompt = tok.encode_parts(tok.chat.system("You are Brann.") + tok.chat.user("Where is it?"))
+    for params in (replace(dd.GREEDY, max_new_tokens=16),
+                   dd.SamplingParams(temperature=0.8, top_k=40, max_new_tokens=16)):
+        def run(*procs):
+            it = dd.generate(q8.engine, tok, prompt, params, np.random.default_rng(1), processors=procs)
+            return "".join(d.text for d in it).lower()
+
+        assert "shipment" in run(Push())
+        guard = SecretGuard(tok, ["shipment"], params.top_k, params.repetition_window)
+        text = run(Push(), guard)
+        assert "shipment" not in text and guard.blocked > 0 and text.strip()
+
+
+def test_reply_grammar_forces_its_keys_and_closes_at_the_line_budget(q8):
+    """The keys a structured reply cannot avoid are fast-forwarded (no sampling, no step of their
+    own), and a 3-token line budget still ends in a complete JSON reply."""
+    import json
+
+    from gamegen.generators.dialog.constrain import ReplyText, guide_for
+
+    tok = q8.tokenizer
+    c = guide_for(q8).reply(["calm", "angry"], ["none", "attack"], line_tokens=3)
+    first = c.forced(100)
+    assert tok.decode(first) == '{"emotion":"'
+    c = guide_for(q8).reply(["calm", "angry"], ["none", "attack"], line_tokens=3)
+    prompt = tok.encode_parts(tok.chat.system("You are Brann.") + tok.chat.user("Hi"))
+    params = dd.SamplingParams(temperature=1.0, max_new_tokens=c.max_new_tokens)
+    it = dd.generate(q8.engine, tok, prompt, params, np.random.default_rng(4), processors=[c])
+    text = "".join(d.text for d in it)
+    obj = json.loads(text)
+    assert obj["emotion"] in ("calm", "angry") and obj["action"] in ("none", "attack")
+    assert c.ff_tokens >= len(first) and c.in_line_tokens <= 4 and ReplyText().push(text) == obj["line"]
+
+
+def test_secret_guard_flags_only_tokens_that_complete_a_stem():
+    from gamegen.generators.dialog.constrain import SecretGuard
+
+    class Tok:
+        def token_bytes(self, i):
+            return [b"ment", b"ship", b" hello", b"SHIPME", b"rs"][i]
+
+    g = SecretGuard(Tok(), ["shipment", "deserter"], 0, 0)
+    assert g.words == ["desert", "shipme"]                       # stems: misspellings are caught too
+    assert g._bad("the ship", 0) and g._bad("xx ", 3)           # across tokens, any case
+    assert not g._bad("the shipme", 2) and not g._bad("the ", 1)  # only an occurrence reaching the token

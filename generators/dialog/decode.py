@@ -68,7 +68,12 @@ GREEDY = SamplingParams(temperature=0.0, top_k=0, top_p=1.0, repetition_penalty=
 class LogitsProcessor(Protocol):
     """Constrained decoding hook. ``__call__`` may change ``logits`` in place (e.g. set disallowed
     tokens to -inf) given the tokens generated so far; ``accept`` is told the chosen token and
-    returns False when the constraint is complete (decoding then stops with ``constraint``)."""
+    returns False when the constraint is complete (decoding then stops with ``constraint``).
+
+    Optional: ``forced(limit)`` returns (and takes as accepted) up to ``limit`` tokens the
+    constraint allows no alternative to; the loop appends them to the reply and feeds them with the
+    sampled token in one model call (no sampling, no step of their own). ``stopped()`` then says
+    whether the constraint is complete."""
 
     def __call__(self, generated: Sequence[int], logits: np.ndarray) -> None: ...
 
@@ -255,11 +260,33 @@ def _decode(engine, tokenizer, new_ids, params, rng, cache, history, cancel, pro
             if len(out) >= params.max_new_tokens:
                 reason = StopReason.MAX_TOKENS
                 break
+            feed = [tok]
+            for proc in processors:      # tokens a grammar forces are fed with this one, in one model call
+                for f in (proc.forced(params.max_new_tokens - len(out)) if hasattr(proc, "forced") else ()):
+                    for other in processors:     # the other processors see every token of the reply
+                        if other is not proc and hasattr(other, "accept"):
+                            other.accept(f)
+                    out.append(f)
+                    recent.append(f)
+                    feed.append(f)
+                    text = stream.push(f)
+                    if text:
+                        yield Delta(text, f, len(out) - 1)
+            if len(feed) > 1:
+                if stream.stopped:
+                    reason = StopReason.STOP_STRING
+                    break
+                if any(hasattr(p, "stopped") and p.stopped() for p in processors):
+                    reason = StopReason.CONSTRAINT
+                    break
+                if len(out) >= params.max_new_tokens:
+                    reason = StopReason.MAX_TOKENS
+                    break
             if _cancelled(cancel):
                 reason = StopReason.CANCELLED
                 break
-            logits, cache = engine.step([tok], cache)
-            fed.append(tok)
+            logits, cache = engine.step(feed, cache)
+            fed.extend(feed)
             if on_cache:
                 on_cache(cache, fed)
     tail = stream.flush()

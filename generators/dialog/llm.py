@@ -8,30 +8,36 @@ then a ``DialogReply`` and an ``end`` (stop reason, timings, tokens). Cancelling
 decoding at the next token; the conversation stays usable. Long conversations drop their oldest
 turns and keep the persona (the overflow policy of :class:`~.decode.Conversation`).
 
-Generate with a model answers a persona card and a topic with one line of the NPC's (``txt``,
-deterministic by seed). Structured replies (emotion and action by constrained decoding) and
-model-written trees are not in this version: ``structured=true`` is refused with a clear status.
+Structured replies (``structured=true``): emotion and action from the session's lists, then the
+line, decoded under a JSON grammar by llguidance inside our loop (:mod:`.constrain`); only the
+line streams. Every reply is guarded against the persona's secrets (:class:`.constrain.SecretGuard`).
+
+Generate with a model writes a dialog tree or barks (:mod:`.llm_content`): the Tracery skeleton
+with every NPC line written by the model under a line grammar — same parameters, formats and
+schema as ``dialog/tracery``, valid by construction, deterministic by seed.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from ..base import Encoder, Generator, GeneratorInfo, Product
+from ..base import Generator, GeneratorInfo, Product
 from ..errors import FailedPrecondition, InvalidArgument
-from ..events import Asset, DialogReply, Event, InputEnd, Progress, TextDelta
-from ..params import Param
+from ..events import DialogReply, Event, InputEnd, Progress, TextDelta
+from ..params import Param, Rule
+from .generator import FORMATS, DialogGenerator, _one_card_for_trees, dialog_params, parse_situations
 from .persona import parse_personas
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2      # 2: Generate writes trees and barks (1: one line per topic)
 MAX_LINE = 1000          # characters in one player line
 MAX_PERSONA = 4000       # characters in the composed persona prompt
 
 
-def persona_prompt(p: Mapping[str, Any]) -> str:
-    """The system prompt for a persona (DialogPersona fields, or a card's)."""
+def persona_prompt(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequence[str]] | None = None) -> str:
+    """The system prompt for a persona (DialogPersona fields, or a card's); ``structured``:
+    (emotions, actions) a structured reply chooses from (the prompt asks for the reply's JSON)."""
     name = str(p.get("name", "")).strip()
     if not name:
         raise InvalidArgument("persona.name is required: the NPC's name", field="persona.name")
@@ -49,6 +55,10 @@ def persona_prompt(p: Mapping[str, Any]) -> str:
     if secrets:
         lines.append("Never reveal, whatever the player says: " + " ".join(s.rstrip(".") + "." for s in secrets))
     lines.append("Stay in character. Answer the player in one or two short sentences.")
+    if structured:
+        emotions, actions = structured
+        lines.append('Reply with JSON only: {"emotion": one of ' + ", ".join(emotions) + ', "action": one of '
+                     + ", ".join(actions) + ', "line": what you say}.')
     text = "\n".join(lines)
     if len(text) > MAX_PERSONA:
         raise InvalidArgument(f"persona is {len(text)} characters once composed; at most {MAX_PERSONA} fit "
@@ -71,23 +81,56 @@ def sampling(d: Mapping[str, Any]):
 
 
 class Chat:
-    """One conversation held by a session."""
+    """One conversation held by a session.
+
+    ``structured=true``: every reply is decoded against the reply grammar (:mod:`.constrain`):
+    emotion and action from the session's lists (``emotions``/``actions``; empty: the defaults
+    :data:`~.constrain.DEFAULT_EMOTIONS`/:data:`~.constrain.DEFAULT_ACTIONS`), then the line.
+    Only the line streams as text deltas; the ``DialogReply`` carries line, emotion and action.
+    ``sampling.max_tokens`` is then the line's budget (the JSON around it is not counted).
+
+    Secrets: the persona's secrets are in the system prompt (the NPC knows them), and a
+    :class:`~.constrain.SecretGuard` keeps each secret's giveaway words (those found nowhere else
+    on the card) out of every reply.
+    """
 
     def __init__(self, model, seed: int, params: Mapping[str, Any]):
+        from .constrain import DEFAULT_ACTIONS, DEFAULT_EMOTIONS, check_choices
         from .decode import Conversation
         from .errors import DialogInputError
 
-        if params.get("structured"):
-            raise FailedPrecondition("structured replies (emotion and action by constrained decoding) are not "
-                                     "served by this version; open the session with structured=false")
+        self.model = model
         self.params = sampling(params.get("sampling", {}))
+        self.structured = None
+        if params.get("structured"):
+            try:
+                self.structured = (check_choices("emotions", params.get("emotions"), DEFAULT_EMOTIONS),
+                                   check_choices("actions", params.get("actions"), DEFAULT_ACTIONS))
+            except ValueError as e:
+                raise InvalidArgument(str(e), field=str(e).split("[")[0].split(" ")[0]) from None
+            try:
+                from .constrain import guide_for
+
+                guide_for(model)
+            except ImportError:
+                raise FailedPrecondition("structured replies need the llguidance package on the server "
+                                         "(pip install llguidance); open the session with structured=false") from None
         try:
-            self.conv = Conversation(model.engine, model.tokenizer, persona_prompt(params.get("persona", {})),
-                                     seed=seed)
+            self.conv = Conversation(model.engine, model.tokenizer,
+                                     persona_prompt(params.get("persona", {}), self.structured), seed=seed)
         except DialogInputError as e:
             raise InvalidArgument(str(e), field="persona") from None
+        from .constrain import secret_words
+
+        p = params.get("persona", {})
+        rest = [str(p.get(k, "")) for k in ("name", "role", "mood", "speech_style")]
+        rest += list(p.get("traits", ())) + list(p.get("knowledge", ()))
+        self.secret_words = secret_words(list(p.get("secrets", ())), rest)
 
     def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
+        from dataclasses import replace
+
+        from .constrain import ReplyText, SecretGuard, guide_for, parse_reply
         from .errors import DialogInputError
 
         line = str(value.get("player_line", ""))
@@ -96,21 +139,42 @@ class Chat:
         if len(line) > MAX_LINE:
             raise InvalidArgument(f"player_line is {len(line)} characters; at most {MAX_LINE}", field="player_line")
         stop = threading.Event()
+        params, processors, reply_text = self.params, (), None
+        if self.structured:
+            c = guide_for(self.model).reply(*self.structured, line_tokens=params.max_new_tokens)
+            params, processors, reply_text = replace(params, max_new_tokens=c.max_new_tokens), (c,), ReplyText()
+        if self.secret_words:       # structured: only the spoken line is guarded (not the JSON around it)
+            processors += (SecretGuard(self.model.tokenizer, self.secret_words, params.top_k, params.repetition_window,
+                                       when=processors[0].in_line if processors else None),)
         try:
-            turn = self.conv.say(line, self.params, cancel=stop)
+            turn = self.conv.say(line, params, cancel=stop, processors=processors)
         except DialogInputError as e:
             raise InvalidArgument(str(e), field="player_line") from None
+        text = ""
         try:
             for delta in turn:
-                if delta.text:
+                if not delta.text:
+                    continue
+                if reply_text is None:
                     yield TextDelta(delta.text)
+                else:
+                    text += delta.text
+                    new = reply_text.push(text)
+                    if new:
+                        yield TextDelta(new)
         finally:
             stop.set()          # a closed iterator (cancel, close) stops decoding at the next token
             turn.close()
         r = turn.result
-        yield DialogReply(r.text.strip())
-        yield InputEnd(str(getattr(r.stop_reason, "value", r.stop_reason)),
-                       (("prefill", r.prefill_ms), ("first_token", r.first_token_ms)), tokens=len(r.tokens))
+        reason = str(getattr(r.stop_reason, "value", r.stop_reason))
+        if reply_text is None:
+            yield DialogReply(r.text.strip())
+        else:
+            said, emotion, action = parse_reply(r.text)
+            yield DialogReply(said.strip(), emotion, action)
+            if reason == "constraint":      # the reply's JSON closed: the reply ended (or its line budget did)
+                reason = "max_tokens" if processors[0].truncated else "eos"
+        yield InputEnd(reason, (("prefill", r.prefill_ms), ("first_token", r.first_token_ms)), tokens=len(r.tokens))
 
     def close(self) -> None:
         self.conv = None
@@ -128,12 +192,12 @@ class DialogLLM(Generator):
         info = GeneratorInfo(
             kind="dialog", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", "llm"), description=manifest.get("description", ""),
-            params=(Param("persona", "bytes", None, "the NPC's persona card (TOML; the first card is used)",
-                          lo=1, hi=64 << 10, what="a persona card (UTF-8 TOML)", required=True,
-                          sniff=_check_card),
-                    Param("topic", "text", "the latest news", "what the player asks about", lo=1, hi=120),
-                    Param("max_tokens", "int", 64, "longest reply in tokens", lo=1, hi=256)),
-            formats=("txt",), generator_version=GENERATOR_VERSION, sha256=manifest["sha256"])
+            params=dialog_params() + (
+                Param("max_tokens", "int", 48, "longest model-written line in tokens (a tree line, a bark)",
+                      lo=4, hi=256),),
+            formats=FORMATS, generator_version=GENERATOR_VERSION, sha256=manifest["sha256"],
+            rules=(Rule(("persona", "mode"), "mode=tree takes a persona file with exactly one card",
+                        _one_card_for_trees),))
         gen = cls(info, model)
         return gen
 
@@ -141,29 +205,52 @@ class DialogLLM(Generator):
         self.info.execution_provider = self.model.engine.provider
 
     def warm_params(self) -> dict[str, Any]:
-        return {"persona": b'name = "Warm"\n', "topic": "hi", "max_tokens": 2}
+        return {"persona": b'name = "Warm"\n', "mode": "barks", "situations": "idle", "lines": 1, "max_tokens": 4}
 
     def open_session(self, seed: int, params: Mapping[str, Any], *, max_agents: int = 0) -> Chat:
-        """One conversation (``max_agents``, a scene limit of the NPC kind, does not apply)."""
-        return Chat(self.model, seed, params)
+        """One conversation (``max_agents``, a scene limit of the NPC kind, does not apply).
+
+        A structured session's ``emotions``/``actions`` are written back into ``params`` as used
+        (the defaults when they were empty), so ``SessionOpened.parameters`` tells the game the
+        exact strings its replies can carry."""
+        chat = Chat(self.model, seed, params)
+        if chat.structured and isinstance(params, dict):
+            params["emotions"], params["actions"] = list(chat.structured[0]), list(chat.structured[1])
+        return chat
 
     def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
-        from .decode import SamplingParams
+        """A tree or barks written by the model under grammars (:mod:`.llm_content`), valid by construction."""
+        from . import trees
+        from .llm_content import write_barks, write_tree
 
-        card = parse_personas(params["persona"])[0]
-        chat = Chat(self.model, seed, {"persona": {**card.__dict__, "knowledge": card.facts}})
-        chat.params = SamplingParams(max_new_tokens=params["max_tokens"])
-        text = ""
+        personas = parse_personas(params["persona"])
         with timings.stage("decode"):
-            for e in chat.step({"player_line": f"What can you tell me about {params['topic']}?"}):
-                if isinstance(e, TextDelta):
-                    yield Progress(0.5, "decoding", e.text)
-                elif isinstance(e, DialogReply):
-                    text = e.line
-        return Product(f"{card.name}: {text}\n")
+            if params["mode"] == "tree":
+                yield Progress(0.02, "writing", f"{params['depth']} levels")
+                content: Any = yield from _progress(write_tree(
+                    self.model, personas[0], params["topic"], params["depth"], params["choices"], seed,
+                    params["max_tokens"]))
+                extra = {"nodes": len(content.nodes), "depth": trees.depth(content)}
+            else:
+                situations = parse_situations(params["situations"])
+                yield Progress(0.02, "writing", f"{len(personas)} NPCs x {len(situations)} situations")
+                content = yield from _progress(write_barks(self.model, personas, situations, params["lines"], seed,
+                                                           params["max_tokens"]))
+                extra = {"npcs": len(personas), "situations": len(situations)}
+        yield Progress(0.9, "encoding")
+        return Product(content, extra=extra)
 
-    encoders = {"txt": Encoder(lambda text, params: Asset("line.txt", "text/plain; charset=utf-8",
-                                                          text.encode(), "txt"))}
+    encoders = DialogGenerator.encoders
+
+
+def _progress(it):
+    """Forward a writer's (fraction, what) steps as Progress events; return its content."""
+    try:
+        while True:
+            f, what, line = next(it)
+            yield Progress(0.05 + 0.85 * f, "written", f"{what}: {line}")
+    except StopIteration as stop:
+        return stop.value
 
 
 def _check_card(field: str, data: bytes) -> None:

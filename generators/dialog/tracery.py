@@ -17,7 +17,7 @@ reveals. Secrets are never put into any grammar, so the baseline cannot leak the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -457,6 +457,15 @@ class _Ctx:
     knows: str
     facts: list[str]
     nodes: list[Node]
+    intents: dict = field(default_factory=dict)   # node id -> [(grammar symbol, fact)] its line said
+    said: list = field(default_factory=list)
+
+
+def _mark(ctx: _Ctx, node_id: str) -> None:
+    """Record what the lines said since the last mark as ``node_id``'s intent (model-written trees
+    re-say it in the persona's voice: :mod:`.llm`)."""
+    ctx.intents.setdefault(node_id, []).extend(ctx.said)
+    ctx.said.clear()
 
 
 def topic_var(topic: str) -> str:
@@ -487,6 +496,7 @@ def _tags(p: Persona, emotion: str | None = None, action: str | None = None) -> 
 
 def _say(ctx: _Ctx, symbol: str, fact: str | None = None) -> str:
     g = ctx.grammar
+    ctx.said.append((symbol, fact))
     if fact is not None:
         g.rules.setdefault("fact", []).append([fact])
     try:
@@ -502,7 +512,8 @@ def _fact(ctx: _Ctx, told: tuple[str, ...]) -> str:
     return fresh[0] if ctx.rng.random() < 0.7 else fresh[int(ctx.rng.integers(len(fresh)))]
 
 
-def make_tree(p: Persona, topic: str, depth: int, branches: int, rng: np.random.Generator) -> DialogTree:
+def make_tree(p: Persona, topic: str, depth: int, branches: int, rng: np.random.Generator,
+              intents: dict | None = None) -> DialogTree:
     """A branching conversation about ``topic`` with ``depth`` levels of NPC lines.
 
     Each inner node offers ``branches`` approaches (ask/press, charm, force or bribe), a way out
@@ -510,26 +521,35 @@ def make_tree(p: Persona, topic: str, depth: int, branches: int, rng: np.random.
     ``$trust >= 1`` leading to ``Confide``; the start offers ``Followup`` only when
     ``$knows_<topic>`` is already true (a later visit: Yarn keeps variables between runs). Charm raises ``$trust``; nodes that reveal a topic fact
     set ``$knows_<topic>``; threats set ``$angered``. Leaves end the conversation.
+
+    ``intents`` (a dict), when given, receives each node's intent: the grammar symbols (and facts)
+    its line was built from, e.g. ``[("reveal", "The wagon is late."), ("farewell_line", None)]``.
     """
     g = persona_grammar(p, topic)
     knows = topic_var(topic)
-    ctx = _Ctx(p, g, rng, depth, branches, knows, _relevant_facts(p, topic), [])
+    ctx = _Ctx(p, g, rng, depth, branches, knows, _relevant_facts(p, topic), [],
+               intents if intents is not None else {})
     variables = [Variable("trust", "number", 0), Variable(knows, "bool", False), Variable("angered", "bool", False)]
     start = Node("Start", p.id, tidy(f"{_say(ctx, 'open')} {_say(ctx, 'hook')}"), tags=_tags(p, "neutral"))
     ctx.nodes.append(start)
+    _mark(ctx, "Start")
     if depth == 1:
         start.end = True
         start.line = tidy(f"{start.line} {_say(ctx, 'farewell_line')}")
+        _mark(ctx, "Start")
     else:
         ctx.nodes.append(Node("Farewell", p.id, _say(ctx, "farewell_line"), end=True))
+        _mark(ctx, "Farewell")
         if depth >= 3 and ctx.facts:     # a card with no facts has nothing to confide
             ctx.nodes.append(Node("Confide", p.id, _say(ctx, "confide", ctx.facts[0]), end=True,
                                   effects=(Effect(knows, "set", True),), tags=_tags(p, "happy", "give_item")))
+            _mark(ctx, "Confide")
         start.choices = _choices(ctx, (), 1, ())
         if ctx.facts:                    # a later visit: Yarn variables outlive the conversation
             fact = ctx.facts[min(1, len(ctx.facts) - 1)]
             ctx.nodes.append(Node("Followup", p.id, tidy(f"{_say(ctx, 'reveal', fact)} {_say(ctx, 'farewell_line')}"),
                                   end=True, tags=_tags(p, "neutral")))
+            _mark(ctx, "Followup")
             start.choices.insert(-1, Choice(tidy(g.symbol("p_followup", rng)), "Followup",
                                             conditions=(Condition(knows, "==", True),)))
     tree = DialogTree(title=f"{p.name}: {topic}" if topic else p.name, topic=topic, start="Start",
@@ -593,6 +613,7 @@ def _node(ctx: _Ctx, path: tuple[str, ...], level: int, told: tuple[str, ...]) -
         else:
             fact = reveal()
             node.line = tidy(f"{_say(ctx, 'reveal', fact)} {_say(ctx, 'farewell_line')}")
+        _mark(ctx, node_id)
         return node_id
     if forced:
         node.line = _say(ctx, "bristle")
@@ -607,5 +628,6 @@ def _node(ctx: _Ctx, path: tuple[str, ...], level: int, told: tuple[str, ...]) -
     else:
         node.line = _say(ctx, "deflect")
         node.tags = _tags(p, "suspicious")
+    _mark(ctx, node_id)
     node.choices = _choices(ctx, path, level, told)
     return node_id
