@@ -240,6 +240,8 @@ namespace GameGen.Client
         public uint? Frames { get { return GetUInt("frames"); } set { Set("frames", value); } }
         public uint? FrameSize { get { return GetUInt("frameSize"); } set { Set("frameSize", value); } }
         public uint? Fps { get { return GetUInt("fps"); } set { Set("fps", value); } }
+        public double? Wear { get { return GetDouble("wear"); } set { Set("wear", value); } }
+        public double? PatternScale { get { return GetDouble("patternScale"); } set { Set("patternScale", value); } }
     }
 
     public sealed class MusicParams : KindParams

@@ -65,141 +65,143 @@ namespace GameGen.V1 {
             "ZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBCDwoNX2hl",
             "aWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxCCwoJX21v",
             "aXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhlcm1hbF9p",
-            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIuMDCg1UZXh0dXJlUGFyYW1zEhUKCG1h",
+            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIq0ECg1UZXh0dXJlUGFyYW1zEhUKCG1h",
             "dGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIKBXNjYWxl",
             "GAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJhdGlvbhgF",
             "IAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCglyb3VnaG5l",
             "c3MYByABKAFIBogBARITCgZyZWxpZWYYCCABKAFIB4gBARIVCghleGVtcGxh",
             "chgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVmZmVjdBgL",
             "IAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1lX3NpemUY",
-            "DSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBAUILCglfbWF0ZXJpYWxCBwoF",
-            "X3NpemVCCAoGX3NjYWxlQgYKBF9odWVCDQoLX3NhdHVyYXRpb25CDQoLX2Jy",
-            "aWdodG5lc3NCDAoKX3JvdWdobmVzc0IJCgdfcmVsaWVmQgsKCV9leGVtcGxh",
-            "ckIJCgdfYWxiZWRvQgkKB19lZmZlY3RCCQoHX2ZyYW1lc0INCgtfZnJhbWVf",
-            "c2l6ZUIGCgRfZnBzIvkCCgtNdXNpY1BhcmFtcxIQCgNrZXkYASABKAlIAIgB",
-            "ARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIYAyABKAlIAogBARISCgV0",
-            "ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1IBIgBARIUCgdkZW5zaXR5",
-            "GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlIBogBARIYCgt0ZW1wZXJh",
-            "dHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhICIgBARIWCglpbnRlbnNp",
-            "dHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogBAUIGCgRf",
-            "a2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNCCgoI",
-            "X2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVfbG9v",
-            "cEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb24imAIKDERpYWxvZ1Bh",
-            "cmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgB",
-            "ARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpz",
-            "aXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdj",
-            "aG9pY2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoK",
-            "CF9wZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3Np",
-            "dHVhdGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5z",
-            "IsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdl",
-            "bi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYx",
-            "LlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYx",
-            "LkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAAS",
-            "DwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFj",
-            "dGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIB",
-            "Cg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVn",
-            "ZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVn",
-            "ZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdl",
-            "bi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoB",
-            "eBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgE",
-            "IAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxl",
-            "dmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRIS",
-            "Cgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVu",
-            "Z3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5O",
-            "b3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNo",
-            "GAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZl",
-            "bG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFf",
-            "dHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZz",
-            "aGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxp",
-            "c2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2",
-            "YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lv",
-            "bhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5n",
-            "YW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoH",
-            "dGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlv",
-            "bl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJl",
-            "ZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoO",
-            "U2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vz",
-            "c2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lv",
-            "bklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9u",
-            "Q2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25D",
-            "bG9zZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEg",
-            "ASgJEgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52",
-            "MS5EaWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNP",
-            "cGVuSABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgB",
-            "IAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5I",
-            "ABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1",
-            "dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Np",
-            "b25DbG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisK",
-            "Bm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigK",
-            "CHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3Bh",
-            "cnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoD",
-            "ZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYg",
-            "ASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByAB",
-            "KAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVw",
-            "bHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2Fj",
-            "dGlvbnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVu",
-            "dCKKAQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1v",
-            "ZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3Zp",
-            "ZGVyGAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBh",
-            "cmFtZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0",
-            "aW1pbmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMg",
-            "ASgNIi0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UY",
-            "AiABKAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURp",
-            "YWxvZ1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRy",
-            "YWl0cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEo",
-            "CRIRCglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlh",
-            "bG9nU2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3Bf",
-            "cBgCIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBl",
-            "dGl0aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoG",
-            "X3RvcF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHki",
-            "nQEKCkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEu",
-            "RGlhbG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEu",
-            "RGlhbG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25z",
-            "GAQgAygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxh",
-            "eWVyX2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoL",
-            "RGlhbG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4K",
-            "BmFjdGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJ",
-            "SACIAQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyAB",
-            "KAFIAogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0",
-            "aW9uIhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2Vu",
-            "dBIQCghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdn",
-            "cmVzc2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRz",
-            "ZWVkGAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09w",
-            "ZW4SDAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYx",
-            "Lk5wY0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEo",
-            "CRIiCghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxv",
-            "Y2l0eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgL",
-            "MhAuZ2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJf",
-            "dmlzaWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1l",
-            "Z2VuLnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3Nl",
-            "ZW5fcG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9z",
-            "ZWVuX2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2Ft",
-            "ZWdlbi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19u",
-            "ZWFyZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24Y",
-            "DiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEo",
-            "CzIQLmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdh",
-            "bWVnZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVy",
-            "GBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVj",
-            "MhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2Ft",
-            "ZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgX",
-            "IAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCJu",
-            "CgdOcGNUaWNrEiIKBGpvaW4YASADKAsyFC5nYW1lZ2VuLnYxLk5wY0FnZW50",
-            "Eg0KBWxlYXZlGAIgAygJEjAKDG9ic2VydmF0aW9ucxgDIAMoCzIaLmdhbWVn",
-            "ZW4udjEuTnBjT2JzZXJ2YXRpb24ihgEKCU5wY0FjdGlvbhIQCghhZ2VudF9p",
-            "ZBgBIAEoCRIOCgZhY3Rpb24YAiABKA0SDAoEbmFtZRgDIAEoCRIjCglkaXJl",
-            "Y3Rpb24YBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIZGlzY3JldGUYBSAD",
-            "KAUSEgoKY29udGludW91cxgGIAMoAiI0CgpOcGNBY3Rpb25zEiYKB2FjdGlv",
-            "bnMYASADKAsyFS5nYW1lZ2VuLnYxLk5wY0FjdGlvbirIAQoNUGFyYW1ldGVy",
-            "VHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFN",
-            "RVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoT",
-            "UEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lD",
-            "RRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZ",
-            "UEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2Vu",
-            "LnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxz",
-            "UmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVx",
-            "dWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24S",
-            "Gi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNz",
-            "aW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "DSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBARIRCgR3ZWFyGBQgASgBSA6I",
+            "AQESGgoNcGF0dGVybl9zY2FsZRgVIAEoAUgPiAEBQgsKCV9tYXRlcmlhbEIH",
+            "CgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1ZUINCgtfc2F0dXJhdGlvbkINCgtf",
+            "YnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNzQgkKB19yZWxpZWZCCwoJX2V4ZW1w",
+            "bGFyQgkKB19hbGJlZG9CCQoHX2VmZmVjdEIJCgdfZnJhbWVzQg0KC19mcmFt",
+            "ZV9zaXplQgYKBF9mcHNCBwoFX3dlYXJCEAoOX3BhdHRlcm5fc2NhbGUi+QIK",
+            "C011c2ljUGFyYW1zEhAKA2tleRgBIAEoCUgAiAEBEhEKBG1vZGUYAiABKAlI",
+            "AYgBARISCgVtZXRlchgDIAEoCUgCiAEBEhIKBXRlbXBvGAQgASgNSAOIAQES",
+            "EQoEYmFycxgFIAEoDUgEiAEBEhQKB2RlbnNpdHkYBiABKAFIBYgBARIVCghy",
+            "ZWdpc3RlchgHIAEoCUgGiAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAeIAQES",
+            "EQoEbG9vcBgJIAEoCEgIiAEBEhYKCWludGVuc2l0eRgKIAEoAUgJiAEBEhkK",
+            "DGNvbnRpbnVhdGlvbhgLIAEoDEgKiAEBQgYKBF9rZXlCBwoFX21vZGVCCAoG",
+            "X21ldGVyQggKBl90ZW1wb0IHCgVfYmFyc0IKCghfZGVuc2l0eUILCglfcmVn",
+            "aXN0ZXJCDgoMX3RlbXBlcmF0dXJlQgcKBV9sb29wQgwKCl9pbnRlbnNpdHlC",
+            "DwoNX2NvbnRpbnVhdGlvbiKYAgoMRGlhbG9nUGFyYW1zEhQKB3BlcnNvbmEY",
+            "ASABKAxIAIgBARISCgV0b3BpYxgCIAEoCUgBiAEBEhIKBWRlcHRoGAMgASgN",
+            "SAKIAQESEQoEbW9kZRgEIAEoCUgDiAEBEhcKCnNpdHVhdGlvbnMYBSABKAlI",
+            "BIgBARISCgVsaW5lcxgGIAEoDUgFiAEBEhQKB2Nob2ljZXMYByABKA1IBogB",
+            "ARIXCgptYXhfdG9rZW5zGAggASgNSAeIAQFCCgoIX3BlcnNvbmFCCAoGX3Rv",
+            "cGljQggKBl9kZXB0aEIHCgVfbW9kZUINCgtfc2l0dWF0aW9uc0IICgZfbGlu",
+            "ZXNCCgoIX2Nob2ljZXNCDQoLX21heF90b2tlbnMiygEKDUdlbmVyYXRlRXZl",
+            "bnQSKAoIcHJvZ3Jlc3MYASABKAsyFC5nYW1lZ2VuLnYxLlByb2dyZXNzSAAS",
+            "LQoHcGFydGlhbBgCIAEoCzIaLmdhbWVnZW4udjEuUGFydGlhbENvbnRlbnRI",
+            "ABIiCgVhc3NldBgDIAEoCzIRLmdhbWVnZW4udjEuQXNzZXRIABIiCgVmaW5h",
+            "bBgEIAEoCzIRLmdhbWVnZW4udjEuRmluYWxIABIPCgdpc19sYXN0GA8gASgI",
+            "QgcKBWV2ZW50IjwKCFByb2dyZXNzEhAKCGZyYWN0aW9uGAEgASgCEg0KBXN0",
+            "YWdlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiogEKDlBhcnRpYWxDb250ZW50",
+            "Ei0KC2xldmVsX2NodW5rGAEgASgLMhYuZ2FtZWdlbi52MS5MZXZlbENodW5r",
+            "SAASKQoJbXVzaWNfYmFyGAIgASgLMhQuZ2FtZWdlbi52MS5NdXNpY0JhckgA",
+            "EisKCnRleHRfZGVsdGEYAyABKAsyFS5nYW1lZ2VuLnYxLlRleHREZWx0YUgA",
+            "QgkKB2NvbnRlbnQiegoKTGV2ZWxDaHVuaxIJCgF4GAEgASgNEgkKAXkYAiAB",
+            "KA0SDQoFd2lkdGgYAyABKA0SDgoGaGVpZ2h0GAQgASgNEgwKBHJvd3MYBSAD",
+            "KAkSEwoLbGV2ZWxfd2lkdGgYBiABKA0SFAoMbGV2ZWxfaGVpZ2h0GAcgASgN",
+            "In0KCE11c2ljQmFyEg0KBWluZGV4GAEgASgNEhIKCnRvdGFsX2JhcnMYAiAB",
+            "KA0SEgoKc3RhcnRfYmVhdBgDIAEoARIUCgxsZW5ndGhfYmVhdHMYBCABKAES",
+            "JAoFbm90ZXMYBSADKAsyFS5nYW1lZ2VuLnYxLk5vdGVFdmVudCJcCglOb3Rl",
+            "RXZlbnQSDQoFdHJhY2sYASABKAkSDQoFcGl0Y2gYAiABKA0SDQoFc3RhcnQY",
+            "AyABKAESEAoIZHVyYXRpb24YBCABKAESEAoIdmVsb2NpdHkYBSABKA0iVwoF",
+            "QXNzZXQSDAoEbmFtZRgBIAEoCRISCgptZWRpYV90eXBlGAIgASgJEgwKBGRh",
+            "dGEYAyABKAwSDgoGZm9ybWF0GAQgASgJEg4KBnNoYTI1NhgFIAEoCSItCgZU",
+            "aW1pbmcSDQoFc3RhZ2UYASABKAkSFAoMbWlsbGlzZWNvbmRzGAIgASgBIigK",
+            "CVBhcmFtZXRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIvwBCgVG",
+            "aW5hbBINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBHNlZWQY",
+            "AyABKAQSKQoKcGFyYW1ldGVycxgEIAMoCzIVLmdhbWVnZW4udjEuUGFyYW1l",
+            "dGVyEhQKDGNvbnRlbnRfaGFzaBgFIAEoCRIjCgd0aW1pbmdzGAYgAygLMhIu",
+            "Z2FtZWdlbi52MS5UaW1pbmcSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAcgASgJ",
+            "EhAKCGF0dGVtcHRzGAggASgNEhYKDnJlcGFpcmVkX3RpbGVzGAkgASgNEhkK",
+            "EWdlbmVyYXRvcl92ZXJzaW9uGAogASgNIscBCg5TZXNzaW9uUmVxdWVzdBIn",
+            "CgRvcGVuGAEgASgLMhcuZ2FtZWdlbi52MS5TZXNzaW9uT3BlbkgAEikKBWlu",
+            "cHV0GAIgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uSW5wdXRIABIrCgZjYW5j",
+            "ZWwYAyABKAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DYW5jZWxIABIpCgVjbG9z",
+            "ZRgEIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lvbkNsb3NlSABCCQoHbWVzc2Fn",
+            "ZSKCAQoLU2Vzc2lvbk9wZW4SDQoFbW9kZWwYASABKAkSDAoEc2VlZBgCIAEo",
+            "BBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ09wZW5IABIi",
+            "CgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY09wZW5IAEIICgZwYXJhbXMi",
+            "dwoMU2Vzc2lvbklucHV0EhAKCGlucHV0X2lkGAEgASgEEigKBmRpYWxvZxgK",
+            "IAEoCzIWLmdhbWVnZW4udjEuRGlhbG9nVHVybkgAEiIKA25wYxgLIAEoCzIT",
+            "LmdhbWVnZW4udjEuTnBjVGlja0gAQgcKBWlucHV0IiEKDVNlc3Npb25DYW5j",
+            "ZWwSEAoIaW5wdXRfaWQYASABKAQiDgoMU2Vzc2lvbkNsb3NlIowDCgxTZXNz",
+            "aW9uRXZlbnQSEAoIaW5wdXRfaWQYASABKAQSKwoGb3BlbmVkGAIgASgLMhku",
+            "Z2FtZWdlbi52MS5TZXNzaW9uT3BlbmVkSAASKAoIcHJvZ3Jlc3MYAyABKAsy",
+            "FC5nYW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgEIAEoCzIaLmdh",
+            "bWVnZW4udjEuUGFydGlhbENvbnRlbnRIABIjCgNlbmQYBSABKAsyFC5nYW1l",
+            "Z2VuLnYxLklucHV0RW5kSAASKQoFZXJyb3IYBiABKAsyGC5nYW1lZ2VuLnYx",
+            "LlNlc3Npb25FcnJvckgAEisKBmNsb3NlZBgHIAEoCzIZLmdhbWVnZW4udjEu",
+            "U2Vzc2lvbkNsb3NlZEgAEi8KDGRpYWxvZ19yZXBseRgKIAEoCzIXLmdhbWVn",
+            "ZW4udjEuRGlhbG9nUmVwbHlIABItCgtucGNfYWN0aW9ucxgLIAEoCzIWLmdh",
+            "bWVnZW4udjEuTnBjQWN0aW9uc0gAQgcKBWV2ZW50IooBCg1TZXNzaW9uT3Bl",
+            "bmVkEhIKCnNlc3Npb25faWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHdmVy",
+            "c2lvbhgDIAEoCRIaChJleGVjdXRpb25fcHJvdmlkZXIYBCABKAkSKQoKcGFy",
+            "YW1ldGVycxgFIAMoCzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyIlQKCElucHV0",
+            "RW5kEhMKC3N0b3BfcmVhc29uGAEgASgJEiMKB3RpbWluZ3MYAiADKAsyEi5n",
+            "YW1lZ2VuLnYxLlRpbWluZxIOCgZ0b2tlbnMYAyABKA0iLQoMU2Vzc2lvbkVy",
+            "cm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCSIfCg1TZXNzaW9u",
+            "Q2xvc2VkEg4KBnJlYXNvbhgBIAEoCSKDAQoNRGlhbG9nUGVyc29uYRIMCgRu",
+            "YW1lGAEgASgJEgwKBHJvbGUYAiABKAkSDgoGdHJhaXRzGAMgAygJEgwKBG1v",
+            "b2QYBCABKAkSFAoMc3BlZWNoX3N0eWxlGAUgASgJEhEKCWtub3dsZWRnZRgG",
+            "IAMoCRIPCgdzZWNyZXRzGAcgAygJIrgBCg5EaWFsb2dTYW1wbGluZxIYCgt0",
+            "ZW1wZXJhdHVyZRgBIAEoAUgAiAEBEhIKBXRvcF9wGAIgASgBSAGIAQESFwoK",
+            "bWF4X3Rva2VucxgDIAEoDUgCiAEBEh8KEnJlcGV0aXRpb25fcGVuYWx0eRgE",
+            "IAEoAUgDiAEBQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCDQoLX21heF90",
+            "b2tlbnNCFQoTX3JlcGV0aXRpb25fcGVuYWx0eSKdAQoKRGlhbG9nT3BlbhIq",
+            "CgdwZXJzb25hGAEgASgLMhkuZ2FtZWdlbi52MS5EaWFsb2dQZXJzb25hEiwK",
+            "CHNhbXBsaW5nGAIgASgLMhouZ2FtZWdlbi52MS5EaWFsb2dTYW1wbGluZxIS",
+            "CgpzdHJ1Y3R1cmVkGAMgASgIEg8KB2FjdGlvbnMYBCADKAkSEAoIZW1vdGlv",
+            "bnMYBSADKAkiIQoKRGlhbG9nVHVybhITCgtwbGF5ZXJfbGluZRgBIAEoCSIZ",
+            "CglUZXh0RGVsdGESDAoEdGV4dBgBIAEoCSI8CgtEaWFsb2dSZXBseRIMCgRs",
+            "aW5lGAEgASgJEg8KB2Vtb3Rpb24YAiABKAkSDgoGYWN0aW9uGAMgASgJInsK",
+            "CU5wY1BhcmFtcxIWCglhcmNoZXR5cGUYASABKAlIAIgBARIXCgphZ2dyZXNz",
+            "aW9uGAIgASgBSAGIAQESFAoHY2F1dGlvbhgDIAEoAUgCiAEBQgwKCl9hcmNo",
+            "ZXR5cGVCDQoLX2FnZ3Jlc3Npb25CCgoIX2NhdXRpb24iHAoEVmVjMhIJCgF4",
+            "GAEgASgBEgkKAXkYAiABKAEihwEKCE5wY0FnZW50EhAKCGFnZW50X2lkGAEg",
+            "ASgJEhEKCWFyY2hldHlwZRgCIAEoCRIXCgphZ2dyZXNzaW9uGAMgASgBSACI",
+            "AQESFAoHY2F1dGlvbhgEIAEoAUgBiAEBEgwKBHNlZWQYBSABKARCDQoLX2Fn",
+            "Z3Jlc3Npb25CCgoIX2NhdXRpb24iPQoHTnBjT3BlbhIMCgRtb2RlGAEgASgJ",
+            "EiQKBmFnZW50cxgCIAMoCzIULmdhbWVnZW4udjEuTnBjQWdlbnQi7wUKDk5w",
+            "Y09ic2VydmF0aW9uEhAKCGFnZW50X2lkGAEgASgJEiIKCHBvc2l0aW9uGAIg",
+            "ASgLMhAuZ2FtZWdlbi52MS5WZWMyEiIKCHZlbG9jaXR5GAMgASgLMhAuZ2Ft",
+            "ZWdlbi52MS5WZWMyEiEKB2hlYWRpbmcYBCABKAsyEC5nYW1lZ2VuLnYxLlZl",
+            "YzISDgoGaGVhbHRoGAUgASgBEhYKDnBsYXllcl92aXNpYmxlGAYgASgIEikK",
+            "D3BsYXllcl9wb3NpdGlvbhgHIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIVCg1o",
+            "YXNfbGFzdF9zZWVuGAggASgIEiwKEmxhc3Rfc2Vlbl9wb3NpdGlvbhgJIAEo",
+            "CzIQLmdhbWVnZW4udjEuVmVjMhIVCg1sYXN0X3NlZW5fYWdlGAogASgBEioK",
+            "EG5hdl90b19sYXN0X3NlZW4YCyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFgoO",
+            "bGFzdF9zZWVuX3BhdGgYDCABKAESGQoRaGFzX25lYXJlc3RfYWdlbnQYDSAB",
+            "KAgSMAoWbmVhcmVzdF9hZ2VudF9wb3NpdGlvbhgOIAEoCzIQLmdhbWVnZW4u",
+            "djEuVmVjMhInCg1nb2FsX3Bvc2l0aW9uGA8gASgLMhAuZ2FtZWdlbi52MS5W",
+            "ZWMyEiUKC25hdl90b19nb2FsGBAgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhEK",
+            "CWdvYWxfcGF0aBgRIAEoARIRCgloYXNfY292ZXIYEiABKAgSJgoMbmF2X3Rv",
+            "X2NvdmVyGBMgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhIKCmNvdmVyX3BhdGgY",
+            "FCABKAESIgoIbmF2X2F3YXkYFSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoI",
+            "aW5fY292ZXIYFiABKAgSEQoJd2FsbF9yYXlzGBcgAygBEhAKCGZlYXR1cmVz",
+            "GB4gAygCEhMKC2FjdGlvbl9tYXNrGB8gAygIIm4KB05wY1RpY2sSIgoEam9p",
+            "bhgBIAMoCzIULmdhbWVnZW4udjEuTnBjQWdlbnQSDQoFbGVhdmUYAiADKAkS",
+            "MAoMb2JzZXJ2YXRpb25zGAMgAygLMhouZ2FtZWdlbi52MS5OcGNPYnNlcnZh",
+            "dGlvbiKGAQoJTnBjQWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlv",
+            "bhgCIAEoDRIMCgRuYW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdh",
+            "bWVnZW4udjEuVmVjMhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3Vz",
+            "GAYgAygCIjQKCk5wY0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVn",
+            "ZW4udjEuTnBjQWN0aW9uKsgBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRF",
+            "Ul9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSUEFSQU1FVEVSX1RZUEVfSU5UEAES",
+            "GAoUUEFSQU1FVEVSX1RZUEVfRkxPQVQQAhIXChNQQVJBTUVURVJfVFlQRV9C",
+            "T09MEAMSGQoVUEFSQU1FVEVSX1RZUEVfQ0hPSUNFEAQSGAoUUEFSQU1FVEVS",
+            "X1RZUEVfQllURVMQBRIXChNQQVJBTUVURVJfVFlQRV9URVhUEAYy4QEKB0dh",
+            "bWVHZW4SSwoKTGlzdE1vZGVscxIdLmdhbWVnZW4udjEuTGlzdE1vZGVsc1Jl",
+            "cXVlc3QaHi5nYW1lZ2VuLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJECghHZW5l",
+            "cmF0ZRIbLmdhbWVnZW4udjEuR2VuZXJhdGVSZXF1ZXN0GhkuZ2FtZWdlbi52",
+            "MS5HZW5lcmF0ZUV2ZW50MAESQwoHU2Vzc2lvbhIaLmdhbWVnZW4udjEuU2Vz",
+            "c2lvblJlcXVlc3QaGC5nYW1lZ2VuLnYxLlNlc3Npb25FdmVudCgBMAFCDaoC",
+            "CkdhbWVHZW4uVjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -211,7 +213,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Wear", "PatternScale" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Wear", "PatternScale" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogParams), global::GameGen.V1.DialogParams.Parser, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateEvent), global::GameGen.V1.GenerateEvent.Parser, new[]{ "Progress", "Partial", "Asset", "Final", "IsLast" }, new[]{ "Event" }, null, null, null),
@@ -4192,6 +4194,8 @@ namespace GameGen.V1 {
       frames_ = other.frames_;
       frameSize_ = other.frameSize_;
       fps_ = other.fps_;
+      wear_ = other.wear_;
+      patternScale_ = other.patternScale_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -4589,6 +4593,62 @@ namespace GameGen.V1 {
       _hasBits0 &= ~512;
     }
 
+    /// <summary>Field number for the "wear" field.</summary>
+    public const int WearFieldNumber = 20;
+    private double wear_;
+    /// <summary>
+    /// materials: age, 0 = new .. 1 = weathered (chips, grime, scratches)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Wear {
+      get { if ((_hasBits0 & 1024) != 0) { return wear_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 1024;
+        wear_ = value;
+      }
+    }
+    /// <summary>Gets whether the "wear" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasWear {
+      get { return (_hasBits0 & 1024) != 0; }
+    }
+    /// <summary>Clears the value of the "wear" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearWear() {
+      _hasBits0 &= ~1024;
+    }
+
+    /// <summary>Field number for the "pattern_scale" field.</summary>
+    public const int PatternScaleFieldNumber = 21;
+    private double patternScale_;
+    /// <summary>
+    /// materials: size of bricks / planks / slabs / panels, 1 = default
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double PatternScale {
+      get { if ((_hasBits0 & 2048) != 0) { return patternScale_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 2048;
+        patternScale_ = value;
+      }
+    }
+    /// <summary>Gets whether the "pattern_scale" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasPatternScale {
+      get { return (_hasBits0 & 2048) != 0; }
+    }
+    /// <summary>Clears the value of the "pattern_scale" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearPatternScale() {
+      _hasBits0 &= ~2048;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -4618,6 +4678,8 @@ namespace GameGen.V1 {
       if (Frames != other.Frames) return false;
       if (FrameSize != other.FrameSize) return false;
       if (Fps != other.Fps) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Wear, other.Wear)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(PatternScale, other.PatternScale)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -4639,6 +4701,8 @@ namespace GameGen.V1 {
       if (HasFrames) hash ^= Frames.GetHashCode();
       if (HasFrameSize) hash ^= FrameSize.GetHashCode();
       if (HasFps) hash ^= Fps.GetHashCode();
+      if (HasWear) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Wear);
+      if (HasPatternScale) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(PatternScale);
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -4713,6 +4777,14 @@ namespace GameGen.V1 {
         output.WriteRawTag(112);
         output.WriteUInt32(Fps);
       }
+      if (HasWear) {
+        output.WriteRawTag(161, 1);
+        output.WriteDouble(Wear);
+      }
+      if (HasPatternScale) {
+        output.WriteRawTag(169, 1);
+        output.WriteDouble(PatternScale);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -4779,6 +4851,14 @@ namespace GameGen.V1 {
         output.WriteRawTag(112);
         output.WriteUInt32(Fps);
       }
+      if (HasWear) {
+        output.WriteRawTag(161, 1);
+        output.WriteDouble(Wear);
+      }
+      if (HasPatternScale) {
+        output.WriteRawTag(169, 1);
+        output.WriteDouble(PatternScale);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -4830,6 +4910,12 @@ namespace GameGen.V1 {
       }
       if (HasFps) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Fps);
+      }
+      if (HasWear) {
+        size += 2 + 8;
+      }
+      if (HasPatternScale) {
+        size += 2 + 8;
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -4884,6 +4970,12 @@ namespace GameGen.V1 {
       }
       if (other.HasFps) {
         Fps = other.Fps;
+      }
+      if (other.HasWear) {
+        Wear = other.Wear;
+      }
+      if (other.HasPatternScale) {
+        PatternScale = other.PatternScale;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -4956,6 +5048,14 @@ namespace GameGen.V1 {
             Fps = input.ReadUInt32();
             break;
           }
+          case 161: {
+            Wear = input.ReadDouble();
+            break;
+          }
+          case 169: {
+            PatternScale = input.ReadDouble();
+            break;
+          }
         }
       }
     #endif
@@ -5025,6 +5125,14 @@ namespace GameGen.V1 {
           }
           case 112: {
             Fps = input.ReadUInt32();
+            break;
+          }
+          case 161: {
+            Wear = input.ReadDouble();
+            break;
+          }
+          case 169: {
+            PatternScale = input.ReadDouble();
             break;
           }
         }
