@@ -60,6 +60,10 @@ def main() -> None:
     jobs = [
         ("textures/materials-gan", {"material": "stone", "size": 512}, MAPS),
         ("textures/materials-procedural", {"material": "stone", "size": 512}, MAPS),
+        ("textures/materials-net", {"material": "stone", "size": 512}, MAPS),
+        ("textures/materials-layered", {"material": "stone", "size": 512}, MAPS),
+        ("textures/materials-net", {"material": "brick", "size": 512}, MAPS),
+        ("textures/materials-layered", {"material": "brick", "size": 512}, MAPS),
         ("textures/pbr-unet", {"albedo": images.png_rgb(alb)}, MAPS[1:]),
         ("textures/pbr-sobel", {"albedo": images.png_rgb(alb)}, MAPS[1:]),
         ("textures/exemplar-unet", {"exemplar": images.png_rgb(ex), "size": 512}, MAPS),
@@ -80,7 +84,7 @@ def main() -> None:
         mid = runs[int(np.argsort(tot)[len(tot) // 2])][2]
         stages = ", ".join(f"{k} {v:.0f}" for k, v in mid.items() if k != "total")
         what = {"textures/pbr-unet": "512 px albedo → 5 maps", "textures/pbr-sobel": "512 px albedo → 5 maps"}.get(
-            ref, "16 frames of 128 px" if "flipbook" in ref else "512 px, 6 maps")
+            ref, "16 frames of 128 px" if "flipbook" in ref else f"512 px {params.get('material')}, 6 maps")
         print(f"| {ref} | {what} | {pct(tot, 50):.0f} ms | {pct(tot, 90):.0f} ms | "
               f"{pct(first, 50):.1f} ms | {stages} |")
     print()
