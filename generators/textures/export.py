@@ -15,8 +15,9 @@ from gamegen.exporters.onnx_export import GraphSpec, KindExport
 from . import nets
 
 DESCRIPTIONS = {
-    "materials": "tileable PBR materials: spatial GAN (DCGAN family, circular padding) → albedo, height, "
-                 "roughness; normals and AO derived with wrap-around differences",
+    "materials": "previous materials model, kept for comparison: spatial GAN (DCGAN family, circular padding) → "
+                 "albedo, height, roughness; its brick has no courses and its wood no grain — use "
+                 "textures/materials-net",
     "pbr": "albedo → height + roughness: pix2pix-style U-Net with circular padding; normals from height",
     "exemplar": "seamless texture like an uploaded image: patch-based synthesis on a torus; height and roughness "
                 "from the pix2pix-style U-Net, normals from height",

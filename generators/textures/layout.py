@@ -199,14 +199,13 @@ def _voronoi(rng, n, cells, warp_size=40.0, warp_px=7.0):
     m = n // f
     # points no closer than ~60 % of their mean spacing (a sliver cell would be all crack)
     cand = rng.uniform(0, n, (cells * 4, 2)).astype(np.float32)
-    keep: list[np.ndarray] = []
     min_d = 0.6 * n / np.sqrt(cells)
-    for p in cand:
-        if all(np.hypot(*_wrapd(p - q, n)) >= min_d for q in keep):
-            keep.append(p)
-        if len(keep) == cells:
+    pts = cand[:1]
+    for p in cand[1:]:
+        if len(pts) == cells:
             break
-    pts = np.array(keep, np.float32)
+        if (np.hypot(*_wrapd(p[None] - pts, n).T) >= min_d).all():
+            pts = np.concatenate([pts, p[None]])
     wy = lnoise(rng, n, warp_size, beta=3.0) * warp_px
     wx = lnoise(rng, n, warp_size, beta=3.0) * warp_px
     y, x = _grid(n)
