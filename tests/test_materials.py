@@ -70,7 +70,7 @@ def test_net_over_grpc_streams_preview_first_and_is_deterministic(client, regist
     final = events[-1]
     local = list(registry.resolve(NET).generate(9, params, formats, partials=False))
     assert local[-1].content_hash == final.content_hash
-    assert dict(final.parameters)["wear"] == pytest.approx(0.6)
+    assert float(dict(final.parameters)["wear"]) == pytest.approx(0.6)
 
 
 def test_net_tiles_by_construction(registry):
