@@ -96,7 +96,8 @@ def _layout_export(ckpt: dict, manifest: dict) -> KindExport:
     from . import layout_net
 
     cfg = ckpt["config"]
-    net = layout_net.LayoutNet(cfg["cin"], cfg["n_cls"], cfg["out"], tuple(cfg["widths"]), cfg["dec"])
+    net = layout_net.LayoutNet(cfg["cin"], cfg["n_cls"], cfg["out"], tuple(cfg["widths"]), cfg["dec"],
+                               cfg.get("pix", 0))
     net.load_state_dict(ckpt["state_dict"])
     net.eval()
     cin, n_cls, out, (w0, w1) = cfg["cin"], cfg["n_cls"], cfg["out"], cfg["widths"]

@@ -30,7 +30,7 @@ def _act():
 
 
 class LayoutNet(nn.Module):
-    def __init__(self, cin: int, n_cls: int, out: int = 5, widths=(16, 32), dec: int = 16):
+    def __init__(self, cin: int, n_cls: int, out: int = 5, widths=(16, 32), dec: int = 16, pix: int = 0):
         super().__init__()
         self.cin, self.n_cls, self.out = cin, n_cls, out
         c = cin + n_cls
@@ -43,6 +43,10 @@ class LayoutNet(nn.Module):
         self.dec = nn.Sequential(cconv(w1 + w0, dec), _act(), cconv(dec, dec), _act())       # 1/2
         self.to_out = nn.Conv2d(dec, 4 * out, 1)
         self.skip = nn.Conv2d(c, out, 1)                                                     # full
+        # a per-pixel MLP at full resolution (pix hidden units): thresholds of the fine noise
+        # (inclusions, pores, grain), thin scratches and knot cores, which the half-resolution
+        # path blurs
+        self.pix = nn.Sequential(nn.Conv2d(c, pix, 1), _act(), nn.Conv2d(pix, out, 1)) if pix else None
 
     def _input(self, lay, cls):
         c = cls[:, :, None, None].expand(-1, -1, lay.shape[2], lay.shape[3])
@@ -59,7 +63,8 @@ class LayoutNet(nn.Module):
         x = self._input(lay, cls)
         d = self.dec(torch.cat([up2_smooth(m), e2], 1))
         skip = up2_smooth(up2_smooth(pre))
-        return F.pixel_shuffle(self.to_out(d), 2) + self.skip(x) + skip
+        y = F.pixel_shuffle(self.to_out(d), 2) + self.skip(x) + skip
+        return y + self.pix(x) if self.pix is not None else y
 
     def forward(self, lay, cls):
         e2, m, pre = self.trunk(lay, cls)
@@ -112,7 +117,7 @@ def layout_bank(seed: int, per_class: int, size: int = TILE, held_out: bool = Fa
 
 
 def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: float = 2e-3,
-                 max_seconds: float | None = None) -> tuple[dict, dict]:
+                 max_seconds: float | None = None, pix: int = 16) -> tuple[dict, dict]:
     import time
 
     import numpy as np
@@ -126,8 +131,8 @@ def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: flo
     lays, tgts, ids = layout_bank(seed, per_class)
     log(f"layout: rendered {len(lays)} teacher tiles in {time.perf_counter() - t0:.1f} s")
     n_cls = len(layout.CLASSES)
-    config = {"cin": len(layout.CHANNELS), "n_cls": n_cls, "out": 5, "widths": [16, 32], "dec": 16}
-    net = LayoutNet(config["cin"], n_cls, 5, tuple(config["widths"]), config["dec"])
+    config = {"cin": len(layout.CHANNELS), "n_cls": n_cls, "out": 5, "widths": [16, 32], "dec": 16, "pix": pix}
+    net = LayoutNet(config["cin"], n_cls, 5, tuple(config["widths"]), config["dec"], pix)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
 
