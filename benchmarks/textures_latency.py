@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--large", action="store_true", help="time 1024/2048 px requests in fresh processes")
+    ap.add_argument("--only", help="only the rows whose generator name contains this (e.g. materials)")
     a = ap.parse_args()
     if a.large:
         large(a.models)
@@ -74,7 +75,7 @@ def main() -> None:
     print("| generator | request | total p50 | total p90 | first preview p50 | stages (p50 run) |")
     print("|---|---|---|---|---|---|")
     for ref, params, formats in jobs:
-        if ref not in gens:
+        if ref not in gens or (a.only and a.only not in ref):
             continue
         g = gens[ref]
         timed(g, 0, params, formats)
@@ -88,7 +89,8 @@ def main() -> None:
         print(f"| {ref} | {what} | {pct(tot, 50):.0f} ms | {pct(tot, 90):.0f} ms | "
               f"{pct(first, 50):.1f} ms | {stages} |")
     print()
-    ort_vs_torch()
+    if not a.only:
+        ort_vs_torch()
 
 
 LARGE = """
