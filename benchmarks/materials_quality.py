@@ -23,6 +23,8 @@ the figure is about structure):
 * **to held-out**: Gram distance to held-out renders of the class by the layered teacher
   (``materials-layered`` at seeds from ``HELD_OUT_SEED``), and for brick to scikit-image's CC0
   brick photograph (luminance, as the photo is grey).
+* **seam rank**: where the wrap-around row/column pair ranks among all neighbouring pairs, percent,
+  mean over seeds and maps (periodic: ~50; a crop that does not wrap: near 100).
 * **seam**: wrap-around seam ratio of albedo and height (~1 = seamless), the median over seeds: a
   mortar, plank or panel joint that happens to fall on the edge row makes that one tile score high
   (the edge pair is then a joint pair), periodic or not, so the mean is dominated by chance.
@@ -48,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from textures_quality import assets, load  # noqa: E402
 
 from gamegen.generators.textures import exemplar, maps  # noqa: E402
-from gamegen.generators.textures.measures import chroma_hf, coherence, lattice, lum, two_scale  # noqa: E402
+from gamegen.generators.textures.measures import chroma_hf, coherence, lattice, lum, seam_rank, two_scale  # noqa: E402
 from gamegen.generators.textures.train import HELD_OUT_SEED  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,12 +106,13 @@ def figures(gens: dict, n: int) -> tuple[list[str], dict]:
                                          for a in alb])) if (photo is not None and m == "brick") else None),
                 "seam_a": float(np.median([maps.seam_error(o["albedo"]) for o in outs])),
                 "seam_h": float(np.median([maps.seam_error(o["height"]) for o in outs])),
+                "rank": float(np.mean([seam_rank(o["albedo"]) for o in outs] + [seam_rank(o["height"]) for o in outs])),
             }
             table[(ref, m)] = r
             photo_s = f"{r['photo']:.3f}" if r["photo"] is not None else "–"
             rows.append(f"| {m} | {SHORT[ref]} | {r['lattice']:.3f} (lag {r['lag']}) | {r['coherence']:.3f} | "
                         f"{r['two_scale']:.4f} | {r['chroma']:.4f} | {r['diversity']:.3f} | {r['held']:.3f} | "
-                        f"{photo_s} | {r['seam_a']:.2f} / {r['seam_h']:.2f} |")
+                        f"{photo_s} | {r['seam_a']:.2f} / {r['seam_h']:.2f} | {r['rank']:.0f} |")
     rows.sort(key=lambda s: CLASSES.index(s.split(" | ")[0][2:]))
     return rows, table
 
@@ -188,9 +191,19 @@ def main() -> None:
     print(f"## Materials: structure, colour artefacts, diversity, distance (256 px albedo, {n} held-out seeds "
           "per class)\n")
     print("| class | generator | lattice (lag) | coherence | two-scale | chroma HF | diversity | to held-out "
-          "teacher | to brick photo | seam albedo / height |\n|---|---|---|---|---|---|---|---|---|---|")
+          "teacher | to brick photo | seam albedo / height | seam rank |\n|---|---|---|---|---|---|---|---|---|---|---|")
     rows, _ = figures(gens, n)
     print("\n".join(rows))
+    # the reference for the seam columns: crops of a bigger teacher tile, which do not wrap
+    teacher = gens["textures/materials-layered"]
+    ratio, rank = [], []
+    for m in CLASSES:
+        for s in range(n):
+            big = assets(teacher, 1000 + s, {"material": m, "size": 384}, ["albedo"])["albedo"][:256, :256]
+            ratio.append(maps.seam_error(big))
+            rank.append(seam_rank(big))
+    print(f"\nNaive (a 256 px crop of a 384 px teacher tile, does not wrap): seam ratio median "
+          f"{np.median(ratio):.2f}, seam rank {np.mean(rank):.0f}")
     if not a.no_sheets:
         for p in sheets(gens, ROOT / "benchmarks" / "results"):
             print(f"\nwrote {p.relative_to(ROOT)} ({p.stat().st_size / 1e6:.2f} MB)")
