@@ -284,7 +284,7 @@ def _metal_layout(rng, n, pattern, wear, out):
     inset = min(9.0, p / 6)
     # rivets near each panel corner and along the edges
     per_side = max(1, int(round(p / 48)))
-    ry = np.minimum(np.abs(dy - inset), np.inf)
+    ry = np.abs(dy - inset)
     along = (fx / (p / per_side)) % 1.0
     rx_edge = np.abs(along - 0.5) * (p / per_side)
     rv1 = np.sqrt(ry ** 2 + rx_edge ** 2)
