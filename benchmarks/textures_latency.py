@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--large", action="store_true", help="time 1024/2048 px requests in fresh processes")
+    ap.add_argument("--only", help="only the rows whose generator name contains this (e.g. materials)")
     a = ap.parse_args()
     if a.large:
         large(a.models)
@@ -60,6 +61,10 @@ def main() -> None:
     jobs = [
         ("textures/materials-gan", {"material": "stone", "size": 512}, MAPS),
         ("textures/materials-procedural", {"material": "stone", "size": 512}, MAPS),
+        ("textures/materials-net", {"material": "stone", "size": 512}, MAPS),
+        ("textures/materials-layered", {"material": "stone", "size": 512}, MAPS),
+        ("textures/materials-net", {"material": "brick", "size": 512}, MAPS),
+        ("textures/materials-layered", {"material": "brick", "size": 512}, MAPS),
         ("textures/pbr-unet", {"albedo": images.png_rgb(alb)}, MAPS[1:]),
         ("textures/pbr-sobel", {"albedo": images.png_rgb(alb)}, MAPS[1:]),
         ("textures/exemplar-unet", {"exemplar": images.png_rgb(ex), "size": 512}, MAPS),
@@ -70,7 +75,7 @@ def main() -> None:
     print("| generator | request | total p50 | total p90 | first preview p50 | stages (p50 run) |")
     print("|---|---|---|---|---|---|")
     for ref, params, formats in jobs:
-        if ref not in gens:
+        if ref not in gens or (a.only and a.only not in ref):
             continue
         g = gens[ref]
         timed(g, 0, params, formats)
@@ -80,11 +85,12 @@ def main() -> None:
         mid = runs[int(np.argsort(tot)[len(tot) // 2])][2]
         stages = ", ".join(f"{k} {v:.0f}" for k, v in mid.items() if k != "total")
         what = {"textures/pbr-unet": "512 px albedo → 5 maps", "textures/pbr-sobel": "512 px albedo → 5 maps"}.get(
-            ref, "16 frames of 128 px" if "flipbook" in ref else "512 px, 6 maps")
+            ref, "16 frames of 128 px" if "flipbook" in ref else f"512 px {params.get('material')}, 6 maps")
         print(f"| {ref} | {what} | {pct(tot, 50):.0f} ms | {pct(tot, 90):.0f} ms | "
               f"{pct(first, 50):.1f} ms | {stages} |")
     print()
-    ort_vs_torch()
+    if not a.only:
+        ort_vs_torch()
 
 
 LARGE = """

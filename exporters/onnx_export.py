@@ -91,12 +91,20 @@ def export_graph(spec, onnx_path: Path, tolerance: float, where: str) -> tuple[d
 
     ranges = getattr(spec, "dim_ranges", None) or {}
     dims = {}
+    derived = {}     # "4*h4": an axis that is a whole multiple of another dynamic one
     for d in spec.dynamic:
         for name in d.values():
+            k, _, base = name.partition("*")
+            if base and k.isdigit():
+                derived[name] = (int(k), base)
+                name = base
             lo, hi = ranges.get(name, (1, 4096))
             dims.setdefault(name, torch.export.Dim(name, min=lo, max=hi))
+    for name, (k, base) in derived.items():
+        dims[name] = k * dims[base]
     dynamic_shapes = tuple({axis: dims[name] for axis, name in d.items()} for d in spec.dynamic)
-    example = spec.make_inputs(torch.Generator().manual_seed(0), {n: max(2, ranges.get(n, (1, 0))[0]) for n in dims})
+    example = spec.make_inputs(torch.Generator().manual_seed(0),
+                               {n: max(2, ranges.get(n, (1, 0))[0]) for n in dims if n not in derived})
     t0 = time.perf_counter()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _quiet("torch.onnx"):
         warnings.simplefilter("ignore")

@@ -15,18 +15,23 @@ from gamegen.exporters.onnx_export import GraphSpec, KindExport
 from . import nets
 
 DESCRIPTIONS = {
-    "materials": "tileable PBR materials: spatial GAN (DCGAN family, circular padding) → albedo, height, "
-                 "roughness; normals and AO derived with wrap-around differences",
+    "materials": "previous materials model, kept for comparison: spatial GAN (DCGAN family, circular padding) → "
+                 "albedo, height, roughness; its brick has no courses and its wood no grain — use "
+                 "textures/materials-net",
     "pbr": "albedo → height + roughness: pix2pix-style U-Net with circular padding; normals from height",
     "exemplar": "seamless texture like an uploaded image: patch-based synthesis on a torus; height and roughness "
                 "from the pix2pix-style U-Net, normals from height",
     "flipbook": "looping, tileable effect flipbooks: spatial GAN driven around a latent circle "
                 "(time-periodic by construction), frame and frame-pair critics",
+    "layout": "tileable PBR materials: a layout drawn from the seed (courses, planks and knots, cracked slabs, "
+              "riveted panels, wear) → albedo, height, roughness by a circular-padded CNN trained on the layered "
+              "procedural teacher; normals and AO derived with wrap-around differences",
 }
 FAMILIES = {"materials": "spatial-gan", "pbr": "pix2pix-unet", "exemplar": "patch+pix2pix-unet",
-            "flipbook": "periodic-video-gan"}
+            "flipbook": "periodic-video-gan", "layout": "layout-conditioned-cnn"}
 # model folder names (shared by all kinds, so specific): the request ref is textures/<name>
-NAMES = {"materials": "materials-gan", "pbr": "pbr-unet", "exemplar": "exemplar-unet", "flipbook": "flipbook-gan"}
+NAMES = {"materials": "materials-gan", "pbr": "pbr-unet", "exemplar": "exemplar-unet", "flipbook": "flipbook-gan",
+         "layout": "materials-net"}
 
 
 def build_export(ckpt: dict) -> KindExport:
@@ -41,6 +46,8 @@ def build_export(ckpt: dict) -> KindExport:
         manifest["device"] = {"prefer": "cuda"}
     if model not in NAMES:
         raise ValueError(f"unknown textures model {model!r}; known: {', '.join(NAMES)}")
+    if model == "layout":
+        return _layout_export(ckpt, manifest)
     if model in ("pbr", "exemplar"):
         net = nets.PBRNet(tuple(cfg["widths"]))
         net.load_state_dict(ckpt["state_dict"])
@@ -82,3 +89,41 @@ def build_export(ckpt: dict) -> KindExport:
     )
     return KindExport(NAMES[model], {"trunk": ("trunk.onnx", trunk), "head": ("head.onnx", head)}, manifest)
 
+
+
+def _layout_export(ckpt: dict, manifest: dict) -> KindExport:
+    """materials-net: trunk (layout, class → features, preview) and head (→ full-resolution maps)."""
+    from . import layout_net
+
+    cfg = ckpt["config"]
+    net = layout_net.LayoutNet(cfg["cin"], cfg["n_cls"], cfg["out"], tuple(cfg["widths"]), cfg["dec"],
+                               cfg.get("pix", 0))
+    net.load_state_dict(ckpt["state_dict"])
+    net.eval()
+    cin, n_cls, out, (w0, w1) = cfg["cin"], cfg["n_cls"], cfg["out"], cfg["widths"]
+    manifest["classes"] = list(ckpt["classes"])
+    manifest["extra"] = {"classes": list(ckpt["classes"]), "channels": list(ckpt["channels"]), "multiple": 4,
+                         "preview_downscale": 4}
+
+    def cls(g, b):
+        return torch.nn.functional.one_hot(torch.randint(0, n_cls, (b,), generator=g), n_cls).float()
+
+    trunk = GraphSpec(
+        module=layout_net.TrunkGraph(net), input_names=["layout", "cls"], output_names=["e2", "mid", "pre", "preview"],
+        dynamic=[{0: "batch", 2: "height", 3: "width"}, {0: "batch"}],
+        make_inputs=lambda g, d: (torch.randn(d["batch"], cin, d["height"], d["width"], generator=g), cls(g, d["batch"])),
+        shapes=[{"batch": 1, "height": 32, "width": 32}, {"batch": 2, "height": 48, "width": 64}],
+        dim_ranges={"height": (16, 4096), "width": (16, 4096)},
+    )
+    head = GraphSpec(
+        module=layout_net.HeadGraph(net), input_names=["layout", "cls", "e2", "mid", "pre"], output_names=["maps"],
+        dynamic=[{0: "batch", 2: "4*h4", 3: "4*w4"}, {0: "batch"}, {0: "batch", 2: "2*h4", 3: "2*w4"},
+                 {0: "batch", 2: "h4", 3: "w4"}, {0: "batch", 2: "h4", 3: "w4"}],
+        make_inputs=lambda g, d: (torch.randn(d["batch"], cin, 4 * d["h4"], 4 * d["w4"], generator=g), cls(g, d["batch"]),
+                                  torch.randn(d["batch"], w0, 2 * d["h4"], 2 * d["w4"], generator=g),
+                                  torch.randn(d["batch"], w1, d["h4"], d["w4"], generator=g),
+                                  torch.randn(d["batch"], out, d["h4"], d["w4"], generator=g)),
+        shapes=[{"batch": 1, "h4": 8, "w4": 8}, {"batch": 2, "h4": 12, "w4": 16}],
+        dim_ranges={"h4": (4, 1024), "w4": (4, 1024)},
+    )
+    return KindExport(NAMES["layout"], {"trunk": ("trunk.onnx", trunk), "head": ("head.onnx", head)}, manifest)

@@ -26,7 +26,7 @@ from ..base import Encoder, Generator, GeneratorInfo, Product
 from ..events import Asset, Event, Progress
 from ..params import Param
 from . import exemplar as exemplar_mod
-from . import effects, images, maps, procedural
+from . import effects, images, layout, maps, procedural
 
 # Bump when the bytes produced for the same model + seed + parameters change.
 # 2: hue turns the asked way (+90 = red towards green; it turned about -111 before): bytes change
@@ -72,6 +72,13 @@ P_FX_HUE = Param("hue", "float", 0.0, "tint: hue rotation in degrees (0 = the ef
                  lo=-180.0, hi=180.0)
 
 MATERIAL_PARAMS = (P_MATERIAL, P_SIZE, P_SCALE, P_HUE, P_SAT, P_BRIGHT, P_ROUGH, P_RELIEF)
+P_LAYOUT_MATERIAL = Param("material", "choice", "brick", "material class", choices=layout.CLASSES)
+P_PATTERN = Param("pattern_scale", "float", 1.0, "size of bricks / planks / stone slabs / metal panels (1 = a "
+                  f"{layout.COURSE_PX} px brick course, {layout.PLANK_PX} px plank); grain size stays",
+                  lo=0.5, hi=3.0)
+P_WEAR = Param("wear", "float", 0.3, "age: 0 = new, 1 = weathered (chipped edges, grime, greyed wood, scratches)",
+               lo=0.0, hi=1.0)
+LAYOUT_PARAMS = (P_LAYOUT_MATERIAL, P_SIZE, P_SCALE, P_PATTERN, P_WEAR, P_HUE, P_SAT, P_BRIGHT, P_ROUGH, P_RELIEF)
 PBR_PARAMS = (P_ALBEDO, P_RELIEF)
 EXEMPLAR_PARAMS = (P_EXEMPLAR, P_SIZE, P_RELIEF)
 P_ALPHA = Param("alpha", "choice", "straight", "sprite alpha: straight, or premultiplied (colour × alpha; for "
@@ -225,6 +232,78 @@ class MaterialGenerator(MapsGenerator):
             albedo, height, rough = (maps.wrap_resize(x, size) for x in (albedo, height, rough))
         albedo, rough = _apply_controls(np.ascontiguousarray(albedo), rough, params)
         timings.add("resize_and_tint", time.perf_counter() - t2)
+        return Product(MapSet(albedo, height, rough))
+
+
+class LayoutMaterialGenerator(MapsGenerator):
+    """Materials from a seeded layout (:mod:`.layout`): bricks in courses, planks with grain and
+    knots, cracked stone slabs, riveted metal panels, with ``pattern_scale`` and ``wear``.
+
+    Learned (``materials-net``): the layout-conditioned CNN, two ONNX graphs (trunk → preview,
+    head → full maps). Builtin (``materials-layered``): the layered procedural teacher it was
+    trained on. Both tile by construction (periodic layout, circular padding).
+    """
+
+    warm = {"size": 64}
+
+    def __init__(self, info, trunk=None, head=None, classes=layout.CLASSES):
+        self.info, self.trunk, self.head, self.classes = info, trunk, head, tuple(classes)
+
+    @classmethod
+    def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "LayoutMaterialGenerator":
+        if manifest.get("model") != "layout":
+            raise ValueError(f"{model_dir}: not a layout materials model")
+        extra = manifest["extra"]
+        if tuple(extra["channels"]) != layout.CHANNELS:
+            raise ValueError(f"{model_dir}: layout channels {extra['channels']} do not match this server's "
+                             f"{list(layout.CHANNELS)}")
+        classes = tuple(extra["classes"])
+        unknown = set(classes) - set(layout.CLASSES)
+        if unknown:
+            raise ValueError(f"{model_dir}: no layout for {sorted(unknown)}")
+        trunk = session_factory(model_dir / manifest["file"])
+        head = session_factory(model_dir / manifest["files"]["head"]["file"])
+        params = (Param("material", "choice", classes[0], "material class", choices=classes),) + LAYOUT_PARAMS[1:]
+        return cls(_info(manifest, params, MAP_FORMATS), trunk, head, classes)
+
+    def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        size, scale, name = params["size"], params["scale"], params["material"]
+        base = _base_size(size, scale)
+        yield Progress(0.0, "layout", f"{name} {base}px")
+        lay = layout.layout(name, _rng(seed, 0), base, params["pattern_scale"], params["wear"])
+        timings.add("layout", time.perf_counter() - t0)
+        if self.trunk is not None:
+            t1 = time.perf_counter()
+            onehot = np.zeros((1, len(self.classes)), np.float32)
+            onehot[0, self.classes.index(name)] = 1
+            x = lay[None]
+            e2, mid, pre, preview = self.trunk.run(None, {"layout": x, "cls": onehot})
+            timings.add("trunk", time.perf_counter() - t1)
+            if partials:  # the trunk's preview is base/4; shown at size/4 whatever the scale
+                prev_alb, _ = _apply_controls(np.ascontiguousarray(preview[0, :3].transpose(1, 2, 0)),
+                                              preview[0, 4], params)
+                if prev_alb.shape[0] != _preview_size(size):
+                    prev_alb = maps.wrap_resize(np.ascontiguousarray(prev_alb), _preview_size(size))
+                yield _preview_asset(prev_alb)
+            yield Progress(0.3, "sampling", "full resolution")
+            t2 = time.perf_counter()
+            out = self.head.run(None, {"layout": x, "cls": onehot, "e2": e2, "mid": mid, "pre": pre})[0][0]
+            timings.add("head", time.perf_counter() - t2)
+            albedo, height, rough = out[:3].transpose(1, 2, 0), out[3], out[4]
+        else:
+            t1 = time.perf_counter()
+            albedo, height, rough = layout.render(name, lay)
+            timings.add("render", time.perf_counter() - t1)
+            if partials:
+                yield _preview_asset(maps.wrap_resize(
+                    procedural.hue_shift(albedo, params["hue"], params["saturation"], params["brightness"]),
+                    _preview_size(size)))
+        t3 = time.perf_counter()
+        if base != size:
+            albedo, height, rough = (maps.wrap_resize(np.ascontiguousarray(x), size) for x in (albedo, height, rough))
+        albedo, rough = _apply_controls(np.ascontiguousarray(albedo), rough, params)
+        timings.add("resize_and_tint", time.perf_counter() - t3)
         return Product(MapSet(albedo, height, rough))
 
 
@@ -479,6 +558,8 @@ class TextureModel:
         model = manifest.get("model")
         if model == "materials":
             return MaterialGenerator.from_model(model_dir, manifest, session_factory)
+        if model == "layout":
+            return LayoutMaterialGenerator.from_model(model_dir, manifest, session_factory)
         if model == "flipbook":
             return FlipbookGenerator.from_model(model_dir, manifest, session_factory)
         if model == "pbr":
@@ -486,7 +567,7 @@ class TextureModel:
         if model == "exemplar":
             return ExemplarGenerator(_info(manifest, EXEMPLAR_PARAMS, MAP_FORMATS),
                                      session_factory(model_dir / manifest["file"]), "patch")
-        raise ValueError(f"{model_dir}: unknown textures model {model!r} (known: materials, pbr, exemplar, "
+        raise ValueError(f"{model_dir}: unknown textures model {model!r} (known: materials, layout, pbr, exemplar, "
                          "flipbook)")
 
 
@@ -496,6 +577,10 @@ def builtins() -> list[Generator]:
         MaterialGenerator(_builtin_info(
             "materials-procedural", "procedural", "procedural noise materials with their known height (classical baseline; "
             "also the training data)", MATERIAL_PARAMS, MAP_FORMATS)),
+        LayoutMaterialGenerator(_builtin_info(
+            "materials-layered", "procedural", "layered procedural materials on a seeded layout: brick courses, "
+            "planks with grain and knots, cracked stone, riveted metal, with wear (classical baseline; the teacher "
+            "of materials-net)", LAYOUT_PARAMS, MAP_FORMATS)),
         PBRGenerator(_builtin_info(
             "pbr-sobel", "sobel", "albedo → height = luminance, normals = Sobel of luminance (classical baseline)",
             PBR_PARAMS, DERIVED_FORMATS)),

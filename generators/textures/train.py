@@ -34,7 +34,9 @@ FRAMES = 16    # frames per loop in the flipbook training data
 DEFAULTS = {"materials": dict(steps=3384, batch=16, per_class=100, upsample="bilinear", fine=1,
                               head_upsample="bilinear", gram=1.0, ema=0.999, lr_g=1e-4, lr_d=3e-4),
             "pbr": dict(steps=2000, batch=16, per_class=100),
-            "flipbook": dict(steps=600, batch=12, per_class=40, upsample="bilinear", fine=4)}
+            "flipbook": dict(steps=600, batch=12, per_class=40, upsample="bilinear", fine=4),
+            # materials-net: the layout-conditioned network (layout_net.py)
+            "layout": dict(steps=3000, batch=8, per_class=150)}
 # GAN training options where DEFAULTS does not set them (the flipbook keeps these plain ones): head
 # feature upsampling, weight of the random-filter Gram loss against same-class real crops (for the
 # flipbook: single frames of the same effect), generator weight EMA (with ema_warmup the decay ramps
@@ -341,6 +343,10 @@ def main(argv=None) -> None:
         steps, batch, per_class = a.steps or d["steps"], a.batch or d["batch"], a.per_class or d["per_class"]
         if a.model == "pbr":
             body, training = train_pbr(a.seed, steps, batch, per_class, log)
+        elif a.model == "layout":
+            from .layout_net import train_layout
+
+            body, training = train_layout(a.seed, steps, batch, per_class, log, max_seconds=a.max_seconds)
         else:
             g = {k: (d.get(k, v) if getattr(a, k) is None else getattr(a, k)) for k, v in GAN_DEFAULTS.items()}
             body, training = train_gan(a.model, a.seed, steps, batch, per_class, log,

@@ -175,7 +175,7 @@ class TerrainParams(_message.Message):
     def __init__(self, chunk_x: _Optional[int] = ..., chunk_y: _Optional[int] = ..., size: _Optional[int] = ..., noise: _Optional[str] = ..., scale: _Optional[float] = ..., octaves: _Optional[int] = ..., persistence: _Optional[float] = ..., warp: _Optional[float] = ..., height_range: _Optional[float] = ..., cell_size: _Optional[float] = ..., sea_level: _Optional[float] = ..., moisture: _Optional[float] = ..., hydraulic_iterations: _Optional[int] = ..., thermal_iterations: _Optional[int] = ..., erosion: _Optional[float] = ...) -> None: ...
 
 class TextureParams(_message.Message):
-    __slots__ = ("material", "size", "scale", "hue", "saturation", "brightness", "roughness", "relief", "exemplar", "albedo", "effect", "frames", "frame_size", "fps", "alpha")
+    __slots__ = ("material", "size", "scale", "hue", "saturation", "brightness", "roughness", "relief", "exemplar", "albedo", "effect", "frames", "frame_size", "fps", "alpha", "wear", "pattern_scale")
     MATERIAL_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +191,8 @@ class TextureParams(_message.Message):
     FRAME_SIZE_FIELD_NUMBER: _ClassVar[int]
     FPS_FIELD_NUMBER: _ClassVar[int]
     ALPHA_FIELD_NUMBER: _ClassVar[int]
+    WEAR_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_SCALE_FIELD_NUMBER: _ClassVar[int]
     material: str
     size: int
     scale: float
@@ -206,7 +208,9 @@ class TextureParams(_message.Message):
     frame_size: int
     fps: int
     alpha: str
-    def __init__(self, material: _Optional[str] = ..., size: _Optional[int] = ..., scale: _Optional[float] = ..., hue: _Optional[float] = ..., saturation: _Optional[float] = ..., brightness: _Optional[float] = ..., roughness: _Optional[float] = ..., relief: _Optional[float] = ..., exemplar: _Optional[bytes] = ..., albedo: _Optional[bytes] = ..., effect: _Optional[str] = ..., frames: _Optional[int] = ..., frame_size: _Optional[int] = ..., fps: _Optional[int] = ..., alpha: _Optional[str] = ...) -> None: ...
+    wear: float
+    pattern_scale: float
+    def __init__(self, material: _Optional[str] = ..., size: _Optional[int] = ..., scale: _Optional[float] = ..., hue: _Optional[float] = ..., saturation: _Optional[float] = ..., brightness: _Optional[float] = ..., roughness: _Optional[float] = ..., relief: _Optional[float] = ..., exemplar: _Optional[bytes] = ..., albedo: _Optional[bytes] = ..., effect: _Optional[str] = ..., frames: _Optional[int] = ..., frame_size: _Optional[int] = ..., fps: _Optional[int] = ..., alpha: _Optional[str] = ..., wear: _Optional[float] = ..., pattern_scale: _Optional[float] = ...) -> None: ...
 
 class MusicParams(_message.Message):
     __slots__ = ("key", "mode", "meter", "tempo", "bars", "density", "register", "temperature", "loop", "intensity", "continuation")

@@ -241,6 +241,8 @@ namespace GameGen.Client
         public uint? FrameSize { get { return GetUInt("frameSize"); } set { Set("frameSize", value); } }
         public uint? Fps { get { return GetUInt("fps"); } set { Set("fps", value); } }
         public string Alpha { get { return GetString("alpha"); } set { Set("alpha", value); } }
+        public double? Wear { get { return GetDouble("wear"); } set { Set("wear", value); } }
+        public double? PatternScale { get { return GetDouble("patternScale"); } set { Set("patternScale", value); } }
     }
 
     public sealed class MusicParams : KindParams

@@ -65,7 +65,7 @@ namespace GameGen.V1 {
             "ZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBCDwoNX2hl",
             "aWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxCCwoJX21v",
             "aXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhlcm1hbF9p",
-            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIoEECg1UZXh0dXJlUGFyYW1zEhUKCG1h",
+            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIssECg1UZXh0dXJlUGFyYW1zEhUKCG1h",
             "dGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIKBXNjYWxl",
             "GAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJhdGlvbhgF",
             "IAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCglyb3VnaG5l",
@@ -73,152 +73,154 @@ namespace GameGen.V1 {
             "chgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVmZmVjdBgL",
             "IAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1lX3NpemUY",
             "DSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBARISCgVhbHBoYRgPIAEoCUgO",
-            "iAEBQgsKCV9tYXRlcmlhbEIHCgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1ZUIN",
-            "Cgtfc2F0dXJhdGlvbkINCgtfYnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNzQgkK",
-            "B19yZWxpZWZCCwoJX2V4ZW1wbGFyQgkKB19hbGJlZG9CCQoHX2VmZmVjdEIJ",
-            "CgdfZnJhbWVzQg0KC19mcmFtZV9zaXplQgYKBF9mcHNCCAoGX2FscGhhIvkC",
-            "CgtNdXNpY1BhcmFtcxIQCgNrZXkYASABKAlIAIgBARIRCgRtb2RlGAIgASgJ",
-            "SAGIAQESEgoFbWV0ZXIYAyABKAlIAogBARISCgV0ZW1wbxgEIAEoDUgDiAEB",
-            "EhEKBGJhcnMYBSABKA1IBIgBARIUCgdkZW5zaXR5GAYgASgBSAWIAQESFQoI",
-            "cmVnaXN0ZXIYByABKAlIBogBARIYCgt0ZW1wZXJhdHVyZRgIIAEoAUgHiAEB",
-            "EhEKBGxvb3AYCSABKAhICIgBARIWCglpbnRlbnNpdHkYCiABKAFICYgBARIZ",
-            "Cgxjb250aW51YXRpb24YCyABKAxICogBAUIGCgRfa2V5QgcKBV9tb2RlQggK",
-            "Bl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNCCgoIX2RlbnNpdHlCCwoJX3Jl",
-            "Z2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVfbG9vcEIMCgpfaW50ZW5zaXR5",
-            "Qg8KDV9jb250aW51YXRpb24imAIKDERpYWxvZ1BhcmFtcxIUCgdwZXJzb25h",
-            "GAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgBARISCgVkZXB0aBgDIAEo",
-            "DUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpzaXR1YXRpb25zGAUgASgJ",
-            "SASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdjaG9pY2VzGAcgASgNSAaI",
-            "AQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoKCF9wZXJzb25hQggKBl90",
-            "b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3NpdHVhdGlvbnNCCAoGX2xp",
-            "bmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5zIsoBCg1HZW5lcmF0ZUV2",
-            "ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gA",
-            "Ei0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50",
-            "SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYxLkFzc2V0SAASIgoFZmlu",
-            "YWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAASDwoHaXNfbGFzdBgPIAEo",
-            "CEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFjdGlvbhgBIAEoAhINCgVz",
-            "dGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIBCg5QYXJ0aWFsQ29udGVu",
-            "dBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVnZW4udjEuTGV2ZWxDaHVu",
-            "a0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVnZW4udjEuTXVzaWNCYXJI",
-            "ABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdlbi52MS5UZXh0RGVsdGFI",
-            "AEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoBeBgBIAEoDRIJCgF5GAIg",
-            "ASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgEIAEoDRIMCgRyb3dzGAUg",
-            "AygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxldmVsX2hlaWdodBgHIAEo",
-            "DSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRISCgp0b3RhbF9iYXJzGAIg",
-            "ASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVuZ3RoX2JlYXRzGAQgASgB",
-            "EiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5Ob3RlRXZlbnQiXAoJTm90",
-            "ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNoGAIgASgNEg0KBXN0YXJ0",
-            "GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZlbG9jaXR5GAUgASgNIlcK",
-            "BUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFfdHlwZRgCIAEoCRIMCgRk",
-            "YXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZzaGEyNTYYBSABKAkiLQoG",
-            "VGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxpc2Vjb25kcxgCIAEoASIo",
-            "CglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSL8AQoF",
-            "RmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRzZWVk",
-            "GAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5nYW1lZ2VuLnYxLlBhcmFt",
-            "ZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoHdGltaW5ncxgGIAMoCzIS",
-            "LmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlvbl9wcm92aWRlchgHIAEo",
-            "CRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJlZF90aWxlcxgJIAEoDRIZ",
-            "ChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoOU2Vzc2lvblJlcXVlc3QS",
-            "JwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5IABIpCgVp",
-            "bnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lvbklucHV0SAASKwoGY2Fu",
-            "Y2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9uQ2FuY2VsSAASKQoFY2xv",
-            "c2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZUgAQgkKB21lc3Nh",
-            "Z2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEgASgJEgwKBHNlZWQYAiAB",
-            "KAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52MS5EaWFsb2dPcGVuSAAS",
-            "IgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNPcGVuSABCCAoGcGFyYW1z",
-            "IncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgBIAEoBBIoCgZkaWFsb2cY",
-            "CiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5IABIiCgNucGMYCyABKAsy",
-            "Ey5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1dCIhCg1TZXNzaW9uQ2Fu",
-            "Y2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Npb25DbG9zZSKMAwoMU2Vz",
-            "c2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisKBm9wZW5lZBgCIAEoCzIZ",
-            "LmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigKCHByb2dyZXNzGAMgASgL",
-            "MhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYBCABKAsyGi5n",
-            "YW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoDZW5kGAUgASgLMhQuZ2Ft",
-            "ZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYgASgLMhguZ2FtZWdlbi52",
-            "MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByABKAsyGS5nYW1lZ2VuLnYx",
-            "LlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVwbHkYCiABKAsyFy5nYW1l",
-            "Z2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2FjdGlvbnMYCyABKAsyFi5n",
-            "YW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVudCKKAQoNU2Vzc2lvbk9w",
-            "ZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEg8KB3Zl",
-            "cnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAQgASgJEikKCnBh",
-            "cmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBhcmFtZXRlciJUCghJbnB1",
-            "dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0aW1pbmdzGAIgAygLMhIu",
-            "Z2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMgASgNIi0KDFNlc3Npb25F",
-            "cnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiHwoNU2Vzc2lv",
-            "bkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURpYWxvZ1BlcnNvbmESDAoE",
-            "bmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRyYWl0cxgDIAMoCRIMCgRt",
-            "b29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEoCRIRCglrbm93bGVkZ2UY",
-            "BiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlhbG9nU2FtcGxpbmcSGAoL",
-            "dGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3BfcBgCIAEoAUgBiAEBEhcK",
-            "Cm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBldGl0aW9uX3BlbmFsdHkY",
-            "BCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhf",
-            "dG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHkinQEKCkRpYWxvZ09wZW4S",
-            "KgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEuRGlhbG9nUGVyc29uYRIs",
-            "CghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEuRGlhbG9nU2FtcGxpbmcS",
-            "EgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25zGAQgAygJEhAKCGVtb3Rp",
-            "b25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxheWVyX2xpbmUYASABKAki",
-            "GQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoLRGlhbG9nUmVwbHkSDAoE",
-            "bGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4KBmFjdGlvbhgDIAEoCSJ7",
-            "CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJSACIAQESFwoKYWdncmVz",
-            "c2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyABKAFIAogBAUIMCgpfYXJj",
-            "aGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIhwKBFZlYzISCQoB",
-            "eBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2VudBIQCghhZ2VudF9pZBgB",
-            "IAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdncmVzc2lvbhgDIAEoAUgA",
-            "iAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRzZWVkGAUgASgEQg0KC19h",
-            "Z2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09wZW4SDAoEbW9kZRgBIAEo",
-            "CRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYxLk5wY0FnZW50Iu8FCg5O",
-            "cGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEoCRIiCghwb3NpdGlvbhgC",
-            "IAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxvY2l0eRgDIAEoCzIQLmdh",
-            "bWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgLMhAuZ2FtZWdlbi52MS5W",
-            "ZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJfdmlzaWJsZRgGIAEoCBIp",
-            "Cg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoN",
-            "aGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3NlZW5fcG9zaXRpb24YCSAB",
-            "KAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9zZWVuX2FnZRgKIAEoARIq",
-            "ChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhYK",
-            "Dmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19uZWFyZXN0X2FnZW50GA0g",
-            "ASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24YDiABKAsyEC5nYW1lZ2Vu",
-            "LnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEoCzIQLmdhbWVnZW4udjEu",
-            "VmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIR",
-            "Cglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVyGBIgASgIEiYKDG5hdl90",
-            "b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVjMhISCgpjb3Zlcl9wYXRo",
-            "GBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhAK",
-            "CGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgXIAMoARIQCghmZWF0dXJl",
-            "cxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKeAQoHTnBjVGljaxIiCgRq",
-            "b2luGAEgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2VudBINCgVsZWF2ZRgCIAMo",
-            "CRIwCgxvYnNlcnZhdGlvbnMYAyADKAsyGi5nYW1lZ2VuLnYxLk5wY09ic2Vy",
-            "dmF0aW9uEi4KBWJsb2NrGAQgASgLMh8uZ2FtZWdlbi52MS5OcGNPYnNlcnZh",
-            "dGlvbkJsb2NrIq8EChNOcGNPYnNlcnZhdGlvbkJsb2NrEhEKCWFnZW50X2lk",
-            "cxgBIAMoCRIQCghwb3NpdGlvbhgCIAMoAhIQCgh2ZWxvY2l0eRgDIAMoAhIP",
-            "CgdoZWFkaW5nGAQgAygCEg4KBmhlYWx0aBgFIAMoAhIWCg5wbGF5ZXJfdmlz",
-            "aWJsZRgGIAMoCBIXCg9wbGF5ZXJfcG9zaXRpb24YByADKAISFQoNaGFzX2xh",
-            "c3Rfc2VlbhgIIAMoCBIaChJsYXN0X3NlZW5fcG9zaXRpb24YCSADKAISFQoN",
-            "bGFzdF9zZWVuX2FnZRgKIAMoAhIYChBuYXZfdG9fbGFzdF9zZWVuGAsgAygC",
-            "EhYKDmxhc3Rfc2Vlbl9wYXRoGAwgAygCEhkKEWhhc19uZWFyZXN0X2FnZW50",
-            "GA0gAygIEh4KFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24YDiADKAISFQoNZ29h",
-            "bF9wb3NpdGlvbhgPIAMoAhITCgtuYXZfdG9fZ29hbBgQIAMoAhIRCglnb2Fs",
-            "X3BhdGgYESADKAISEQoJaGFzX2NvdmVyGBIgAygIEhQKDG5hdl90b19jb3Zl",
-            "chgTIAMoAhISCgpjb3Zlcl9wYXRoGBQgAygCEhAKCG5hdl9hd2F5GBUgAygC",
-            "EhAKCGluX2NvdmVyGBYgAygIEhEKCXdhbGxfcmF5cxgXIAMoAhIQCghmZWF0",
-            "dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKGAQoJTnBjQWN0aW9u",
-            "EhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlvbhgCIAEoDRIMCgRuYW1lGAMg",
-            "ASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIQCghk",
-            "aXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3VzGAYgAygCIl8KCk5wY0FjdGlv",
-            "bnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4udjEuTnBjQWN0aW9uEikK",
-            "BWJsb2NrGAIgASgLMhouZ2FtZWdlbi52MS5OcGNBY3Rpb25CbG9jayKcAQoO",
-            "TnBjQWN0aW9uQmxvY2sSDgoGYWN0aW9uGAEgAygNEhEKCWRpcmVjdGlvbhgC",
-            "IAMoAhIQCghkaXNjcmV0ZRgDIAMoBRISCgpjb250aW51b3VzGAQgAygCEhkK",
-            "EWRpc2NyZXRlX2JyYW5jaGVzGAUgASgNEhcKD2NvbnRpbnVvdXNfZGltcxgG",
-            "IAEoDRINCgVuYW1lcxgHIAMoCSrIAQoNUGFyYW1ldGVyVHlwZRIeChpQQVJB",
-            "TUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFNRVRFUl9UWVBFX0lO",
-            "VBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoTUEFSQU1FVEVSX1RZ",
-            "UEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lDRRAEEhgKFFBBUkFN",
-            "RVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZUEVfVEVYVBAGMuEB",
-            "CgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2VuLnYxLkxpc3RNb2Rl",
-            "bHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxzUmVzcG9uc2USRAoI",
-            "R2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVxdWVzdBoZLmdhbWVn",
-            "ZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24SGi5nYW1lZ2VuLnYx",
-            "LlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNzaW9uRXZlbnQoATAB",
-            "Qg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "iAEBEhEKBHdlYXIYFCABKAFID4gBARIaCg1wYXR0ZXJuX3NjYWxlGBUgASgB",
+            "SBCIAQFCCwoJX21hdGVyaWFsQgcKBV9zaXplQggKBl9zY2FsZUIGCgRfaHVl",
+            "Qg0KC19zYXR1cmF0aW9uQg0KC19icmlnaHRuZXNzQgwKCl9yb3VnaG5lc3NC",
+            "CQoHX3JlbGllZkILCglfZXhlbXBsYXJCCQoHX2FsYmVkb0IJCgdfZWZmZWN0",
+            "QgkKB19mcmFtZXNCDQoLX2ZyYW1lX3NpemVCBgoEX2Zwc0IICgZfYWxwaGFC",
+            "BwoFX3dlYXJCEAoOX3BhdHRlcm5fc2NhbGUi+QIKC011c2ljUGFyYW1zEhAK",
+            "A2tleRgBIAEoCUgAiAEBEhEKBG1vZGUYAiABKAlIAYgBARISCgVtZXRlchgD",
+            "IAEoCUgCiAEBEhIKBXRlbXBvGAQgASgNSAOIAQESEQoEYmFycxgFIAEoDUgE",
+            "iAEBEhQKB2RlbnNpdHkYBiABKAFIBYgBARIVCghyZWdpc3RlchgHIAEoCUgG",
+            "iAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAeIAQESEQoEbG9vcBgJIAEoCEgI",
+            "iAEBEhYKCWludGVuc2l0eRgKIAEoAUgJiAEBEhkKDGNvbnRpbnVhdGlvbhgL",
+            "IAEoDEgKiAEBQgYKBF9rZXlCBwoFX21vZGVCCAoGX21ldGVyQggKBl90ZW1w",
+            "b0IHCgVfYmFyc0IKCghfZGVuc2l0eUILCglfcmVnaXN0ZXJCDgoMX3RlbXBl",
+            "cmF0dXJlQgcKBV9sb29wQgwKCl9pbnRlbnNpdHlCDwoNX2NvbnRpbnVhdGlv",
+            "biKYAgoMRGlhbG9nUGFyYW1zEhQKB3BlcnNvbmEYASABKAxIAIgBARISCgV0",
+            "b3BpYxgCIAEoCUgBiAEBEhIKBWRlcHRoGAMgASgNSAKIAQESEQoEbW9kZRgE",
+            "IAEoCUgDiAEBEhcKCnNpdHVhdGlvbnMYBSABKAlIBIgBARISCgVsaW5lcxgG",
+            "IAEoDUgFiAEBEhQKB2Nob2ljZXMYByABKA1IBogBARIXCgptYXhfdG9rZW5z",
+            "GAggASgNSAeIAQFCCgoIX3BlcnNvbmFCCAoGX3RvcGljQggKBl9kZXB0aEIH",
+            "CgVfbW9kZUINCgtfc2l0dWF0aW9uc0IICgZfbGluZXNCCgoIX2Nob2ljZXNC",
+            "DQoLX21heF90b2tlbnMiygEKDUdlbmVyYXRlRXZlbnQSKAoIcHJvZ3Jlc3MY",
+            "ASABKAsyFC5nYW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgCIAEo",
+            "CzIaLmdhbWVnZW4udjEuUGFydGlhbENvbnRlbnRIABIiCgVhc3NldBgDIAEo",
+            "CzIRLmdhbWVnZW4udjEuQXNzZXRIABIiCgVmaW5hbBgEIAEoCzIRLmdhbWVn",
+            "ZW4udjEuRmluYWxIABIPCgdpc19sYXN0GA8gASgIQgcKBWV2ZW50IjwKCFBy",
+            "b2dyZXNzEhAKCGZyYWN0aW9uGAEgASgCEg0KBXN0YWdlGAIgASgJEg8KB21l",
+            "c3NhZ2UYAyABKAkiogEKDlBhcnRpYWxDb250ZW50Ei0KC2xldmVsX2NodW5r",
+            "GAEgASgLMhYuZ2FtZWdlbi52MS5MZXZlbENodW5rSAASKQoJbXVzaWNfYmFy",
+            "GAIgASgLMhQuZ2FtZWdlbi52MS5NdXNpY0JhckgAEisKCnRleHRfZGVsdGEY",
+            "AyABKAsyFS5nYW1lZ2VuLnYxLlRleHREZWx0YUgAQgkKB2NvbnRlbnQiegoK",
+            "TGV2ZWxDaHVuaxIJCgF4GAEgASgNEgkKAXkYAiABKA0SDQoFd2lkdGgYAyAB",
+            "KA0SDgoGaGVpZ2h0GAQgASgNEgwKBHJvd3MYBSADKAkSEwoLbGV2ZWxfd2lk",
+            "dGgYBiABKA0SFAoMbGV2ZWxfaGVpZ2h0GAcgASgNIn0KCE11c2ljQmFyEg0K",
+            "BWluZGV4GAEgASgNEhIKCnRvdGFsX2JhcnMYAiABKA0SEgoKc3RhcnRfYmVh",
+            "dBgDIAEoARIUCgxsZW5ndGhfYmVhdHMYBCABKAESJAoFbm90ZXMYBSADKAsy",
+            "FS5nYW1lZ2VuLnYxLk5vdGVFdmVudCJcCglOb3RlRXZlbnQSDQoFdHJhY2sY",
+            "ASABKAkSDQoFcGl0Y2gYAiABKA0SDQoFc3RhcnQYAyABKAESEAoIZHVyYXRp",
+            "b24YBCABKAESEAoIdmVsb2NpdHkYBSABKA0iVwoFQXNzZXQSDAoEbmFtZRgB",
+            "IAEoCRISCgptZWRpYV90eXBlGAIgASgJEgwKBGRhdGEYAyABKAwSDgoGZm9y",
+            "bWF0GAQgASgJEg4KBnNoYTI1NhgFIAEoCSItCgZUaW1pbmcSDQoFc3RhZ2UY",
+            "ASABKAkSFAoMbWlsbGlzZWNvbmRzGAIgASgBIigKCVBhcmFtZXRlchIMCgRu",
+            "YW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIvwBCgVGaW5hbBINCgVtb2RlbBgB",
+            "IAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBHNlZWQYAyABKAQSKQoKcGFyYW1l",
+            "dGVycxgEIAMoCzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyEhQKDGNvbnRlbnRf",
+            "aGFzaBgFIAEoCRIjCgd0aW1pbmdzGAYgAygLMhIuZ2FtZWdlbi52MS5UaW1p",
+            "bmcSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAcgASgJEhAKCGF0dGVtcHRzGAgg",
+            "ASgNEhYKDnJlcGFpcmVkX3RpbGVzGAkgASgNEhkKEWdlbmVyYXRvcl92ZXJz",
+            "aW9uGAogASgNIscBCg5TZXNzaW9uUmVxdWVzdBInCgRvcGVuGAEgASgLMhcu",
+            "Z2FtZWdlbi52MS5TZXNzaW9uT3BlbkgAEikKBWlucHV0GAIgASgLMhguZ2Ft",
+            "ZWdlbi52MS5TZXNzaW9uSW5wdXRIABIrCgZjYW5jZWwYAyABKAsyGS5nYW1l",
+            "Z2VuLnYxLlNlc3Npb25DYW5jZWxIABIpCgVjbG9zZRgEIAEoCzIYLmdhbWVn",
+            "ZW4udjEuU2Vzc2lvbkNsb3NlSABCCQoHbWVzc2FnZSKCAQoLU2Vzc2lvbk9w",
+            "ZW4SDQoFbW9kZWwYASABKAkSDAoEc2VlZBgCIAEoBBIoCgZkaWFsb2cYCiAB",
+            "KAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ09wZW5IABIiCgNucGMYCyABKAsyEy5n",
+            "YW1lZ2VuLnYxLk5wY09wZW5IAEIICgZwYXJhbXMidwoMU2Vzc2lvbklucHV0",
+            "EhAKCGlucHV0X2lkGAEgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVnZW4u",
+            "djEuRGlhbG9nVHVybkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEuTnBj",
+            "VGlja0gAQgcKBWlucHV0IiEKDVNlc3Npb25DYW5jZWwSEAoIaW5wdXRfaWQY",
+            "ASABKAQiDgoMU2Vzc2lvbkNsb3NlIowDCgxTZXNzaW9uRXZlbnQSEAoIaW5w",
+            "dXRfaWQYASABKAQSKwoGb3BlbmVkGAIgASgLMhkuZ2FtZWdlbi52MS5TZXNz",
+            "aW9uT3BlbmVkSAASKAoIcHJvZ3Jlc3MYAyABKAsyFC5nYW1lZ2VuLnYxLlBy",
+            "b2dyZXNzSAASLQoHcGFydGlhbBgEIAEoCzIaLmdhbWVnZW4udjEuUGFydGlh",
+            "bENvbnRlbnRIABIjCgNlbmQYBSABKAsyFC5nYW1lZ2VuLnYxLklucHV0RW5k",
+            "SAASKQoFZXJyb3IYBiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25FcnJvckgA",
+            "EisKBmNsb3NlZBgHIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNsb3NlZEgA",
+            "Ei8KDGRpYWxvZ19yZXBseRgKIAEoCzIXLmdhbWVnZW4udjEuRGlhbG9nUmVw",
+            "bHlIABItCgtucGNfYWN0aW9ucxgLIAEoCzIWLmdhbWVnZW4udjEuTnBjQWN0",
+            "aW9uc0gAQgcKBWV2ZW50IooBCg1TZXNzaW9uT3BlbmVkEhIKCnNlc3Npb25f",
+            "aWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIaChJl",
+            "eGVjdXRpb25fcHJvdmlkZXIYBCABKAkSKQoKcGFyYW1ldGVycxgFIAMoCzIV",
+            "LmdhbWVnZW4udjEuUGFyYW1ldGVyIlQKCElucHV0RW5kEhMKC3N0b3BfcmVh",
+            "c29uGAEgASgJEiMKB3RpbWluZ3MYAiADKAsyEi5nYW1lZ2VuLnYxLlRpbWlu",
+            "ZxIOCgZ0b2tlbnMYAyABKA0iLQoMU2Vzc2lvbkVycm9yEgwKBGNvZGUYASAB",
+            "KAkSDwoHbWVzc2FnZRgCIAEoCSIfCg1TZXNzaW9uQ2xvc2VkEg4KBnJlYXNv",
+            "bhgBIAEoCSKDAQoNRGlhbG9nUGVyc29uYRIMCgRuYW1lGAEgASgJEgwKBHJv",
+            "bGUYAiABKAkSDgoGdHJhaXRzGAMgAygJEgwKBG1vb2QYBCABKAkSFAoMc3Bl",
+            "ZWNoX3N0eWxlGAUgASgJEhEKCWtub3dsZWRnZRgGIAMoCRIPCgdzZWNyZXRz",
+            "GAcgAygJIrgBCg5EaWFsb2dTYW1wbGluZxIYCgt0ZW1wZXJhdHVyZRgBIAEo",
+            "AUgAiAEBEhIKBXRvcF9wGAIgASgBSAGIAQESFwoKbWF4X3Rva2VucxgDIAEo",
+            "DUgCiAEBEh8KEnJlcGV0aXRpb25fcGVuYWx0eRgEIAEoAUgDiAEBQg4KDF90",
+            "ZW1wZXJhdHVyZUIICgZfdG9wX3BCDQoLX21heF90b2tlbnNCFQoTX3JlcGV0",
+            "aXRpb25fcGVuYWx0eSKdAQoKRGlhbG9nT3BlbhIqCgdwZXJzb25hGAEgASgL",
+            "MhkuZ2FtZWdlbi52MS5EaWFsb2dQZXJzb25hEiwKCHNhbXBsaW5nGAIgASgL",
+            "MhouZ2FtZWdlbi52MS5EaWFsb2dTYW1wbGluZxISCgpzdHJ1Y3R1cmVkGAMg",
+            "ASgIEg8KB2FjdGlvbnMYBCADKAkSEAoIZW1vdGlvbnMYBSADKAkiIQoKRGlh",
+            "bG9nVHVybhITCgtwbGF5ZXJfbGluZRgBIAEoCSIZCglUZXh0RGVsdGESDAoE",
+            "dGV4dBgBIAEoCSI8CgtEaWFsb2dSZXBseRIMCgRsaW5lGAEgASgJEg8KB2Vt",
+            "b3Rpb24YAiABKAkSDgoGYWN0aW9uGAMgASgJInsKCU5wY1BhcmFtcxIWCglh",
+            "cmNoZXR5cGUYASABKAlIAIgBARIXCgphZ2dyZXNzaW9uGAIgASgBSAGIAQES",
+            "FAoHY2F1dGlvbhgDIAEoAUgCiAEBQgwKCl9hcmNoZXR5cGVCDQoLX2FnZ3Jl",
+            "c3Npb25CCgoIX2NhdXRpb24iHAoEVmVjMhIJCgF4GAEgASgBEgkKAXkYAiAB",
+            "KAEihwEKCE5wY0FnZW50EhAKCGFnZW50X2lkGAEgASgJEhEKCWFyY2hldHlw",
+            "ZRgCIAEoCRIXCgphZ2dyZXNzaW9uGAMgASgBSACIAQESFAoHY2F1dGlvbhgE",
+            "IAEoAUgBiAEBEgwKBHNlZWQYBSABKARCDQoLX2FnZ3Jlc3Npb25CCgoIX2Nh",
+            "dXRpb24iPQoHTnBjT3BlbhIMCgRtb2RlGAEgASgJEiQKBmFnZW50cxgCIAMo",
+            "CzIULmdhbWVnZW4udjEuTnBjQWdlbnQi7wUKDk5wY09ic2VydmF0aW9uEhAK",
+            "CGFnZW50X2lkGAEgASgJEiIKCHBvc2l0aW9uGAIgASgLMhAuZ2FtZWdlbi52",
+            "MS5WZWMyEiIKCHZlbG9jaXR5GAMgASgLMhAuZ2FtZWdlbi52MS5WZWMyEiEK",
+            "B2hlYWRpbmcYBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISDgoGaGVhbHRoGAUg",
+            "ASgBEhYKDnBsYXllcl92aXNpYmxlGAYgASgIEikKD3BsYXllcl9wb3NpdGlv",
+            "bhgHIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIVCg1oYXNfbGFzdF9zZWVuGAgg",
+            "ASgIEiwKEmxhc3Rfc2Vlbl9wb3NpdGlvbhgJIAEoCzIQLmdhbWVnZW4udjEu",
+            "VmVjMhIVCg1sYXN0X3NlZW5fYWdlGAogASgBEioKEG5hdl90b19sYXN0X3Nl",
+            "ZW4YCyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFgoObGFzdF9zZWVuX3BhdGgY",
+            "DCABKAESGQoRaGFzX25lYXJlc3RfYWdlbnQYDSABKAgSMAoWbmVhcmVzdF9h",
+            "Z2VudF9wb3NpdGlvbhgOIAEoCzIQLmdhbWVnZW4udjEuVmVjMhInCg1nb2Fs",
+            "X3Bvc2l0aW9uGA8gASgLMhAuZ2FtZWdlbi52MS5WZWMyEiUKC25hdl90b19n",
+            "b2FsGBAgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhEKCWdvYWxfcGF0aBgRIAEo",
+            "ARIRCgloYXNfY292ZXIYEiABKAgSJgoMbmF2X3RvX2NvdmVyGBMgASgLMhAu",
+            "Z2FtZWdlbi52MS5WZWMyEhIKCmNvdmVyX3BhdGgYFCABKAESIgoIbmF2X2F3",
+            "YXkYFSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIaW5fY292ZXIYFiABKAgS",
+            "EQoJd2FsbF9yYXlzGBcgAygBEhAKCGZlYXR1cmVzGB4gAygCEhMKC2FjdGlv",
+            "bl9tYXNrGB8gAygIIp4BCgdOcGNUaWNrEiIKBGpvaW4YASADKAsyFC5nYW1l",
+            "Z2VuLnYxLk5wY0FnZW50Eg0KBWxlYXZlGAIgAygJEjAKDG9ic2VydmF0aW9u",
+            "cxgDIAMoCzIaLmdhbWVnZW4udjEuTnBjT2JzZXJ2YXRpb24SLgoFYmxvY2sY",
+            "BCABKAsyHy5nYW1lZ2VuLnYxLk5wY09ic2VydmF0aW9uQmxvY2sirwQKE05w",
+            "Y09ic2VydmF0aW9uQmxvY2sSEQoJYWdlbnRfaWRzGAEgAygJEhAKCHBvc2l0",
+            "aW9uGAIgAygCEhAKCHZlbG9jaXR5GAMgAygCEg8KB2hlYWRpbmcYBCADKAIS",
+            "DgoGaGVhbHRoGAUgAygCEhYKDnBsYXllcl92aXNpYmxlGAYgAygIEhcKD3Bs",
+            "YXllcl9wb3NpdGlvbhgHIAMoAhIVCg1oYXNfbGFzdF9zZWVuGAggAygIEhoK",
+            "Emxhc3Rfc2Vlbl9wb3NpdGlvbhgJIAMoAhIVCg1sYXN0X3NlZW5fYWdlGAog",
+            "AygCEhgKEG5hdl90b19sYXN0X3NlZW4YCyADKAISFgoObGFzdF9zZWVuX3Bh",
+            "dGgYDCADKAISGQoRaGFzX25lYXJlc3RfYWdlbnQYDSADKAgSHgoWbmVhcmVz",
+            "dF9hZ2VudF9wb3NpdGlvbhgOIAMoAhIVCg1nb2FsX3Bvc2l0aW9uGA8gAygC",
+            "EhMKC25hdl90b19nb2FsGBAgAygCEhEKCWdvYWxfcGF0aBgRIAMoAhIRCglo",
+            "YXNfY292ZXIYEiADKAgSFAoMbmF2X3RvX2NvdmVyGBMgAygCEhIKCmNvdmVy",
+            "X3BhdGgYFCADKAISEAoIbmF2X2F3YXkYFSADKAISEAoIaW5fY292ZXIYFiAD",
+            "KAgSEQoJd2FsbF9yYXlzGBcgAygCEhAKCGZlYXR1cmVzGB4gAygCEhMKC2Fj",
+            "dGlvbl9tYXNrGB8gAygIIoYBCglOcGNBY3Rpb24SEAoIYWdlbnRfaWQYASAB",
+            "KAkSDgoGYWN0aW9uGAIgASgNEgwKBG5hbWUYAyABKAkSIwoJZGlyZWN0aW9u",
+            "GAQgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhAKCGRpc2NyZXRlGAUgAygFEhIK",
+            "CmNvbnRpbnVvdXMYBiADKAIiXwoKTnBjQWN0aW9ucxImCgdhY3Rpb25zGAEg",
+            "AygLMhUuZ2FtZWdlbi52MS5OcGNBY3Rpb24SKQoFYmxvY2sYAiABKAsyGi5n",
+            "YW1lZ2VuLnYxLk5wY0FjdGlvbkJsb2NrIpwBCg5OcGNBY3Rpb25CbG9jaxIO",
+            "CgZhY3Rpb24YASADKA0SEQoJZGlyZWN0aW9uGAIgAygCEhAKCGRpc2NyZXRl",
+            "GAMgAygFEhIKCmNvbnRpbnVvdXMYBCADKAISGQoRZGlzY3JldGVfYnJhbmNo",
+            "ZXMYBSABKA0SFwoPY29udGludW91c19kaW1zGAYgASgNEg0KBW5hbWVzGAcg",
+            "AygJKsgBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BF",
+            "Q0lGSUVEEAASFgoSUEFSQU1FVEVSX1RZUEVfSU5UEAESGAoUUEFSQU1FVEVS",
+            "X1RZUEVfRkxPQVQQAhIXChNQQVJBTUVURVJfVFlQRV9CT09MEAMSGQoVUEFS",
+            "QU1FVEVSX1RZUEVfQ0hPSUNFEAQSGAoUUEFSQU1FVEVSX1RZUEVfQllURVMQ",
+            "BRIXChNQQVJBTUVURVJfVFlQRV9URVhUEAYy4QEKB0dhbWVHZW4SSwoKTGlz",
+            "dE1vZGVscxIdLmdhbWVnZW4udjEuTGlzdE1vZGVsc1JlcXVlc3QaHi5nYW1l",
+            "Z2VuLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJECghHZW5lcmF0ZRIbLmdhbWVn",
+            "ZW4udjEuR2VuZXJhdGVSZXF1ZXN0GhkuZ2FtZWdlbi52MS5HZW5lcmF0ZUV2",
+            "ZW50MAESQwoHU2Vzc2lvbhIaLmdhbWVnZW4udjEuU2Vzc2lvblJlcXVlc3Qa",
+            "GC5nYW1lZ2VuLnYxLlNlc3Npb25FdmVudCgBMAFCDaoCCkdhbWVHZW4uVjFi",
+            "BnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -230,7 +232,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogParams), global::GameGen.V1.DialogParams.Parser, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateEvent), global::GameGen.V1.GenerateEvent.Parser, new[]{ "Progress", "Partial", "Asset", "Final", "IsLast" }, new[]{ "Event" }, null, null, null),
@@ -4214,6 +4216,8 @@ namespace GameGen.V1 {
       frameSize_ = other.frameSize_;
       fps_ = other.fps_;
       alpha_ = other.alpha_;
+      wear_ = other.wear_;
+      patternScale_ = other.patternScale_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -4638,6 +4642,62 @@ namespace GameGen.V1 {
       alpha_ = null;
     }
 
+    /// <summary>Field number for the "wear" field.</summary>
+    public const int WearFieldNumber = 20;
+    private double wear_;
+    /// <summary>
+    /// materials: age, 0 = new .. 1 = weathered (chips, grime, scratches)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Wear {
+      get { if ((_hasBits0 & 1024) != 0) { return wear_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 1024;
+        wear_ = value;
+      }
+    }
+    /// <summary>Gets whether the "wear" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasWear {
+      get { return (_hasBits0 & 1024) != 0; }
+    }
+    /// <summary>Clears the value of the "wear" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearWear() {
+      _hasBits0 &= ~1024;
+    }
+
+    /// <summary>Field number for the "pattern_scale" field.</summary>
+    public const int PatternScaleFieldNumber = 21;
+    private double patternScale_;
+    /// <summary>
+    /// materials: size of bricks / planks / slabs / panels, 1 = default
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double PatternScale {
+      get { if ((_hasBits0 & 2048) != 0) { return patternScale_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 2048;
+        patternScale_ = value;
+      }
+    }
+    /// <summary>Gets whether the "pattern_scale" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasPatternScale {
+      get { return (_hasBits0 & 2048) != 0; }
+    }
+    /// <summary>Clears the value of the "pattern_scale" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearPatternScale() {
+      _hasBits0 &= ~2048;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -4668,6 +4728,8 @@ namespace GameGen.V1 {
       if (FrameSize != other.FrameSize) return false;
       if (Fps != other.Fps) return false;
       if (Alpha != other.Alpha) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Wear, other.Wear)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(PatternScale, other.PatternScale)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -4690,6 +4752,8 @@ namespace GameGen.V1 {
       if (HasFrameSize) hash ^= FrameSize.GetHashCode();
       if (HasFps) hash ^= Fps.GetHashCode();
       if (HasAlpha) hash ^= Alpha.GetHashCode();
+      if (HasWear) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Wear);
+      if (HasPatternScale) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(PatternScale);
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -4768,6 +4832,14 @@ namespace GameGen.V1 {
         output.WriteRawTag(122);
         output.WriteString(Alpha);
       }
+      if (HasWear) {
+        output.WriteRawTag(161, 1);
+        output.WriteDouble(Wear);
+      }
+      if (HasPatternScale) {
+        output.WriteRawTag(169, 1);
+        output.WriteDouble(PatternScale);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -4838,6 +4910,14 @@ namespace GameGen.V1 {
         output.WriteRawTag(122);
         output.WriteString(Alpha);
       }
+      if (HasWear) {
+        output.WriteRawTag(161, 1);
+        output.WriteDouble(Wear);
+      }
+      if (HasPatternScale) {
+        output.WriteRawTag(169, 1);
+        output.WriteDouble(PatternScale);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -4892,6 +4972,12 @@ namespace GameGen.V1 {
       }
       if (HasAlpha) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(Alpha);
+      }
+      if (HasWear) {
+        size += 2 + 8;
+      }
+      if (HasPatternScale) {
+        size += 2 + 8;
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -4949,6 +5035,12 @@ namespace GameGen.V1 {
       }
       if (other.HasAlpha) {
         Alpha = other.Alpha;
+      }
+      if (other.HasWear) {
+        Wear = other.Wear;
+      }
+      if (other.HasPatternScale) {
+        PatternScale = other.PatternScale;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -5025,6 +5117,14 @@ namespace GameGen.V1 {
             Alpha = input.ReadString();
             break;
           }
+          case 161: {
+            Wear = input.ReadDouble();
+            break;
+          }
+          case 169: {
+            PatternScale = input.ReadDouble();
+            break;
+          }
         }
       }
     #endif
@@ -5098,6 +5198,14 @@ namespace GameGen.V1 {
           }
           case 122: {
             Alpha = input.ReadString();
+            break;
+          }
+          case 161: {
+            Wear = input.ReadDouble();
+            break;
+          }
+          case 169: {
+            PatternScale = input.ReadDouble();
             break;
           }
         }

@@ -1,0 +1,213 @@
+"""Materials: figures that see what a person sees, and the contact sheets (issue 15).
+
+    python benchmarks/materials_quality.py                # figures + contact sheets (a few minutes)
+    python benchmarks/materials_quality.py --quick        # fewer seeds
+    python benchmarks/materials_quality.py --no-sheets    # figures only
+
+Every generator of materials is asked for the same classes on held-out seeds (1000+, never used
+in training) at 256 px, default parameters; figures are on the served albedo (luminance where
+the figure is about structure):
+
+* **lattice**: brick lattice strength — the first peak of the normalised vertical autocorrelation
+  of the luminance after it first drops below zero (courses repeat: a high peak at the course
+  period; worms and mottle: low); the lag is reported.
+* **coherence**: wood orientation coherence — structure tensor (wrap-around gradients, 9 px
+  window), (λ1 − λ2) / (λ1 + λ2) averaged with gradient-energy weights (grain running one way: near
+  1; isotropic noise: near 0).
+* **two-scale**: stone multi-scale energy — the geometric mean of the luminance energy in a fine
+  band (1-3 px) and a coarse band (8-32 px) (grain at two scales: both present).
+* **chroma HF**: high-frequency chroma energy — std of (Cb, Cr) minus their 5 px box blur (rainbow
+  speckle: high).
+* **diversity**: mean pairwise random-filter Gram distance between seeds of one class (seeds that
+  differ in look, not only in pixels: high).
+* **to held-out**: Gram distance to held-out renders of the class by the layered teacher
+  (``materials-layered`` at seeds from ``HELD_OUT_SEED``), and for brick to scikit-image's CC0
+  brick photograph (luminance, as the photo is grey).
+* **seam rank**: where the wrap-around row/column pair ranks among all neighbouring pairs, percent,
+  mean over seeds and maps (periodic: ~50; a crop that does not wrap: near 100).
+* **seam**: wrap-around seam ratio of albedo and height (~1 = seamless), the median over seeds: a
+  mortar, plank or panel joint that happens to fall on the edge row makes that one tile score high
+  (the edge pair is then a joint pair), periodic or not, so the mean is dominated by chance.
+
+Contact sheets (``benchmarks/results/materials_*.png``): each material tiled 2×2 (256 px tiles,
+so the 512 px cell shows four repeats), learned ``materials-net`` beside the layered teacher, the
+old procedural baseline and the old GAN, then normal maps; and a sheet of the controls (wear and
+pattern_scale) of ``materials-net``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from textures_quality import assets, load  # noqa: E402
+
+from gamegen.generators.textures import exemplar, maps  # noqa: E402
+from gamegen.generators.textures.measures import chroma_hf, coherence, lattice, lum, seam_rank, two_scale  # noqa: E402
+from gamegen.generators.textures.train import HELD_OUT_SEED  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASSES = ("brick", "wood", "stone", "metal")
+GENERATORS = ("textures/materials-net", "textures/materials-layered", "textures/materials-procedural",
+              "textures/materials-gan")
+SHORT = {"textures/materials-net": "materials-net (learned, new)",
+         "textures/materials-layered": "materials-layered (teacher)",
+         "textures/materials-procedural": "materials-procedural (old baseline)",
+         "textures/materials-gan": "materials-gan (old GAN)"}
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+def gram(a: np.ndarray, b: np.ndarray) -> float:
+    return exemplar.texture_distance(a, b)["gram"]
+
+
+def brick_photo() -> np.ndarray | None:
+    try:
+        import skimage
+    except ImportError:
+        return None
+    with Image.open(Path(os.path.dirname(skimage.__file__)) / "data" / "brick.png") as im:
+        return np.asarray(im.convert("RGB").resize((256, 256)), np.float32) / 255
+
+
+def figures(gens: dict, n: int) -> tuple[list[str], dict]:
+    teacher = gens["textures/materials-layered"]
+    held = {m: [assets(teacher, HELD_OUT_SEED + i, {"material": m, "size": 256}, ["albedo"])["albedo"]
+                for i in range(n)] for m in CLASSES}
+    photo = brick_photo()
+    rows, table = [], {}
+    for ref in GENERATORS:
+        if ref not in gens:
+            continue
+        g = gens[ref]
+        choices = next(p.choices for p in g.info.params if p.name == "material")
+        for m in CLASSES:
+            if m not in choices:
+                continue
+            outs = [assets(g, 1000 + s, {"material": m, "size": 256}, ["albedo", "height"]) for s in range(n)]
+            alb = [o["albedo"] for o in outs]
+            lat = [lattice(a) for a in alb]
+            r = {
+                "lattice": float(np.mean([v for v, _ in lat])), "lag": int(np.median([k for _, k in lat])),
+                "coherence": float(np.mean([coherence(a) for a in alb])),
+                "two_scale": float(np.mean([two_scale(a) for a in alb])),
+                "chroma": float(np.mean([chroma_hf(a) for a in alb])),
+                "diversity": float(np.mean([gram(a, b) for a, b in itertools.combinations(alb, 2)])),
+                "held": float(np.mean([gram(a, h) for a, h in zip(alb, held[m])])),
+                "photo": (float(np.mean([gram(np.repeat(lum(a)[..., None], 3, -1).astype(np.float32), photo)
+                                         for a in alb])) if (photo is not None and m == "brick") else None),
+                "seam_a": float(np.median([maps.seam_error(o["albedo"]) for o in outs])),
+                "seam_h": float(np.median([maps.seam_error(o["height"]) for o in outs])),
+                "rank": float(np.mean([seam_rank(o["albedo"]) for o in outs] + [seam_rank(o["height"]) for o in outs])),
+            }
+            table[(ref, m)] = r
+            photo_s = f"{r['photo']:.3f}" if r["photo"] is not None else "–"
+            rows.append(f"| {m} | {SHORT[ref]} | {r['lattice']:.3f} (lag {r['lag']}) | {r['coherence']:.3f} | "
+                        f"{r['two_scale']:.4f} | {r['chroma']:.4f} | {r['diversity']:.3f} | {r['held']:.3f} | "
+                        f"{photo_s} | {r['seam_a']:.2f} / {r['seam_h']:.2f} | {r['rank']:.0f} |")
+    rows.sort(key=lambda s: CLASSES.index(s.split(" | ")[0][2:]))
+    return rows, table
+
+
+# -- contact sheets ------------------------------------------------------------------------------
+
+def _tile2(img: np.ndarray) -> np.ndarray:
+    return np.tile(img, (2, 2, 1) if img.ndim == 3 else (2, 2))
+
+
+def _label(img: np.ndarray, text: str) -> np.ndarray:
+    from PIL import ImageDraw
+
+    im = Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8))
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 0, 7 * len(text) + 6, 14], fill=(0, 0, 0))
+    d.text((3, 2), text, fill=(255, 255, 255))
+    return np.asarray(im).astype(np.float32) / 255
+
+
+def _save(sheet: np.ndarray, path: Path, cell: int) -> None:
+    im = Image.fromarray((np.clip(sheet, 0, 1) * 255).astype(np.uint8))
+    im.save(path, optimize=True)
+    if path.stat().st_size > 1_500_000:   # keep the repository light: an adaptive palette
+        im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+
+
+def sheets(gens: dict, out_dir: Path, seed: int = 1001, cell: int = 320) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    rows = []
+    for m in CLASSES:
+        cells = []
+        for ref in GENERATORS:
+            g = gens.get(ref)
+            choices = next(p.choices for p in g.info.params if p.name == "material") if g else ()
+            if g is None or m not in choices:
+                cells.append(np.zeros((cell, cell, 3), np.float32))
+                continue
+            a = assets(g, seed, {"material": m, "size": 256}, ["albedo", "normal_gl"])
+            cells.append(_label(maps.wrap_resize(_tile2(a["albedo"]), cell), f"{m}: {ref.split('/')[1]}"))
+            if ref == "textures/materials-net":
+                net_normal = _label(maps.wrap_resize(_tile2(a["normal_gl"]), cell), "materials-net normal (GL)")
+            if ref == "textures/materials-gan":
+                gan_normal = _label(maps.wrap_resize(_tile2(a["normal_gl"]), cell), "materials-gan normal (GL)")
+        rows.append(np.concatenate(cells + [net_normal, gan_normal], 1))
+    p = out_dir / "materials_compare.png"
+    _save(np.concatenate(rows, 0), p, cell)
+    written.append(p)
+    # controls of the learned model: wear across, pattern_scale down (brick and wood), seeds (all)
+    g = gens["textures/materials-net"]
+    rows = []
+    for m in ("brick", "wood", "stone", "metal"):
+        cells = []
+        for wear, pat in ((0.0, 1.0), (0.5, 1.0), (1.0, 1.0), (0.3, 0.6), (0.3, 1.8)):
+            a = assets(g, seed, {"material": m, "size": 256, "wear": wear, "pattern_scale": pat}, ["albedo"])
+            cells.append(_label(maps.wrap_resize(_tile2(a["albedo"]), 256), f"{m} wear {wear:g} pattern {pat:g}"))
+        for s in (2002, 3003):
+            a = assets(g, s, {"material": m, "size": 256}, ["albedo"])
+            cells.append(_label(maps.wrap_resize(_tile2(a["albedo"]), 256), f"{m} seed {s}"))
+        rows.append(np.concatenate(cells, 1))
+    p = out_dir / "materials_controls.png"
+    _save(np.concatenate(rows, 0), p, 256)
+    written.append(p)
+    return written
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", type=Path, default=ROOT / "models")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-sheets", action="store_true")
+    a = ap.parse_args()
+    n = 3 if a.quick else 6
+    gens = load(a.models)
+    print(f"## Materials: structure, colour artefacts, diversity, distance (256 px albedo, {n} held-out seeds "
+          "per class)\n")
+    print("| class | generator | lattice (lag) | coherence | two-scale | chroma HF | diversity | to held-out "
+          "teacher | to brick photo | seam albedo / height | seam rank |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    rows, _ = figures(gens, n)
+    print("\n".join(rows))
+    # the reference for the seam columns: crops of a bigger teacher tile, which do not wrap
+    teacher = gens["textures/materials-layered"]
+    ratio, rank = [], []
+    for m in CLASSES:
+        for s in range(n):
+            big = assets(teacher, 1000 + s, {"material": m, "size": 384}, ["albedo"])["albedo"][:256, :256]
+            ratio.append(maps.seam_error(big))
+            rank.append(seam_rank(big))
+    print(f"\nNaive (a 256 px crop of a 384 px teacher tile, does not wrap): seam ratio median "
+          f"{np.median(ratio):.2f}, seam rank {np.mean(rank):.0f}")
+    if not a.no_sheets:
+        for p in sheets(gens, ROOT / "benchmarks" / "results"):
+            print(f"\nwrote {p.relative_to(ROOT)} ({p.stat().st_size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Layout materials (issue 15): materials-net (learned) and materials-layered (its teacher), over real
+gRPC where the textures tests do: controls honoured measurably, determinism, tiling, bad input."""
+
+from __future__ import annotations
+
+import io
+
+import grpc
+import numpy as np
+import pytest
+from PIL import Image
+
+from gamegen.client import GameGenError
+from gamegen.generators.events import Asset, Final
+from gamegen.generators.textures import layout, maps, measures
+
+NET, LAYERED = "textures/materials-net", "textures/materials-layered"
+
+
+def png(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        a = np.asarray(im)
+    return a.astype(np.float32) / (65535.0 if a.dtype == np.uint16 else 255.0)
+
+
+def maps_of(gen, seed, formats=("albedo",), **params):
+    events = list(gen.generate(seed, params, list(formats), partials=False))
+    assert isinstance(events[-1], Final)
+    return {e.format: png(e.data) for e in events if isinstance(e, Asset)}
+
+
+@pytest.mark.parametrize("ref", [NET, LAYERED])
+def test_pattern_scale_sets_the_brick_course_period(registry, ref):
+    # the autocorrelation's first peak is the course: 32 px at pattern 1, twice that at pattern 2
+    gen = registry.resolve(ref)
+    lags = {}
+    for pat in (1.0, 2.0):
+        alb = maps_of(gen, 7, material="brick", size=256, pattern_scale=pat)["albedo"]
+        strength, lags[pat] = measures.lattice(alb)
+        assert strength > 0.3, (ref, pat, strength)          # courses, not worms
+    assert abs(lags[1.0] - 32) <= 3 and abs(lags[2.0] - 64) <= 6, lags
+
+
+@pytest.mark.parametrize("ref", [NET, LAYERED])
+def test_wear_ages_the_material(registry, ref):
+    gen = registry.resolve(ref)
+    new = maps_of(gen, 4, ("albedo", "roughness"), material="metal", size=128, wear=0.0)
+    old = maps_of(gen, 4, ("albedo", "roughness"), material="metal", size=128, wear=1.0)
+    assert old["roughness"].mean() > new["roughness"].mean() + 0.05          # grime is rough
+    assert measures.lum(old["albedo"]).mean() < measures.lum(new["albedo"]).mean() - 0.03   # and dark
+
+
+def test_wood_grain_runs_one_way_and_seeds_differ_in_look(registry):
+    gen = registry.resolve(NET)
+    a = maps_of(gen, 1, material="wood", size=256)["albedo"]
+    b = maps_of(gen, 2, material="wood", size=256)["albedo"]
+    assert measures.coherence(a) > 0.4 and measures.coherence(b) > 0.4
+    # a different seed is a different layout: planks and joints elsewhere, not just other pixels
+    assert np.abs(a - b).mean() > 0.03
+
+
+def test_net_over_grpc_streams_preview_first_and_is_deterministic(client, registry):
+    params = {"material": "stone", "size": 128, "wear": 0.6, "pattern_scale": 0.8, "hue": 20.0}
+    formats = ["albedo", "height", "normal_gl", "roughness"]
+    events = list(client.generate(NET, seed=9, params=params, formats=formats))
+    names = [e.name for e in events if isinstance(e, Asset)]
+    assert names[0] == "preview.png" and png(events[[isinstance(e, Asset) for e in events].index(True)].data
+                                              ).shape == (32, 32, 3)
+    assert set(names[1:]) == {f"{f}.png" for f in formats}
+    final = events[-1]
+    local = list(registry.resolve(NET).generate(9, params, formats, partials=False))
+    assert local[-1].content_hash == final.content_hash
+    assert float(dict(final.parameters)["wear"]) == pytest.approx(0.6)
+
+
+def test_net_tiles_by_construction(registry):
+    # circular padding and a periodic layout: rolling the layout rolls the maps exactly, so the
+    # wrapped edge is an ordinary interior seam
+    gen = registry.resolve(NET)
+    lay = layout.layout("brick", np.random.default_rng(3), 64)[None]
+    cls = np.eye(len(gen.classes), dtype=np.float32)[[gen.classes.index("brick")]]
+
+    def run(x):
+        e2, mid, pre, _ = gen.trunk.run(None, {"layout": x, "cls": cls})
+        return gen.head.run(None, {"layout": x, "cls": cls, "e2": e2, "mid": mid, "pre": pre})[0][0]
+
+    a, b = run(lay), run(np.ascontiguousarray(np.roll(lay, (20, 36), axis=(2, 3))))
+    assert np.abs(np.roll(a, (20, 36), axis=(1, 2)) - b).max() < 1e-4
+    # and served tiles are seamless: median seam ratio over seeds, a non-wrapping crop far above it
+    seams, crops = [], []
+    for s in range(4):
+        alb = maps_of(gen, s, material="brick", size=128)["albedo"]
+        seams.append(maps.seam_error(alb))
+        crops.append(maps.seam_error(np.tile(alb, (2, 2, 1))[40:168, 20:148]))
+    assert np.median(seams) < 1.3 and np.median(crops) > 0.6    # (a crop of a tile still tiles ...)
+    naive = layout.material("brick", np.random.default_rng(0), 192)[0][:128, :128]
+    assert maps.seam_error(naive) > np.median(seams)              # ... a crop of a bigger tile does not
+
+
+BAD = [
+    (NET, {"wear": 1.5}, "wear", "0 to 1"),
+    (NET, {"pattern_scale": 0.1}, "pattern_scale", "0.5 to 3"),
+    (NET, {"material": "grass"}, "material", "brick"),
+    (LAYERED, {"size": 100}, "size", "multiple of 16"),
+    ("textures/materials-procedural", {"wear": 0.5}, "wear", ""),
+]
+
+
+@pytest.mark.parametrize("model,params,field,words", BAD)
+def test_bad_values_are_invalid_argument_naming_the_field(client, model, params, field, words):
+    with pytest.raises(GameGenError) as e:
+        list(client.generate(model, seed=1, params=params, formats=["albedo"]))
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in e.value.details and words in e.value.details, e.value.details
+
+
+def test_shipped_manifest_documents_data_and_parity(registry):
+    import json
+
+    from .conftest import MODELS
+
+    man = json.loads((MODELS / "materials-net" / "1.0.0" / "manifest.json").read_text())
+    assert man["parity"]["max_abs_diff"] <= 1e-4 and man["files"]["head"]["parity"]["max_abs_diff"] <= 1e-4
+    assert "teacher" in man["training"]["data"] and man["extra"]["channels"] == list(layout.CHANNELS)
+
+
+@pytest.mark.slow
+def test_tiny_layout_train_export_load(tmp_path):
+    pytest.importorskip("torch")
+    from gamegen.exporters.manifest import load_manifest
+    from gamegen.exporters.onnx_export import export_checkpoint
+    from gamegen.generators.textures import train
+    from gamegen.server.registry import load_registry
+
+    ck = tmp_path / "layout.pt"
+    train.main(["--model", "layout", "--out", str(ck), "--batch", "2", "--per-class", "1", "--steps", "2", "--quiet"])
+    folder = export_checkpoint(ck, tmp_path / "models")
+    man = load_manifest(folder)
+    assert folder.parent.name == "materials-net" and man["training"]["steps"] == 2
+    assert man["parity"]["max_abs_diff"] <= 1e-4
+    gen = load_registry(tmp_path / "models", device="cpu", builtins=False).resolve(NET)
+    out = maps_of(gen, 0, ("albedo", "height"), material="wood", size=64)
+    assert out["albedo"].shape == (64, 64, 3) and out["height"].shape == (64, 64)
