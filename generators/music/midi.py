@@ -1,9 +1,10 @@
 """Standard MIDI files with ``mido``: writing the stems, reading a continuation prompt.
 
 Written files are type 1, 480 ticks per quarter: a conductor track (tempo, time signature, key
-signature) and one track per stem (melody, bass, chords; channels 0-2, named, with a program
-change). Events are sorted deterministically and carry no timestamps, so equal notes give equal
-bytes.
+signature) and one track per stem (melody, bass, chords on channels 0-2, named, with the style's
+program change; ``drums``, when the piece has them, on General MIDI's percussion channel 10,
+i.e. channel index 9, without a program). Events are sorted deterministically and carry no
+timestamps, so equal notes give equal bytes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from . import encoding as enc
 
 PPQ = 480
 TRACKS = ("melody", "bass", "chords")
-PROGRAMS = {"melody": 73, "bass": 32, "chords": 48}     # GM: flute, acoustic bass, strings
+DRUMS = "drums"
+CHANNELS = {"melody": 0, "bass": 1, "chords": 2, DRUMS: 9}      # GM: channel 10 (index 9) is percussion
+PROGRAMS = {"melody": 73, "bass": 32, "chords": 48}     # GM: flute, acoustic bass, strings (default)
 NAMES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 # mido's key signature names: spelling per pitch class
 MAJOR_SIG = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -39,8 +42,13 @@ def key_signature(name: str, mode: str) -> str:
     return MINOR_SIG[pc] if mode == "minor" else MAJOR_SIG[pc]
 
 
-def write(notes, *, tempo: int, meter: str, key_name: str, mode: str, title: str = "gamegen") -> bytes:
-    """``notes``: :class:`~gamegen.generators.events.Note` (times in quarter notes)."""
+def write(notes, *, tempo: int, meter: str, key_name: str, mode: str, title: str = "gamegen",
+          programs: dict | None = None, tracks: tuple[str, ...] | None = None) -> bytes:
+    """``notes``: :class:`~gamegen.generators.events.Note` (times in quarter notes). ``tracks``: which
+    track names to write (default: the three stems, plus drums when any note is a drum)."""
+    programs = programs or PROGRAMS
+    if tracks is None:
+        tracks = TRACKS + ((DRUMS,) if any(n.track == DRUMS for n in notes) else ())
     num, den = (int(x) for x in meter.split("/"))
     mf = mido.MidiFile(type=1, ticks_per_beat=PPQ)
     conductor = mido.MidiTrack([
@@ -53,9 +61,11 @@ def write(notes, *, tempo: int, meter: str, key_name: str, mode: str, title: str
     end = max((round((n.start + n.duration) * PPQ) for n in notes), default=0)
     conductor.append(mido.MetaMessage("end_of_track", time=end))
     mf.tracks.append(conductor)
-    for ch, name in enumerate(TRACKS):
-        tr = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0),
-                             mido.Message("program_change", channel=ch, program=PROGRAMS[name], time=0)])
+    for name in tracks:
+        ch = CHANNELS[name]
+        tr = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0)])
+        if name != DRUMS:
+            tr.append(mido.Message("program_change", channel=ch, program=programs[name], time=0))
         evs = []
         for n in notes:
             if n.track != name:

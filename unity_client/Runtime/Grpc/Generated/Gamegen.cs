@@ -76,130 +76,133 @@ namespace GameGen.V1 {
             "X3NpemVCCAoGX3NjYWxlQgYKBF9odWVCDQoLX3NhdHVyYXRpb25CDQoLX2Jy",
             "aWdodG5lc3NCDAoKX3JvdWdobmVzc0IJCgdfcmVsaWVmQgsKCV9leGVtcGxh",
             "ckIJCgdfYWxiZWRvQgkKB19lZmZlY3RCCQoHX2ZyYW1lc0INCgtfZnJhbWVf",
-            "c2l6ZUIGCgRfZnBzIvkCCgtNdXNpY1BhcmFtcxIQCgNrZXkYASABKAlIAIgB",
+            "c2l6ZUIGCgRfZnBzIu8DCgtNdXNpY1BhcmFtcxIQCgNrZXkYASABKAlIAIgB",
             "ARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIYAyABKAlIAogBARISCgV0",
             "ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1IBIgBARIUCgdkZW5zaXR5",
             "GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlIBogBARIYCgt0ZW1wZXJh",
             "dHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhICIgBARIWCglpbnRlbnNp",
-            "dHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogBAUIGCgRf",
-            "a2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNCCgoI",
-            "X2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVfbG9v",
-            "cEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb24imAIKDERpYWxvZ1Bh",
-            "cmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgB",
-            "ARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpz",
-            "aXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdj",
-            "aG9pY2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoK",
-            "CF9wZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3Np",
-            "dHVhdGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5z",
-            "IsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdl",
-            "bi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYx",
-            "LlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYx",
-            "LkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAAS",
-            "DwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFj",
-            "dGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIB",
-            "Cg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVn",
-            "ZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVn",
-            "ZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdl",
-            "bi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoB",
-            "eBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgE",
-            "IAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxl",
-            "dmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRIS",
-            "Cgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVu",
-            "Z3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5O",
-            "b3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNo",
-            "GAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZl",
-            "bG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFf",
-            "dHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZz",
-            "aGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxp",
-            "c2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2",
-            "YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lv",
-            "bhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5n",
-            "YW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoH",
-            "dGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlv",
-            "bl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJl",
-            "ZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoO",
-            "U2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vz",
-            "c2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lv",
-            "bklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9u",
-            "Q2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25D",
-            "bG9zZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEg",
-            "ASgJEgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52",
-            "MS5EaWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNP",
-            "cGVuSABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgB",
-            "IAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5I",
-            "ABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1",
-            "dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Np",
-            "b25DbG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisK",
-            "Bm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigK",
-            "CHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3Bh",
-            "cnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoD",
-            "ZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYg",
-            "ASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByAB",
-            "KAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVw",
-            "bHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2Fj",
-            "dGlvbnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVu",
-            "dCKKAQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1v",
-            "ZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3Zp",
-            "ZGVyGAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBh",
-            "cmFtZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0",
-            "aW1pbmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMg",
-            "ASgNIi0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UY",
-            "AiABKAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURp",
-            "YWxvZ1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRy",
-            "YWl0cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEo",
-            "CRIRCglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlh",
-            "bG9nU2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3Bf",
-            "cBgCIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBl",
-            "dGl0aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoG",
-            "X3RvcF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHki",
-            "nQEKCkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEu",
-            "RGlhbG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEu",
-            "RGlhbG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25z",
-            "GAQgAygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxh",
-            "eWVyX2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoL",
-            "RGlhbG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4K",
-            "BmFjdGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJ",
-            "SACIAQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyAB",
-            "KAFIAogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0",
-            "aW9uIhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2Vu",
-            "dBIQCghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdn",
-            "cmVzc2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRz",
-            "ZWVkGAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09w",
-            "ZW4SDAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYx",
-            "Lk5wY0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEo",
-            "CRIiCghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxv",
-            "Y2l0eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgL",
-            "MhAuZ2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJf",
-            "dmlzaWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1l",
-            "Z2VuLnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3Nl",
-            "ZW5fcG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9z",
-            "ZWVuX2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2Ft",
-            "ZWdlbi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19u",
-            "ZWFyZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24Y",
-            "DiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEo",
-            "CzIQLmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdh",
-            "bWVnZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVy",
-            "GBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVj",
-            "MhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2Ft",
-            "ZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgX",
-            "IAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCJu",
-            "CgdOcGNUaWNrEiIKBGpvaW4YASADKAsyFC5nYW1lZ2VuLnYxLk5wY0FnZW50",
-            "Eg0KBWxlYXZlGAIgAygJEjAKDG9ic2VydmF0aW9ucxgDIAMoCzIaLmdhbWVn",
-            "ZW4udjEuTnBjT2JzZXJ2YXRpb24ihgEKCU5wY0FjdGlvbhIQCghhZ2VudF9p",
-            "ZBgBIAEoCRIOCgZhY3Rpb24YAiABKA0SDAoEbmFtZRgDIAEoCRIjCglkaXJl",
-            "Y3Rpb24YBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIZGlzY3JldGUYBSAD",
-            "KAUSEgoKY29udGludW91cxgGIAMoAiI0CgpOcGNBY3Rpb25zEiYKB2FjdGlv",
-            "bnMYASADKAsyFS5nYW1lZ2VuLnYxLk5wY0FjdGlvbirIAQoNUGFyYW1ldGVy",
-            "VHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFN",
-            "RVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoT",
-            "UEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lD",
-            "RRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZ",
-            "UEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2Vu",
-            "LnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxz",
-            "UmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVx",
-            "dWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24S",
-            "Gi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNz",
-            "aW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "dHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogBARIRCgRm",
+            "b3JtGAwgASgJSAuIAQESEgoFc3R5bGUYDSABKAlIDIgBARISCgVkcnVtcxgO",
+            "IAEoCEgNiAEBEhIKBXN5bnRoGA8gASgJSA6IAQFCBgoEX2tleUIHCgVfbW9k",
+            "ZUIICgZfbWV0ZXJCCAoGX3RlbXBvQgcKBV9iYXJzQgoKCF9kZW5zaXR5QgsK",
+            "CV9yZWdpc3RlckIOCgxfdGVtcGVyYXR1cmVCBwoFX2xvb3BCDAoKX2ludGVu",
+            "c2l0eUIPCg1fY29udGludWF0aW9uQgcKBV9mb3JtQggKBl9zdHlsZUIICgZf",
+            "ZHJ1bXNCCAoGX3N5bnRoIpgCCgxEaWFsb2dQYXJhbXMSFAoHcGVyc29uYRgB",
+            "IAEoDEgAiAEBEhIKBXRvcGljGAIgASgJSAGIAQESEgoFZGVwdGgYAyABKA1I",
+            "AogBARIRCgRtb2RlGAQgASgJSAOIAQESFwoKc2l0dWF0aW9ucxgFIAEoCUgE",
+            "iAEBEhIKBWxpbmVzGAYgASgNSAWIAQESFAoHY2hvaWNlcxgHIAEoDUgGiAEB",
+            "EhcKCm1heF90b2tlbnMYCCABKA1IB4gBAUIKCghfcGVyc29uYUIICgZfdG9w",
+            "aWNCCAoGX2RlcHRoQgcKBV9tb2RlQg0KC19zaXR1YXRpb25zQggKBl9saW5l",
+            "c0IKCghfY2hvaWNlc0INCgtfbWF4X3Rva2VucyLKAQoNR2VuZXJhdGVFdmVu",
+            "dBIoCghwcm9ncmVzcxgBIAEoCzIULmdhbWVnZW4udjEuUHJvZ3Jlc3NIABIt",
+            "CgdwYXJ0aWFsGAIgASgLMhouZ2FtZWdlbi52MS5QYXJ0aWFsQ29udGVudEgA",
+            "EiIKBWFzc2V0GAMgASgLMhEuZ2FtZWdlbi52MS5Bc3NldEgAEiIKBWZpbmFs",
+            "GAQgASgLMhEuZ2FtZWdlbi52MS5GaW5hbEgAEg8KB2lzX2xhc3QYDyABKAhC",
+            "BwoFZXZlbnQiPAoIUHJvZ3Jlc3MSEAoIZnJhY3Rpb24YASABKAISDQoFc3Rh",
+            "Z2UYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSKiAQoOUGFydGlhbENvbnRlbnQS",
+            "LQoLbGV2ZWxfY2h1bmsYASABKAsyFi5nYW1lZ2VuLnYxLkxldmVsQ2h1bmtI",
+            "ABIpCgltdXNpY19iYXIYAiABKAsyFC5nYW1lZ2VuLnYxLk11c2ljQmFySAAS",
+            "KwoKdGV4dF9kZWx0YRgDIAEoCzIVLmdhbWVnZW4udjEuVGV4dERlbHRhSABC",
+            "CQoHY29udGVudCJ6CgpMZXZlbENodW5rEgkKAXgYASABKA0SCQoBeRgCIAEo",
+            "DRINCgV3aWR0aBgDIAEoDRIOCgZoZWlnaHQYBCABKA0SDAoEcm93cxgFIAMo",
+            "CRITCgtsZXZlbF93aWR0aBgGIAEoDRIUCgxsZXZlbF9oZWlnaHQYByABKA0i",
+            "fQoITXVzaWNCYXISDQoFaW5kZXgYASABKA0SEgoKdG90YWxfYmFycxgCIAEo",
+            "DRISCgpzdGFydF9iZWF0GAMgASgBEhQKDGxlbmd0aF9iZWF0cxgEIAEoARIk",
+            "CgVub3RlcxgFIAMoCzIVLmdhbWVnZW4udjEuTm90ZUV2ZW50IlwKCU5vdGVF",
+            "dmVudBINCgV0cmFjaxgBIAEoCRINCgVwaXRjaBgCIAEoDRINCgVzdGFydBgD",
+            "IAEoARIQCghkdXJhdGlvbhgEIAEoARIQCgh2ZWxvY2l0eRgFIAEoDSJXCgVB",
+            "c3NldBIMCgRuYW1lGAEgASgJEhIKCm1lZGlhX3R5cGUYAiABKAkSDAoEZGF0",
+            "YRgDIAEoDBIOCgZmb3JtYXQYBCABKAkSDgoGc2hhMjU2GAUgASgJIi0KBlRp",
+            "bWluZxINCgVzdGFnZRgBIAEoCRIUCgxtaWxsaXNlY29uZHMYAiABKAEiKAoJ",
+            "UGFyYW1ldGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAki/AEKBUZp",
+            "bmFsEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoEc2VlZBgD",
+            "IAEoBBIpCgpwYXJhbWV0ZXJzGAQgAygLMhUuZ2FtZWdlbi52MS5QYXJhbWV0",
+            "ZXISFAoMY29udGVudF9oYXNoGAUgASgJEiMKB3RpbWluZ3MYBiADKAsyEi5n",
+            "YW1lZ2VuLnYxLlRpbWluZxIaChJleGVjdXRpb25fcHJvdmlkZXIYByABKAkS",
+            "EAoIYXR0ZW1wdHMYCCABKA0SFgoOcmVwYWlyZWRfdGlsZXMYCSABKA0SGQoR",
+            "Z2VuZXJhdG9yX3ZlcnNpb24YCiABKA0ixwEKDlNlc3Npb25SZXF1ZXN0EicK",
+            "BG9wZW4YASABKAsyFy5nYW1lZ2VuLnYxLlNlc3Npb25PcGVuSAASKQoFaW5w",
+            "dXQYAiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25JbnB1dEgAEisKBmNhbmNl",
+            "bBgDIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNhbmNlbEgAEikKBWNsb3Nl",
+            "GAQgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uQ2xvc2VIAEIJCgdtZXNzYWdl",
+            "IoIBCgtTZXNzaW9uT3BlbhINCgVtb2RlbBgBIAEoCRIMCgRzZWVkGAIgASgE",
+            "EigKBmRpYWxvZxgKIAEoCzIWLmdhbWVnZW4udjEuRGlhbG9nT3BlbkgAEiIK",
+            "A25wYxgLIAEoCzITLmdhbWVnZW4udjEuTnBjT3BlbkgAQggKBnBhcmFtcyJ3",
+            "CgxTZXNzaW9uSW5wdXQSEAoIaW5wdXRfaWQYASABKAQSKAoGZGlhbG9nGAog",
+            "ASgLMhYuZ2FtZWdlbi52MS5EaWFsb2dUdXJuSAASIgoDbnBjGAsgASgLMhMu",
+            "Z2FtZWdlbi52MS5OcGNUaWNrSABCBwoFaW5wdXQiIQoNU2Vzc2lvbkNhbmNl",
+            "bBIQCghpbnB1dF9pZBgBIAEoBCIOCgxTZXNzaW9uQ2xvc2UijAMKDFNlc3Np",
+            "b25FdmVudBIQCghpbnB1dF9pZBgBIAEoBBIrCgZvcGVuZWQYAiABKAsyGS5n",
+            "YW1lZ2VuLnYxLlNlc3Npb25PcGVuZWRIABIoCghwcm9ncmVzcxgDIAEoCzIU",
+            "LmdhbWVnZW4udjEuUHJvZ3Jlc3NIABItCgdwYXJ0aWFsGAQgASgLMhouZ2Ft",
+            "ZWdlbi52MS5QYXJ0aWFsQ29udGVudEgAEiMKA2VuZBgFIAEoCzIULmdhbWVn",
+            "ZW4udjEuSW5wdXRFbmRIABIpCgVlcnJvchgGIAEoCzIYLmdhbWVnZW4udjEu",
+            "U2Vzc2lvbkVycm9ySAASKwoGY2xvc2VkGAcgASgLMhkuZ2FtZWdlbi52MS5T",
+            "ZXNzaW9uQ2xvc2VkSAASLwoMZGlhbG9nX3JlcGx5GAogASgLMhcuZ2FtZWdl",
+            "bi52MS5EaWFsb2dSZXBseUgAEi0KC25wY19hY3Rpb25zGAsgASgLMhYuZ2Ft",
+            "ZWdlbi52MS5OcGNBY3Rpb25zSABCBwoFZXZlbnQiigEKDVNlc3Npb25PcGVu",
+            "ZWQSEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgd2ZXJz",
+            "aW9uGAMgASgJEhoKEmV4ZWN1dGlvbl9wcm92aWRlchgEIAEoCRIpCgpwYXJh",
+            "bWV0ZXJzGAUgAygLMhUuZ2FtZWdlbi52MS5QYXJhbWV0ZXIiVAoISW5wdXRF",
+            "bmQSEwoLc3RvcF9yZWFzb24YASABKAkSIwoHdGltaW5ncxgCIAMoCzISLmdh",
+            "bWVnZW4udjEuVGltaW5nEg4KBnRva2VucxgDIAEoDSItCgxTZXNzaW9uRXJy",
+            "b3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIh8KDVNlc3Npb25D",
+            "bG9zZWQSDgoGcmVhc29uGAEgASgJIoMBCg1EaWFsb2dQZXJzb25hEgwKBG5h",
+            "bWUYASABKAkSDAoEcm9sZRgCIAEoCRIOCgZ0cmFpdHMYAyADKAkSDAoEbW9v",
+            "ZBgEIAEoCRIUCgxzcGVlY2hfc3R5bGUYBSABKAkSEQoJa25vd2xlZGdlGAYg",
+            "AygJEg8KB3NlY3JldHMYByADKAkiuAEKDkRpYWxvZ1NhbXBsaW5nEhgKC3Rl",
+            "bXBlcmF0dXJlGAEgASgBSACIAQESEgoFdG9wX3AYAiABKAFIAYgBARIXCgpt",
+            "YXhfdG9rZW5zGAMgASgNSAKIAQESHwoScmVwZXRpdGlvbl9wZW5hbHR5GAQg",
+            "ASgBSAOIAQFCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEINCgtfbWF4X3Rv",
+            "a2Vuc0IVChNfcmVwZXRpdGlvbl9wZW5hbHR5Ip0BCgpEaWFsb2dPcGVuEioK",
+            "B3BlcnNvbmEYASABKAsyGS5nYW1lZ2VuLnYxLkRpYWxvZ1BlcnNvbmESLAoI",
+            "c2FtcGxpbmcYAiABKAsyGi5nYW1lZ2VuLnYxLkRpYWxvZ1NhbXBsaW5nEhIK",
+            "CnN0cnVjdHVyZWQYAyABKAgSDwoHYWN0aW9ucxgEIAMoCRIQCghlbW90aW9u",
+            "cxgFIAMoCSIhCgpEaWFsb2dUdXJuEhMKC3BsYXllcl9saW5lGAEgASgJIhkK",
+            "CVRleHREZWx0YRIMCgR0ZXh0GAEgASgJIjwKC0RpYWxvZ1JlcGx5EgwKBGxp",
+            "bmUYASABKAkSDwoHZW1vdGlvbhgCIAEoCRIOCgZhY3Rpb24YAyABKAkiewoJ",
+            "TnBjUGFyYW1zEhYKCWFyY2hldHlwZRgBIAEoCUgAiAEBEhcKCmFnZ3Jlc3Np",
+            "b24YAiABKAFIAYgBARIUCgdjYXV0aW9uGAMgASgBSAKIAQFCDAoKX2FyY2hl",
+            "dHlwZUINCgtfYWdncmVzc2lvbkIKCghfY2F1dGlvbiIcCgRWZWMyEgkKAXgY",
+            "ASABKAESCQoBeRgCIAEoASKHAQoITnBjQWdlbnQSEAoIYWdlbnRfaWQYASAB",
+            "KAkSEQoJYXJjaGV0eXBlGAIgASgJEhcKCmFnZ3Jlc3Npb24YAyABKAFIAIgB",
+            "ARIUCgdjYXV0aW9uGAQgASgBSAGIAQESDAoEc2VlZBgFIAEoBEINCgtfYWdn",
+            "cmVzc2lvbkIKCghfY2F1dGlvbiI9CgdOcGNPcGVuEgwKBG1vZGUYASABKAkS",
+            "JAoGYWdlbnRzGAIgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2VudCLvBQoOTnBj",
+            "T2JzZXJ2YXRpb24SEAoIYWdlbnRfaWQYASABKAkSIgoIcG9zaXRpb24YAiAB",
+            "KAsyEC5nYW1lZ2VuLnYxLlZlYzISIgoIdmVsb2NpdHkYAyABKAsyEC5nYW1l",
+            "Z2VuLnYxLlZlYzISIQoHaGVhZGluZxgEIAEoCzIQLmdhbWVnZW4udjEuVmVj",
+            "MhIOCgZoZWFsdGgYBSABKAESFgoOcGxheWVyX3Zpc2libGUYBiABKAgSKQoP",
+            "cGxheWVyX3Bvc2l0aW9uGAcgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhUKDWhh",
+            "c19sYXN0X3NlZW4YCCABKAgSLAoSbGFzdF9zZWVuX3Bvc2l0aW9uGAkgASgL",
+            "MhAuZ2FtZWdlbi52MS5WZWMyEhUKDWxhc3Rfc2Vlbl9hZ2UYCiABKAESKgoQ",
+            "bmF2X3RvX2xhc3Rfc2VlbhgLIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIWCg5s",
+            "YXN0X3NlZW5fcGF0aBgMIAEoARIZChFoYXNfbmVhcmVzdF9hZ2VudBgNIAEo",
+            "CBIwChZuZWFyZXN0X2FnZW50X3Bvc2l0aW9uGA4gASgLMhAuZ2FtZWdlbi52",
+            "MS5WZWMyEicKDWdvYWxfcG9zaXRpb24YDyABKAsyEC5nYW1lZ2VuLnYxLlZl",
+            "YzISJQoLbmF2X3RvX2dvYWwYECABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEQoJ",
+            "Z29hbF9wYXRoGBEgASgBEhEKCWhhc19jb3ZlchgSIAEoCBImCgxuYXZfdG9f",
+            "Y292ZXIYEyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEgoKY292ZXJfcGF0aBgU",
+            "IAEoARIiCghuYXZfYXdheRgVIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIQCghp",
+            "bl9jb3ZlchgWIAEoCBIRCgl3YWxsX3JheXMYFyADKAESEAoIZmVhdHVyZXMY",
+            "HiADKAISEwoLYWN0aW9uX21hc2sYHyADKAgibgoHTnBjVGljaxIiCgRqb2lu",
+            "GAEgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2VudBINCgVsZWF2ZRgCIAMoCRIw",
+            "CgxvYnNlcnZhdGlvbnMYAyADKAsyGi5nYW1lZ2VuLnYxLk5wY09ic2VydmF0",
+            "aW9uIoYBCglOcGNBY3Rpb24SEAoIYWdlbnRfaWQYASABKAkSDgoGYWN0aW9u",
+            "GAIgASgNEgwKBG5hbWUYAyABKAkSIwoJZGlyZWN0aW9uGAQgASgLMhAuZ2Ft",
+            "ZWdlbi52MS5WZWMyEhAKCGRpc2NyZXRlGAUgAygFEhIKCmNvbnRpbnVvdXMY",
+            "BiADKAIiNAoKTnBjQWN0aW9ucxImCgdhY3Rpb25zGAEgAygLMhUuZ2FtZWdl",
+            "bi52MS5OcGNBY3Rpb24qyAEKDVBhcmFtZXRlclR5cGUSHgoaUEFSQU1FVEVS",
+            "X1RZUEVfVU5TUEVDSUZJRUQQABIWChJQQVJBTUVURVJfVFlQRV9JTlQQARIY",
+            "ChRQQVJBTUVURVJfVFlQRV9GTE9BVBACEhcKE1BBUkFNRVRFUl9UWVBFX0JP",
+            "T0wQAxIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQBBIYChRQQVJBTUVURVJf",
+            "VFlQRV9CWVRFUxAFEhcKE1BBUkFNRVRFUl9UWVBFX1RFWFQQBjLhAQoHR2Ft",
+            "ZUdlbhJLCgpMaXN0TW9kZWxzEh0uZ2FtZWdlbi52MS5MaXN0TW9kZWxzUmVx",
+            "dWVzdBoeLmdhbWVnZW4udjEuTGlzdE1vZGVsc1Jlc3BvbnNlEkQKCEdlbmVy",
+            "YXRlEhsuZ2FtZWdlbi52MS5HZW5lcmF0ZVJlcXVlc3QaGS5nYW1lZ2VuLnYx",
+            "LkdlbmVyYXRlRXZlbnQwARJDCgdTZXNzaW9uEhouZ2FtZWdlbi52MS5TZXNz",
+            "aW9uUmVxdWVzdBoYLmdhbWVnZW4udjEuU2Vzc2lvbkV2ZW50KAEwAUINqgIK",
+            "R2FtZUdlbi5WMWIGcHJvdG8z"));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -212,7 +215,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogParams), global::GameGen.V1.DialogParams.Parser, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateEvent), global::GameGen.V1.GenerateEvent.Parser, new[]{ "Progress", "Partial", "Asset", "Final", "IsLast" }, new[]{ "Event" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.Progress), global::GameGen.V1.Progress.Parser, new[]{ "Fraction", "Stage", "Message" }, null, null, null, null),
@@ -5084,6 +5087,10 @@ namespace GameGen.V1 {
       loop_ = other.loop_;
       intensity_ = other.intensity_;
       continuation_ = other.continuation_;
+      form_ = other.form_;
+      style_ = other.style_;
+      drums_ = other.drums_;
+      synth_ = other.synth_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -5178,7 +5185,7 @@ namespace GameGen.V1 {
     public const int TempoFieldNumber = 4;
     private uint tempo_;
     /// <summary>
-    /// beats per minute
+    /// beats per minute; 0 = drawn from the style's range
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -5396,6 +5403,115 @@ namespace GameGen.V1 {
       continuation_ = null;
     }
 
+    /// <summary>Field number for the "form" field.</summary>
+    public const int FormFieldNumber = 12;
+    private string form_;
+    /// <summary>
+    /// "auto", "aaba", "abab", "aabb" or "through"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Form {
+      get { return form_ ?? ""; }
+      set {
+        form_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "form" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasForm {
+      get { return form_ != null; }
+    }
+    /// <summary>Clears the value of the "form" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearForm() {
+      form_ = null;
+    }
+
+    /// <summary>Field number for the "style" field.</summary>
+    public const int StyleFieldNumber = 13;
+    private string style_;
+    /// <summary>
+    /// "town", "battle", "dungeon", "victory" or "exploration"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Style {
+      get { return style_ ?? ""; }
+      set {
+        style_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "style" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasStyle {
+      get { return style_ != null; }
+    }
+    /// <summary>Clears the value of the "style" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearStyle() {
+      style_ = null;
+    }
+
+    /// <summary>Field number for the "drums" field.</summary>
+    public const int DrumsFieldNumber = 14;
+    private bool drums_;
+    /// <summary>
+    /// add a drum track (General MIDI channel 10)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Drums {
+      get { if ((_hasBits0 & 64) != 0) { return drums_; } else { return false; } }
+      set {
+        _hasBits0 |= 64;
+        drums_ = value;
+      }
+    }
+    /// <summary>Gets whether the "drums" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasDrums {
+      get { return (_hasBits0 & 64) != 0; }
+    }
+    /// <summary>Clears the value of the "drums" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearDrums() {
+      _hasBits0 &= ~64;
+    }
+
+    /// <summary>Field number for the "synth" field.</summary>
+    public const int SynthFieldNumber = 15;
+    private string synth_;
+    /// <summary>
+    /// WAV renderer: "auto" (FluidSynth when installed) or "builtin"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Synth {
+      get { return synth_ ?? ""; }
+      set {
+        synth_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "synth" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasSynth {
+      get { return synth_ != null; }
+    }
+    /// <summary>Clears the value of the "synth" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearSynth() {
+      synth_ = null;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -5422,6 +5538,10 @@ namespace GameGen.V1 {
       if (Loop != other.Loop) return false;
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Intensity, other.Intensity)) return false;
       if (Continuation != other.Continuation) return false;
+      if (Form != other.Form) return false;
+      if (Style != other.Style) return false;
+      if (Drums != other.Drums) return false;
+      if (Synth != other.Synth) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -5440,6 +5560,10 @@ namespace GameGen.V1 {
       if (HasLoop) hash ^= Loop.GetHashCode();
       if (HasIntensity) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Intensity);
       if (HasContinuation) hash ^= Continuation.GetHashCode();
+      if (HasForm) hash ^= Form.GetHashCode();
+      if (HasStyle) hash ^= Style.GetHashCode();
+      if (HasDrums) hash ^= Drums.GetHashCode();
+      if (HasSynth) hash ^= Synth.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -5502,6 +5626,22 @@ namespace GameGen.V1 {
         output.WriteRawTag(90);
         output.WriteBytes(Continuation);
       }
+      if (HasForm) {
+        output.WriteRawTag(98);
+        output.WriteString(Form);
+      }
+      if (HasStyle) {
+        output.WriteRawTag(106);
+        output.WriteString(Style);
+      }
+      if (HasDrums) {
+        output.WriteRawTag(112);
+        output.WriteBool(Drums);
+      }
+      if (HasSynth) {
+        output.WriteRawTag(122);
+        output.WriteString(Synth);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -5556,6 +5696,22 @@ namespace GameGen.V1 {
         output.WriteRawTag(90);
         output.WriteBytes(Continuation);
       }
+      if (HasForm) {
+        output.WriteRawTag(98);
+        output.WriteString(Form);
+      }
+      if (HasStyle) {
+        output.WriteRawTag(106);
+        output.WriteString(Style);
+      }
+      if (HasDrums) {
+        output.WriteRawTag(112);
+        output.WriteBool(Drums);
+      }
+      if (HasSynth) {
+        output.WriteRawTag(122);
+        output.WriteString(Synth);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -5598,6 +5754,18 @@ namespace GameGen.V1 {
       }
       if (HasContinuation) {
         size += 1 + pb::CodedOutputStream.ComputeBytesSize(Continuation);
+      }
+      if (HasForm) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Form);
+      }
+      if (HasStyle) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Style);
+      }
+      if (HasDrums) {
+        size += 1 + 1;
+      }
+      if (HasSynth) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Synth);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -5643,6 +5811,18 @@ namespace GameGen.V1 {
       }
       if (other.HasContinuation) {
         Continuation = other.Continuation;
+      }
+      if (other.HasForm) {
+        Form = other.Form;
+      }
+      if (other.HasStyle) {
+        Style = other.Style;
+      }
+      if (other.HasDrums) {
+        Drums = other.Drums;
+      }
+      if (other.HasSynth) {
+        Synth = other.Synth;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -5703,6 +5883,22 @@ namespace GameGen.V1 {
             Continuation = input.ReadBytes();
             break;
           }
+          case 98: {
+            Form = input.ReadString();
+            break;
+          }
+          case 106: {
+            Style = input.ReadString();
+            break;
+          }
+          case 112: {
+            Drums = input.ReadBool();
+            break;
+          }
+          case 122: {
+            Synth = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -5760,6 +5956,22 @@ namespace GameGen.V1 {
           }
           case 90: {
             Continuation = input.ReadBytes();
+            break;
+          }
+          case 98: {
+            Form = input.ReadString();
+            break;
+          }
+          case 106: {
+            Style = input.ReadString();
+            break;
+          }
+          case 112: {
+            Drums = input.ReadBool();
+            break;
+          }
+          case 122: {
+            Synth = input.ReadString();
             break;
           }
         }
