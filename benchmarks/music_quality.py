@@ -1,7 +1,8 @@
 """Music quality against the held-out corpus, control accuracy and loop seams (model vs baseline).
 
     python -m gamegen.generators.music.corpus --out runs/music/corpus.jsonl   # once (minutes)
-    python benchmarks/music_quality.py [--pieces 100]
+    python benchmarks/music_quality.py [--pieces 100]                 # everything, with the contact sheet
+    python benchmarks/music_quality.py --section form --label after   # only the form table (issue 14)
 
 Everything is measured in the normalised key (C major / A minor) on the melody stem:
 pitch-class entropy (bits), scale consistency (muspy: best fraction of notes in one major/minor
@@ -228,6 +229,8 @@ def main() -> None:
                   f"{np.nanmean(np.array(jumps) <= 2):.2f} | {np.nanmean(gaps):.2f} | {over}/{a.pieces} | "
                   f"{np.mean(clicks):.2f} ({np.mean(np.array(clicks) > 0.99):.2f}) |")
 
+    form_table(reg, held, a.pieces, a.bars, a.label, a.sheet)
+
 
 def continuation_table(reg, held, pieces: int) -> None:
     """Prompt with a held-out tune's first 8 bars; compare the 8 new bars with the tune's real next 8."""
@@ -386,7 +389,8 @@ def pianoroll_sheet(examples: dict[str, list], out: Path) -> None:
                 ax.axvline(b * bar_q, color="k", lw=1.6 if b % 4 == 0 else 0.3, alpha=0.6)
             ps = [n[2] for n in notes if n[3] != "drums"] or [60]
             ax.set_xlim(0, len(bars) * bar_q)
-            ax.set_ylim(min(ps + [30]) - 2, max(ps) + 2)
+            drums = any(n[3] == "drums" for n in notes)
+            ax.set_ylim(min(ps + ([30] if drums else [])) - 2, max(ps) + 2)
             ax.set_yticks([])
             ax.set_xticks([])
             if r == 0:

@@ -34,6 +34,7 @@ CHORDS = {  # name -> (root pitch class, 0 = major triad / 1 = minor triad, reso
 }
 SPANS = {"4/4": 2, "3/4": 1, "2/4": 1, "6/8": 1}
 BASS_RANGE = (40, 52)      # root of the bass in this normalised range (E2..D#3 before the key shift)
+BASS_FLOOR = 24            # ... stepping down an octave under a low melody, not below C1
 ACC_FLOOR = 50             # accompaniment: lowest note (D3) unless the melody sits lower
 ACC_TOP = 74               # ... and never above this (D5), whatever the melody does
 DRUM_CHANNEL = 9           # General MIDI: channel 10
@@ -158,7 +159,7 @@ class Harmoniser:
         lo = BASS_RANGE[0]
         r = lo + (root - lo) % 12
         kind = self.style.bass
-        if mel_low is not None and r + (12 if kind == "octaves" else 7) >= mel_low - 2:
+        while mel_low is not None and r + (12 if kind == "octaves" else 7) >= mel_low - 1 and r - 12 >= BASS_FLOOR:
             r -= 12                                # a low melody: the bass steps down an octave
         fifth = r + 7 if r < BASS_RANGE[0] + 5 else r - 5
         if kind == "pedal":
@@ -168,10 +169,14 @@ class Harmoniser:
         first = {"4/4": 12, "2/4": 12, "3/4": 24, "6/8": 18}[self.meter]     # root, then the fifth
         return [(start, first, r), (start + first, span - first, fifth)]
 
-    def _voice(self, tones, mel_low: int | None, size: int = 3) -> tuple[int, ...]:
+    def _voice(self, tones, mel_low: int | None, emphasis: int | None = None) -> tuple[int, ...]:
+        """A voicing under the melody; ``emphasis``: the voice a pattern repeats, which should be
+        the root (a figure that repeats the fifth makes the key sound like the dominant's)."""
         top = ACC_TOP if mel_low is None else min(ACC_TOP, mel_low - 1)
         floor = ACC_FLOOR if top - ACC_FLOOR >= 9 else top - 11
         options = voicings(tones, floor, top)
+        if emphasis is not None:
+            options = [v for v in options if v[emphasis] % 12 == tones[0]] or options
         if not options:
             return ()
         prev = self.voicing
@@ -183,10 +188,10 @@ class Harmoniser:
         return best
 
     def _accompaniment(self, start: int, span: int, tones, mel_low) -> list[tuple[int, int, int]]:
-        v = self._voice(tones, mel_low)
+        pattern = self.style.accompaniment[self.meter]
+        v = self._voice(tones, mel_low, {"arpeggio": 1, "alberti": 2, "ostinato": 0}.get(pattern))
         if not v:
             return []
-        pattern = self.style.accompaniment[self.meter]
         beat = 18 if self.meter == "6/8" else 12
         if pattern == "block":
             return [(start, span, p) for p in v]

@@ -30,7 +30,9 @@ LOOP_STEP = 2                     # max semitones between the loop's last and fi
 NEG = -1e9
 RUN_PENALTY = 0.7                 # logit cost per note beyond 3 in a run of one note length
 REGISTER_PULL = 1.5               # logit scale of the pull towards the register window's middle
-CHORD_PULL = 1.0                  # logit bonus for tones of a chord the plan puts under the note
+CHORD_PULL = 0.6                  # logit bonus for tones of a chord the plan puts under the note
+LEAD_IN = 0.3                     # logit cost per semitone (beyond 2) of the note that leads into a
+                                  # returning bar's first note or into the cadence note
 OFF_SCALE = -1.0                  # logit cost of a pitch off the key's scale (minor: natural + raised 7th)
 SCALE_PCS = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (9, 11, 0, 2, 4, 5, 7, 8)}   # normalised
 
@@ -81,7 +83,8 @@ def tonic_pitches(mode: str) -> np.ndarray:
 
 def sample_bars(stepper, rng: np.random.Generator, c: Controls,
                 prompt: list[list[tuple[int, int]]] | None = None,
-                plan: list | None = None, hints: dict | None = None) -> Iterator[list[tuple[int, int]]]:
+                plan: list | None = None, hints: dict | None = None,
+                octaves: list | None = None) -> Iterator[list[tuple[int, int]]]:
     """Yield ``c.bars`` bars of (ticks, normalised pitch or -1) events, each as soon as it is done.
 
     ``prompt`` (normalised bars) is fed first; the new bars continue its phrase count. ``plan``
@@ -89,6 +92,8 @@ def sample_bars(stepper, rng: np.random.Generator, c: Controls,
     bars return (fed to the model as if it had written them) and where it cadences; ``hints``
     maps a bar index to per-span chord tones (pitch-class tuples, or None) that the model is
     nudged towards (the chords the harmoniser will put under a cadence), read when the bar starts.
+    A returning bar whose first note is more than a fifth from the last note comes back an octave
+    nearer when it fits the window; ``octaves`` (a list) receives each bar's octave shift.
     """
     from . import form as fm
 
@@ -130,6 +135,7 @@ def sample_bars(stepper, rng: np.random.Generator, c: Controls,
     done: list[list[tuple[int, int]]] = []
     recent_durs: list[int] = []
     ema = centre
+    last_pitch = next((q for bar in reversed(prompt or []) for _, q in reversed(bar) if q >= 0), None)
     for b in range(c.bars):
         phrase = (first_bar + b) % enc.PHRASE
         last_bar = b == c.bars - 1
@@ -155,6 +161,18 @@ def sample_bars(stepper, rng: np.random.Generator, c: Controls,
                 acc += d
         if b == 0 and c.loop and not prompt and given and given[0][1] < 0:
             given = []
+        octave = 0
+        first_given = next((q for _, q in given if q >= 0), None)
+        if first_given is not None and last_pitch is not None and abs(first_given - last_pitch) > 7:
+            for o in (-12, 12):       # a return a long leap away comes back an octave nearer, if it fits
+                moved = [q + o for _, q in given if q >= 0]
+                if abs(first_given + o - last_pitch) < abs(first_given - last_pitch) and \
+                        min(moved) >= lo_w and max(moved) <= hi_w:
+                    given = [(d, q + o if q >= 0 else -1) for d, q in given]
+                    octave = o // 12
+                    break
+        if octaves is not None:
+            octaves.append(octave)
         for d, p in given:                      # fed to the model as if it had written them
             logits, state = stepper.step(state, enc.dur_token(d), t, phrase)
             t += d
@@ -163,6 +181,8 @@ def sample_bars(stepper, rng: np.random.Generator, c: Controls,
             recent_durs.append(d)
             if p >= 0 and first_pitch is None:
                 first_pitch = p
+            if p >= 0:
+                last_pitch = p
         cadence = bp.cadence if t < bar_ticks else ""
         cad_len = fm.CADENCE_TICKS[c.meter] if cadence else 0
         cad_start = bar_ticks - cad_len
@@ -170,6 +190,9 @@ def sample_bars(stepper, rng: np.random.Generator, c: Controls,
             cadence, cad_len, cad_start = "", 0, bar_ticks
         span_chords = (hints or {}).get(b)
         spans = len(span_chords) if span_chords else 1
+        nxt = plan[b + 1] if plan and b + 1 < len(plan) else None
+        cad_targets = pitches[np.isin(pc_of, fm.cadence_pitches(cadence, c.mode))] if cadence in (
+            "half", "authentic", "final") else None
         while t < bar_ticks:
             lg = np.full(enc.VOCAB, NEG)
             at_cadence = cadence and t == cad_start
@@ -201,6 +224,18 @@ def sample_bars(stepper, rng: np.random.Generator, c: Controls,
                     bias[pcs_mask(tones)] += CHORD_PULL
             if c.loop and b == 0 and t == 0 and not prompt:
                 allowed[enc.REST] = False            # a loop starts sounding on its first beat
+            target = None
+            if cad_targets is not None and t + d == cad_start:     # leads into the cadence note
+                target = cad_targets[(cad_targets >= lo_w) & (cad_targets <= hi_w)]
+            elif t + d == bar_ticks and nxt is not None and nxt.kind != "new":  # leads into a return
+                src = events if nxt.source == b else done[nxt.source]
+                first = next((q for _, q in src if q >= 0), None)
+                if first is not None:
+                    f = fm.scale_step(first, nxt.steps, c.mode) if nxt.kind == "sequence" else first
+                    target = np.array([f - 12, f, f + 12])    # the return may come an octave nearer
+            if target is not None and len(target):
+                dist = np.abs(pitches[:, None] - target[None, :]).min(axis=1)
+                bias[enc.PITCH_TOKENS] -= LEAD_IN * np.maximum(0, dist - 2)
             if at_cadence:
                 allowed[enc.REST] = False
                 if cadence == "loop":
@@ -216,7 +251,7 @@ def sample_bars(stepper, rng: np.random.Generator, c: Controls,
                     allowed &= pcs_mask(fm.cadence_pitches(cadence, c.mode))
                 if not allowed[enc.PITCH_TOKENS].any():  # register window excludes it: stay in range
                     allowed = pitch_ok.copy()
-            lg = np.where(allowed, (logits + content_bias) * inv_t + bias, NEG)
+            lg = np.where(allowed, (logits + content_bias + bias) * inv_t, NEG)
             tok = _draw(lg, rng)
             t += d
             logits, state = stepper.step(state, tok, t, phrase)
@@ -225,6 +260,7 @@ def sample_bars(stepper, rng: np.random.Generator, c: Controls,
                 first_pitch = p
             if p >= 0:
                 ema = 0.8 * ema + 0.2 * p
+                last_pitch = p
             recent_durs.append(d)
             events.append((d, p))
         done.append(events)

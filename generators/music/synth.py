@@ -4,8 +4,9 @@
 program and the FluidR3 General MIDI soundfont, Debian's ``fluidsynth`` and ``fluid-soundfont-gm``)
 when both are present, else the built-in synthesiser below; ``synth=builtin`` forces the latter.
 Each stem is rendered by its own FluidSynth run (the runs go in parallel) as 32-bit float (no
-dither), down-mixed to mono; FluidSynth's reverb and chorus are deterministic, so the same MIDI
-gives the same bytes (checked by the tests). The WAV's ``LIST/INFO`` chunk (``ISFT``) and the
+dither, chorus off, reverb on), down-mixed to mono; FluidSynth's reverb is deterministic, so the
+same MIDI gives the same bytes (checked by the tests). A full-intensity mix without stems is one
+run of the whole file. The WAV's ``LIST/INFO`` chunk (``ISFT``) and the
 final event's ``renderer`` say which renderer made it.
 
 Built-in: 22050 Hz, 16-bit, mono. Each stem has its own timbre (a few harmonics and an envelope with a
@@ -41,7 +42,7 @@ TIMBRE = {  # stem -> (harmonic amplitudes, level, decay per second)
 GAIN = 0.8      # fixed master gain (no per-piece normalisation, so stems and mixes agree)
 BUILTIN = "gamegen built-in additive synthesiser"
 SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2",)
-FLUID_GAIN = 0.6       # FluidSynth's master gain (-g): a dense battle mix peaks near full scale
+FLUID_GAIN = 1.4       # FluidSynth's master gain (-g): dense mixes peak near 2/3 of full scale
 FLUID_TAIL = 1.5       # seconds rendered after the last note (release and reverb)
 
 
@@ -96,7 +97,7 @@ def render_fluidsynth(midis: dict[str, bytes], seconds: float, loop: bool) -> di
             src.write_bytes(data)
             procs[name] = (dst, subprocess.Popen(
                 [exe, "-ni", "-q", "-T", "raw", "-O", "float", "-r", str(RATE), "-g", str(FLUID_GAIN),
-                 "-o", "synth.cpu-cores=1", "-o", "synth.dynamic-sample-loading=1", "-F", str(dst), sf, str(src)],
+                 "-C", "0", "-o", "synth.cpu-cores=1", "-o", "synth.dynamic-sample-loading=1", "-F", str(dst), sf, str(src)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         for name, (dst, proc) in procs.items():
             _, err = proc.communicate(timeout=120)
@@ -179,7 +180,7 @@ def _drum(key: int, velocity: int) -> np.ndarray:
         bright = np.diff(noise, prepend=0.0)
         sig = 0.35 * bright * np.exp(-t * {42: 45, 46: 10, 49: 3, 51: 6, 54: 20}.get(key, 25))
     sig[:20] *= np.linspace(0.0, 1.0, 20)
-    return (0.25 * sig * velocity / 100.0).astype(np.float32)
+    return (0.12 * sig * velocity / 100.0).astype(np.float32)
 
 
 def info_chunk(software: str) -> bytes:
