@@ -43,21 +43,35 @@ def main() -> None:
     a = ap.parse_args()
     reg = load_registry(device="cpu")
     params = {"bars": 16, "meter": "4/4", "tempo": 120}
-    print(f"16 bars of 4/4, median over {a.n} seeds (after warm-up); CPU, ORT intra-op threads 1\n")
+    print(f"16 bars of 4/4 at 120 bpm, median over {a.n} seeds (FluidSynth rows: {max(5, a.n // 5)}) after "
+          "warm-up; CPU, ORT intra-op threads 1\n")
     print("| model | formats | in-process total (ms) | first bar streamed (ms) | melody tokens |")
     print("|---|---|---|---|---|")
+    from gamegen.generators.music import synth
+
+    fluid = synth.fluidsynth() is not None
+    rows = [(["mid"], {}), (["mid"], {"style": "battle", "drums": True}), (["mid", "wav"], {"synth": "builtin"})]
+    if fluid:
+        rows += [(["mid", "wav"], {"synth": "auto"}), (["mid", "wav", "stems"], {"synth": "auto", "drums": True})]
     for ref in ("music/music-lstm", "music/music-markov"):
         gen = reg.resolve(ref)
-        for formats in (["mid"], ["mid", "wav"]):
+        names = {p.name for p in gen.info.params}
+        for formats, extra in rows:
+            if any(k not in names for k in extra):
+                continue                   # an older generator without these controls
+            n = a.n if "wav" not in formats or extra.get("synth") == "builtin" else max(5, a.n // 5)
             tot, first, toks = [], [], []
-            for s in range(a.n):
-                t, f = timed_generate(gen, s, params, formats)
+            for s in range(n):
+                t, f = timed_generate(gen, s, {**params, **extra}, formats)
                 tot.append(t)
                 first.append(f)
             for s in range(3):
                 final = list(gen.generate(s, params, ["mid"]))[-1]
                 toks.append(sum(1 + 2 * len(b) for b in final.extra["melody_bars"]))
-            print(f"| {ref} | {'+'.join(formats)} | {statistics.median(tot):.1f} | {statistics.median(first):.2f} | "
+            label = "+".join(formats) + "".join(f", {k}={v}" for k, v in extra.items())
+            if extra.get("synth") == "auto":
+                label += " (FluidSynth)"
+            print(f"| {ref} | {label} | {statistics.median(tot):.1f} | {statistics.median(first):.2f} | "
                   f"{int(np.mean(toks))} |")
 
     # over gRPC

@@ -356,11 +356,57 @@ def form_table(reg, held, n_pieces: int, n_bars: int, label: str, sheet: Path | 
     if sheet is not None:
         pianoroll_sheet(examples, sheet)
         print(f"\ncontact sheet: {sheet}")
+        gen = reg.resolve(MODELS[0])
+        if "style" in {p.name for p in gen.info.params}:
+            styles = {}
+            for style in ("town", "battle", "dungeon", "victory", "exploration"):
+                rolls = []
+                for seed in (1, 2):
+                    evs, final = generate(gen, seed, {"bars": 8, "style": style, "drums": True})
+                    rolls.append((final.extra["melody_bars"], [n for e in evs if isinstance(e, MusicBar)
+                                                               for n in e.notes]))
+                styles[f"{MODELS[0]} style={style}, drums"] = rolls
+            out = sheet.with_name(sheet.stem + "_styles.png")
+            pianoroll_sheet(styles, out, cols_per_row=True)
+            print(f"styles sheet: {out}")
+            out = sheet.with_name(sheet.stem + "_spectrogram.png")
+            spectrogram_sheet(gen, out)
+            print(f"preview spectrograms: {out}")
 
 
-def pianoroll_sheet(examples: dict[str, list], out: Path) -> None:
+def spectrogram_sheet(gen, out: Path) -> None:
+    """The same 8 bars (town, drums) rendered by the built-in synthesiser and by FluidSynth."""
+    import io
+    import wave
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gamegen.generators.music import synth
+
+    choices = ["builtin"] + (["auto"] if synth.fluidsynth() else [])
+    fig, axes = plt.subplots(len(choices), 1, figsize=(12, 2.6 * len(choices)), dpi=72, squeeze=False)
+    for ax, choice in zip(axes[:, 0], choices):
+        evs, final = generate(gen, 3, {"bars": 8, "style": "town", "drums": True, "tempo": 112, "synth": choice},
+                              ("wav",))
+        wav = next(e for e in evs if isinstance(e, Asset)).data
+        with wave.open(io.BytesIO(wav)) as w:
+            x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float) / 32768
+        ax.specgram(x, NFFT=1024, Fs=synth.RATE, noverlap=512, cmap="magma", vmin=-120)
+        ax.set_ylim(0, 8000)
+        ax.set_title(f"{synth.renderer(choice)} (peak {np.abs(x).max():.2f}, rms {np.sqrt((x ** 2).mean()):.3f})",
+                     fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def pianoroll_sheet(examples: dict[str, list], out: Path, cols_per_row: bool = False) -> None:
     """Piano rolls side by side: one column per source, three pieces each (melody red, chords blue,
-    bass green, drums grey ticks at the bottom; bar lines thin, phrase lines every 4 bars thick)."""
+    bass green, drums grey ticks at the bottom; bar lines thin, phrase lines every 4 bars thick).
+    ``cols_per_row``: one row per source instead (its pieces side by side)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -368,7 +414,11 @@ def pianoroll_sheet(examples: dict[str, list], out: Path) -> None:
 
     cols = list(examples)
     rows = max(len(v) for v in examples.values())
-    fig, axes = plt.subplots(rows, len(cols), figsize=(6.2 * len(cols), 2.4 * rows), dpi=72, squeeze=False)
+    if cols_per_row:
+        fig, grid = plt.subplots(len(cols), rows, figsize=(6.2 * rows, 2.4 * len(cols)), dpi=72, squeeze=False)
+        axes = grid.T
+    else:
+        fig, axes = plt.subplots(rows, len(cols), figsize=(6.2 * len(cols), 2.4 * rows), dpi=72, squeeze=False)
     colours = {"melody": "#d62728", "chords": "#1f77b4", "bass": "#2ca02c", "drums": "#7f7f7f"}
     for c, name in enumerate(cols):
         for r in range(rows):
@@ -382,15 +432,16 @@ def pianoroll_sheet(examples: dict[str, list], out: Path) -> None:
                 notes = [(s / enc.TICKS, d / enc.TICKS, p, "melody") for s, d, p in enc.notes_of(bars)]
             else:
                 notes = [(n.start, n.duration, n.pitch, n.track) for n in notes]
+            ps = [n[2] for n in notes if n[3] != "drums"] or [60]
+            drum_row = min(ps) - 3
             for s, d, p, tr in notes:
-                y = 30 if tr == "drums" else p
+                y = drum_row if tr == "drums" else p
                 ax.add_patch(plt.Rectangle((s, y - 0.4), max(d, 0.08), 0.8, color=colours[tr], lw=0))
             for b in range(len(bars) + 1):
                 ax.axvline(b * bar_q, color="k", lw=1.6 if b % 4 == 0 else 0.3, alpha=0.6)
-            ps = [n[2] for n in notes if n[3] != "drums"] or [60]
             ax.set_xlim(0, len(bars) * bar_q)
             drums = any(n[3] == "drums" for n in notes)
-            ax.set_ylim(min(ps + ([30] if drums else [])) - 2, max(ps) + 2)
+            ax.set_ylim((drum_row if drums else min(ps)) - 2, max(ps) + 2)
             ax.set_yticks([])
             ax.set_xticks([])
             if r == 0:

@@ -36,7 +36,7 @@ import numpy as np
 
 FORMS = ("auto", "aaba", "abab", "aabb", "through")
 PHRASE_BARS = 4
-CADENCE_TICKS = {"4/4": 24, "3/4": 24, "2/4": 12, "6/8": 18}   # length of the cadence's last note
+CADENCE_TICKS = {"4/4": 24, "3/4": 36, "2/4": 12, "6/8": 18}   # length of the cadence's last note
 # normalised pitch classes the cadence's last note may take (C major / A minor)
 HALF = {"major": (7, 11, 2), "minor": (4, 8, 11)}
 AUTHENTIC_END = {"major": (0,), "minor": (9,)}
@@ -81,7 +81,6 @@ def plan(form: str, bars: int, rng: np.random.Generator, loop: bool = False, var
         cadences.append(cad)
         src = first_of.get(letter)
         for k in range(n):
-            b = start + k
             is_end = k == n - 1
             c = cad if is_end else ""
             if src is not None:                           # a return of an earlier phrase

@@ -11,14 +11,17 @@ cadences: a half cadence puts V under the phrase's last note, an authentic caden
 one-span meters V fills the bar before). The first span is the tonic; a non-looping piece ends on
 the tonic, a loop on the dominant, which resolves into bar one when the piece repeats.
 
-Accompaniment patterns (per span): ``block`` (a held chord), ``pads`` (held, open voicing),
-``arpeggio`` (chord tones up and down in eighths), ``alberti`` (low-high-middle-high eighths),
-``waltz`` (chords on beats 2 and 3; off-beat chords in other meters), ``march`` (short chords on
-the beats), ``ostinato`` (a repeated eighth-note figure on root and fifth). The accompaniment is
-voiced under the lowest melody note of its bar (close position, nearest to the previous voicing;
-never above that note) and over the bass. Bass patterns: ``root_fifth``, ``pedal`` (the root
-held), ``octaves`` (root and its octave in eighths). Everything is in the normalised key (C major
-/ A minor), in ticks, and deterministic.
+Accompaniment patterns (per span): ``block`` (a held chord), ``pads`` (held, the root doubled an
+octave down), ``arpeggio`` (chord tones upwards in eighths), ``alberti`` (low-high-middle-high
+eighths), ``waltz`` (chords on beats 2 and 3; off-beat chords in other meters), ``march`` (short
+chords on the beats), ``ostinato`` (a repeated eighth-note figure on the chord's root). The
+accompaniment is voiced under the lowest melody note of its bar (close position, nearest to the
+previous voicing; never above that note) and over the bass; dominant chords (V, and secondary
+dominants) sound as dominant sevenths (the seventh is the key's fourth degree, which also tells
+the key from the dominant's); a figure that repeats one voice repeats the root. Bass patterns:
+``root_fifth``, ``pedal`` (the root held), ``octaves`` (root and its octave in eighths),
+``walking`` (root, third, fifth, third in beats); under a low melody the bass steps down an
+octave. Everything is in the normalised key (C major / A minor), in ticks, and deterministic.
 """
 
 from __future__ import annotations
@@ -147,7 +150,9 @@ class Harmoniser:
             names.append(name)
             root = CHORDS[self.mode][name][0]
             tones = chord_tones(self.mode, name)
-            bass += self._bass(s * span, span, root, mel_low)
+            bass += self._bass(s * span, span, root, mel_low, tones)
+            if name in ("V", "v/V") or "/" in name:     # dominants sound as dominant sevenths
+                tones = tones + ((root + 10) % 12,)
             acc += self._accompaniment(s * span, span, tones, mel_low)
         drums = drum_bar(self.style.drums, self.meter, b, self.bars) if self.drums else []
         self.index += 1
@@ -155,7 +160,7 @@ class Harmoniser:
 
     # -- patterns -------------------------------------------------------------------------------
 
-    def _bass(self, start: int, span: int, root: int, mel_low: int | None) -> list[tuple[int, int, int]]:
+    def _bass(self, start: int, span: int, root: int, mel_low: int | None, tones) -> list[tuple[int, int, int]]:
         lo = BASS_RANGE[0]
         r = lo + (root - lo) % 12
         kind = self.style.bass
@@ -166,7 +171,14 @@ class Harmoniser:
             return [(start, span, r)]
         if kind == "octaves":
             return [(start + k, 6, r if (k // 6) % 2 == 0 else r + 12) for k in range(0, span, 6)]
-        first = {"4/4": 12, "2/4": 12, "3/4": 24, "6/8": 18}[self.meter]     # root, then the fifth
+        if kind == "walking":     # root, third, fifth, third in beats
+            third = r + (tones[1] - tones[0]) % 12
+            line = [r, third, r + 7, third]
+            beat = 18 if self.meter == "6/8" else 12
+            return [(start + k, beat, line[(k // beat) % 4]) for k in range(0, span, beat)]
+        if self.meter == "3/4":   # oom-pah-pah: one bass note a bar, root and fifth in alternate bars
+            return [(start, span, r if self.index % 2 == 0 or self.style.accompaniment["3/4"] != "waltz" else fifth)]
+        first = {"4/4": 12, "2/4": 12, "6/8": 18}[self.meter]     # root, then the fifth
         return [(start, first, r), (start + first, span - first, fifth)]
 
     def _voice(self, tones, mel_low: int | None, emphasis: int | None = None) -> tuple[int, ...]:
@@ -189,7 +201,8 @@ class Harmoniser:
 
     def _accompaniment(self, start: int, span: int, tones, mel_low) -> list[tuple[int, int, int]]:
         pattern = self.style.accompaniment[self.meter]
-        v = self._voice(tones, mel_low, {"arpeggio": 1, "alberti": 2, "ostinato": 0}.get(pattern))
+        emphasis = {"arpeggio": 1, "alberti": 2, "ostinato": 0}.get(pattern) if len(tones) == 3 else None
+        v = self._voice(tones, mel_low, emphasis)
         if not v:
             return []
         beat = 18 if self.meter == "6/8" else 12
@@ -197,19 +210,24 @@ class Harmoniser:
             return [(start, span, p) for p in v]
         if pattern == "pads":     # held through the span, with the root doubled an octave down
             return [(start, span, p) for p in ((v[0] - 12,) if v[0] - 12 > BASS_RANGE[1] else ()) + v]
+        four = len(v) == 4
+        step = 12 if self.meter == "3/4" else 6    # 3/4 figures move in beats, so the bar's three beats are heard
+        if pattern in ("arpeggio", "alberti", "ostinato") and step == 12:
+            seq = [v[0], v[2], v[1]] if pattern == "alberti" else [v[0], v[1], v[2]]
+            return [(start + k, 12, seq[(k // 12) % 3]) for k in range(0, span, 12)]
         if pattern == "arpeggio":
-            seq = [v[0], v[1], v[2], v[1]]
+            seq = [v[0], v[1], v[2], v[3]] if four else [v[0], v[1], v[2], v[1]]
             return [(start + k, 6, seq[(k // 6) % 4]) for k in range(0, span, 6)]
         if pattern == "alberti":
-            seq = [v[0], v[2], v[1], v[2]]
+            seq = [v[0], v[3], v[1], v[2]] if four else [v[0], v[2], v[1], v[2]]
             return [(start + k, 6, seq[(k // 6) % 4]) for k in range(0, span, 6)]
         if pattern == "ostinato":
-            seq = [v[0], v[0], v[2], v[0], v[1], v[0], v[2], v[1]]
+            seq = [v[0], v[0], v[2], v[0], v[3 if four else 1], v[0], v[2], v[1]]
             return [(start + k, 6, seq[(k // 6) % 8]) for k in range(0, span, 6)]
-        if pattern == "waltz":    # off the downbeat: beats 2 and 3 (the bass takes beat 1)
+        if pattern == "waltz":    # off the downbeat: short chords on beats 2 and 3 (the bass takes beat 1)
             out = []
             for k in range(beat, span, beat):
-                out += [(start + k, beat - 2, p) for p in v]
+                out += [(start + k, beat // 2, p) for p in v]
             if span <= beat:      # a one-beat span: the off-beat half
                 out = [(start + beat // 2, beat // 2, p) for p in v]
             return out

@@ -33,7 +33,7 @@ REGISTER_PULL = 1.5               # logit scale of the pull towards the register
 CHORD_PULL = 0.6                  # logit bonus for tones of a chord the plan puts under the note
 LEAD_IN = 0.3                     # logit cost per semitone (beyond 2) of the note that leads into a
                                   # returning bar's first note or into the cadence note
-OFF_SCALE = -1.0                  # logit cost of a pitch off the key's scale (minor: natural + raised 7th)
+OFF_SCALE = -2.0                  # logit cost of a pitch off the key's scale (minor: natural + raised 7th)
 SCALE_PCS = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (9, 11, 0, 2, 4, 5, 7, 8)}   # normalised
 
 

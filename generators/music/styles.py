@@ -66,9 +66,9 @@ STYLES = {
          "minor": {"i": 0.6, "iv": 0.3, "v/V": 0.45, "VI": 0.3, "III": 0.2}},
         {"melody": 56, "bass": 58, "chords": 61}, "march"),
     "exploration": Style(
-        "exploration", "open and wandering: oboe over harp arpeggios, I ii iii IV V vi with secondary dominants "
+        "exploration", "open and wandering: oboe over harp arpeggios, a walking bass, I ii iii IV V vi with secondary dominants "
         "(V/V, V/vi, V/ii), ride cymbal", (84, 104), -0.05, ("abab", "aaba", "through"),
-        {"4/4": "arpeggio", "2/4": "arpeggio", "3/4": "arpeggio", "6/8": "arpeggio"}, "root_fifth",
+        {"4/4": "arpeggio", "2/4": "arpeggio", "3/4": "arpeggio", "6/8": "arpeggio"}, "walking",
         {"major": {"I": 0.45, "ii": 0.25, "iii": 0.1, "IV": 0.3, "V": 0.35, "vi": 0.3,
                    "V/V": 0.12, "V/vi": 0.12, "V/ii": 0.08},
          "minor": {"i": 0.5, "III": 0.25, "iv": 0.3, "v/V": 0.35, "VI": 0.3, "VII": 0.2, "V/iv": 0.1}},
