@@ -8,7 +8,7 @@ chosen as soon as its bar is finished, so stems stream with the melody: it score
 it covers (chord tones +1 per tick, twice on the span's first beat; other notes -0.5), plus the
 style's prior for the chord and a small bonus for changing chord. The form plan forces the
 cadences: a half cadence puts V under the phrase's last note, an authentic cadence V then I (in
-one-span meters V fills the bar before). The first span is the tonic; a non-looping piece ends on
+one-span meters V fills the bar before). Every phrase starts on the tonic; a non-looping piece ends on
 the tonic, a loop on the dominant, which resolves into bar one when the piece repeats.
 
 Accompaniment patterns (per span): ``block`` (a held chord), ``pads`` (held, the root doubled an
@@ -114,6 +114,9 @@ class Harmoniser:
                         self.forced[b][s] = name
                 if before and b > 0 and self.forced[b - 1][-1] is None:
                     self.forced[b - 1][-1] = before
+        for b in range(0, bars, fm.PHRASE_BARS):   # every phrase starts on the tonic
+            if self.forced[b][0] is None:
+                self.forced[b][0] = tonic
         if bars:
             self.forced[0][0] = tonic
             self.forced[-1][-1] = dom if loop else tonic
