@@ -178,7 +178,7 @@ def _drum(key: int, velocity: int) -> np.ndarray:
         sig = 0.6 * noise * np.exp(-t * (40 if key == 37 else 18)) + 0.4 * np.sin(2 * np.pi * 190 * t) * np.exp(-t * 25)
     else:                                                   # hats, cymbals, tambourine: bright noise
         bright = np.diff(noise, prepend=0.0)
-        sig = 0.35 * bright * np.exp(-t * {42: 45, 46: 10, 49: 3, 51: 6, 54: 20}.get(key, 25))
+        sig = 0.12 * bright * np.exp(-t * {42: 60, 46: 10, 49: 3, 51: 6, 54: 30}.get(key, 30))
     sig[:20] *= np.linspace(0.0, 1.0, 20)
     return (0.12 * sig * velocity / 100.0).astype(np.float32)
 
