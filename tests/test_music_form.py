@@ -218,3 +218,14 @@ def test_plan_is_deterministic_and_covers_every_bar():
             assert [i for i, p in enumerate(a) if p.cadence] == sorted({i for i in range(3, bars, 4)} | {bars - 1})
     assert fm.scale_step(60, 1, "major") == 62 and fm.scale_step(64, 1, "major") == 65
     assert fm.scale_step(71, 1, "major") == 72 and fm.scale_step(60, -1, "major") == 59
+
+
+def test_midi_writer_gives_the_bytes_mido_writes(registry):
+    """The packed note events (generators/music/midi.py) are what mido itself saves for the file."""
+    evs = list(registry.resolve(LSTM).generate(2, {"bars": 4, "style": "battle", "drums": True, "meter": "6/8",
+                                                   "key": "F#", "mode": "minor"}, ["mid"]))
+    data = next(e for e in evs if isinstance(e, Asset)).data
+    mf = mido.MidiFile(file=io.BytesIO(data))
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    assert buf.getvalue() == data and len(mf.tracks) == 5
