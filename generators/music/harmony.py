@@ -188,8 +188,11 @@ class Harmoniser:
         """A voicing under the melody; ``emphasis``: the voice a pattern repeats, which should be
         the root (a figure that repeats the fifth makes the key sound like the dominant's)."""
         top = ACC_TOP if mel_low is None else min(ACC_TOP, mel_low - 1)
-        floor = ACC_FLOOR if top - ACC_FLOOR >= 9 else top - 11
+        floor = min(ACC_FLOOR, top - 11)          # at least an octave of room under the melody
         options = voicings(tones, floor, top)
+        while not options and floor > top - 24:
+            floor -= 1
+            options = voicings(tones, floor, top)
         if emphasis is not None:
             options = [v for v in options if v[emphasis] % 12 == tones[0]] or options
         if not options:
