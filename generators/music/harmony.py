@@ -114,18 +114,21 @@ class Harmoniser:
                         self.forced[b][s] = name
                 if before and b > 0 and self.forced[b - 1][-1] is None:
                     self.forced[b - 1][-1] = before
+        self.steer = [list(f) for f in self.forced]   # what the melody is nudged towards: the cadences
         for b in range(0, bars, fm.PHRASE_BARS):   # every phrase starts on the tonic
             if self.forced[b][0] is None:
                 self.forced[b][0] = tonic
         if bars:
-            self.forced[0][0] = tonic
+            self.forced[0][0] = self.steer[0][0] = tonic     # the opening states the key
             self.forced[-1][-1] = dom if loop else tonic
 
     def hints(self, b: int):
-        """Per-span chord tones the melody of bar ``b`` is nudged towards (forced chords only)."""
-        if b >= len(self.forced) or not any(self.forced[b]):
+        """Per-span chord tones the melody of bar ``b`` is nudged towards: the chords forced by a
+        cadence, and the tonic under the opening (the tonic forced at later phrase starts is not
+        steered: pulling every phrase's first notes onto the tonic triad made the melody leap)."""
+        if b >= len(self.steer) or not any(self.steer[b]):
             return None
-        return [chord_tones(self.mode, n) if n else None for n in self.forced[b]]
+        return [chord_tones(self.mode, n) if n else None for n in self.steer[b]]
 
     def bar(self, events: list[tuple[int, int]]):
         """Stems for the next bar. Times are ticks from the bar's start.
