@@ -135,18 +135,11 @@ SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (9, 11, 0, 2, 4, 5, 7)}   # 
 
 def scale_step(pitch: int, steps: int, mode: str) -> int:
     """``pitch`` moved ``steps`` scale degrees (a pitch off the scale moves with its lower neighbour)."""
-    scale = SCALES[mode]
+    ordered = sorted(SCALES[mode])            # both normalised scales hold pitch class 0
     pc, octave = pitch % 12, pitch // 12
-    below = max((s for s in scale if s <= pc), default=None)
-    if below is None:                       # below the first degree (A minor: pc < 9 handled by wrap)
-        below = max(scale)
-        octave -= 1
-        pc += 12
-    off = pc - below
-    idx = sorted(scale).index(below) + steps
-    ordered = sorted(scale)
-    o, i = divmod(idx, len(ordered))
-    return (octave + o) * 12 + ordered[i] + off
+    below = max(s for s in ordered if s <= pc)
+    o, i = divmod(ordered.index(below) + steps, len(ordered))
+    return (octave + o) * 12 + ordered[i] + (pc - below)
 
 
 def transpose_bar(events: list[tuple[int, int]], steps: int, mode: str) -> list[tuple[int, int]]:
