@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -28,13 +29,19 @@ from gamegen.server.registry import SessionFactory, load_registry
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def cpu_seconds() -> float:
+    """This process's CPU time plus its finished children's (FluidSynth runs as a child)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed_generate(gen, seed, params, formats):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     first = None
     for e in gen.generate(seed, params, formats):
         if first is None and isinstance(e, MusicBar):
             first = time.perf_counter() - t0
-    return (time.perf_counter() - t0) * 1e3, first * 1e3
+    return (time.perf_counter() - t0) * 1e3, first * 1e3, (cpu_seconds() - c0) * 1e3
 
 
 def main() -> None:
@@ -43,22 +50,38 @@ def main() -> None:
     a = ap.parse_args()
     reg = load_registry(device="cpu")
     params = {"bars": 16, "meter": "4/4", "tempo": 120}
-    print(f"16 bars of 4/4, median over {a.n} seeds (after warm-up); CPU, ORT intra-op threads 1\n")
-    print("| model | formats | in-process total (ms) | first bar streamed (ms) | melody tokens |")
-    print("|---|---|---|---|---|")
+    print(f"16 bars of 4/4 at 120 bpm, median over {a.n} seeds (FluidSynth rows: {max(5, a.n // 5)}) after "
+          "warm-up; CPU, ORT intra-op threads 1\n")
+    print("| model | formats | in-process total (ms) | CPU time incl. FluidSynth (ms) | first bar streamed (ms) | "
+          "melody tokens |")
+    print("|---|---|---|---|---|---|")
+    from gamegen.generators.music import synth
+
+    fluid = synth.fluidsynth() is not None
+    rows = [(["mid"], {}), (["mid"], {"style": "battle", "drums": True}), (["mid", "wav"], {"synth": "builtin"})]
+    if fluid:
+        rows += [(["mid", "wav"], {"synth": "auto"}), (["mid", "wav", "stems"], {"synth": "auto", "drums": True})]
     for ref in ("music/music-lstm", "music/music-markov"):
         gen = reg.resolve(ref)
-        for formats in (["mid"], ["mid", "wav"]):
-            tot, first, toks = [], [], []
-            for s in range(a.n):
-                t, f = timed_generate(gen, s, params, formats)
+        names = {p.name for p in gen.info.params}
+        for formats, extra in rows:
+            if any(k not in names for k in extra):
+                continue                   # an older generator without these controls
+            n = a.n if "wav" not in formats or extra.get("synth") == "builtin" else max(5, a.n // 5)
+            tot, first, toks, cpu = [], [], [], []
+            for s in range(n):
+                t, f, c = timed_generate(gen, s, {**params, **extra}, formats)
                 tot.append(t)
                 first.append(f)
+                cpu.append(c)
             for s in range(3):
                 final = list(gen.generate(s, params, ["mid"]))[-1]
                 toks.append(sum(1 + 2 * len(b) for b in final.extra["melody_bars"]))
-            print(f"| {ref} | {'+'.join(formats)} | {statistics.median(tot):.1f} | {statistics.median(first):.2f} | "
-                  f"{int(np.mean(toks))} |")
+            label = "+".join(formats) + "".join(f", {k}={v}" for k, v in extra.items())
+            if extra.get("synth") == "auto":
+                label += " (FluidSynth)"
+            print(f"| {ref} | {label} | {statistics.median(tot):.1f} | {statistics.median(cpu):.1f} | "
+                  f"{statistics.median(first):.2f} | {int(np.mean(toks))} |")
 
     # over gRPC
     import sys
@@ -79,7 +102,7 @@ def main() -> None:
                         f = time.perf_counter() - t0
                 tot.append((time.perf_counter() - t0) * 1e3)
                 first.append(f * 1e3)
-        print(f"| music/music-lstm over gRPC (loopback) | mid | {statistics.median(tot):.1f} | "
+        print(f"| music/music-lstm over gRPC (loopback) | mid | {statistics.median(tot):.1f} | | "
               f"{statistics.median(first):.2f} | |")
     finally:
         srv.stop()

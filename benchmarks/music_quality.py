@@ -1,7 +1,8 @@
 """Music quality against the held-out corpus, control accuracy and loop seams (model vs baseline).
 
     python -m gamegen.generators.music.corpus --out runs/music/corpus.jsonl   # once (minutes)
-    python benchmarks/music_quality.py [--pieces 100]
+    python benchmarks/music_quality.py [--pieces 100]                 # everything, with the contact sheet
+    python benchmarks/music_quality.py --section form --label after   # only the form table (issue 14)
 
 Everything is measured in the normalised key (C major / A minor) on the melody stem:
 pitch-class entropy (bits), scale consistency (muspy: best fraction of notes in one major/minor
@@ -82,10 +83,17 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=Path("runs/music/corpus.jsonl"))
     ap.add_argument("--pieces", type=int, default=100)
     ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--section", choices=("all", "form"), default="all",
+                    help="form: only the form/cadence/rhythm/register table and the contact sheet")
+    ap.add_argument("--sheet", type=Path, default=Path("benchmarks/results/music_pianoroll.png"))
+    ap.add_argument("--label", default="", help="a word for the table rows (e.g. before / after)")
     a = ap.parse_args()
     pieces = load(a.corpus)
     train = [p for p in pieces if not p["held_out"]]
     held = [p for p in pieces if p["held_out"]]
+    if a.section == "form":
+        form_table(load_registry(device="cpu"), held, a.pieces, a.bars, a.label, a.sheet)
+        return
     print(f"corpus: {len(train)} training pieces, {len(held)} held out; {a.pieces} generated pieces per model, "
           f"{a.bars} bars, modes/meters drawn like the held-out pieces")
     sam = an.SuffixAutomaton()
@@ -221,6 +229,8 @@ def main() -> None:
                   f"{np.nanmean(np.array(jumps) <= 2):.2f} | {np.nanmean(gaps):.2f} | {over}/{a.pieces} | "
                   f"{np.mean(clicks):.2f} ({np.mean(np.array(clicks) > 0.99):.2f}) |")
 
+    form_table(reg, held, a.pieces, a.bars, a.label, a.sheet)
+
 
 def continuation_table(reg, held, pieces: int) -> None:
     """Prompt with a held-out tune's first 8 bars; compare the 8 new bars with the tune's real next 8."""
@@ -262,6 +272,184 @@ def continuation_table(reg, held, pieces: int) -> None:
             r, n, m, ok = res[prompted]
             print(f"| {ref} | {'first 8 bars' if prompted else 'none (same key, mode, meter)'} | {np.mean(r):.3f} | "
                   f"{np.mean(n):.3f} | {np.mean(m):.2f} | {ok}/{len(tunes)} |")
+
+
+def _summary(pieces) -> dict:
+    """Form, cadence, rhythm, interval and register figures of (bars, mode, meter, notes|None, window|None)."""
+    rep, cad, other, ent, eighth, mono, ceil, pinned, over, ints, rhy = ([] for _ in range(11))
+    ints_h, rhy_h = np.zeros(25), np.zeros(len(enc.DURS))
+    for bars, mode, meter, notes, window in pieces:
+        mel = enc.notes_of(bars)
+        if len(mel) < 2:
+            continue
+        durs = [d for _, d, _ in mel]
+        rep.append(an.repeat_fraction(bars))
+        c, o = an.cadence_rates(bars, mode, meter)
+        cad.append(c)
+        other.append(o)
+        ent.append(an.rhythm_entropy(durs))
+        eighth.append(an.eighth_share(durs))
+        mono.append(an.eighth_share(durs) > 0.8)
+        ints_h += an.interval_histogram([p for *_, p in mel])
+        rhy_h += an.rhythm_histogram(durs)
+        if window is not None:
+            top = [p >= window[1] - 2 for *_, p in mel]
+            ceil.append(np.mean(top))
+            pinned.append(np.mean(top) > 0.3)
+        if notes is not None:
+            m = [(n.start, n.duration, n.pitch) for n in notes if n.track == "melody"]
+            acc = [(n.start, n.duration, n.pitch) for n in notes if n.track == "chords"]
+            over.append(an.register_overlap(m, acc))
+    return {"n": len(rep), "rep": np.mean(rep), "cad": np.nanmean(cad), "other": np.nanmean(other),
+            "ent": np.mean(ent), "eighth": np.mean(eighth), "mono": np.mean(mono),
+            "ceil": np.mean(ceil) if ceil else math.nan, "pinned": np.mean(pinned) if pinned else math.nan,
+            "over": np.mean(over) if over else math.nan, "ints": ints_h, "rhy": rhy_h}
+
+
+def form_table(reg, held, n_pieces: int, n_bars: int, label: str, sheet: Path | None) -> None:
+    """Issue 14's figures: does a piece have form (returning bars, cadences at bars 4, 8, ...),
+    varied rhythm, a corpus-like interval profile and an accompaniment under the melody?"""
+    from gamegen.generators.music.generator import REGISTERS
+
+    rng = np.random.default_rng(0)
+    plan = [held[int(i)] for i in rng.integers(0, len(held), n_pieces)]
+    real = [(piece_bars(p)[:n_bars], p["mode"], p["meter"], None, None) for p in held if len(p["bars"]) >= 8]
+    rows = [("held-out corpus (first %d bars)" % n_bars, _summary(real))]
+    examples: dict[str, list] = {"held-out corpus": [(r[0], None) for r in real[:3]]}
+    for ref in MODELS:
+        gen = reg.resolve(ref)
+        names = {p.name for p in gen.info.params}
+        got = []
+        for seed, p in enumerate(plan):
+            params = {"key": "C" if p["mode"] == "major" else "A", "mode": p["mode"], "meter": p["meter"],
+                      "bars": n_bars}
+            evs, final = generate(gen, seed, params)
+            notes = [n for e in evs if isinstance(e, MusicBar) for n in e.notes]
+            got.append((final.extra["melody_bars"], p["mode"], p["meter"], notes, REGISTERS["mid"]))
+        rows.append((ref, _summary(got)))
+        examples[ref] = [(g[0], g[3]) for g in got[:3]]
+        if "style" in names:
+            for style in gen.info.params[[p.name for p in gen.info.params].index("style")].choices:
+                sub = []
+                for seed in range(max(8, n_pieces // 5)):
+                    evs, final = generate(gen, seed, {"bars": n_bars, "style": style})
+                    notes = [n for e in evs if isinstance(e, MusicBar) for n in e.notes]
+                    sub.append((final.extra["melody_bars"], "major", final.extra["meter"], notes, REGISTERS["mid"]))
+                rows.append((f"{ref} style={style}", _summary(sub)))
+    ref_int, ref_rhy = rows[0][1]["ints"], rows[0][1]["rhy"]
+    tag = f" ({label})" if label else ""
+    print(f"\n### Form, cadences, rhythm and register{tag}: {n_pieces} pieces per model, {n_bars} bars, "
+          "modes/meters drawn like the held-out pieces\n")
+    print("| source | pieces | bars that repeat or vary an earlier bar | cadence at phrase ends (bars 4, 8, ...) | "
+          "cadence-like ending elsewhere | rhythm entropy (bits) | eighth notes (share) | pieces > 80 % eighths | "
+          "notes in the window's top 3 semitones / pieces > 30 % there | interval TV to corpus | rhythm TV to corpus | "
+          "chord notes at or above the melody |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, m in rows:
+        ref0 = name.startswith("held")
+        print(f"| {name} | {m['n']} | {m['rep']:.2f} | {m['cad']:.2f} | {m['other']:.2f} | {m['ent']:.2f} | "
+              f"{m['eighth']:.2f} | {m['mono']:.2f} | "
+              + ("— | " if math.isnan(m["ceil"]) else f"{m['ceil']:.2f} / {m['pinned']:.2f} | ")
+              + ("0 (reference) | 0 (reference) | " if ref0 else
+                 f"{an.hist_distance(m['ints'], ref_int):.3f} | {an.hist_distance(m['rhy'], ref_rhy):.3f} | ")
+              + ("— |" if math.isnan(m["over"]) else f"{m['over']:.2f} |"))
+    if sheet is not None:
+        pianoroll_sheet(examples, sheet)
+        print(f"\ncontact sheet: {sheet}")
+        gen = reg.resolve(MODELS[0])
+        if "style" in {p.name for p in gen.info.params}:
+            styles = {}
+            for style in ("town", "battle", "dungeon", "victory", "exploration"):
+                rolls = []
+                for seed in (1, 2):
+                    evs, final = generate(gen, seed, {"bars": 8, "style": style, "drums": True})
+                    rolls.append((final.extra["melody_bars"], [n for e in evs if isinstance(e, MusicBar)
+                                                               for n in e.notes]))
+                styles[f"{MODELS[0]} style={style}, drums"] = rolls
+            out = sheet.with_name(sheet.stem + "_styles.png")
+            pianoroll_sheet(styles, out, cols_per_row=True)
+            print(f"styles sheet: {out}")
+            out = sheet.with_name(sheet.stem + "_spectrogram.png")
+            spectrogram_sheet(gen, out)
+            print(f"preview spectrograms: {out}")
+
+
+def spectrogram_sheet(gen, out: Path) -> None:
+    """The same 8 bars (town, drums) rendered by the built-in synthesiser and by FluidSynth."""
+    import io
+    import wave
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gamegen.generators.music import synth
+
+    choices = ["builtin"] + (["auto"] if synth.fluidsynth() else [])
+    fig, axes = plt.subplots(len(choices), 1, figsize=(12, 2.6 * len(choices)), dpi=72, squeeze=False)
+    for ax, choice in zip(axes[:, 0], choices):
+        evs, final = generate(gen, 3, {"bars": 8, "style": "town", "drums": True, "tempo": 112, "synth": choice},
+                              ("wav",))
+        wav = next(e for e in evs if isinstance(e, Asset)).data
+        with wave.open(io.BytesIO(wav)) as w:
+            x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float) / 32768
+        ax.specgram(x, NFFT=1024, Fs=synth.RATE, noverlap=512, cmap="magma", vmin=-120)
+        ax.set_ylim(0, 8000)
+        ax.set_title(f"{synth.renderer(choice)} (peak {np.abs(x).max():.2f}, rms {np.sqrt((x ** 2).mean()):.3f})",
+                     fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def pianoroll_sheet(examples: dict[str, list], out: Path, cols_per_row: bool = False) -> None:
+    """Piano rolls side by side: one column per source, three pieces each (melody red, chords blue,
+    bass green, drums grey ticks at the bottom; bar lines thin, phrase lines every 4 bars thick).
+    ``cols_per_row``: one row per source instead (its pieces side by side)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = list(examples)
+    rows = max(len(v) for v in examples.values())
+    if cols_per_row:
+        fig, grid = plt.subplots(len(cols), rows, figsize=(6.2 * rows, 2.4 * len(cols)), dpi=72, squeeze=False)
+        axes = grid.T
+    else:
+        fig, axes = plt.subplots(rows, len(cols), figsize=(6.2 * len(cols), 2.4 * rows), dpi=72, squeeze=False)
+    colours = {"melody": "#d62728", "chords": "#1f77b4", "bass": "#2ca02c", "drums": "#7f7f7f"}
+    for c, name in enumerate(cols):
+        for r in range(rows):
+            ax = axes[r][c]
+            if r >= len(examples[name]):
+                ax.axis("off")
+                continue
+            bars, notes = examples[name][r]
+            bar_q = sum(t for t, _ in bars[0]) / enc.TICKS
+            if notes is None:
+                notes = [(s / enc.TICKS, d / enc.TICKS, p, "melody") for s, d, p in enc.notes_of(bars)]
+            else:
+                notes = [(n.start, n.duration, n.pitch, n.track) for n in notes]
+            ps = [n[2] for n in notes if n[3] != "drums"] or [60]
+            drum_row = min(ps) - 3
+            for s, d, p, tr in notes:
+                y = drum_row if tr == "drums" else p
+                ax.add_patch(plt.Rectangle((s, y - 0.4), max(d, 0.08), 0.8, color=colours[tr], lw=0))
+            for b in range(len(bars) + 1):
+                ax.axvline(b * bar_q, color="k", lw=1.6 if b % 4 == 0 else 0.3, alpha=0.6)
+            ax.set_xlim(0, len(bars) * bar_q)
+            drums = any(n[3] == "drums" for n in notes)
+            ax.set_ylim((drum_row if drums else min(ps)) - 2, max(ps) + 2)
+            ax.set_yticks([])
+            ax.set_xticks([])
+            if r == 0:
+                ax.set_title(name, fontsize=12)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
 
 
 def _midi_matches(data: bytes, tempo: int, meter: str, bars: int) -> bool:

@@ -217,3 +217,97 @@ def wav_click(samples: np.ndarray) -> float:
     """
     steps = np.abs(np.diff(samples))
     return float((steps < abs(samples[0] - samples[-1])).mean())
+
+
+# ---- form, cadence, rhythm and register (issue 14: what a listener hears) ----------------------
+
+PHRASE_BARS = 4          # phrases are four bars: cadences are looked for at bars 4, 8, 12, ...
+
+
+def _bar_notes(bar) -> list[tuple[int, int, int]]:
+    """(onset tick, ticks, pitch) of the sounding notes of one bar of (ticks, pitch) events."""
+    return enc.notes_of([bar])
+
+
+def bars_related(a, b) -> bool:
+    """Does bar ``b`` repeat or vary bar ``a``? (bars of (ticks, pitch) events)
+
+    Same rhythm (onset sets with Jaccard >= 0.75) and either the same pitch line up to a
+    transposition (>= 3 notes, same intervals), or at least half of the notes at common onsets on
+    the same pitch. A bar of one long note relates only to an identical bar.
+    """
+    na, nb = _bar_notes(a), _bar_notes(b)
+    if not na or not nb:
+        return False
+    if na == nb:
+        return True
+    oa, ob = {s for s, _, _ in na}, {s for s, _, _ in nb}
+    if len(oa & ob) / len(oa | ob) < 0.75:
+        return False
+    if len(na) == len(nb) and len(na) >= 3 and \
+            all(x[1] == y[1] for x, y in zip(na, nb)) and \
+            len({y[2] - x[2] for x, y in zip(na, nb)}) == 1:
+        return True
+    pa = {s: p for s, _, p in na}
+    same = sum(1 for s, _, p in nb if pa.get(s) == p)
+    return len(nb) >= 2 and same / max(len(na), len(nb)) >= 0.5
+
+
+def repeat_fraction(bars) -> float:
+    """Fraction of bars (after the first) that repeat or vary an earlier bar (:func:`bars_related`)."""
+    if len(bars) < 2:
+        return 0.0
+    hits = sum(any(bars_related(bars[i], bars[j]) for i in range(j)) for j in range(1, len(bars)))
+    return hits / (len(bars) - 1)
+
+
+CADENCE_DEGREES = {"major": {0, 4, 7, 11, 2}, "minor": {9, 0, 4, 8, 7, 11}}   # tonic triad + dominant triad
+
+
+def is_cadence(bar, mode: str, meter: str) -> bool:
+    """A bar that closes a phrase: its last sounding note (rests may follow it) lasts at least a
+    beat (a dotted quarter in 6/8) and sits on the tonic or dominant triad (normalised key; minor
+    counts the natural and the raised 7th)."""
+    notes = _bar_notes(bar)
+    if not notes:
+        return False
+    beat = 18 if meter == "6/8" else 12
+    s, d, p = notes[-1]
+    return d >= beat and p % 12 in CADENCE_DEGREES[mode]
+
+
+def cadence_rates(bars, mode: str, meter: str) -> tuple[float, float]:
+    """(share of phrase-end bars — every 4th and the last — that cadence, share of the other bars)."""
+    ends = {i for i in range(len(bars)) if (i + 1) % PHRASE_BARS == 0} | {len(bars) - 1}
+    at = [is_cadence(bars[i], mode, meter) for i in sorted(ends)]
+    other = [is_cadence(bars[i], mode, meter) for i in range(len(bars)) if i not in ends]
+    return (float(np.mean(at)) if at else math.nan, float(np.mean(other)) if other else math.nan)
+
+
+def rhythm_entropy(durations_ticks) -> float:
+    """Entropy (bits) of the note-length classes of one piece."""
+    h = rhythm_histogram(durations_ticks)
+    if h.sum() == 0:
+        return 0.0
+    p = h[h > 0] / h.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def eighth_share(durations_ticks) -> float:
+    """Fraction of notes that are eighths (the 'running eighths' monotony)."""
+    d = np.asarray(list(durations_ticks))
+    return float((d == 6).mean()) if len(d) else 0.0
+
+
+def register_overlap(melody, accompaniment) -> float:
+    """Share of accompaniment notes that sound at or above the lowest melody note sounding with
+    them (``(start, duration, pitch)`` each): 0 = the accompaniment stays under the melody."""
+    mel = sorted(melody)
+    hits = total = 0
+    for s, d, p in accompaniment:
+        under = [q for ms, md, q in mel if ms < s + d - 1e-9 and ms + md > s + 1e-9]
+        if not under:
+            continue
+        total += 1
+        hits += p >= min(under)
+    return hits / total if total else 0.0

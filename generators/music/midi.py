@@ -1,14 +1,16 @@
 """Standard MIDI files with ``mido``: writing the stems, reading a continuation prompt.
 
 Written files are type 1, 480 ticks per quarter: a conductor track (tempo, time signature, key
-signature) and one track per stem (melody, bass, chords; channels 0-2, named, with a program
-change). Events are sorted deterministically and carry no timestamps, so equal notes give equal
-bytes.
+signature) and one track per stem (melody, bass, chords on channels 0-2, named, with the style's
+program change; ``drums``, when the piece has them, on General MIDI's percussion channel 10,
+i.e. channel index 9, without a program). Events are sorted deterministically and carry no
+timestamps, so equal notes give equal bytes.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 
 import mido
@@ -18,7 +20,9 @@ from . import encoding as enc
 
 PPQ = 480
 TRACKS = ("melody", "bass", "chords")
-PROGRAMS = {"melody": 73, "bass": 32, "chords": 48}     # GM: flute, acoustic bass, strings
+DRUMS = "drums"
+CHANNELS = {"melody": 0, "bass": 1, "chords": 2, DRUMS: 9}      # GM: channel 10 (index 9) is percussion
+PROGRAMS = {"melody": 73, "bass": 32, "chords": 48}     # GM: flute, acoustic bass, strings (default)
 NAMES_SHARP = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 # mido's key signature names: spelling per pitch class
 MAJOR_SIG = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -39,41 +43,79 @@ def key_signature(name: str, mode: str) -> str:
     return MINOR_SIG[pc] if mode == "minor" else MAJOR_SIG[pc]
 
 
-def write(notes, *, tempo: int, meter: str, key_name: str, mode: str, title: str = "gamegen") -> bytes:
-    """``notes``: :class:`~gamegen.generators.events.Note` (times in quarter notes)."""
+def write(notes, *, tempo: int, meter: str, key_name: str, mode: str, title: str = "gamegen",
+          programs: dict | None = None, tracks: tuple[str, ...] | None = None) -> bytes:
+    """``notes``: :class:`~gamegen.generators.events.Note` (times in quarter notes). ``tracks``: which
+    track names to write (default: the three stems, plus drums when any note is a drum).
+
+    Meta events are encoded by mido; note events are packed here (thousands of them in a dense
+    style: mido's per-message checks cost ~0.1 ms each). The bytes are what mido writes for the
+    same messages (running status included), which ``tests/test_music_form.py`` checks.
+    """
+    programs = programs or PROGRAMS
+    if tracks is None:
+        tracks = TRACKS + ((DRUMS,) if any(n.track == DRUMS for n in notes) else ())
     num, den = (int(x) for x in meter.split("/"))
-    mf = mido.MidiFile(type=1, ticks_per_beat=PPQ)
-    conductor = mido.MidiTrack([
-        mido.MetaMessage("track_name", name=title, time=0),
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo), time=0),
-        mido.MetaMessage("time_signature", numerator=num, denominator=den, clocks_per_click=24 if den == 4 else 36,
-                         notated_32nd_notes_per_beat=8, time=0),
-        mido.MetaMessage("key_signature", key=key_signature(key_name, mode), time=0),
-    ])
     end = max((round((n.start + n.duration) * PPQ) for n in notes), default=0)
-    conductor.append(mido.MetaMessage("end_of_track", time=end))
-    mf.tracks.append(conductor)
-    for ch, name in enumerate(TRACKS):
-        tr = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0),
-                             mido.Message("program_change", channel=ch, program=PROGRAMS[name], time=0)])
-        evs = []
+    conductor = [
+        (0, bytes(mido.MetaMessage("track_name", name=title).bytes())),
+        (0, bytes(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)).bytes())),
+        (0, bytes(mido.MetaMessage("time_signature", numerator=num, denominator=den, clocks_per_click=24 if den == 4 else 36,
+                             notated_32nd_notes_per_beat=8).bytes())),
+        (0, bytes(mido.MetaMessage("key_signature", key=key_signature(key_name, mode)).bytes())),
+        (end, END_OF_TRACK),
+    ]
+    chunks = [_track(conductor)]
+    for name in tracks:
+        ch = CHANNELS[name]
+        evs = [(0, bytes(mido.MetaMessage("track_name", name=name).bytes()))]
+        if name != DRUMS:
+            evs.append((0, bytes((0xC0 | ch, programs[name]))))
+        timed = []
         for n in notes:
             if n.track != name:
                 continue
             a, b = round(n.start * PPQ), round((n.start + n.duration) * PPQ)
-            evs.append((b, 0, n.pitch, 0))          # note off first at equal times
-            evs.append((a, 1, n.pitch, n.velocity))
-        evs.sort()
+            timed.append((b, 0, n.pitch, 0))          # note off first at equal times
+            timed.append((a, 1, n.pitch, n.velocity))
+        timed.sort()
         now = 0
-        for tick, on, pitch, vel in evs:
-            tr.append(mido.Message("note_on" if on else "note_off", channel=ch, note=pitch,
-                                   velocity=vel if on else 0, time=tick - now))
+        for tick, on, pitch, vel in timed:
+            evs.append((tick - now, bytes(((0x90 if on else 0x80) | ch, pitch, vel if on else 0))))
             now = tick
-        tr.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
-        mf.tracks.append(tr)
-    buf = io.BytesIO()
-    mf.save(file=buf)
-    return buf.getvalue()
+        evs.append((max(0, end - now), END_OF_TRACK))
+        chunks.append(_track(evs))
+    return b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), PPQ) + b"".join(chunks)
+
+
+END_OF_TRACK = b"\xff\x2f\x00"
+
+
+def _vlq(n: int) -> bytes:
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def _track(events) -> bytes:
+    """An ``MTrk`` chunk from (delta ticks, event bytes), with running status as mido writes it
+    (a channel message repeating the previous status byte omits it; a meta event resets it)."""
+    parts, status = [], None
+    for delta, ev in events:
+        parts.append(_vlq(delta))
+        if ev[0] == 0xFF:
+            status = None
+            parts.append(ev)
+        elif ev[0] == status:
+            parts.append(ev[1:])
+        else:
+            status = ev[0]
+            parts.append(ev)
+    data = b"".join(parts)
+    return b"MTrk" + struct.pack(">I", len(data)) + data
 
 
 @dataclass

@@ -213,7 +213,7 @@ class TextureParams(_message.Message):
     def __init__(self, material: _Optional[str] = ..., size: _Optional[int] = ..., scale: _Optional[float] = ..., hue: _Optional[float] = ..., saturation: _Optional[float] = ..., brightness: _Optional[float] = ..., roughness: _Optional[float] = ..., relief: _Optional[float] = ..., exemplar: _Optional[bytes] = ..., albedo: _Optional[bytes] = ..., effect: _Optional[str] = ..., frames: _Optional[int] = ..., frame_size: _Optional[int] = ..., fps: _Optional[int] = ..., alpha: _Optional[str] = ..., wear: _Optional[float] = ..., pattern_scale: _Optional[float] = ...) -> None: ...
 
 class MusicParams(_message.Message):
-    __slots__ = ("key", "mode", "meter", "tempo", "bars", "density", "register", "temperature", "loop", "intensity", "continuation")
+    __slots__ = ("key", "mode", "meter", "tempo", "bars", "density", "register", "temperature", "loop", "intensity", "continuation", "form", "style", "drums", "synth")
     KEY_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     METER_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +225,10 @@ class MusicParams(_message.Message):
     LOOP_FIELD_NUMBER: _ClassVar[int]
     INTENSITY_FIELD_NUMBER: _ClassVar[int]
     CONTINUATION_FIELD_NUMBER: _ClassVar[int]
+    FORM_FIELD_NUMBER: _ClassVar[int]
+    STYLE_FIELD_NUMBER: _ClassVar[int]
+    DRUMS_FIELD_NUMBER: _ClassVar[int]
+    SYNTH_FIELD_NUMBER: _ClassVar[int]
     key: str
     mode: str
     meter: str
@@ -236,7 +240,11 @@ class MusicParams(_message.Message):
     loop: bool
     intensity: float
     continuation: bytes
-    def __init__(self, key: _Optional[str] = ..., mode: _Optional[str] = ..., meter: _Optional[str] = ..., tempo: _Optional[int] = ..., bars: _Optional[int] = ..., density: _Optional[float] = ..., register: _Optional[str] = ..., temperature: _Optional[float] = ..., loop: _Optional[bool] = ..., intensity: _Optional[float] = ..., continuation: _Optional[bytes] = ...) -> None: ...
+    form: str
+    style: str
+    drums: bool
+    synth: str
+    def __init__(self, key: _Optional[str] = ..., mode: _Optional[str] = ..., meter: _Optional[str] = ..., tempo: _Optional[int] = ..., bars: _Optional[int] = ..., density: _Optional[float] = ..., register: _Optional[str] = ..., temperature: _Optional[float] = ..., loop: _Optional[bool] = ..., intensity: _Optional[float] = ..., continuation: _Optional[bytes] = ..., form: _Optional[str] = ..., style: _Optional[str] = ..., drums: _Optional[bool] = ..., synth: _Optional[str] = ...) -> None: ...
 
 class DialogParams(_message.Message):
     __slots__ = ("persona", "topic", "depth", "mode", "situations", "lines", "choices", "max_tokens")

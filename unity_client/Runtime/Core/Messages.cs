@@ -259,6 +259,10 @@ namespace GameGen.Client
         public bool? Loop { get { return GetBool("loop"); } set { Set("loop", value); } }
         public double? Intensity { get { return GetDouble("intensity"); } set { Set("intensity", value); } }
         public byte[] Continuation { get { return GetBytes("continuation"); } set { Set("continuation", value); } }
+        public string Form { get { return GetString("form"); } set { Set("form", value); } }
+        public string Style { get { return GetString("style"); } set { Set("style", value); } }
+        public bool? Drums { get { return GetBool("drums"); } set { Set("drums", value); } }
+        public string Synth { get { return GetString("synth"); } set { Set("synth", value); } }
     }
 
     public sealed class DialogParams : KindParams

@@ -78,149 +78,151 @@ namespace GameGen.V1 {
             "Qg0KC19zYXR1cmF0aW9uQg0KC19icmlnaHRuZXNzQgwKCl9yb3VnaG5lc3NC",
             "CQoHX3JlbGllZkILCglfZXhlbXBsYXJCCQoHX2FsYmVkb0IJCgdfZWZmZWN0",
             "QgkKB19mcmFtZXNCDQoLX2ZyYW1lX3NpemVCBgoEX2Zwc0IICgZfYWxwaGFC",
-            "BwoFX3dlYXJCEAoOX3BhdHRlcm5fc2NhbGUi+QIKC011c2ljUGFyYW1zEhAK",
+            "BwoFX3dlYXJCEAoOX3BhdHRlcm5fc2NhbGUi7wMKC011c2ljUGFyYW1zEhAK",
             "A2tleRgBIAEoCUgAiAEBEhEKBG1vZGUYAiABKAlIAYgBARISCgVtZXRlchgD",
             "IAEoCUgCiAEBEhIKBXRlbXBvGAQgASgNSAOIAQESEQoEYmFycxgFIAEoDUgE",
             "iAEBEhQKB2RlbnNpdHkYBiABKAFIBYgBARIVCghyZWdpc3RlchgHIAEoCUgG",
             "iAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAeIAQESEQoEbG9vcBgJIAEoCEgI",
             "iAEBEhYKCWludGVuc2l0eRgKIAEoAUgJiAEBEhkKDGNvbnRpbnVhdGlvbhgL",
-            "IAEoDEgKiAEBQgYKBF9rZXlCBwoFX21vZGVCCAoGX21ldGVyQggKBl90ZW1w",
-            "b0IHCgVfYmFyc0IKCghfZGVuc2l0eUILCglfcmVnaXN0ZXJCDgoMX3RlbXBl",
-            "cmF0dXJlQgcKBV9sb29wQgwKCl9pbnRlbnNpdHlCDwoNX2NvbnRpbnVhdGlv",
-            "biKYAgoMRGlhbG9nUGFyYW1zEhQKB3BlcnNvbmEYASABKAxIAIgBARISCgV0",
-            "b3BpYxgCIAEoCUgBiAEBEhIKBWRlcHRoGAMgASgNSAKIAQESEQoEbW9kZRgE",
-            "IAEoCUgDiAEBEhcKCnNpdHVhdGlvbnMYBSABKAlIBIgBARISCgVsaW5lcxgG",
-            "IAEoDUgFiAEBEhQKB2Nob2ljZXMYByABKA1IBogBARIXCgptYXhfdG9rZW5z",
-            "GAggASgNSAeIAQFCCgoIX3BlcnNvbmFCCAoGX3RvcGljQggKBl9kZXB0aEIH",
-            "CgVfbW9kZUINCgtfc2l0dWF0aW9uc0IICgZfbGluZXNCCgoIX2Nob2ljZXNC",
-            "DQoLX21heF90b2tlbnMiygEKDUdlbmVyYXRlRXZlbnQSKAoIcHJvZ3Jlc3MY",
-            "ASABKAsyFC5nYW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgCIAEo",
-            "CzIaLmdhbWVnZW4udjEuUGFydGlhbENvbnRlbnRIABIiCgVhc3NldBgDIAEo",
-            "CzIRLmdhbWVnZW4udjEuQXNzZXRIABIiCgVmaW5hbBgEIAEoCzIRLmdhbWVn",
-            "ZW4udjEuRmluYWxIABIPCgdpc19sYXN0GA8gASgIQgcKBWV2ZW50IjwKCFBy",
-            "b2dyZXNzEhAKCGZyYWN0aW9uGAEgASgCEg0KBXN0YWdlGAIgASgJEg8KB21l",
-            "c3NhZ2UYAyABKAkiogEKDlBhcnRpYWxDb250ZW50Ei0KC2xldmVsX2NodW5r",
-            "GAEgASgLMhYuZ2FtZWdlbi52MS5MZXZlbENodW5rSAASKQoJbXVzaWNfYmFy",
-            "GAIgASgLMhQuZ2FtZWdlbi52MS5NdXNpY0JhckgAEisKCnRleHRfZGVsdGEY",
-            "AyABKAsyFS5nYW1lZ2VuLnYxLlRleHREZWx0YUgAQgkKB2NvbnRlbnQiegoK",
-            "TGV2ZWxDaHVuaxIJCgF4GAEgASgNEgkKAXkYAiABKA0SDQoFd2lkdGgYAyAB",
-            "KA0SDgoGaGVpZ2h0GAQgASgNEgwKBHJvd3MYBSADKAkSEwoLbGV2ZWxfd2lk",
-            "dGgYBiABKA0SFAoMbGV2ZWxfaGVpZ2h0GAcgASgNIn0KCE11c2ljQmFyEg0K",
-            "BWluZGV4GAEgASgNEhIKCnRvdGFsX2JhcnMYAiABKA0SEgoKc3RhcnRfYmVh",
-            "dBgDIAEoARIUCgxsZW5ndGhfYmVhdHMYBCABKAESJAoFbm90ZXMYBSADKAsy",
-            "FS5nYW1lZ2VuLnYxLk5vdGVFdmVudCJcCglOb3RlRXZlbnQSDQoFdHJhY2sY",
-            "ASABKAkSDQoFcGl0Y2gYAiABKA0SDQoFc3RhcnQYAyABKAESEAoIZHVyYXRp",
-            "b24YBCABKAESEAoIdmVsb2NpdHkYBSABKA0iVwoFQXNzZXQSDAoEbmFtZRgB",
-            "IAEoCRISCgptZWRpYV90eXBlGAIgASgJEgwKBGRhdGEYAyABKAwSDgoGZm9y",
-            "bWF0GAQgASgJEg4KBnNoYTI1NhgFIAEoCSItCgZUaW1pbmcSDQoFc3RhZ2UY",
-            "ASABKAkSFAoMbWlsbGlzZWNvbmRzGAIgASgBIigKCVBhcmFtZXRlchIMCgRu",
-            "YW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIvwBCgVGaW5hbBINCgVtb2RlbBgB",
-            "IAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBHNlZWQYAyABKAQSKQoKcGFyYW1l",
-            "dGVycxgEIAMoCzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyEhQKDGNvbnRlbnRf",
-            "aGFzaBgFIAEoCRIjCgd0aW1pbmdzGAYgAygLMhIuZ2FtZWdlbi52MS5UaW1p",
-            "bmcSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAcgASgJEhAKCGF0dGVtcHRzGAgg",
-            "ASgNEhYKDnJlcGFpcmVkX3RpbGVzGAkgASgNEhkKEWdlbmVyYXRvcl92ZXJz",
-            "aW9uGAogASgNIscBCg5TZXNzaW9uUmVxdWVzdBInCgRvcGVuGAEgASgLMhcu",
-            "Z2FtZWdlbi52MS5TZXNzaW9uT3BlbkgAEikKBWlucHV0GAIgASgLMhguZ2Ft",
-            "ZWdlbi52MS5TZXNzaW9uSW5wdXRIABIrCgZjYW5jZWwYAyABKAsyGS5nYW1l",
-            "Z2VuLnYxLlNlc3Npb25DYW5jZWxIABIpCgVjbG9zZRgEIAEoCzIYLmdhbWVn",
-            "ZW4udjEuU2Vzc2lvbkNsb3NlSABCCQoHbWVzc2FnZSKCAQoLU2Vzc2lvbk9w",
-            "ZW4SDQoFbW9kZWwYASABKAkSDAoEc2VlZBgCIAEoBBIoCgZkaWFsb2cYCiAB",
-            "KAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ09wZW5IABIiCgNucGMYCyABKAsyEy5n",
-            "YW1lZ2VuLnYxLk5wY09wZW5IAEIICgZwYXJhbXMidwoMU2Vzc2lvbklucHV0",
-            "EhAKCGlucHV0X2lkGAEgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVnZW4u",
-            "djEuRGlhbG9nVHVybkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEuTnBj",
-            "VGlja0gAQgcKBWlucHV0IiEKDVNlc3Npb25DYW5jZWwSEAoIaW5wdXRfaWQY",
-            "ASABKAQiDgoMU2Vzc2lvbkNsb3NlIowDCgxTZXNzaW9uRXZlbnQSEAoIaW5w",
-            "dXRfaWQYASABKAQSKwoGb3BlbmVkGAIgASgLMhkuZ2FtZWdlbi52MS5TZXNz",
-            "aW9uT3BlbmVkSAASKAoIcHJvZ3Jlc3MYAyABKAsyFC5nYW1lZ2VuLnYxLlBy",
-            "b2dyZXNzSAASLQoHcGFydGlhbBgEIAEoCzIaLmdhbWVnZW4udjEuUGFydGlh",
-            "bENvbnRlbnRIABIjCgNlbmQYBSABKAsyFC5nYW1lZ2VuLnYxLklucHV0RW5k",
-            "SAASKQoFZXJyb3IYBiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25FcnJvckgA",
-            "EisKBmNsb3NlZBgHIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNsb3NlZEgA",
-            "Ei8KDGRpYWxvZ19yZXBseRgKIAEoCzIXLmdhbWVnZW4udjEuRGlhbG9nUmVw",
-            "bHlIABItCgtucGNfYWN0aW9ucxgLIAEoCzIWLmdhbWVnZW4udjEuTnBjQWN0",
-            "aW9uc0gAQgcKBWV2ZW50IooBCg1TZXNzaW9uT3BlbmVkEhIKCnNlc3Npb25f",
-            "aWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIaChJl",
-            "eGVjdXRpb25fcHJvdmlkZXIYBCABKAkSKQoKcGFyYW1ldGVycxgFIAMoCzIV",
-            "LmdhbWVnZW4udjEuUGFyYW1ldGVyIlQKCElucHV0RW5kEhMKC3N0b3BfcmVh",
-            "c29uGAEgASgJEiMKB3RpbWluZ3MYAiADKAsyEi5nYW1lZ2VuLnYxLlRpbWlu",
-            "ZxIOCgZ0b2tlbnMYAyABKA0iLQoMU2Vzc2lvbkVycm9yEgwKBGNvZGUYASAB",
-            "KAkSDwoHbWVzc2FnZRgCIAEoCSIfCg1TZXNzaW9uQ2xvc2VkEg4KBnJlYXNv",
-            "bhgBIAEoCSKDAQoNRGlhbG9nUGVyc29uYRIMCgRuYW1lGAEgASgJEgwKBHJv",
-            "bGUYAiABKAkSDgoGdHJhaXRzGAMgAygJEgwKBG1vb2QYBCABKAkSFAoMc3Bl",
-            "ZWNoX3N0eWxlGAUgASgJEhEKCWtub3dsZWRnZRgGIAMoCRIPCgdzZWNyZXRz",
-            "GAcgAygJIrgBCg5EaWFsb2dTYW1wbGluZxIYCgt0ZW1wZXJhdHVyZRgBIAEo",
-            "AUgAiAEBEhIKBXRvcF9wGAIgASgBSAGIAQESFwoKbWF4X3Rva2VucxgDIAEo",
-            "DUgCiAEBEh8KEnJlcGV0aXRpb25fcGVuYWx0eRgEIAEoAUgDiAEBQg4KDF90",
-            "ZW1wZXJhdHVyZUIICgZfdG9wX3BCDQoLX21heF90b2tlbnNCFQoTX3JlcGV0",
-            "aXRpb25fcGVuYWx0eSKdAQoKRGlhbG9nT3BlbhIqCgdwZXJzb25hGAEgASgL",
-            "MhkuZ2FtZWdlbi52MS5EaWFsb2dQZXJzb25hEiwKCHNhbXBsaW5nGAIgASgL",
-            "MhouZ2FtZWdlbi52MS5EaWFsb2dTYW1wbGluZxISCgpzdHJ1Y3R1cmVkGAMg",
-            "ASgIEg8KB2FjdGlvbnMYBCADKAkSEAoIZW1vdGlvbnMYBSADKAkiIQoKRGlh",
-            "bG9nVHVybhITCgtwbGF5ZXJfbGluZRgBIAEoCSIZCglUZXh0RGVsdGESDAoE",
-            "dGV4dBgBIAEoCSI8CgtEaWFsb2dSZXBseRIMCgRsaW5lGAEgASgJEg8KB2Vt",
-            "b3Rpb24YAiABKAkSDgoGYWN0aW9uGAMgASgJInsKCU5wY1BhcmFtcxIWCglh",
-            "cmNoZXR5cGUYASABKAlIAIgBARIXCgphZ2dyZXNzaW9uGAIgASgBSAGIAQES",
-            "FAoHY2F1dGlvbhgDIAEoAUgCiAEBQgwKCl9hcmNoZXR5cGVCDQoLX2FnZ3Jl",
-            "c3Npb25CCgoIX2NhdXRpb24iHAoEVmVjMhIJCgF4GAEgASgBEgkKAXkYAiAB",
-            "KAEihwEKCE5wY0FnZW50EhAKCGFnZW50X2lkGAEgASgJEhEKCWFyY2hldHlw",
-            "ZRgCIAEoCRIXCgphZ2dyZXNzaW9uGAMgASgBSACIAQESFAoHY2F1dGlvbhgE",
-            "IAEoAUgBiAEBEgwKBHNlZWQYBSABKARCDQoLX2FnZ3Jlc3Npb25CCgoIX2Nh",
-            "dXRpb24iPQoHTnBjT3BlbhIMCgRtb2RlGAEgASgJEiQKBmFnZW50cxgCIAMo",
-            "CzIULmdhbWVnZW4udjEuTnBjQWdlbnQi7wUKDk5wY09ic2VydmF0aW9uEhAK",
-            "CGFnZW50X2lkGAEgASgJEiIKCHBvc2l0aW9uGAIgASgLMhAuZ2FtZWdlbi52",
-            "MS5WZWMyEiIKCHZlbG9jaXR5GAMgASgLMhAuZ2FtZWdlbi52MS5WZWMyEiEK",
-            "B2hlYWRpbmcYBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISDgoGaGVhbHRoGAUg",
-            "ASgBEhYKDnBsYXllcl92aXNpYmxlGAYgASgIEikKD3BsYXllcl9wb3NpdGlv",
-            "bhgHIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIVCg1oYXNfbGFzdF9zZWVuGAgg",
-            "ASgIEiwKEmxhc3Rfc2Vlbl9wb3NpdGlvbhgJIAEoCzIQLmdhbWVnZW4udjEu",
-            "VmVjMhIVCg1sYXN0X3NlZW5fYWdlGAogASgBEioKEG5hdl90b19sYXN0X3Nl",
-            "ZW4YCyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFgoObGFzdF9zZWVuX3BhdGgY",
-            "DCABKAESGQoRaGFzX25lYXJlc3RfYWdlbnQYDSABKAgSMAoWbmVhcmVzdF9h",
-            "Z2VudF9wb3NpdGlvbhgOIAEoCzIQLmdhbWVnZW4udjEuVmVjMhInCg1nb2Fs",
-            "X3Bvc2l0aW9uGA8gASgLMhAuZ2FtZWdlbi52MS5WZWMyEiUKC25hdl90b19n",
-            "b2FsGBAgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhEKCWdvYWxfcGF0aBgRIAEo",
-            "ARIRCgloYXNfY292ZXIYEiABKAgSJgoMbmF2X3RvX2NvdmVyGBMgASgLMhAu",
-            "Z2FtZWdlbi52MS5WZWMyEhIKCmNvdmVyX3BhdGgYFCABKAESIgoIbmF2X2F3",
-            "YXkYFSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIaW5fY292ZXIYFiABKAgS",
-            "EQoJd2FsbF9yYXlzGBcgAygBEhAKCGZlYXR1cmVzGB4gAygCEhMKC2FjdGlv",
-            "bl9tYXNrGB8gAygIIp4BCgdOcGNUaWNrEiIKBGpvaW4YASADKAsyFC5nYW1l",
-            "Z2VuLnYxLk5wY0FnZW50Eg0KBWxlYXZlGAIgAygJEjAKDG9ic2VydmF0aW9u",
-            "cxgDIAMoCzIaLmdhbWVnZW4udjEuTnBjT2JzZXJ2YXRpb24SLgoFYmxvY2sY",
-            "BCABKAsyHy5nYW1lZ2VuLnYxLk5wY09ic2VydmF0aW9uQmxvY2sirwQKE05w",
-            "Y09ic2VydmF0aW9uQmxvY2sSEQoJYWdlbnRfaWRzGAEgAygJEhAKCHBvc2l0",
-            "aW9uGAIgAygCEhAKCHZlbG9jaXR5GAMgAygCEg8KB2hlYWRpbmcYBCADKAIS",
-            "DgoGaGVhbHRoGAUgAygCEhYKDnBsYXllcl92aXNpYmxlGAYgAygIEhcKD3Bs",
-            "YXllcl9wb3NpdGlvbhgHIAMoAhIVCg1oYXNfbGFzdF9zZWVuGAggAygIEhoK",
-            "Emxhc3Rfc2Vlbl9wb3NpdGlvbhgJIAMoAhIVCg1sYXN0X3NlZW5fYWdlGAog",
-            "AygCEhgKEG5hdl90b19sYXN0X3NlZW4YCyADKAISFgoObGFzdF9zZWVuX3Bh",
-            "dGgYDCADKAISGQoRaGFzX25lYXJlc3RfYWdlbnQYDSADKAgSHgoWbmVhcmVz",
-            "dF9hZ2VudF9wb3NpdGlvbhgOIAMoAhIVCg1nb2FsX3Bvc2l0aW9uGA8gAygC",
-            "EhMKC25hdl90b19nb2FsGBAgAygCEhEKCWdvYWxfcGF0aBgRIAMoAhIRCglo",
-            "YXNfY292ZXIYEiADKAgSFAoMbmF2X3RvX2NvdmVyGBMgAygCEhIKCmNvdmVy",
-            "X3BhdGgYFCADKAISEAoIbmF2X2F3YXkYFSADKAISEAoIaW5fY292ZXIYFiAD",
-            "KAgSEQoJd2FsbF9yYXlzGBcgAygCEhAKCGZlYXR1cmVzGB4gAygCEhMKC2Fj",
-            "dGlvbl9tYXNrGB8gAygIIoYBCglOcGNBY3Rpb24SEAoIYWdlbnRfaWQYASAB",
-            "KAkSDgoGYWN0aW9uGAIgASgNEgwKBG5hbWUYAyABKAkSIwoJZGlyZWN0aW9u",
-            "GAQgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhAKCGRpc2NyZXRlGAUgAygFEhIK",
-            "CmNvbnRpbnVvdXMYBiADKAIiXwoKTnBjQWN0aW9ucxImCgdhY3Rpb25zGAEg",
-            "AygLMhUuZ2FtZWdlbi52MS5OcGNBY3Rpb24SKQoFYmxvY2sYAiABKAsyGi5n",
-            "YW1lZ2VuLnYxLk5wY0FjdGlvbkJsb2NrIpwBCg5OcGNBY3Rpb25CbG9jaxIO",
-            "CgZhY3Rpb24YASADKA0SEQoJZGlyZWN0aW9uGAIgAygCEhAKCGRpc2NyZXRl",
-            "GAMgAygFEhIKCmNvbnRpbnVvdXMYBCADKAISGQoRZGlzY3JldGVfYnJhbmNo",
-            "ZXMYBSABKA0SFwoPY29udGludW91c19kaW1zGAYgASgNEg0KBW5hbWVzGAcg",
-            "AygJKsgBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BF",
-            "Q0lGSUVEEAASFgoSUEFSQU1FVEVSX1RZUEVfSU5UEAESGAoUUEFSQU1FVEVS",
-            "X1RZUEVfRkxPQVQQAhIXChNQQVJBTUVURVJfVFlQRV9CT09MEAMSGQoVUEFS",
-            "QU1FVEVSX1RZUEVfQ0hPSUNFEAQSGAoUUEFSQU1FVEVSX1RZUEVfQllURVMQ",
-            "BRIXChNQQVJBTUVURVJfVFlQRV9URVhUEAYy4QEKB0dhbWVHZW4SSwoKTGlz",
-            "dE1vZGVscxIdLmdhbWVnZW4udjEuTGlzdE1vZGVsc1JlcXVlc3QaHi5nYW1l",
-            "Z2VuLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJECghHZW5lcmF0ZRIbLmdhbWVn",
-            "ZW4udjEuR2VuZXJhdGVSZXF1ZXN0GhkuZ2FtZWdlbi52MS5HZW5lcmF0ZUV2",
-            "ZW50MAESQwoHU2Vzc2lvbhIaLmdhbWVnZW4udjEuU2Vzc2lvblJlcXVlc3Qa",
-            "GC5nYW1lZ2VuLnYxLlNlc3Npb25FdmVudCgBMAFCDaoCCkdhbWVHZW4uVjFi",
-            "BnByb3RvMw=="));
+            "IAEoDEgKiAEBEhEKBGZvcm0YDCABKAlIC4gBARISCgVzdHlsZRgNIAEoCUgM",
+            "iAEBEhIKBWRydW1zGA4gASgISA2IAQESEgoFc3ludGgYDyABKAlIDogBAUIG",
+            "CgRfa2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNC",
+            "CgoIX2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVf",
+            "bG9vcEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb25CBwoFX2Zvcm1C",
+            "CAoGX3N0eWxlQggKBl9kcnVtc0IICgZfc3ludGgimAIKDERpYWxvZ1BhcmFt",
+            "cxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgBARIS",
+            "CgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpzaXR1",
+            "YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdjaG9p",
+            "Y2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoKCF9w",
+            "ZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3NpdHVh",
+            "dGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5zIsoB",
+            "Cg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdlbi52",
+            "MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYxLlBh",
+            "cnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYxLkFz",
+            "c2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAASDwoH",
+            "aXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFjdGlv",
+            "bhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIBCg5Q",
+            "YXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVnZW4u",
+            "djEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVnZW4u",
+            "djEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdlbi52",
+            "MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoBeBgB",
+            "IAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgEIAEo",
+            "DRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxldmVs",
+            "X2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRISCgp0",
+            "b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVuZ3Ro",
+            "X2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5Ob3Rl",
+            "RXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNoGAIg",
+            "ASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZlbG9j",
+            "aXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFfdHlw",
+            "ZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZzaGEy",
+            "NTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxpc2Vj",
+            "b25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1",
+            "ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgC",
+            "IAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5nYW1l",
+            "Z2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoHdGlt",
+            "aW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlvbl9w",
+            "cm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJlZF90",
+            "aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoOU2Vz",
+            "c2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vzc2lv",
+            "bk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lvbklu",
+            "cHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9uQ2Fu",
+            "Y2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25DbG9z",
+            "ZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEgASgJ",
+            "EgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52MS5E",
+            "aWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNPcGVu",
+            "SABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgBIAEo",
+            "BBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5IABIi",
+            "CgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1dCIh",
+            "Cg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Npb25D",
+            "bG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisKBm9w",
+            "ZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigKCHBy",
+            "b2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRp",
+            "YWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoDZW5k",
+            "GAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYgASgL",
+            "MhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByABKAsy",
+            "GS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVwbHkY",
+            "CiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2FjdGlv",
+            "bnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVudCKK",
+            "AQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1vZGVs",
+            "GAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3ZpZGVy",
+            "GAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBhcmFt",
+            "ZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0aW1p",
+            "bmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMgASgN",
+            "Ii0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiAB",
+            "KAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURpYWxv",
+            "Z1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRyYWl0",
+            "cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEoCRIR",
+            "Cglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlhbG9n",
+            "U2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3BfcBgC",
+            "IAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBldGl0",
+            "aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoGX3Rv",
+            "cF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHkinQEK",
+            "CkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEuRGlh",
+            "bG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEuRGlh",
+            "bG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25zGAQg",
+            "AygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxheWVy",
+            "X2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoLRGlh",
+            "bG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4KBmFj",
+            "dGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJSACI",
+            "AQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyABKAFI",
+            "AogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9u",
+            "IhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2VudBIQ",
+            "CghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdncmVz",
+            "c2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRzZWVk",
+            "GAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09wZW4S",
+            "DAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYxLk5w",
+            "Y0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEoCRIi",
+            "Cghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxvY2l0",
+            "eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgLMhAu",
+            "Z2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJfdmlz",
+            "aWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1lZ2Vu",
+            "LnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3NlZW5f",
+            "cG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9zZWVu",
+            "X2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2FtZWdl",
+            "bi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19uZWFy",
+            "ZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24YDiAB",
+            "KAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEoCzIQ",
+            "LmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdhbWVn",
+            "ZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVyGBIg",
+            "ASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIS",
+            "Cgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2FtZWdl",
+            "bi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgXIAMo",
+            "ARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKeAQoH",
+            "TnBjVGljaxIiCgRqb2luGAEgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2VudBIN",
+            "CgVsZWF2ZRgCIAMoCRIwCgxvYnNlcnZhdGlvbnMYAyADKAsyGi5nYW1lZ2Vu",
+            "LnYxLk5wY09ic2VydmF0aW9uEi4KBWJsb2NrGAQgASgLMh8uZ2FtZWdlbi52",
+            "MS5OcGNPYnNlcnZhdGlvbkJsb2NrIq8EChNOcGNPYnNlcnZhdGlvbkJsb2Nr",
+            "EhEKCWFnZW50X2lkcxgBIAMoCRIQCghwb3NpdGlvbhgCIAMoAhIQCgh2ZWxv",
+            "Y2l0eRgDIAMoAhIPCgdoZWFkaW5nGAQgAygCEg4KBmhlYWx0aBgFIAMoAhIW",
+            "Cg5wbGF5ZXJfdmlzaWJsZRgGIAMoCBIXCg9wbGF5ZXJfcG9zaXRpb24YByAD",
+            "KAISFQoNaGFzX2xhc3Rfc2VlbhgIIAMoCBIaChJsYXN0X3NlZW5fcG9zaXRp",
+            "b24YCSADKAISFQoNbGFzdF9zZWVuX2FnZRgKIAMoAhIYChBuYXZfdG9fbGFz",
+            "dF9zZWVuGAsgAygCEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgAygCEhkKEWhhc19u",
+            "ZWFyZXN0X2FnZW50GA0gAygIEh4KFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24Y",
+            "DiADKAISFQoNZ29hbF9wb3NpdGlvbhgPIAMoAhITCgtuYXZfdG9fZ29hbBgQ",
+            "IAMoAhIRCglnb2FsX3BhdGgYESADKAISEQoJaGFzX2NvdmVyGBIgAygIEhQK",
+            "DG5hdl90b19jb3ZlchgTIAMoAhISCgpjb3Zlcl9wYXRoGBQgAygCEhAKCG5h",
+            "dl9hd2F5GBUgAygCEhAKCGluX2NvdmVyGBYgAygIEhEKCXdhbGxfcmF5cxgX",
+            "IAMoAhIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKG",
+            "AQoJTnBjQWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlvbhgCIAEo",
+            "DRIMCgRuYW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVnZW4u",
+            "djEuVmVjMhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3VzGAYgAygC",
+            "Il8KCk5wY0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4udjEu",
+            "TnBjQWN0aW9uEikKBWJsb2NrGAIgASgLMhouZ2FtZWdlbi52MS5OcGNBY3Rp",
+            "b25CbG9jayKcAQoOTnBjQWN0aW9uQmxvY2sSDgoGYWN0aW9uGAEgAygNEhEK",
+            "CWRpcmVjdGlvbhgCIAMoAhIQCghkaXNjcmV0ZRgDIAMoBRISCgpjb250aW51",
+            "b3VzGAQgAygCEhkKEWRpc2NyZXRlX2JyYW5jaGVzGAUgASgNEhcKD2NvbnRp",
+            "bnVvdXNfZGltcxgGIAEoDRINCgVuYW1lcxgHIAMoCSrIAQoNUGFyYW1ldGVy",
+            "VHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFN",
+            "RVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoT",
+            "UEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lD",
+            "RRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZ",
+            "UEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2Vu",
+            "LnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxz",
+            "UmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVx",
+            "dWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24S",
+            "Gi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNz",
+            "aW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -233,7 +235,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.DialogParams), global::GameGen.V1.DialogParams.Parser, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, new[]{ "Persona", "Topic", "Depth", "Mode", "Situations", "Lines", "Choices", "MaxTokens" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateEvent), global::GameGen.V1.GenerateEvent.Parser, new[]{ "Progress", "Partial", "Asset", "Final", "IsLast" }, new[]{ "Event" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.Progress), global::GameGen.V1.Progress.Parser, new[]{ "Fraction", "Stage", "Message" }, null, null, null, null),
@@ -5265,6 +5267,10 @@ namespace GameGen.V1 {
       loop_ = other.loop_;
       intensity_ = other.intensity_;
       continuation_ = other.continuation_;
+      form_ = other.form_;
+      style_ = other.style_;
+      drums_ = other.drums_;
+      synth_ = other.synth_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -5359,7 +5365,7 @@ namespace GameGen.V1 {
     public const int TempoFieldNumber = 4;
     private uint tempo_;
     /// <summary>
-    /// beats per minute
+    /// beats per minute; 0 = drawn from the style's range
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -5577,6 +5583,115 @@ namespace GameGen.V1 {
       continuation_ = null;
     }
 
+    /// <summary>Field number for the "form" field.</summary>
+    public const int FormFieldNumber = 12;
+    private string form_;
+    /// <summary>
+    /// "auto", "aaba", "abab", "aabb" or "through"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Form {
+      get { return form_ ?? ""; }
+      set {
+        form_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "form" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasForm {
+      get { return form_ != null; }
+    }
+    /// <summary>Clears the value of the "form" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearForm() {
+      form_ = null;
+    }
+
+    /// <summary>Field number for the "style" field.</summary>
+    public const int StyleFieldNumber = 13;
+    private string style_;
+    /// <summary>
+    /// "town", "battle", "dungeon", "victory" or "exploration"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Style {
+      get { return style_ ?? ""; }
+      set {
+        style_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "style" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasStyle {
+      get { return style_ != null; }
+    }
+    /// <summary>Clears the value of the "style" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearStyle() {
+      style_ = null;
+    }
+
+    /// <summary>Field number for the "drums" field.</summary>
+    public const int DrumsFieldNumber = 14;
+    private bool drums_;
+    /// <summary>
+    /// add a drum track (General MIDI channel 10)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Drums {
+      get { if ((_hasBits0 & 64) != 0) { return drums_; } else { return false; } }
+      set {
+        _hasBits0 |= 64;
+        drums_ = value;
+      }
+    }
+    /// <summary>Gets whether the "drums" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasDrums {
+      get { return (_hasBits0 & 64) != 0; }
+    }
+    /// <summary>Clears the value of the "drums" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearDrums() {
+      _hasBits0 &= ~64;
+    }
+
+    /// <summary>Field number for the "synth" field.</summary>
+    public const int SynthFieldNumber = 15;
+    private string synth_;
+    /// <summary>
+    /// WAV renderer: "auto" (FluidSynth when installed) or "builtin"
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Synth {
+      get { return synth_ ?? ""; }
+      set {
+        synth_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "synth" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasSynth {
+      get { return synth_ != null; }
+    }
+    /// <summary>Clears the value of the "synth" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearSynth() {
+      synth_ = null;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -5603,6 +5718,10 @@ namespace GameGen.V1 {
       if (Loop != other.Loop) return false;
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Intensity, other.Intensity)) return false;
       if (Continuation != other.Continuation) return false;
+      if (Form != other.Form) return false;
+      if (Style != other.Style) return false;
+      if (Drums != other.Drums) return false;
+      if (Synth != other.Synth) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -5621,6 +5740,10 @@ namespace GameGen.V1 {
       if (HasLoop) hash ^= Loop.GetHashCode();
       if (HasIntensity) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Intensity);
       if (HasContinuation) hash ^= Continuation.GetHashCode();
+      if (HasForm) hash ^= Form.GetHashCode();
+      if (HasStyle) hash ^= Style.GetHashCode();
+      if (HasDrums) hash ^= Drums.GetHashCode();
+      if (HasSynth) hash ^= Synth.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -5683,6 +5806,22 @@ namespace GameGen.V1 {
         output.WriteRawTag(90);
         output.WriteBytes(Continuation);
       }
+      if (HasForm) {
+        output.WriteRawTag(98);
+        output.WriteString(Form);
+      }
+      if (HasStyle) {
+        output.WriteRawTag(106);
+        output.WriteString(Style);
+      }
+      if (HasDrums) {
+        output.WriteRawTag(112);
+        output.WriteBool(Drums);
+      }
+      if (HasSynth) {
+        output.WriteRawTag(122);
+        output.WriteString(Synth);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -5737,6 +5876,22 @@ namespace GameGen.V1 {
         output.WriteRawTag(90);
         output.WriteBytes(Continuation);
       }
+      if (HasForm) {
+        output.WriteRawTag(98);
+        output.WriteString(Form);
+      }
+      if (HasStyle) {
+        output.WriteRawTag(106);
+        output.WriteString(Style);
+      }
+      if (HasDrums) {
+        output.WriteRawTag(112);
+        output.WriteBool(Drums);
+      }
+      if (HasSynth) {
+        output.WriteRawTag(122);
+        output.WriteString(Synth);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -5779,6 +5934,18 @@ namespace GameGen.V1 {
       }
       if (HasContinuation) {
         size += 1 + pb::CodedOutputStream.ComputeBytesSize(Continuation);
+      }
+      if (HasForm) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Form);
+      }
+      if (HasStyle) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Style);
+      }
+      if (HasDrums) {
+        size += 1 + 1;
+      }
+      if (HasSynth) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Synth);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -5824,6 +5991,18 @@ namespace GameGen.V1 {
       }
       if (other.HasContinuation) {
         Continuation = other.Continuation;
+      }
+      if (other.HasForm) {
+        Form = other.Form;
+      }
+      if (other.HasStyle) {
+        Style = other.Style;
+      }
+      if (other.HasDrums) {
+        Drums = other.Drums;
+      }
+      if (other.HasSynth) {
+        Synth = other.Synth;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -5884,6 +6063,22 @@ namespace GameGen.V1 {
             Continuation = input.ReadBytes();
             break;
           }
+          case 98: {
+            Form = input.ReadString();
+            break;
+          }
+          case 106: {
+            Style = input.ReadString();
+            break;
+          }
+          case 112: {
+            Drums = input.ReadBool();
+            break;
+          }
+          case 122: {
+            Synth = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -5941,6 +6136,22 @@ namespace GameGen.V1 {
           }
           case 90: {
             Continuation = input.ReadBytes();
+            break;
+          }
+          case 98: {
+            Form = input.ReadString();
+            break;
+          }
+          case 106: {
+            Style = input.ReadString();
+            break;
+          }
+          case 112: {
+            Drums = input.ReadBool();
+            break;
+          }
+          case 122: {
+            Synth = input.ReadString();
             break;
           }
         }
