@@ -224,9 +224,14 @@ class SMBChunkControls:
     """Apply the SMB ``gaps`` and ``enemies`` controls chunk by chunk, exactly over the level.
 
     Targets are cumulative: after the chunk ending at column x the level so far holds
-    ``round(smb_pit_rate(gaps) * x)`` pit columns and ``round(smb_enemy_rate(enemies) * x)``
-    enemies; a chunk that cannot take its share (no eligible column) leaves the shortfall to the
-    next ones. Use::
+    ``round(smb_pit_rate(gaps) * width * F(x))`` pit columns and as many enemies by the enemy
+    rate, where ``F`` is the share of the level's total due by column x: linear (``pacing`` 0,
+    the same rate everywhere) or rising (``pacing`` p: density ``(1 - p) + 2 p t`` at the
+    fraction ``t`` of the way through the span, so the last part is the hardest). Only columns
+    in ``[lo, hi)`` (the part between a level's opening and its end set piece) receive or lose
+    pits and enemies; without ``width`` it is the whole level at a flat rate, as before. A chunk
+    that cannot take its share (no eligible column) leaves the shortfall to the next ones.
+    ``gaps=None`` leaves pits as sampled (athletic levels: platforms over open air). Use::
 
         ctl = SMBChunkControls(enemies=0.4, gaps=0.4)
         for chunk in sampler:
@@ -235,23 +240,54 @@ class SMBChunkControls:
             chunk = ctl.after_repair(chunk, rng)         # place / remove enemies
     """
 
-    def __init__(self, enemies: float, gaps: float):
+    def __init__(self, enemies: float, gaps: float | None, width: int | None = None, pacing: float = 0.0,
+                 lo: int = 0, hi: int | None = None):
         self.enemy_rate = smb_enemy_rate(enemies)
-        self.pit_rate = smb_pit_rate(gaps)
+        self.pit_rate = None if gaps is None else smb_pit_rate(gaps)   # None: pits left as sampled
+        self.width = width
+        self.pacing = float(pacing)
+        self.lo = lo if width is not None else 0
+        self.hi = (hi if hi is not None else width) if width is not None else None
         self.x = 0              #: columns done
         self.pits = 0           #: pit columns emitted so far
         self.enemies = 0        #: enemies emitted so far
 
+    def due(self, rate: float, x: int) -> int:
+        """Cumulative target after column ``x`` for a per-column ``rate``."""
+        if self.width is None:
+            return _round(rate * x)
+        span = max(1, self.hi - self.lo)
+        t = min(max((x - self.lo) / span, 0.0), 1.0)
+        p = self.pacing
+        return _round(rate * self.width * ((1 - p) * t + p * t * t))
+
+    def _span(self, w: int) -> tuple[int, int]:
+        """The chunk's columns (local indices a..b) that controls may edit."""
+        if self.width is None:
+            return 0, w
+        return min(max(self.lo - self.x, 0), w), min(max(self.hi - self.x, 0), w)
+
     def before_repair(self, chunk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        want = _round(self.pit_rate * (self.x + chunk.shape[1])) - self.pits
-        out, _ = set_gaps(chunk, want, rng)
+        w = chunk.shape[1]
+        if self.pit_rate is None:
+            return np.array(chunk, dtype=np.uint8, copy=True)
+        want = self.due(self.pit_rate, self.x + w) - self.pits
+        a, b = self._span(w)
+        out = np.array(chunk, dtype=np.uint8, copy=True)
+        if b > a:
+            fixed = smb_pit_count(out) - smb_pit_count(out[:, a:b])
+            out[:, a:b], _ = set_gaps(out[:, a:b], want - fixed, rng)
         return out
 
     def after_repair(self, chunk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         w = chunk.shape[1]
         self.pits += smb_pit_count(chunk)
-        want = _round(self.enemy_rate * (self.x + w)) - self.enemies
-        out, got = set_enemies(chunk, want, rng, SMB)
-        self.enemies += got
+        want = self.due(self.enemy_rate, self.x + w) - self.enemies
+        a, b = self._span(w)
+        out = np.array(chunk, dtype=np.uint8, copy=True)
+        if b > a:
+            fixed = int((out == ord("E")).sum()) - int((out[:, a:b] == ord("E")).sum())
+            out[:, a:b], _ = set_enemies(out[:, a:b], want - fixed, rng, SMB)
+        self.enemies += int((out == ord("E")).sum())
         self.x += w
         return out

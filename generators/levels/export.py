@@ -13,7 +13,7 @@ from gamegen.exporters.onnx_export import GraphSpec, KindExport
 
 from . import nets
 from .games import GAMES
-from .nets import ColumnLSTM, ColumnLSTMStep, DCGANGenerator, TileLSTM, TileLSTMStep
+from .nets import ColumnLSTM, ColumnLSTMStep, DCGANGenerator, StyledColumnLSTMStep, TileLSTM, TileLSTMStep
 
 
 def build_export(ckpt: dict) -> KindExport:
@@ -28,7 +28,8 @@ def build_export(ckpt: dict) -> KindExport:
     spec = export_spec(family, game_id, model, config)
     return KindExport(game_id, {"model": ("model.onnx", spec)}, {
         "kind": "levels", "family": family, "game": game_id,
-        "description": f"{game.title}: {family} level model trained on VGLC",
+        "description": f"{game.title}: {family} level model trained on VGLC"
+                       + (", conditioned on the level kind (style)" if config.get("styles") else ""),
         "legend": {s: list(tags) for s, tags in game.legend},
         "training": dict(ckpt["training"]),
         # one small ORT call per step: faster on the CPU than on CUDA (README, "Execution providers")
@@ -42,6 +43,16 @@ def export_spec(family: str, game: str, model: nn.Module, config: dict) -> Graph
     if family == "lstm" and game == "smb":
         m: ColumnLSTM = model
         H = m.hidden
+        if m.styles:
+            def make_styled(g, d):
+                b = d["batch"]
+                return (torch.randint(0, m.vocab + 1, (b,), generator=g), torch.randint(0, m.styles, (b,), generator=g),
+                        torch.randn(b, H, generator=g) * 0.5, torch.randn(b, H, generator=g) * 0.5)
+
+            return GraphSpec(StyledColumnLSTMStep(m).eval(), ["token", "style", "h", "c"], ["logits", "h_out", "c_out"],
+                              [{0: "batch"}] * 4, make_styled, shapes,
+                              {"hidden": H, "start_token": m.vocab, "vocab": config["vocab"],
+                               "styles": list(config["styles"]), **config.get("extra", {})})
 
         def make(g, d):
             b = d["batch"]

@@ -46,18 +46,33 @@ def _lstm_cell(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor)
 
 
 class ColumnLSTM(nn.Module):
-    """Tokens are column ids ``0..vocab-1``; ``vocab`` itself is the start token."""
+    """Tokens are column ids ``0..vocab-1``; ``vocab`` itself is the start token.
 
-    def __init__(self, vocab: int, embed: int = 64, hidden: int = 256, dropout: float = 0.2):
+    With ``styles`` > 0 the model is conditioned on a level kind (``style`` index, one per
+    sequence): its embedding is concatenated to every step's input, so the kind cannot fade
+    over a long level.
+    """
+
+    def __init__(self, vocab: int, embed: int = 64, hidden: int = 256, dropout: float = 0.2,
+                 styles: int = 0, style_embed: int = 16):
         super().__init__()
-        self.vocab, self.hidden = vocab, hidden
+        self.vocab, self.hidden, self.styles = vocab, hidden, styles
         self.embed = nn.Embedding(vocab + 1, embed)
-        self.lstm = nn.LSTM(embed, hidden, batch_first=True)
+        self.style = nn.Embedding(styles, style_embed) if styles else None
+        self.lstm = nn.LSTM(embed + (style_embed if styles else 0), hidden, batch_first=True)
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, vocab)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:       # (B, T) -> (B, T, vocab)
-        y, _ = self.lstm(self.drop(self.embed(tokens)))
+    def inputs(self, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        x = self.embed(tokens)
+        if self.style is not None:
+            s = self.style(style)                                     # (B, E)
+            s = s.unsqueeze(-2).expand(*x.shape[:-1], s.shape[-1]) if x.dim() == 3 else s
+            x = torch.cat([x, s], dim=-1)
+        return x
+
+    def forward(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        y, _ = self.lstm(self.drop(self.inputs(tokens, style)))       # (B, T) -> (B, T, vocab)
         return self.out(self.drop(y))
 
 
@@ -67,7 +82,17 @@ class ColumnLSTMStep(nn.Module):
         self.m = model
 
     def forward(self, token: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
-        h2, c2 = _lstm_cell(self.m.lstm, self.m.embed(token), h, c)
+        h2, c2 = _lstm_cell(self.m.lstm, self.m.inputs(token, None), h, c)
+        return self.m.out(h2), h2, c2
+
+
+class StyledColumnLSTMStep(nn.Module):
+    def __init__(self, model: ColumnLSTM):
+        super().__init__()
+        self.m = model
+
+    def forward(self, token: torch.Tensor, style: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        h2, c2 = _lstm_cell(self.m.lstm, self.m.inputs(token, style), h, c)
         return self.m.out(h2), h2, c2
 
 

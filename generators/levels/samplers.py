@@ -22,6 +22,8 @@ Controls (a bias on sampling, not exact counts — exact counts are adjusted aft
     their enemy count; Lode Runner the ``E`` tile), i.e. each enemy's odds are scaled by
     ``enemies / 0.4`` (1.0 → 2.5×, 0 → practically none: the ratio is floored at 1e-3).
     DCGAN: among ``CANDIDATES`` latent draws per segment the one maximising that same bias is kept.
+``style`` (SMB column LSTMs trained with ``--style``: one of the manifest's ``extra.styles``)
+    the level kind the model is conditioned on (fed to every step); default the first kind.
 ``gaps`` (0..1, 0.4 = as in the corpus; SMB only)
     adds ``log(gaps / 0.4)`` to the logits of pit columns (bottom tile not solid) when the
     previous column is not a pit — it scales how often pits *start*, not how wide they are.
@@ -126,6 +128,8 @@ class ColumnLSTMSampler:
         enemy = np.frombuffer(self.game.with_tag("enemy").encode(), dtype=np.uint8)
         self.n_enemies = np.isin(self.columns, enemy).sum(axis=1).astype(np.float32)
         self.is_pit = ~np.isin(self.columns[:, -1], solid)
+        #: level kinds the model was conditioned on (``style`` control), empty if none
+        self.styles: tuple[str, ...] = tuple(ex.get("styles", ()))
 
     def sample(self, rng, width, controls, chunk):
         _check(width, chunk)
@@ -139,6 +143,13 @@ class ColumnLSTMSampler:
         u = rng.random(width)                              # all randomness drawn up front
         feeds = {"token": np.array([self.start], dtype=np.int64),
                  "h": np.zeros((1, self.hidden), np.float32), "c": np.zeros((1, self.hidden), np.float32)}
+        style = None
+        if self.styles:
+            name = (controls or {}).get("style") or self.styles[0]
+            if name not in self.styles:
+                raise ValueError(f"style must be one of {', '.join(self.styles)}, got {name!r}")
+            style = np.array([self.styles.index(name)], dtype=np.int64)
+            feeds["style"] = style
         run = self.session.run
         prev_pit = False
         for x in range(width):
@@ -147,6 +158,8 @@ class ColumnLSTMSampler:
             tok = _draw(logits, u[x])
             prev_pit = bool(self.is_pit[tok])
             feeds = {"token": np.array([tok], dtype=np.int64), "h": h, "c": c}
+            if style is not None:
+                feeds["style"] = style
             yield self.columns[tok]
 
 

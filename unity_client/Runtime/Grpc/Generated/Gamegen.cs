@@ -48,158 +48,160 @@ namespace GameGen.V1 {
             "UGFyYW1zSAASKgoGZGlhbG9nGA4gASgLMhguZ2FtZWdlbi52MS5EaWFsb2dQ",
             "YXJhbXNIABIkCgNucGMYDyABKAsyFS5nYW1lZ2VuLnYxLk5wY1BhcmFtc0gA",
             "EhUKCHBhcnRpYWxzGAQgASgISAGIAQESFQoNdmFsaWRhdGVfb25seRgFIAEo",
-            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIq8BCgtMZXZlbFBhcmFtcxISCgV3",
+            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIu0BCgtMZXZlbFBhcmFtcxISCgV3",
             "aWR0aBgBIAEoDUgAiAEBEhQKB2VuZW1pZXMYAiABKAFIAYgBARIRCgRnYXBz",
             "GAMgASgBSAKIAQESEQoEZ29sZBgEIAEoDUgDiAEBEhgKC3RlbXBlcmF0dXJl",
-            "GAUgASgBSASIAQFCCAoGX3dpZHRoQgoKCF9lbmVtaWVzQgcKBV9nYXBzQgcK",
-            "BV9nb2xkQg4KDF90ZW1wZXJhdHVyZSLFBAoNVGVycmFpblBhcmFtcxIUCgdj",
-            "aHVua194GAEgASgRSACIAQESFAoHY2h1bmtfeRgCIAEoEUgBiAEBEhEKBHNp",
-            "emUYAyABKA1IAogBARISCgVub2lzZRgEIAEoCUgDiAEBEhIKBXNjYWxlGAUg",
-            "ASgBSASIAQESFAoHb2N0YXZlcxgGIAEoDUgFiAEBEhgKC3BlcnNpc3RlbmNl",
-            "GAcgASgBSAaIAQESEQoEd2FycBgIIAEoAUgHiAEBEhkKDGhlaWdodF9yYW5n",
-            "ZRgJIAEoAUgIiAEBEhYKCWNlbGxfc2l6ZRgKIAEoAUgJiAEBEhYKCXNlYV9s",
-            "ZXZlbBgLIAEoAUgKiAEBEhUKCG1vaXN0dXJlGAwgASgBSAuIAQESIQoUaHlk",
-            "cmF1bGljX2l0ZXJhdGlvbnMYDSABKA1IDIgBARIfChJ0aGVybWFsX2l0ZXJh",
-            "dGlvbnMYDiABKA1IDYgBARIUCgdlcm9zaW9uGA8gASgBSA6IAQFCCgoIX2No",
-            "dW5rX3hCCgoIX2NodW5rX3lCBwoFX3NpemVCCAoGX25vaXNlQggKBl9zY2Fs",
-            "ZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBCDwoNX2hl",
-            "aWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxCCwoJX21v",
-            "aXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhlcm1hbF9p",
-            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIuMDCg1UZXh0dXJlUGFyYW1zEhUKCG1h",
-            "dGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIKBXNjYWxl",
-            "GAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJhdGlvbhgF",
-            "IAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCglyb3VnaG5l",
-            "c3MYByABKAFIBogBARITCgZyZWxpZWYYCCABKAFIB4gBARIVCghleGVtcGxh",
-            "chgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVmZmVjdBgL",
-            "IAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1lX3NpemUY",
-            "DSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBAUILCglfbWF0ZXJpYWxCBwoF",
-            "X3NpemVCCAoGX3NjYWxlQgYKBF9odWVCDQoLX3NhdHVyYXRpb25CDQoLX2Jy",
-            "aWdodG5lc3NCDAoKX3JvdWdobmVzc0IJCgdfcmVsaWVmQgsKCV9leGVtcGxh",
-            "ckIJCgdfYWxiZWRvQgkKB19lZmZlY3RCCQoHX2ZyYW1lc0INCgtfZnJhbWVf",
-            "c2l6ZUIGCgRfZnBzIvkCCgtNdXNpY1BhcmFtcxIQCgNrZXkYASABKAlIAIgB",
-            "ARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIYAyABKAlIAogBARISCgV0",
-            "ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1IBIgBARIUCgdkZW5zaXR5",
-            "GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlIBogBARIYCgt0ZW1wZXJh",
-            "dHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhICIgBARIWCglpbnRlbnNp",
-            "dHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogBAUIGCgRf",
-            "a2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNCCgoI",
-            "X2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVfbG9v",
-            "cEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb24imAIKDERpYWxvZ1Bh",
-            "cmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgB",
-            "ARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpz",
-            "aXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdj",
-            "aG9pY2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoK",
-            "CF9wZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3Np",
-            "dHVhdGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5z",
-            "IsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdl",
-            "bi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYx",
-            "LlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYx",
-            "LkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAAS",
-            "DwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFj",
-            "dGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIB",
-            "Cg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVn",
-            "ZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVn",
-            "ZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdl",
-            "bi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoB",
-            "eBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgE",
-            "IAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxl",
-            "dmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRIS",
-            "Cgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVu",
-            "Z3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5O",
-            "b3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNo",
-            "GAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZl",
-            "bG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFf",
-            "dHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZz",
-            "aGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxp",
-            "c2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2",
-            "YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lv",
-            "bhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5n",
-            "YW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoH",
-            "dGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlv",
-            "bl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJl",
-            "ZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoO",
-            "U2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vz",
-            "c2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lv",
-            "bklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9u",
-            "Q2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25D",
-            "bG9zZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEg",
-            "ASgJEgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52",
-            "MS5EaWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNP",
-            "cGVuSABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgB",
-            "IAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5I",
-            "ABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1",
-            "dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Np",
-            "b25DbG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisK",
-            "Bm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigK",
-            "CHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3Bh",
-            "cnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoD",
-            "ZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYg",
-            "ASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByAB",
-            "KAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVw",
-            "bHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2Fj",
-            "dGlvbnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVu",
-            "dCKKAQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1v",
-            "ZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3Zp",
-            "ZGVyGAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBh",
-            "cmFtZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0",
-            "aW1pbmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMg",
-            "ASgNIi0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UY",
-            "AiABKAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURp",
-            "YWxvZ1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRy",
-            "YWl0cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEo",
-            "CRIRCglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlh",
-            "bG9nU2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3Bf",
-            "cBgCIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBl",
-            "dGl0aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoG",
-            "X3RvcF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHki",
-            "nQEKCkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEu",
-            "RGlhbG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEu",
-            "RGlhbG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25z",
-            "GAQgAygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxh",
-            "eWVyX2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoL",
-            "RGlhbG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4K",
-            "BmFjdGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJ",
-            "SACIAQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyAB",
-            "KAFIAogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0",
-            "aW9uIhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2Vu",
-            "dBIQCghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdn",
-            "cmVzc2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRz",
-            "ZWVkGAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09w",
-            "ZW4SDAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYx",
-            "Lk5wY0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEo",
-            "CRIiCghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxv",
-            "Y2l0eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgL",
-            "MhAuZ2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJf",
-            "dmlzaWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1l",
-            "Z2VuLnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3Nl",
-            "ZW5fcG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9z",
-            "ZWVuX2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2Ft",
-            "ZWdlbi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19u",
-            "ZWFyZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24Y",
-            "DiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEo",
-            "CzIQLmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdh",
-            "bWVnZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVy",
-            "GBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVj",
-            "MhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2Ft",
-            "ZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgX",
-            "IAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCJu",
-            "CgdOcGNUaWNrEiIKBGpvaW4YASADKAsyFC5nYW1lZ2VuLnYxLk5wY0FnZW50",
-            "Eg0KBWxlYXZlGAIgAygJEjAKDG9ic2VydmF0aW9ucxgDIAMoCzIaLmdhbWVn",
-            "ZW4udjEuTnBjT2JzZXJ2YXRpb24ihgEKCU5wY0FjdGlvbhIQCghhZ2VudF9p",
-            "ZBgBIAEoCRIOCgZhY3Rpb24YAiABKA0SDAoEbmFtZRgDIAEoCRIjCglkaXJl",
-            "Y3Rpb24YBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIZGlzY3JldGUYBSAD",
-            "KAUSEgoKY29udGludW91cxgGIAMoAiI0CgpOcGNBY3Rpb25zEiYKB2FjdGlv",
-            "bnMYASADKAsyFS5nYW1lZ2VuLnYxLk5wY0FjdGlvbirIAQoNUGFyYW1ldGVy",
-            "VHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFN",
-            "RVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoT",
-            "UEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lD",
-            "RRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZ",
-            "UEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2Vu",
-            "LnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxz",
-            "UmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVx",
-            "dWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24S",
-            "Gi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNz",
-            "aW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "GAUgASgBSASIAQESEwoGcGFjaW5nGAYgASgBSAWIAQESEgoFc3R5bGUYByAB",
+            "KAlIBogBAUIICgZfd2lkdGhCCgoIX2VuZW1pZXNCBwoFX2dhcHNCBwoFX2dv",
+            "bGRCDgoMX3RlbXBlcmF0dXJlQgkKB19wYWNpbmdCCAoGX3N0eWxlIsUECg1U",
+            "ZXJyYWluUGFyYW1zEhQKB2NodW5rX3gYASABKBFIAIgBARIUCgdjaHVua195",
+            "GAIgASgRSAGIAQESEQoEc2l6ZRgDIAEoDUgCiAEBEhIKBW5vaXNlGAQgASgJ",
+            "SAOIAQESEgoFc2NhbGUYBSABKAFIBIgBARIUCgdvY3RhdmVzGAYgASgNSAWI",
+            "AQESGAoLcGVyc2lzdGVuY2UYByABKAFIBogBARIRCgR3YXJwGAggASgBSAeI",
+            "AQESGQoMaGVpZ2h0X3JhbmdlGAkgASgBSAiIAQESFgoJY2VsbF9zaXplGAog",
+            "ASgBSAmIAQESFgoJc2VhX2xldmVsGAsgASgBSAqIAQESFQoIbW9pc3R1cmUY",
+            "DCABKAFIC4gBARIhChRoeWRyYXVsaWNfaXRlcmF0aW9ucxgNIAEoDUgMiAEB",
+            "Eh8KEnRoZXJtYWxfaXRlcmF0aW9ucxgOIAEoDUgNiAEBEhQKB2Vyb3Npb24Y",
+            "DyABKAFIDogBAUIKCghfY2h1bmtfeEIKCghfY2h1bmtfeUIHCgVfc2l6ZUII",
+            "CgZfbm9pc2VCCAoGX3NjYWxlQgoKCF9vY3RhdmVzQg4KDF9wZXJzaXN0ZW5j",
+            "ZUIHCgVfd2FycEIPCg1faGVpZ2h0X3JhbmdlQgwKCl9jZWxsX3NpemVCDAoK",
+            "X3NlYV9sZXZlbEILCglfbW9pc3R1cmVCFwoVX2h5ZHJhdWxpY19pdGVyYXRp",
+            "b25zQhUKE190aGVybWFsX2l0ZXJhdGlvbnNCCgoIX2Vyb3Npb24i4wMKDVRl",
+            "eHR1cmVQYXJhbXMSFQoIbWF0ZXJpYWwYASABKAlIAIgBARIRCgRzaXplGAIg",
+            "ASgNSAGIAQESEgoFc2NhbGUYAyABKAFIAogBARIQCgNodWUYBCABKAFIA4gB",
+            "ARIXCgpzYXR1cmF0aW9uGAUgASgBSASIAQESFwoKYnJpZ2h0bmVzcxgGIAEo",
+            "AUgFiAEBEhYKCXJvdWdobmVzcxgHIAEoAUgGiAEBEhMKBnJlbGllZhgIIAEo",
+            "AUgHiAEBEhUKCGV4ZW1wbGFyGAkgASgMSAiIAQESEwoGYWxiZWRvGAogASgM",
+            "SAmIAQESEwoGZWZmZWN0GAsgASgJSAqIAQESEwoGZnJhbWVzGAwgASgNSAuI",
+            "AQESFwoKZnJhbWVfc2l6ZRgNIAEoDUgMiAEBEhAKA2ZwcxgOIAEoDUgNiAEB",
+            "QgsKCV9tYXRlcmlhbEIHCgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1ZUINCgtf",
+            "c2F0dXJhdGlvbkINCgtfYnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNzQgkKB19y",
+            "ZWxpZWZCCwoJX2V4ZW1wbGFyQgkKB19hbGJlZG9CCQoHX2VmZmVjdEIJCgdf",
+            "ZnJhbWVzQg0KC19mcmFtZV9zaXplQgYKBF9mcHMi+QIKC011c2ljUGFyYW1z",
+            "EhAKA2tleRgBIAEoCUgAiAEBEhEKBG1vZGUYAiABKAlIAYgBARISCgVtZXRl",
+            "chgDIAEoCUgCiAEBEhIKBXRlbXBvGAQgASgNSAOIAQESEQoEYmFycxgFIAEo",
+            "DUgEiAEBEhQKB2RlbnNpdHkYBiABKAFIBYgBARIVCghyZWdpc3RlchgHIAEo",
+            "CUgGiAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAeIAQESEQoEbG9vcBgJIAEo",
+            "CEgIiAEBEhYKCWludGVuc2l0eRgKIAEoAUgJiAEBEhkKDGNvbnRpbnVhdGlv",
+            "bhgLIAEoDEgKiAEBQgYKBF9rZXlCBwoFX21vZGVCCAoGX21ldGVyQggKBl90",
+            "ZW1wb0IHCgVfYmFyc0IKCghfZGVuc2l0eUILCglfcmVnaXN0ZXJCDgoMX3Rl",
+            "bXBlcmF0dXJlQgcKBV9sb29wQgwKCl9pbnRlbnNpdHlCDwoNX2NvbnRpbnVh",
+            "dGlvbiKYAgoMRGlhbG9nUGFyYW1zEhQKB3BlcnNvbmEYASABKAxIAIgBARIS",
+            "CgV0b3BpYxgCIAEoCUgBiAEBEhIKBWRlcHRoGAMgASgNSAKIAQESEQoEbW9k",
+            "ZRgEIAEoCUgDiAEBEhcKCnNpdHVhdGlvbnMYBSABKAlIBIgBARISCgVsaW5l",
+            "cxgGIAEoDUgFiAEBEhQKB2Nob2ljZXMYByABKA1IBogBARIXCgptYXhfdG9r",
+            "ZW5zGAggASgNSAeIAQFCCgoIX3BlcnNvbmFCCAoGX3RvcGljQggKBl9kZXB0",
+            "aEIHCgVfbW9kZUINCgtfc2l0dWF0aW9uc0IICgZfbGluZXNCCgoIX2Nob2lj",
+            "ZXNCDQoLX21heF90b2tlbnMiygEKDUdlbmVyYXRlRXZlbnQSKAoIcHJvZ3Jl",
+            "c3MYASABKAsyFC5nYW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgC",
+            "IAEoCzIaLmdhbWVnZW4udjEuUGFydGlhbENvbnRlbnRIABIiCgVhc3NldBgD",
+            "IAEoCzIRLmdhbWVnZW4udjEuQXNzZXRIABIiCgVmaW5hbBgEIAEoCzIRLmdh",
+            "bWVnZW4udjEuRmluYWxIABIPCgdpc19sYXN0GA8gASgIQgcKBWV2ZW50IjwK",
+            "CFByb2dyZXNzEhAKCGZyYWN0aW9uGAEgASgCEg0KBXN0YWdlGAIgASgJEg8K",
+            "B21lc3NhZ2UYAyABKAkiogEKDlBhcnRpYWxDb250ZW50Ei0KC2xldmVsX2No",
+            "dW5rGAEgASgLMhYuZ2FtZWdlbi52MS5MZXZlbENodW5rSAASKQoJbXVzaWNf",
+            "YmFyGAIgASgLMhQuZ2FtZWdlbi52MS5NdXNpY0JhckgAEisKCnRleHRfZGVs",
+            "dGEYAyABKAsyFS5nYW1lZ2VuLnYxLlRleHREZWx0YUgAQgkKB2NvbnRlbnQi",
+            "egoKTGV2ZWxDaHVuaxIJCgF4GAEgASgNEgkKAXkYAiABKA0SDQoFd2lkdGgY",
+            "AyABKA0SDgoGaGVpZ2h0GAQgASgNEgwKBHJvd3MYBSADKAkSEwoLbGV2ZWxf",
+            "d2lkdGgYBiABKA0SFAoMbGV2ZWxfaGVpZ2h0GAcgASgNIn0KCE11c2ljQmFy",
+            "Eg0KBWluZGV4GAEgASgNEhIKCnRvdGFsX2JhcnMYAiABKA0SEgoKc3RhcnRf",
+            "YmVhdBgDIAEoARIUCgxsZW5ndGhfYmVhdHMYBCABKAESJAoFbm90ZXMYBSAD",
+            "KAsyFS5nYW1lZ2VuLnYxLk5vdGVFdmVudCJcCglOb3RlRXZlbnQSDQoFdHJh",
+            "Y2sYASABKAkSDQoFcGl0Y2gYAiABKA0SDQoFc3RhcnQYAyABKAESEAoIZHVy",
+            "YXRpb24YBCABKAESEAoIdmVsb2NpdHkYBSABKA0iVwoFQXNzZXQSDAoEbmFt",
+            "ZRgBIAEoCRISCgptZWRpYV90eXBlGAIgASgJEgwKBGRhdGEYAyABKAwSDgoG",
+            "Zm9ybWF0GAQgASgJEg4KBnNoYTI1NhgFIAEoCSItCgZUaW1pbmcSDQoFc3Rh",
+            "Z2UYASABKAkSFAoMbWlsbGlzZWNvbmRzGAIgASgBIigKCVBhcmFtZXRlchIM",
+            "CgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIvwBCgVGaW5hbBINCgVtb2Rl",
+            "bBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBHNlZWQYAyABKAQSKQoKcGFy",
+            "YW1ldGVycxgEIAMoCzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyEhQKDGNvbnRl",
+            "bnRfaGFzaBgFIAEoCRIjCgd0aW1pbmdzGAYgAygLMhIuZ2FtZWdlbi52MS5U",
+            "aW1pbmcSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAcgASgJEhAKCGF0dGVtcHRz",
+            "GAggASgNEhYKDnJlcGFpcmVkX3RpbGVzGAkgASgNEhkKEWdlbmVyYXRvcl92",
+            "ZXJzaW9uGAogASgNIscBCg5TZXNzaW9uUmVxdWVzdBInCgRvcGVuGAEgASgL",
+            "MhcuZ2FtZWdlbi52MS5TZXNzaW9uT3BlbkgAEikKBWlucHV0GAIgASgLMhgu",
+            "Z2FtZWdlbi52MS5TZXNzaW9uSW5wdXRIABIrCgZjYW5jZWwYAyABKAsyGS5n",
+            "YW1lZ2VuLnYxLlNlc3Npb25DYW5jZWxIABIpCgVjbG9zZRgEIAEoCzIYLmdh",
+            "bWVnZW4udjEuU2Vzc2lvbkNsb3NlSABCCQoHbWVzc2FnZSKCAQoLU2Vzc2lv",
+            "bk9wZW4SDQoFbW9kZWwYASABKAkSDAoEc2VlZBgCIAEoBBIoCgZkaWFsb2cY",
+            "CiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ09wZW5IABIiCgNucGMYCyABKAsy",
+            "Ey5nYW1lZ2VuLnYxLk5wY09wZW5IAEIICgZwYXJhbXMidwoMU2Vzc2lvbklu",
+            "cHV0EhAKCGlucHV0X2lkGAEgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVn",
+            "ZW4udjEuRGlhbG9nVHVybkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEu",
+            "TnBjVGlja0gAQgcKBWlucHV0IiEKDVNlc3Npb25DYW5jZWwSEAoIaW5wdXRf",
+            "aWQYASABKAQiDgoMU2Vzc2lvbkNsb3NlIowDCgxTZXNzaW9uRXZlbnQSEAoI",
+            "aW5wdXRfaWQYASABKAQSKwoGb3BlbmVkGAIgASgLMhkuZ2FtZWdlbi52MS5T",
+            "ZXNzaW9uT3BlbmVkSAASKAoIcHJvZ3Jlc3MYAyABKAsyFC5nYW1lZ2VuLnYx",
+            "LlByb2dyZXNzSAASLQoHcGFydGlhbBgEIAEoCzIaLmdhbWVnZW4udjEuUGFy",
+            "dGlhbENvbnRlbnRIABIjCgNlbmQYBSABKAsyFC5nYW1lZ2VuLnYxLklucHV0",
+            "RW5kSAASKQoFZXJyb3IYBiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25FcnJv",
+            "ckgAEisKBmNsb3NlZBgHIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNsb3Nl",
+            "ZEgAEi8KDGRpYWxvZ19yZXBseRgKIAEoCzIXLmdhbWVnZW4udjEuRGlhbG9n",
+            "UmVwbHlIABItCgtucGNfYWN0aW9ucxgLIAEoCzIWLmdhbWVnZW4udjEuTnBj",
+            "QWN0aW9uc0gAQgcKBWV2ZW50IooBCg1TZXNzaW9uT3BlbmVkEhIKCnNlc3Np",
+            "b25faWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIa",
+            "ChJleGVjdXRpb25fcHJvdmlkZXIYBCABKAkSKQoKcGFyYW1ldGVycxgFIAMo",
+            "CzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyIlQKCElucHV0RW5kEhMKC3N0b3Bf",
+            "cmVhc29uGAEgASgJEiMKB3RpbWluZ3MYAiADKAsyEi5nYW1lZ2VuLnYxLlRp",
+            "bWluZxIOCgZ0b2tlbnMYAyABKA0iLQoMU2Vzc2lvbkVycm9yEgwKBGNvZGUY",
+            "ASABKAkSDwoHbWVzc2FnZRgCIAEoCSIfCg1TZXNzaW9uQ2xvc2VkEg4KBnJl",
+            "YXNvbhgBIAEoCSKDAQoNRGlhbG9nUGVyc29uYRIMCgRuYW1lGAEgASgJEgwK",
+            "BHJvbGUYAiABKAkSDgoGdHJhaXRzGAMgAygJEgwKBG1vb2QYBCABKAkSFAoM",
+            "c3BlZWNoX3N0eWxlGAUgASgJEhEKCWtub3dsZWRnZRgGIAMoCRIPCgdzZWNy",
+            "ZXRzGAcgAygJIrgBCg5EaWFsb2dTYW1wbGluZxIYCgt0ZW1wZXJhdHVyZRgB",
+            "IAEoAUgAiAEBEhIKBXRvcF9wGAIgASgBSAGIAQESFwoKbWF4X3Rva2VucxgD",
+            "IAEoDUgCiAEBEh8KEnJlcGV0aXRpb25fcGVuYWx0eRgEIAEoAUgDiAEBQg4K",
+            "DF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCDQoLX21heF90b2tlbnNCFQoTX3Jl",
+            "cGV0aXRpb25fcGVuYWx0eSKdAQoKRGlhbG9nT3BlbhIqCgdwZXJzb25hGAEg",
+            "ASgLMhkuZ2FtZWdlbi52MS5EaWFsb2dQZXJzb25hEiwKCHNhbXBsaW5nGAIg",
+            "ASgLMhouZ2FtZWdlbi52MS5EaWFsb2dTYW1wbGluZxISCgpzdHJ1Y3R1cmVk",
+            "GAMgASgIEg8KB2FjdGlvbnMYBCADKAkSEAoIZW1vdGlvbnMYBSADKAkiIQoK",
+            "RGlhbG9nVHVybhITCgtwbGF5ZXJfbGluZRgBIAEoCSIZCglUZXh0RGVsdGES",
+            "DAoEdGV4dBgBIAEoCSI8CgtEaWFsb2dSZXBseRIMCgRsaW5lGAEgASgJEg8K",
+            "B2Vtb3Rpb24YAiABKAkSDgoGYWN0aW9uGAMgASgJInsKCU5wY1BhcmFtcxIW",
+            "CglhcmNoZXR5cGUYASABKAlIAIgBARIXCgphZ2dyZXNzaW9uGAIgASgBSAGI",
+            "AQESFAoHY2F1dGlvbhgDIAEoAUgCiAEBQgwKCl9hcmNoZXR5cGVCDQoLX2Fn",
+            "Z3Jlc3Npb25CCgoIX2NhdXRpb24iHAoEVmVjMhIJCgF4GAEgASgBEgkKAXkY",
+            "AiABKAEihwEKCE5wY0FnZW50EhAKCGFnZW50X2lkGAEgASgJEhEKCWFyY2hl",
+            "dHlwZRgCIAEoCRIXCgphZ2dyZXNzaW9uGAMgASgBSACIAQESFAoHY2F1dGlv",
+            "bhgEIAEoAUgBiAEBEgwKBHNlZWQYBSABKARCDQoLX2FnZ3Jlc3Npb25CCgoI",
+            "X2NhdXRpb24iPQoHTnBjT3BlbhIMCgRtb2RlGAEgASgJEiQKBmFnZW50cxgC",
+            "IAMoCzIULmdhbWVnZW4udjEuTnBjQWdlbnQi7wUKDk5wY09ic2VydmF0aW9u",
+            "EhAKCGFnZW50X2lkGAEgASgJEiIKCHBvc2l0aW9uGAIgASgLMhAuZ2FtZWdl",
+            "bi52MS5WZWMyEiIKCHZlbG9jaXR5GAMgASgLMhAuZ2FtZWdlbi52MS5WZWMy",
+            "EiEKB2hlYWRpbmcYBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISDgoGaGVhbHRo",
+            "GAUgASgBEhYKDnBsYXllcl92aXNpYmxlGAYgASgIEikKD3BsYXllcl9wb3Np",
+            "dGlvbhgHIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIVCg1oYXNfbGFzdF9zZWVu",
+            "GAggASgIEiwKEmxhc3Rfc2Vlbl9wb3NpdGlvbhgJIAEoCzIQLmdhbWVnZW4u",
+            "djEuVmVjMhIVCg1sYXN0X3NlZW5fYWdlGAogASgBEioKEG5hdl90b19sYXN0",
+            "X3NlZW4YCyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFgoObGFzdF9zZWVuX3Bh",
+            "dGgYDCABKAESGQoRaGFzX25lYXJlc3RfYWdlbnQYDSABKAgSMAoWbmVhcmVz",
+            "dF9hZ2VudF9wb3NpdGlvbhgOIAEoCzIQLmdhbWVnZW4udjEuVmVjMhInCg1n",
+            "b2FsX3Bvc2l0aW9uGA8gASgLMhAuZ2FtZWdlbi52MS5WZWMyEiUKC25hdl90",
+            "b19nb2FsGBAgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhEKCWdvYWxfcGF0aBgR",
+            "IAEoARIRCgloYXNfY292ZXIYEiABKAgSJgoMbmF2X3RvX2NvdmVyGBMgASgL",
+            "MhAuZ2FtZWdlbi52MS5WZWMyEhIKCmNvdmVyX3BhdGgYFCABKAESIgoIbmF2",
+            "X2F3YXkYFSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIaW5fY292ZXIYFiAB",
+            "KAgSEQoJd2FsbF9yYXlzGBcgAygBEhAKCGZlYXR1cmVzGB4gAygCEhMKC2Fj",
+            "dGlvbl9tYXNrGB8gAygIIm4KB05wY1RpY2sSIgoEam9pbhgBIAMoCzIULmdh",
+            "bWVnZW4udjEuTnBjQWdlbnQSDQoFbGVhdmUYAiADKAkSMAoMb2JzZXJ2YXRp",
+            "b25zGAMgAygLMhouZ2FtZWdlbi52MS5OcGNPYnNlcnZhdGlvbiKGAQoJTnBj",
+            "QWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlvbhgCIAEoDRIMCgRu",
+            "YW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVnZW4udjEuVmVj",
+            "MhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3VzGAYgAygCIjQKCk5w",
+            "Y0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4udjEuTnBjQWN0",
+            "aW9uKsgBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BF",
+            "Q0lGSUVEEAASFgoSUEFSQU1FVEVSX1RZUEVfSU5UEAESGAoUUEFSQU1FVEVS",
+            "X1RZUEVfRkxPQVQQAhIXChNQQVJBTUVURVJfVFlQRV9CT09MEAMSGQoVUEFS",
+            "QU1FVEVSX1RZUEVfQ0hPSUNFEAQSGAoUUEFSQU1FVEVSX1RZUEVfQllURVMQ",
+            "BRIXChNQQVJBTUVURVJfVFlQRV9URVhUEAYy4QEKB0dhbWVHZW4SSwoKTGlz",
+            "dE1vZGVscxIdLmdhbWVnZW4udjEuTGlzdE1vZGVsc1JlcXVlc3QaHi5nYW1l",
+            "Z2VuLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJECghHZW5lcmF0ZRIbLmdhbWVn",
+            "ZW4udjEuR2VuZXJhdGVSZXF1ZXN0GhkuZ2FtZWdlbi52MS5HZW5lcmF0ZUV2",
+            "ZW50MAESQwoHU2Vzc2lvbhIaLmdhbWVnZW4udjEuU2Vzc2lvblJlcXVlc3Qa",
+            "GC5nYW1lZ2VuLnYxLlNlc3Npb25FdmVudCgBMAFCDaoCCkdhbWVHZW4uVjFi",
+            "BnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -209,7 +211,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TileInfo), global::GameGen.V1.TileInfo.Parser, new[]{ "Symbol", "Tags", "TileId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ModelInfo), global::GameGen.V1.ModelInfo.Parser, new[]{ "Kind", "Name", "Version", "Family", "Description", "ExecutionProvider", "Parameters", "OutputFormats", "Sha256", "Tiles", "GeneratorVersion", "Rules", "Sessions" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
@@ -2810,6 +2812,8 @@ namespace GameGen.V1 {
       gaps_ = other.gaps_;
       gold_ = other.gold_;
       temperature_ = other.temperature_;
+      pacing_ = other.pacing_;
+      style_ = other.style_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2959,6 +2963,61 @@ namespace GameGen.V1 {
       _hasBits0 &= ~16;
     }
 
+    /// <summary>Field number for the "pacing" field.</summary>
+    public const int PacingFieldNumber = 6;
+    private double pacing_;
+    /// <summary>
+    /// SMB: how much enemies and pits rise along the level, 0..1
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Pacing {
+      get { if ((_hasBits0 & 32) != 0) { return pacing_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 32;
+        pacing_ = value;
+      }
+    }
+    /// <summary>Gets whether the "pacing" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasPacing {
+      get { return (_hasBits0 & 32) != 0; }
+    }
+    /// <summary>Clears the value of the "pacing" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearPacing() {
+      _hasBits0 &= ~32;
+    }
+
+    /// <summary>Field number for the "style" field.</summary>
+    public const int StyleFieldNumber = 7;
+    private string style_;
+    /// <summary>
+    /// SMB models with a style control: overworld, underground, athletic
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Style {
+      get { return style_ ?? ""; }
+      set {
+        style_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "style" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasStyle {
+      get { return style_ != null; }
+    }
+    /// <summary>Clears the value of the "style" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearStyle() {
+      style_ = null;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -2979,6 +3038,8 @@ namespace GameGen.V1 {
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Gaps, other.Gaps)) return false;
       if (Gold != other.Gold) return false;
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Temperature, other.Temperature)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Pacing, other.Pacing)) return false;
+      if (Style != other.Style) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -2991,6 +3052,8 @@ namespace GameGen.V1 {
       if (HasGaps) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Gaps);
       if (HasGold) hash ^= Gold.GetHashCode();
       if (HasTemperature) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Temperature);
+      if (HasPacing) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Pacing);
+      if (HasStyle) hash ^= Style.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3029,6 +3092,14 @@ namespace GameGen.V1 {
         output.WriteRawTag(41);
         output.WriteDouble(Temperature);
       }
+      if (HasPacing) {
+        output.WriteRawTag(49);
+        output.WriteDouble(Pacing);
+      }
+      if (HasStyle) {
+        output.WriteRawTag(58);
+        output.WriteString(Style);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3059,6 +3130,14 @@ namespace GameGen.V1 {
         output.WriteRawTag(41);
         output.WriteDouble(Temperature);
       }
+      if (HasPacing) {
+        output.WriteRawTag(49);
+        output.WriteDouble(Pacing);
+      }
+      if (HasStyle) {
+        output.WriteRawTag(58);
+        output.WriteString(Style);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3083,6 +3162,12 @@ namespace GameGen.V1 {
       }
       if (HasTemperature) {
         size += 1 + 8;
+      }
+      if (HasPacing) {
+        size += 1 + 8;
+      }
+      if (HasStyle) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Style);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3110,6 +3195,12 @@ namespace GameGen.V1 {
       }
       if (other.HasTemperature) {
         Temperature = other.Temperature;
+      }
+      if (other.HasPacing) {
+        Pacing = other.Pacing;
+      }
+      if (other.HasStyle) {
+        Style = other.Style;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3146,6 +3237,14 @@ namespace GameGen.V1 {
             Temperature = input.ReadDouble();
             break;
           }
+          case 49: {
+            Pacing = input.ReadDouble();
+            break;
+          }
+          case 58: {
+            Style = input.ReadString();
+            break;
+          }
         }
       }
     #endif
@@ -3179,6 +3278,14 @@ namespace GameGen.V1 {
           }
           case 41: {
             Temperature = input.ReadDouble();
+            break;
+          }
+          case 49: {
+            Pacing = input.ReadDouble();
+            break;
+          }
+          case 58: {
+            Style = input.ReadString();
             break;
           }
         }
