@@ -157,3 +157,12 @@ def test_tiny_styled_model_trains_exports_and_serves_a_style_param(tmp_path):
         server.stop()
     assert (a != b).any()                      # the style input reaches the model
     assert "overworld, underground, athletic" in ei.value.details
+
+
+def test_loderunner_digging_option(client):
+    for seed in range(3):
+        g, final = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
+        assert playability.check("loderunner", g, dig=True).playable
+        assert (g == ord("G")).sum() == 9
+        again, f2 = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
+        assert f2.content_hash == final.content_hash

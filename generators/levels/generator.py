@@ -55,6 +55,9 @@ def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = ()) ->
         lo, hi = controls.LR_GOLD_RANGE
         ps.append(Param("gold", "int", 12, controls.DOCS[(game.id, "gold")], lo=lo, hi=hi))
         ps.append(Param("enemies", "float", 0.4, controls.DOCS[(game.id, "enemies")], lo=0.0, hi=1.0))
+        ps.append(Param("digging", "bool", False,
+                        "true: every gold must be reachable when the player may dig bricks (as the game "
+                        "allows; most original screens need it); false: reachable without digging", ))
     if learned:
         ps.append(Param("temperature", "float", 1.0, "sampling temperature: lower is safer, higher is wilder",
                         lo=0.5, hi=1.5))
@@ -113,7 +116,7 @@ class LevelGenerator(Generator):
             else:
                 grid, attempts, changed = yield from self._screen(rng, params, sample_controls, partials)
 
-        verdict = playability.check(self.game.id, grid)
+        verdict = playability.check(self.game.id, grid, dig=bool(params.get("digging", False)))
         if not verdict.playable:  # repair guarantees this; never return a broken level
             raise GenerationFailed(f"level failed the playability check after repair: {verdict.reason}")
         yield Progress(0.95, "encoding")
@@ -170,7 +173,8 @@ class LevelGenerator(Generator):
                               dtype=np.uint8, copy=True)
             try:
                 screen, _ = controls.set_gold(screen, params["gold"], rng)
-                screen, changed = repair.lr_repair(screen, rng)  # moves unreachable gold, keeps the count
+                # moves unreachable gold, keeps the count
+                screen, changed = repair.lr_repair(screen, rng, dig=bool(params.get("digging", False)))
                 screen, _ = controls.set_enemies(screen, controls.lr_enemy_count(params["enemies"]), rng,
                                                  self.game)
             except GenerationFailed as e:

@@ -448,8 +448,11 @@ def _lr_ladder(g: np.ndarray, r: int, c: int, up: bool) -> np.ndarray | None:
     return out
 
 
-def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def lr_repair(grid: np.ndarray, rng: np.random.Generator, dig: bool = False) -> tuple[np.ndarray, int]:
     """Make a Lode Runner screen playable; return (grid, tiles changed).
+
+    ``dig=True``: reachable means reachable when the player may dig (``playability.lr_reach``
+    ``dig``), as the game allows; the default is reachable without digging.
 
     1. Exactly one spawn ``M`` on a standing cell: an existing standing spawn whose reachable
        area can hold all the gold is kept (among several, the one reaching most gold); else the
@@ -480,7 +483,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
         g[p] = DOT
 
     def score(p):
-        r = lr_reach(g, spawn=p)
+        r = lr_reach(g, spawn=p, dig=dig)
         return (r.gold - len(r.unreachable_gold), min(_lr_capacity(g, r), total_gold), int(r.reachable.sum()))
 
     spawn = max(good, key=score) if good else None
@@ -493,7 +496,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
         spawn = max(cands, key=score)
     g[spawn] = M
 
-    res = lr_reach(g)
+    res = lr_reach(g, dig=dig)
     for _ in range(_LADDER_BUDGET):
         if _lr_capacity(g, res) >= total_gold:
             break
@@ -505,7 +508,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
                 cand = _lr_ladder(g, r, c, up)
                 if cand is None:
                     continue
-                cres = lr_reach(cand)
+                cres = lr_reach(cand, dig=dig)
                 key = _lr_capacity(cand, cres)
                 if best is None or key > best[0]:
                     best = (key, cand, cres)
@@ -531,7 +534,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
         pick = rng.choice(len(targets), size=need, replace=False)
         for i in pick:
             g[tuple(targets[i])] = G
-    final = lr_reach(g)
+    final = lr_reach(g, dig=dig)
     if not final.playable:  # guard: moving gold never changes reachability
         raise GenerationFailed(
             f"Lode Runner repair failed: {len(final.unreachable_gold)} of {final.gold} gold still "

@@ -203,6 +203,7 @@ namespace GameGen.Client
         public double? Temperature { get { return GetDouble("temperature"); } set { Set("temperature", value); } }
         public double? Pacing { get { return GetDouble("pacing"); } set { Set("pacing", value); } }
         public string Style { get { return GetString("style"); } set { Set("style", value); } }
+        public bool? Digging { get { return GetBool("digging"); } set { Set("digging", value); } }
     }
 
     public sealed class TerrainParams : KindParams

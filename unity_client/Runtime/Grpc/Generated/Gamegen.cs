@@ -48,160 +48,160 @@ namespace GameGen.V1 {
             "UGFyYW1zSAASKgoGZGlhbG9nGA4gASgLMhguZ2FtZWdlbi52MS5EaWFsb2dQ",
             "YXJhbXNIABIkCgNucGMYDyABKAsyFS5nYW1lZ2VuLnYxLk5wY1BhcmFtc0gA",
             "EhUKCHBhcnRpYWxzGAQgASgISAGIAQESFQoNdmFsaWRhdGVfb25seRgFIAEo",
-            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIu0BCgtMZXZlbFBhcmFtcxISCgV3",
+            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIo8CCgtMZXZlbFBhcmFtcxISCgV3",
             "aWR0aBgBIAEoDUgAiAEBEhQKB2VuZW1pZXMYAiABKAFIAYgBARIRCgRnYXBz",
             "GAMgASgBSAKIAQESEQoEZ29sZBgEIAEoDUgDiAEBEhgKC3RlbXBlcmF0dXJl",
             "GAUgASgBSASIAQESEwoGcGFjaW5nGAYgASgBSAWIAQESEgoFc3R5bGUYByAB",
-            "KAlIBogBAUIICgZfd2lkdGhCCgoIX2VuZW1pZXNCBwoFX2dhcHNCBwoFX2dv",
-            "bGRCDgoMX3RlbXBlcmF0dXJlQgkKB19wYWNpbmdCCAoGX3N0eWxlIsUECg1U",
-            "ZXJyYWluUGFyYW1zEhQKB2NodW5rX3gYASABKBFIAIgBARIUCgdjaHVua195",
-            "GAIgASgRSAGIAQESEQoEc2l6ZRgDIAEoDUgCiAEBEhIKBW5vaXNlGAQgASgJ",
-            "SAOIAQESEgoFc2NhbGUYBSABKAFIBIgBARIUCgdvY3RhdmVzGAYgASgNSAWI",
-            "AQESGAoLcGVyc2lzdGVuY2UYByABKAFIBogBARIRCgR3YXJwGAggASgBSAeI",
-            "AQESGQoMaGVpZ2h0X3JhbmdlGAkgASgBSAiIAQESFgoJY2VsbF9zaXplGAog",
-            "ASgBSAmIAQESFgoJc2VhX2xldmVsGAsgASgBSAqIAQESFQoIbW9pc3R1cmUY",
-            "DCABKAFIC4gBARIhChRoeWRyYXVsaWNfaXRlcmF0aW9ucxgNIAEoDUgMiAEB",
-            "Eh8KEnRoZXJtYWxfaXRlcmF0aW9ucxgOIAEoDUgNiAEBEhQKB2Vyb3Npb24Y",
-            "DyABKAFIDogBAUIKCghfY2h1bmtfeEIKCghfY2h1bmtfeUIHCgVfc2l6ZUII",
-            "CgZfbm9pc2VCCAoGX3NjYWxlQgoKCF9vY3RhdmVzQg4KDF9wZXJzaXN0ZW5j",
-            "ZUIHCgVfd2FycEIPCg1faGVpZ2h0X3JhbmdlQgwKCl9jZWxsX3NpemVCDAoK",
-            "X3NlYV9sZXZlbEILCglfbW9pc3R1cmVCFwoVX2h5ZHJhdWxpY19pdGVyYXRp",
-            "b25zQhUKE190aGVybWFsX2l0ZXJhdGlvbnNCCgoIX2Vyb3Npb24i4wMKDVRl",
-            "eHR1cmVQYXJhbXMSFQoIbWF0ZXJpYWwYASABKAlIAIgBARIRCgRzaXplGAIg",
-            "ASgNSAGIAQESEgoFc2NhbGUYAyABKAFIAogBARIQCgNodWUYBCABKAFIA4gB",
-            "ARIXCgpzYXR1cmF0aW9uGAUgASgBSASIAQESFwoKYnJpZ2h0bmVzcxgGIAEo",
-            "AUgFiAEBEhYKCXJvdWdobmVzcxgHIAEoAUgGiAEBEhMKBnJlbGllZhgIIAEo",
-            "AUgHiAEBEhUKCGV4ZW1wbGFyGAkgASgMSAiIAQESEwoGYWxiZWRvGAogASgM",
-            "SAmIAQESEwoGZWZmZWN0GAsgASgJSAqIAQESEwoGZnJhbWVzGAwgASgNSAuI",
-            "AQESFwoKZnJhbWVfc2l6ZRgNIAEoDUgMiAEBEhAKA2ZwcxgOIAEoDUgNiAEB",
-            "QgsKCV9tYXRlcmlhbEIHCgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1ZUINCgtf",
-            "c2F0dXJhdGlvbkINCgtfYnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNzQgkKB19y",
-            "ZWxpZWZCCwoJX2V4ZW1wbGFyQgkKB19hbGJlZG9CCQoHX2VmZmVjdEIJCgdf",
-            "ZnJhbWVzQg0KC19mcmFtZV9zaXplQgYKBF9mcHMi+QIKC011c2ljUGFyYW1z",
-            "EhAKA2tleRgBIAEoCUgAiAEBEhEKBG1vZGUYAiABKAlIAYgBARISCgVtZXRl",
-            "chgDIAEoCUgCiAEBEhIKBXRlbXBvGAQgASgNSAOIAQESEQoEYmFycxgFIAEo",
-            "DUgEiAEBEhQKB2RlbnNpdHkYBiABKAFIBYgBARIVCghyZWdpc3RlchgHIAEo",
-            "CUgGiAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAeIAQESEQoEbG9vcBgJIAEo",
-            "CEgIiAEBEhYKCWludGVuc2l0eRgKIAEoAUgJiAEBEhkKDGNvbnRpbnVhdGlv",
-            "bhgLIAEoDEgKiAEBQgYKBF9rZXlCBwoFX21vZGVCCAoGX21ldGVyQggKBl90",
-            "ZW1wb0IHCgVfYmFyc0IKCghfZGVuc2l0eUILCglfcmVnaXN0ZXJCDgoMX3Rl",
-            "bXBlcmF0dXJlQgcKBV9sb29wQgwKCl9pbnRlbnNpdHlCDwoNX2NvbnRpbnVh",
-            "dGlvbiKYAgoMRGlhbG9nUGFyYW1zEhQKB3BlcnNvbmEYASABKAxIAIgBARIS",
-            "CgV0b3BpYxgCIAEoCUgBiAEBEhIKBWRlcHRoGAMgASgNSAKIAQESEQoEbW9k",
-            "ZRgEIAEoCUgDiAEBEhcKCnNpdHVhdGlvbnMYBSABKAlIBIgBARISCgVsaW5l",
-            "cxgGIAEoDUgFiAEBEhQKB2Nob2ljZXMYByABKA1IBogBARIXCgptYXhfdG9r",
-            "ZW5zGAggASgNSAeIAQFCCgoIX3BlcnNvbmFCCAoGX3RvcGljQggKBl9kZXB0",
-            "aEIHCgVfbW9kZUINCgtfc2l0dWF0aW9uc0IICgZfbGluZXNCCgoIX2Nob2lj",
-            "ZXNCDQoLX21heF90b2tlbnMiygEKDUdlbmVyYXRlRXZlbnQSKAoIcHJvZ3Jl",
-            "c3MYASABKAsyFC5nYW1lZ2VuLnYxLlByb2dyZXNzSAASLQoHcGFydGlhbBgC",
-            "IAEoCzIaLmdhbWVnZW4udjEuUGFydGlhbENvbnRlbnRIABIiCgVhc3NldBgD",
-            "IAEoCzIRLmdhbWVnZW4udjEuQXNzZXRIABIiCgVmaW5hbBgEIAEoCzIRLmdh",
-            "bWVnZW4udjEuRmluYWxIABIPCgdpc19sYXN0GA8gASgIQgcKBWV2ZW50IjwK",
-            "CFByb2dyZXNzEhAKCGZyYWN0aW9uGAEgASgCEg0KBXN0YWdlGAIgASgJEg8K",
-            "B21lc3NhZ2UYAyABKAkiogEKDlBhcnRpYWxDb250ZW50Ei0KC2xldmVsX2No",
-            "dW5rGAEgASgLMhYuZ2FtZWdlbi52MS5MZXZlbENodW5rSAASKQoJbXVzaWNf",
-            "YmFyGAIgASgLMhQuZ2FtZWdlbi52MS5NdXNpY0JhckgAEisKCnRleHRfZGVs",
-            "dGEYAyABKAsyFS5nYW1lZ2VuLnYxLlRleHREZWx0YUgAQgkKB2NvbnRlbnQi",
-            "egoKTGV2ZWxDaHVuaxIJCgF4GAEgASgNEgkKAXkYAiABKA0SDQoFd2lkdGgY",
-            "AyABKA0SDgoGaGVpZ2h0GAQgASgNEgwKBHJvd3MYBSADKAkSEwoLbGV2ZWxf",
-            "d2lkdGgYBiABKA0SFAoMbGV2ZWxfaGVpZ2h0GAcgASgNIn0KCE11c2ljQmFy",
-            "Eg0KBWluZGV4GAEgASgNEhIKCnRvdGFsX2JhcnMYAiABKA0SEgoKc3RhcnRf",
-            "YmVhdBgDIAEoARIUCgxsZW5ndGhfYmVhdHMYBCABKAESJAoFbm90ZXMYBSAD",
-            "KAsyFS5nYW1lZ2VuLnYxLk5vdGVFdmVudCJcCglOb3RlRXZlbnQSDQoFdHJh",
-            "Y2sYASABKAkSDQoFcGl0Y2gYAiABKA0SDQoFc3RhcnQYAyABKAESEAoIZHVy",
-            "YXRpb24YBCABKAESEAoIdmVsb2NpdHkYBSABKA0iVwoFQXNzZXQSDAoEbmFt",
-            "ZRgBIAEoCRISCgptZWRpYV90eXBlGAIgASgJEgwKBGRhdGEYAyABKAwSDgoG",
-            "Zm9ybWF0GAQgASgJEg4KBnNoYTI1NhgFIAEoCSItCgZUaW1pbmcSDQoFc3Rh",
-            "Z2UYASABKAkSFAoMbWlsbGlzZWNvbmRzGAIgASgBIigKCVBhcmFtZXRlchIM",
-            "CgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIvwBCgVGaW5hbBINCgVtb2Rl",
-            "bBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBHNlZWQYAyABKAQSKQoKcGFy",
-            "YW1ldGVycxgEIAMoCzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyEhQKDGNvbnRl",
-            "bnRfaGFzaBgFIAEoCRIjCgd0aW1pbmdzGAYgAygLMhIuZ2FtZWdlbi52MS5U",
-            "aW1pbmcSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAcgASgJEhAKCGF0dGVtcHRz",
-            "GAggASgNEhYKDnJlcGFpcmVkX3RpbGVzGAkgASgNEhkKEWdlbmVyYXRvcl92",
-            "ZXJzaW9uGAogASgNIscBCg5TZXNzaW9uUmVxdWVzdBInCgRvcGVuGAEgASgL",
-            "MhcuZ2FtZWdlbi52MS5TZXNzaW9uT3BlbkgAEikKBWlucHV0GAIgASgLMhgu",
-            "Z2FtZWdlbi52MS5TZXNzaW9uSW5wdXRIABIrCgZjYW5jZWwYAyABKAsyGS5n",
-            "YW1lZ2VuLnYxLlNlc3Npb25DYW5jZWxIABIpCgVjbG9zZRgEIAEoCzIYLmdh",
-            "bWVnZW4udjEuU2Vzc2lvbkNsb3NlSABCCQoHbWVzc2FnZSKCAQoLU2Vzc2lv",
-            "bk9wZW4SDQoFbW9kZWwYASABKAkSDAoEc2VlZBgCIAEoBBIoCgZkaWFsb2cY",
-            "CiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ09wZW5IABIiCgNucGMYCyABKAsy",
-            "Ey5nYW1lZ2VuLnYxLk5wY09wZW5IAEIICgZwYXJhbXMidwoMU2Vzc2lvbklu",
-            "cHV0EhAKCGlucHV0X2lkGAEgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVn",
-            "ZW4udjEuRGlhbG9nVHVybkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEu",
-            "TnBjVGlja0gAQgcKBWlucHV0IiEKDVNlc3Npb25DYW5jZWwSEAoIaW5wdXRf",
-            "aWQYASABKAQiDgoMU2Vzc2lvbkNsb3NlIowDCgxTZXNzaW9uRXZlbnQSEAoI",
-            "aW5wdXRfaWQYASABKAQSKwoGb3BlbmVkGAIgASgLMhkuZ2FtZWdlbi52MS5T",
-            "ZXNzaW9uT3BlbmVkSAASKAoIcHJvZ3Jlc3MYAyABKAsyFC5nYW1lZ2VuLnYx",
-            "LlByb2dyZXNzSAASLQoHcGFydGlhbBgEIAEoCzIaLmdhbWVnZW4udjEuUGFy",
-            "dGlhbENvbnRlbnRIABIjCgNlbmQYBSABKAsyFC5nYW1lZ2VuLnYxLklucHV0",
-            "RW5kSAASKQoFZXJyb3IYBiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25FcnJv",
-            "ckgAEisKBmNsb3NlZBgHIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNsb3Nl",
-            "ZEgAEi8KDGRpYWxvZ19yZXBseRgKIAEoCzIXLmdhbWVnZW4udjEuRGlhbG9n",
-            "UmVwbHlIABItCgtucGNfYWN0aW9ucxgLIAEoCzIWLmdhbWVnZW4udjEuTnBj",
-            "QWN0aW9uc0gAQgcKBWV2ZW50IooBCg1TZXNzaW9uT3BlbmVkEhIKCnNlc3Np",
-            "b25faWQYASABKAkSDQoFbW9kZWwYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIa",
-            "ChJleGVjdXRpb25fcHJvdmlkZXIYBCABKAkSKQoKcGFyYW1ldGVycxgFIAMo",
-            "CzIVLmdhbWVnZW4udjEuUGFyYW1ldGVyIlQKCElucHV0RW5kEhMKC3N0b3Bf",
-            "cmVhc29uGAEgASgJEiMKB3RpbWluZ3MYAiADKAsyEi5nYW1lZ2VuLnYxLlRp",
-            "bWluZxIOCgZ0b2tlbnMYAyABKA0iLQoMU2Vzc2lvbkVycm9yEgwKBGNvZGUY",
-            "ASABKAkSDwoHbWVzc2FnZRgCIAEoCSIfCg1TZXNzaW9uQ2xvc2VkEg4KBnJl",
-            "YXNvbhgBIAEoCSKDAQoNRGlhbG9nUGVyc29uYRIMCgRuYW1lGAEgASgJEgwK",
-            "BHJvbGUYAiABKAkSDgoGdHJhaXRzGAMgAygJEgwKBG1vb2QYBCABKAkSFAoM",
-            "c3BlZWNoX3N0eWxlGAUgASgJEhEKCWtub3dsZWRnZRgGIAMoCRIPCgdzZWNy",
-            "ZXRzGAcgAygJIrgBCg5EaWFsb2dTYW1wbGluZxIYCgt0ZW1wZXJhdHVyZRgB",
-            "IAEoAUgAiAEBEhIKBXRvcF9wGAIgASgBSAGIAQESFwoKbWF4X3Rva2VucxgD",
-            "IAEoDUgCiAEBEh8KEnJlcGV0aXRpb25fcGVuYWx0eRgEIAEoAUgDiAEBQg4K",
-            "DF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCDQoLX21heF90b2tlbnNCFQoTX3Jl",
-            "cGV0aXRpb25fcGVuYWx0eSKdAQoKRGlhbG9nT3BlbhIqCgdwZXJzb25hGAEg",
-            "ASgLMhkuZ2FtZWdlbi52MS5EaWFsb2dQZXJzb25hEiwKCHNhbXBsaW5nGAIg",
-            "ASgLMhouZ2FtZWdlbi52MS5EaWFsb2dTYW1wbGluZxISCgpzdHJ1Y3R1cmVk",
-            "GAMgASgIEg8KB2FjdGlvbnMYBCADKAkSEAoIZW1vdGlvbnMYBSADKAkiIQoK",
-            "RGlhbG9nVHVybhITCgtwbGF5ZXJfbGluZRgBIAEoCSIZCglUZXh0RGVsdGES",
-            "DAoEdGV4dBgBIAEoCSI8CgtEaWFsb2dSZXBseRIMCgRsaW5lGAEgASgJEg8K",
-            "B2Vtb3Rpb24YAiABKAkSDgoGYWN0aW9uGAMgASgJInsKCU5wY1BhcmFtcxIW",
-            "CglhcmNoZXR5cGUYASABKAlIAIgBARIXCgphZ2dyZXNzaW9uGAIgASgBSAGI",
-            "AQESFAoHY2F1dGlvbhgDIAEoAUgCiAEBQgwKCl9hcmNoZXR5cGVCDQoLX2Fn",
-            "Z3Jlc3Npb25CCgoIX2NhdXRpb24iHAoEVmVjMhIJCgF4GAEgASgBEgkKAXkY",
-            "AiABKAEihwEKCE5wY0FnZW50EhAKCGFnZW50X2lkGAEgASgJEhEKCWFyY2hl",
-            "dHlwZRgCIAEoCRIXCgphZ2dyZXNzaW9uGAMgASgBSACIAQESFAoHY2F1dGlv",
-            "bhgEIAEoAUgBiAEBEgwKBHNlZWQYBSABKARCDQoLX2FnZ3Jlc3Npb25CCgoI",
-            "X2NhdXRpb24iPQoHTnBjT3BlbhIMCgRtb2RlGAEgASgJEiQKBmFnZW50cxgC",
-            "IAMoCzIULmdhbWVnZW4udjEuTnBjQWdlbnQi7wUKDk5wY09ic2VydmF0aW9u",
-            "EhAKCGFnZW50X2lkGAEgASgJEiIKCHBvc2l0aW9uGAIgASgLMhAuZ2FtZWdl",
-            "bi52MS5WZWMyEiIKCHZlbG9jaXR5GAMgASgLMhAuZ2FtZWdlbi52MS5WZWMy",
-            "EiEKB2hlYWRpbmcYBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISDgoGaGVhbHRo",
-            "GAUgASgBEhYKDnBsYXllcl92aXNpYmxlGAYgASgIEikKD3BsYXllcl9wb3Np",
-            "dGlvbhgHIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIVCg1oYXNfbGFzdF9zZWVu",
-            "GAggASgIEiwKEmxhc3Rfc2Vlbl9wb3NpdGlvbhgJIAEoCzIQLmdhbWVnZW4u",
-            "djEuVmVjMhIVCg1sYXN0X3NlZW5fYWdlGAogASgBEioKEG5hdl90b19sYXN0",
-            "X3NlZW4YCyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFgoObGFzdF9zZWVuX3Bh",
-            "dGgYDCABKAESGQoRaGFzX25lYXJlc3RfYWdlbnQYDSABKAgSMAoWbmVhcmVz",
-            "dF9hZ2VudF9wb3NpdGlvbhgOIAEoCzIQLmdhbWVnZW4udjEuVmVjMhInCg1n",
-            "b2FsX3Bvc2l0aW9uGA8gASgLMhAuZ2FtZWdlbi52MS5WZWMyEiUKC25hdl90",
-            "b19nb2FsGBAgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhEKCWdvYWxfcGF0aBgR",
-            "IAEoARIRCgloYXNfY292ZXIYEiABKAgSJgoMbmF2X3RvX2NvdmVyGBMgASgL",
-            "MhAuZ2FtZWdlbi52MS5WZWMyEhIKCmNvdmVyX3BhdGgYFCABKAESIgoIbmF2",
-            "X2F3YXkYFSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIaW5fY292ZXIYFiAB",
-            "KAgSEQoJd2FsbF9yYXlzGBcgAygBEhAKCGZlYXR1cmVzGB4gAygCEhMKC2Fj",
-            "dGlvbl9tYXNrGB8gAygIIm4KB05wY1RpY2sSIgoEam9pbhgBIAMoCzIULmdh",
-            "bWVnZW4udjEuTnBjQWdlbnQSDQoFbGVhdmUYAiADKAkSMAoMb2JzZXJ2YXRp",
-            "b25zGAMgAygLMhouZ2FtZWdlbi52MS5OcGNPYnNlcnZhdGlvbiKGAQoJTnBj",
-            "QWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlvbhgCIAEoDRIMCgRu",
-            "YW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVnZW4udjEuVmVj",
-            "MhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3VzGAYgAygCIjQKCk5w",
-            "Y0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4udjEuTnBjQWN0",
-            "aW9uKsgBCg1QYXJhbWV0ZXJUeXBlEh4KGlBBUkFNRVRFUl9UWVBFX1VOU1BF",
-            "Q0lGSUVEEAASFgoSUEFSQU1FVEVSX1RZUEVfSU5UEAESGAoUUEFSQU1FVEVS",
-            "X1RZUEVfRkxPQVQQAhIXChNQQVJBTUVURVJfVFlQRV9CT09MEAMSGQoVUEFS",
-            "QU1FVEVSX1RZUEVfQ0hPSUNFEAQSGAoUUEFSQU1FVEVSX1RZUEVfQllURVMQ",
-            "BRIXChNQQVJBTUVURVJfVFlQRV9URVhUEAYy4QEKB0dhbWVHZW4SSwoKTGlz",
-            "dE1vZGVscxIdLmdhbWVnZW4udjEuTGlzdE1vZGVsc1JlcXVlc3QaHi5nYW1l",
-            "Z2VuLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJECghHZW5lcmF0ZRIbLmdhbWVn",
-            "ZW4udjEuR2VuZXJhdGVSZXF1ZXN0GhkuZ2FtZWdlbi52MS5HZW5lcmF0ZUV2",
-            "ZW50MAESQwoHU2Vzc2lvbhIaLmdhbWVnZW4udjEuU2Vzc2lvblJlcXVlc3Qa",
-            "GC5nYW1lZ2VuLnYxLlNlc3Npb25FdmVudCgBMAFCDaoCCkdhbWVHZW4uVjFi",
-            "BnByb3RvMw=="));
+            "KAlIBogBARIUCgdkaWdnaW5nGAggASgISAeIAQFCCAoGX3dpZHRoQgoKCF9l",
+            "bmVtaWVzQgcKBV9nYXBzQgcKBV9nb2xkQg4KDF90ZW1wZXJhdHVyZUIJCgdf",
+            "cGFjaW5nQggKBl9zdHlsZUIKCghfZGlnZ2luZyLFBAoNVGVycmFpblBhcmFt",
+            "cxIUCgdjaHVua194GAEgASgRSACIAQESFAoHY2h1bmtfeRgCIAEoEUgBiAEB",
+            "EhEKBHNpemUYAyABKA1IAogBARISCgVub2lzZRgEIAEoCUgDiAEBEhIKBXNj",
+            "YWxlGAUgASgBSASIAQESFAoHb2N0YXZlcxgGIAEoDUgFiAEBEhgKC3BlcnNp",
+            "c3RlbmNlGAcgASgBSAaIAQESEQoEd2FycBgIIAEoAUgHiAEBEhkKDGhlaWdo",
+            "dF9yYW5nZRgJIAEoAUgIiAEBEhYKCWNlbGxfc2l6ZRgKIAEoAUgJiAEBEhYK",
+            "CXNlYV9sZXZlbBgLIAEoAUgKiAEBEhUKCG1vaXN0dXJlGAwgASgBSAuIAQES",
+            "IQoUaHlkcmF1bGljX2l0ZXJhdGlvbnMYDSABKA1IDIgBARIfChJ0aGVybWFs",
+            "X2l0ZXJhdGlvbnMYDiABKA1IDYgBARIUCgdlcm9zaW9uGA8gASgBSA6IAQFC",
+            "CgoIX2NodW5rX3hCCgoIX2NodW5rX3lCBwoFX3NpemVCCAoGX25vaXNlQggK",
+            "Bl9zY2FsZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBC",
+            "DwoNX2hlaWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxC",
+            "CwoJX21vaXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhl",
+            "cm1hbF9pdGVyYXRpb25zQgoKCF9lcm9zaW9uIuMDCg1UZXh0dXJlUGFyYW1z",
+            "EhUKCG1hdGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIK",
+            "BXNjYWxlGAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJh",
+            "dGlvbhgFIAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCgly",
+            "b3VnaG5lc3MYByABKAFIBogBARITCgZyZWxpZWYYCCABKAFIB4gBARIVCghl",
+            "eGVtcGxhchgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVm",
+            "ZmVjdBgLIAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1l",
+            "X3NpemUYDSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBAUILCglfbWF0ZXJp",
+            "YWxCBwoFX3NpemVCCAoGX3NjYWxlQgYKBF9odWVCDQoLX3NhdHVyYXRpb25C",
+            "DQoLX2JyaWdodG5lc3NCDAoKX3JvdWdobmVzc0IJCgdfcmVsaWVmQgsKCV9l",
+            "eGVtcGxhckIJCgdfYWxiZWRvQgkKB19lZmZlY3RCCQoHX2ZyYW1lc0INCgtf",
+            "ZnJhbWVfc2l6ZUIGCgRfZnBzIvkCCgtNdXNpY1BhcmFtcxIQCgNrZXkYASAB",
+            "KAlIAIgBARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIYAyABKAlIAogB",
+            "ARISCgV0ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1IBIgBARIUCgdk",
+            "ZW5zaXR5GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlIBogBARIYCgt0",
+            "ZW1wZXJhdHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhICIgBARIWCglp",
+            "bnRlbnNpdHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogB",
+            "AUIGCgRfa2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2Jh",
+            "cnNCCgoIX2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIH",
+            "CgVfbG9vcEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb24imAIKDERp",
+            "YWxvZ1BhcmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiAB",
+            "KAlIAYgBARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gB",
+            "ARIXCgpzaXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgB",
+            "ARIUCgdjaG9pY2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgH",
+            "iAEBQgoKCF9wZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVC",
+            "DQoLX3NpdHVhdGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhf",
+            "dG9rZW5zIsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQu",
+            "Z2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1l",
+            "Z2VuLnYxLlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1l",
+            "Z2VuLnYxLkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZp",
+            "bmFsSAASDwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQ",
+            "CghmcmFjdGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMg",
+            "ASgJIqIBCg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIW",
+            "LmdhbWVnZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIU",
+            "LmdhbWVnZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUu",
+            "Z2FtZWdlbi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1",
+            "bmsSCQoBeBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhl",
+            "aWdodBgEIAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgN",
+            "EhQKDGxldmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgB",
+            "IAEoDRISCgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAES",
+            "FAoMbGVuZ3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdl",
+            "bi52MS5Ob3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0K",
+            "BXBpdGNoGAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgB",
+            "EhAKCHZlbG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoK",
+            "bWVkaWFfdHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEo",
+            "CRIOCgZzaGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQK",
+            "DG1pbGxpc2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEo",
+            "CRINCgV2YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoH",
+            "dmVyc2lvbhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCAD",
+            "KAsyFS5nYW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSAB",
+            "KAkSIwoHdGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4",
+            "ZWN1dGlvbl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5y",
+            "ZXBhaXJlZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEo",
+            "DSLHAQoOU2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4u",
+            "djEuU2Vzc2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEu",
+            "U2Vzc2lvbklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5T",
+            "ZXNzaW9uQ2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNl",
+            "c3Npb25DbG9zZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1v",
+            "ZGVsGAEgASgJEgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2Ft",
+            "ZWdlbi52MS5EaWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52",
+            "MS5OcGNPcGVuSABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1",
+            "dF9pZBgBIAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxv",
+            "Z1R1cm5IABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIH",
+            "CgVpbnB1dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4K",
+            "DFNlc3Npb25DbG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEg",
+            "ASgEEisKBm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5l",
+            "ZEgAEigKCHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gA",
+            "Ei0KB3BhcnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50",
+            "SAASIwoDZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVy",
+            "cm9yGAYgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9z",
+            "ZWQYByABKAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFs",
+            "b2dfcmVwbHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoL",
+            "bnBjX2FjdGlvbnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIH",
+            "CgVldmVudCKKAQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJ",
+            "Eg0KBW1vZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9u",
+            "X3Byb3ZpZGVyGAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2Vu",
+            "LnYxLlBhcmFtZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEo",
+            "CRIjCgd0aW1pbmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9r",
+            "ZW5zGAMgASgNIi0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21l",
+            "c3NhZ2UYAiABKAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAki",
+            "gwEKDURpYWxvZ1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJ",
+            "Eg4KBnRyYWl0cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHls",
+            "ZRgFIAEoCRIRCglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4",
+            "AQoORGlhbG9nU2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARIS",
+            "CgV0b3BfcBgCIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIf",
+            "ChJyZXBldGl0aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1",
+            "cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3Bl",
+            "bmFsdHkinQEKCkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVn",
+            "ZW4udjEuRGlhbG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVn",
+            "ZW4udjEuRGlhbG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdh",
+            "Y3Rpb25zGAQgAygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4S",
+            "EwoLcGxheWVyX2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASAB",
+            "KAkiPAoLRGlhbG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIg",
+            "ASgJEg4KBmFjdGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBl",
+            "GAEgASgJSACIAQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRp",
+            "b24YAyABKAFIAogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoK",
+            "CF9jYXV0aW9uIhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghO",
+            "cGNBZ2VudBIQCghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkS",
+            "FwoKYWdncmVzc2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgB",
+            "ARIMCgRzZWVkGAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0K",
+            "B05wY09wZW4SDAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1l",
+            "Z2VuLnYxLk5wY0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9p",
+            "ZBgBIAEoCRIiCghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIi",
+            "Cgh2ZWxvY2l0eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5n",
+            "GAQgASgLMhAuZ2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5w",
+            "bGF5ZXJfdmlzaWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsy",
+            "EC5nYW1lZ2VuLnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJs",
+            "YXN0X3NlZW5fcG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoN",
+            "bGFzdF9zZWVuX2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgL",
+            "MhAuZ2FtZWdlbi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkK",
+            "EWhhc19uZWFyZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9z",
+            "aXRpb24YDiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlv",
+            "bhgPIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEo",
+            "CzIQLmdhbWVnZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFz",
+            "X2NvdmVyGBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4u",
+            "djEuVmVjMhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgL",
+            "MhAuZ2FtZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxf",
+            "cmF5cxgXIAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgf",
+            "IAMoCCJuCgdOcGNUaWNrEiIKBGpvaW4YASADKAsyFC5nYW1lZ2VuLnYxLk5w",
+            "Y0FnZW50Eg0KBWxlYXZlGAIgAygJEjAKDG9ic2VydmF0aW9ucxgDIAMoCzIa",
+            "LmdhbWVnZW4udjEuTnBjT2JzZXJ2YXRpb24ihgEKCU5wY0FjdGlvbhIQCghh",
+            "Z2VudF9pZBgBIAEoCRIOCgZhY3Rpb24YAiABKA0SDAoEbmFtZRgDIAEoCRIj",
+            "CglkaXJlY3Rpb24YBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEAoIZGlzY3Jl",
+            "dGUYBSADKAUSEgoKY29udGludW91cxgGIAMoAiI0CgpOcGNBY3Rpb25zEiYK",
+            "B2FjdGlvbnMYASADKAsyFS5nYW1lZ2VuLnYxLk5wY0FjdGlvbirIAQoNUGFy",
+            "YW1ldGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYK",
+            "ElBBUkFNRVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FU",
+            "EAISFwoTUEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBF",
+            "X0NIT0lDRRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1F",
+            "VEVSX1RZUEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5n",
+            "YW1lZ2VuLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0",
+            "TW9kZWxzUmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVy",
+            "YXRlUmVxdWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nl",
+            "c3Npb24SGi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52",
+            "MS5TZXNzaW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -211,7 +211,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TileInfo), global::GameGen.V1.TileInfo.Parser, new[]{ "Symbol", "Tags", "TileId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ModelInfo), global::GameGen.V1.ModelInfo.Parser, new[]{ "Kind", "Name", "Version", "Family", "Description", "ExecutionProvider", "Parameters", "OutputFormats", "Sha256", "Tiles", "GeneratorVersion", "Rules", "Sessions" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation" }, null, null, null),
@@ -2814,6 +2814,7 @@ namespace GameGen.V1 {
       temperature_ = other.temperature_;
       pacing_ = other.pacing_;
       style_ = other.style_;
+      digging_ = other.digging_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -3018,6 +3019,34 @@ namespace GameGen.V1 {
       style_ = null;
     }
 
+    /// <summary>Field number for the "digging" field.</summary>
+    public const int DiggingFieldNumber = 8;
+    private bool digging_;
+    /// <summary>
+    /// Lode Runner: gold reachable when the player may dig (default false)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Digging {
+      get { if ((_hasBits0 & 64) != 0) { return digging_; } else { return false; } }
+      set {
+        _hasBits0 |= 64;
+        digging_ = value;
+      }
+    }
+    /// <summary>Gets whether the "digging" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasDigging {
+      get { return (_hasBits0 & 64) != 0; }
+    }
+    /// <summary>Clears the value of the "digging" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearDigging() {
+      _hasBits0 &= ~64;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3040,6 +3069,7 @@ namespace GameGen.V1 {
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Temperature, other.Temperature)) return false;
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Pacing, other.Pacing)) return false;
       if (Style != other.Style) return false;
+      if (Digging != other.Digging) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3054,6 +3084,7 @@ namespace GameGen.V1 {
       if (HasTemperature) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Temperature);
       if (HasPacing) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Pacing);
       if (HasStyle) hash ^= Style.GetHashCode();
+      if (HasDigging) hash ^= Digging.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3100,6 +3131,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(58);
         output.WriteString(Style);
       }
+      if (HasDigging) {
+        output.WriteRawTag(64);
+        output.WriteBool(Digging);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3138,6 +3173,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(58);
         output.WriteString(Style);
       }
+      if (HasDigging) {
+        output.WriteRawTag(64);
+        output.WriteBool(Digging);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3168,6 +3207,9 @@ namespace GameGen.V1 {
       }
       if (HasStyle) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(Style);
+      }
+      if (HasDigging) {
+        size += 1 + 1;
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3201,6 +3243,9 @@ namespace GameGen.V1 {
       }
       if (other.HasStyle) {
         Style = other.Style;
+      }
+      if (other.HasDigging) {
+        Digging = other.Digging;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3245,6 +3290,10 @@ namespace GameGen.V1 {
             Style = input.ReadString();
             break;
           }
+          case 64: {
+            Digging = input.ReadBool();
+            break;
+          }
         }
       }
     #endif
@@ -3286,6 +3335,10 @@ namespace GameGen.V1 {
           }
           case 58: {
             Style = input.ReadString();
+            break;
+          }
+          case 64: {
+            Digging = input.ReadBool();
             break;
           }
         }
