@@ -41,8 +41,9 @@ from .playability import SMB_SOLID
 RUN = 0.17          # tiles / frame (SMB running ~2.5-2.7 px/frame at 16 px/tile)
 ACCEL = 0.012
 AIR_ACCEL = 0.008
+APEX = 4.6          # tiles: a standing jump lands on a 4-tile ledge, as the corpus jumps do
 JUMP_V = 0.25       # tiles / frame
-G_HOLD = JUMP_V * JUMP_V / (2 * 4.2)
+G_HOLD = JUMP_V * JUMP_V / (2 * APEX)
 G_FALL = 0.03
 MAX_FALL = 0.3
 W, H = 0.8, 0.95    # Mario's box
@@ -51,6 +52,7 @@ ENEMY_W = 0.9
 FRAMES = 3          # frames per search step (one action held)
 END_COLS = 3
 HEURISTIC_WEIGHT = 3.0   # weighted A*: greedier than optimal, far fewer nodes
+KEY_RES = 6              # states closer than 1/6 tile (and similar speeds) count as one
 _ACTIONS = ((1, True), (1, False), (0, False), (-1, True), (-1, False), (0, True))
 
 
@@ -150,8 +152,10 @@ def _on_ground(lv: _Level, x: float, y: float) -> bool:
     return any(lv.is_solid(r, c) for c in range(c0, c1 + 1)) and abs((y + H) - r) < 0.03
 
 
-def play(grid: np.ndarray, enemies: bool = True, max_nodes: int | None = None) -> AgentResult:
-    """Search for a way through ``grid`` (uint8 ASCII, (14, width)); see the module docstring."""
+def play(grid: np.ndarray, enemies: bool = True, max_nodes: int | None = None,
+         start_cell: tuple[int, int] | None = None) -> AgentResult:
+    """Search for a way through ``grid`` (uint8 ASCII, (14, width)); see the module docstring.
+    ``start_cell`` (row, column) of a standing cell overrides the start (for probing)."""
     lv = _Level(grid, enemies)
     w = lv.w
     goal = w - END_COLS
@@ -164,6 +168,8 @@ def play(grid: np.ndarray, enemies: bool = True, max_nodes: int | None = None) -
                 break
         if start:
             break
+    if start_cell is not None:
+        start = (start_cell[1] + 0.1, start_cell[0] + 1 - H)
     if start is None:
         return AgentResult(False, 0.0, 0, 0, "no place to start")
     budget = max_nodes if max_nodes is not None else 400 * w
@@ -177,7 +183,7 @@ def play(grid: np.ndarray, enemies: bool = True, max_nodes: int | None = None) -
     while heap and n < budget:
         _, _, s = heapq.heappop(heap)
         x, y, vx, vy, ground, held, killed, t = s
-        key = (round(x * 6), round(y * 6), round(vx * 40), round(vy * 30), held, killed)
+        key = (round(x * KEY_RES), round(y * KEY_RES), round(vx * 40), round(vy * 30), held, killed)
         if key in seen:
             continue
         seen.add(key)
