@@ -382,9 +382,9 @@ def smb(reg, a):
         OUT.mkdir(parents=True, exist_ok=True)
         rows = []
         for i in range(3):
-            rows.append((f"real (held-out) {held[i].name}", ho[i][:, :200]))
+            rows.append((f"real (held-out) {held[i].name}", ho[i]))
             for ref in refs:
-                rows.append((f"{ref}  seed {i}", samples[ref][i][:, :200]))
+                rows.append((f"{ref} - seed {i}", samples[ref][i]))
         sheet(game, rows, OUT / "levels_smb_sheet.png", 5)
         gen = reg.resolve(refs[0])
         if "style" in [p.name for p in gen.info.params]:
@@ -394,7 +394,7 @@ def smb(reg, a):
                 for lv in real:
                     rows.append((f"real {k}: {lv.name}", lv.grid[:, :200]))
                 for i, g in enumerate(generate(gen, game, range(3), {"width": 200, "style": k})):
-                    rows.append((f"{refs[0]} style={k}  seed {i}", g))
+                    rows.append((f"{refs[0]} - style={k} - seed {i}", g))
             sheet(game, rows, OUT / "levels_smb_styles.png", 5)
         print("\nwrote benchmarks/results/levels_smb_sheet.png, levels_smb_styles.png")
 

@@ -166,3 +166,29 @@ def test_loderunner_digging_option(client):
         assert (g == ord("G")).sum() == 9
         again, f2 = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
         assert f2.content_hash == final.content_hash
+
+
+@pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
+def test_tiny_masked_lode_runner_model_trains_exports_and_serves(tmp_path):
+    pytest.importorskip("torch", reason="train extra not installed")
+    pytest.importorskip("onnxscript", reason="train extra not installed")
+    from gamegen.generators.levels.train import train
+    from gamegen.server.registry import load_registry
+
+    ckpt = train("loderunner", "masked", tmp_path / "lr.pt", seed=1, tiny=True, log=lambda *_: None)
+    models = tmp_path / "models"
+    r = subprocess.run(gamegen_cmd("export", str(ckpt), "--models", str(models), "--version", "0.0.3"),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    reg = load_registry(models, device="cpu", builtins=False)
+    assert reg.resolve("levels/loderunner").info.family == "masked"
+    server = ServerThread(reg)
+    try:
+        with Client(server.target) as c:
+            a, fa = grid_of(c, "levels/loderunner", 5, {"gold": 7})
+            b, fb = grid_of(c, "levels/loderunner", 5, {"gold": 7})
+    finally:
+        server.stop()
+    assert fa.content_hash == fb.content_hash and (a == b).all()
+    assert a.shape == (22, 32) and (a == ord("G")).sum() == 7 and (a == ord("M")).sum() == 1
+    assert playability.check("loderunner", a).playable

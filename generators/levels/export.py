@@ -13,7 +13,15 @@ from gamegen.exporters.onnx_export import GraphSpec, KindExport
 
 from . import nets
 from .games import GAMES
-from .nets import ColumnLSTM, ColumnLSTMStep, DCGANGenerator, StyledColumnLSTMStep, TileLSTM, TileLSTMStep
+from .nets import (ColumnLSTM, ColumnLSTMStep, DCGANGenerator, MaskedTileCNN, StyledColumnLSTMStep, TileLSTM,
+                   TileLSTMStep)
+
+
+#: Parallel decoding steps of a masked-token model (manifest ``extra.steps``).
+MASKED_STEPS = 24
+#: Weight of the model's confidence in the unmasking order (0 = random order, as an order-agnostic
+#: autoregressive model; MaskGIT's pure confidence order collapses Lode Runner screens to empty rows).
+MASKED_GREEDY = 0.1
 
 
 def build_export(ckpt: dict) -> KindExport:
@@ -76,6 +84,15 @@ def export_spec(family: str, game: str, model: nn.Module, config: dict) -> Graph
                           [{0: "batch"}] * 5, make, shapes,
                           {"hidden": H, "start_token": t.tiles, "tiles": config["tiles"],
                            "height": t.height, "width": t.width})
+    if family == "masked":
+        mm: MaskedTileCNN = model
+
+        def make_masked(g, d):
+            return (torch.randint(0, mm.tiles + 1, (d["batch"], mm.height, mm.width), generator=g),)
+
+        return GraphSpec(mm, ["tokens"], ["logits"], [{0: "batch"}], make_masked, shapes,
+                          {"tiles": config["tiles"], "height": mm.height, "width": mm.width,
+                           "mask_token": mm.tiles, "steps": MASKED_STEPS, "greedy": MASKED_GREEDY})
     if family == "dcgan":
         d_: DCGANGenerator = model
 

@@ -29,7 +29,8 @@ from . import nets
 from .corpus import HELD_OUT, SMB_STYLES, load_split, smb_style
 from .games import GAMES, GameSpec
 
-DEFAULT_EPOCHS = {("smb", "lstm"): 120, ("loderunner", "lstm"): 40, ("smb", "dcgan"): 6, ("loderunner", "dcgan"): 120}
+DEFAULT_EPOCHS = {("smb", "lstm"): 120, ("loderunner", "lstm"): 40, ("smb", "dcgan"): 6, ("loderunner", "dcgan"): 120,
+                  ("loderunner", "masked"): 90}
 
 
 def tile_indices(grid: np.ndarray, game: GameSpec) -> np.ndarray:
@@ -171,11 +172,53 @@ def train_dcgan(train_grids, game, epochs, rng, tiny, log):
     return G, {"model": cfg_model, "tiles": game.symbols}
 
 
+def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None):
+    """Masked-token CNN (Lode Runner): each step masks a random fraction (cosine schedule, as
+    MaskGIT) of every screen and learns the masked tiles (cross-entropy on masked cells only)."""
+    idx = np.stack([tile_indices(g, game) for g in train_grids]).astype(np.int64)
+    idx = np.concatenate([idx, idx[:, :, ::-1]])                  # horizontal mirror: still Lode Runner
+    C = len(game.symbols)
+    cfg_model = {"tiles": C, "height": game.height, "width": game.width}
+    cfg_model.update({"ch": 8, "dilations": [1, 2]} if tiny else {"ch": 32})
+    model = nets.MaskedTileCNN(**cfg_model)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+    data = torch.from_numpy(idx)
+    bs = 16
+    t0 = time.perf_counter()
+    for ep in range(epochs):
+        model.train()
+        order = rng.permutation(len(idx))
+        if tiny:
+            order = order[:bs]
+        total, count = 0.0, 0
+        for b in range(0, len(order), bs):
+            x = data[torch.from_numpy(order[b:b + bs])]
+            r = np.cos(np.pi / 2 * rng.random(len(x)))            # masked fraction per screen
+            m = torch.from_numpy(rng.random(x.shape) < r[:, None, None])
+            logits = model(torch.where(m, torch.full_like(x, C), x))
+            loss = F.cross_entropy(logits.permute(0, 2, 3, 1)[m], x[m])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * int(m.sum())
+            count += int(m.sum())
+        sched.step()
+        if ep % 20 == 0 or ep == epochs - 1:
+            log(f"epoch {ep} nll/masked tile {total / max(1, count):.4f} ({time.perf_counter() - t0:.0f} s)")
+        if max_seconds and time.perf_counter() - t0 > max_seconds:
+            log(f"stopping after epoch {ep}: --max-seconds {max_seconds} reached")
+            break
+    model.eval()
+    return model, {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
+
+
 # ---------------------------------------------------------------------------------------------
 
 
 def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed: int = 0, tiny: bool = False,
-          threads: int = 1, command: str | None = None, log=print, style: bool = False) -> Path:
+          threads: int = 1, command: str | None = None, log=print, style: bool = False,
+          max_seconds: float | None = None) -> Path:
     if family not in nets.FAMILIES:
         raise SystemExit(f"--family must be one of {', '.join(nets.FAMILIES)}, got {family!r}")
     if game_id not in GAMES:
@@ -194,6 +237,10 @@ def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed:
         model, config = train_smb_lstm(grids, epochs, rng, tiny, log, kinds)
     elif family == "lstm":
         model, config = train_tile_lstm(grids, game, epochs, rng, tiny, log)
+    elif family == "masked":
+        if game_id != "loderunner":
+            raise SystemExit("--family masked is for --game loderunner")
+        model, config = train_masked(grids, game, epochs, rng, tiny, log, max_seconds)
     else:
         model, config = train_dcgan(grids, game, epochs, rng, tiny, log)
     seconds = time.perf_counter() - t0
@@ -232,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tiny", action="store_true", help="very small model, a few steps (tests)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--max-seconds", type=float, default=None, help="masked: stop after the epoch that passes it")
     p.add_argument("--style", action="store_true",
                    help="SMB lstm: condition on the corpus levels' kinds (overworld, underground, athletic)")
     a = p.parse_args(argv)
@@ -239,7 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     cmd = "python -m gamegen.generators.levels.train " + " ".join(shlex.quote(x) for x in args)
     if a.style and (a.game, a.family) != ("smb", "lstm"):
         raise SystemExit("--style is for --game smb --family lstm")
-    train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd, style=a.style)
+    train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd, style=a.style,
+          max_seconds=a.max_seconds)
 
 
 if __name__ == "__main__":
