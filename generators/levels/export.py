@@ -41,7 +41,7 @@ def build_export(ckpt: dict) -> KindExport:
         "legend": {s: list(tags) for s, tags in game.legend},
         "training": dict(ckpt["training"]),
         # one small ORT call per step: faster on the CPU than on CUDA (README, "Execution providers")
-        **({"device": {"prefer": "cpu"}} if family == "lstm" else {}),
+        **({"device": {"prefer": "cpu"}} if family in ("lstm", "masked") else {}),
     })
 
 
