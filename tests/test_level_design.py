@@ -181,12 +181,12 @@ def test_tiny_masked_lode_runner_model_trains_exports_and_serves(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     reg = load_registry(models, device="cpu", builtins=False)
-    assert reg.resolve("levels/loderunner").info.family == "masked"
+    assert reg.resolve("levels/loderunner-masked").info.family == "masked"
     server = ServerThread(reg)
     try:
         with Client(server.target) as c:
-            a, fa = grid_of(c, "levels/loderunner", 5, {"gold": 7})
-            b, fb = grid_of(c, "levels/loderunner", 5, {"gold": 7})
+            a, fa = grid_of(c, "levels/loderunner-masked", 5, {"gold": 7})
+            b, fb = grid_of(c, "levels/loderunner-masked", 5, {"gold": 7})
     finally:
         server.stop()
     assert fa.content_hash == fb.content_hash and (a == b).all()

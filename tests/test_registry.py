@@ -37,12 +37,11 @@ def _refused(reg):
 
 def test_bundled_models_load_with_cpu_provider(registry):
     assert not _refused(registry), registry.refused
-    for ref in ("levels/smb", "levels/loderunner"):
+    for ref, version in (("levels/smb", "2.0.0"), ("levels/loderunner", "1.0.0"), ("levels/smb@1.0.0", "1.0.0"),
+                         ("levels/loderunner-masked", "1.0.0")):
         gen = registry.resolve(ref)
         assert gen.info.execution_provider == "CPUExecutionProvider"
-        assert gen.info.family and gen.info.version == "2.0.0"          # the newest version is served
-        old = registry.resolve(ref + "@1.0.0")                           # the LSTMs stay, for comparison
-        assert old.info.family == "lstm" and old.info.execution_provider == "CPUExecutionProvider"
+        assert gen.info.family and gen.info.version == version
 
 
 def test_corrupted_model_is_refused_and_the_rest_still_load(tmp_path, caplog):
