@@ -7,7 +7,8 @@ Per model (as the server returns its levels: sampled, controlled, repaired), its
 baseline, and a held-out real split:
 
 * **Classifier two-sample test (C2ST).** A small CNN (torch, one thread) learns to tell real
-  windows (SMB: 14×16 tiles, stride 2; Lode Runner: whole 22×32 screens, mirrored in training)
+  windows (SMB: 14×16 tiles, stride 2; Lode Runner: half screens, 22×16 at stride 4, mirrored in
+  training — whole screens gave the classifier too few examples to see an empty screen)
   of the *training* levels from windows of the candidate set; its accuracy on windows of levels
   it did not train on is reported (50% = indistinguishable, 100% = always told apart).
   Folds are by level: the candidate set is as many levels as the held-out split has (SMB 5
@@ -47,6 +48,7 @@ from gamegen.server.registry import load_registry
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results"
 SMB_W, SMB_STRIDE = 16, 2
+LR_W, LR_STRIDE = 16, 4
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,8 +65,9 @@ def lut(game) -> np.ndarray:
 def windows(game, grid: np.ndarray) -> np.ndarray:
     """(n, h, w) tile-index windows of one level (SMB) or the screen itself (Lode Runner)."""
     idx = lut(game)[grid]
-    if game.width is not None:
-        return idx[None]
+    if game.width is not None:                     # Lode Runner: half screens (22×16), stride 4
+        v = np.lib.stride_tricks.sliding_window_view(idx, (game.height, LR_W))[0, ::LR_STRIDE]
+        return np.ascontiguousarray(v)
     if idx.shape[1] < SMB_W:
         return np.zeros((0, game.height, SMB_W), dtype=np.int64)
     v = np.lib.stride_tricks.sliding_window_view(idx, (game.height, SMB_W))[0, ::SMB_STRIDE]
@@ -328,6 +331,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--game", choices=("smb", "loderunner", "all"), default="all")
     ap.add_argument("--no-sheets", action="store_true")
+    ap.add_argument("--sheets-only", action="store_true", help="only the contact sheets (no tables)")
     ap.add_argument("--models", nargs="*", default=None)
     ap.add_argument("--style-levels", type=int, default=6, help="generated levels per style (style table)")
     a = ap.parse_args()
@@ -349,6 +353,9 @@ def smb(reg, a):
     stats = structure.learn(tr)
     refs = [r for r in (a.models or []) if "smb" in r] or ["levels/smb", "levels/smb@1.0.0", "levels/smb-rules"]
     n = len(ho)
+    if a.sheets_only:
+        smb_sheets(reg, refs, train, held, {ref: generate(reg.resolve(ref), game, range(3)) for ref in refs})
+        return
     print(f"\n### SMB: does it look real? ({n} levels of 220 columns per candidate set, 5-fold by level, "
           f"{a.reps} reps; structure per 100 columns; default parameters)\n")
     print("| levels | C2ST accuracy (50% = indistinguishable) | " + " | ".join(structure.DEFECTS) + " |")
@@ -379,24 +386,29 @@ def smb(reg, a):
     style_table(reg, refs, a.style_levels)
 
     if not a.no_sheets:
-        OUT.mkdir(parents=True, exist_ok=True)
+        smb_sheets(reg, refs, train, held, samples)
+
+
+def smb_sheets(reg, refs, train, held, samples):
+    game = GAMES["smb"]
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(3):
+        rows.append((f"real (held-out) {held[i].name}", held[i].grid))
+        for ref in refs:
+            rows.append((f"{ref} - seed {i}", samples[ref][i]))
+    sheet(game, rows, OUT / "levels_smb_sheet.png", 5)
+    gen = reg.resolve(refs[0])
+    if "style" in [p.name for p in gen.info.params]:
         rows = []
-        for i in range(3):
-            rows.append((f"real (held-out) {held[i].name}", ho[i]))
-            for ref in refs:
-                rows.append((f"{ref} - seed {i}", samples[ref][i]))
-        sheet(game, rows, OUT / "levels_smb_sheet.png", 5)
-        gen = reg.resolve(refs[0])
-        if "style" in [p.name for p in gen.info.params]:
-            rows = []
-            for k in corpus.SMB_STYLES:
-                real = [lv for lv in train if corpus.smb_style(lv.name) == k][:2]
-                for lv in real:
-                    rows.append((f"real {k}: {lv.name}", lv.grid[:, :200]))
-                for i, g in enumerate(generate(gen, game, range(3), {"width": 200, "style": k})):
-                    rows.append((f"{refs[0]} - style={k} - seed {i}", g))
-            sheet(game, rows, OUT / "levels_smb_styles.png", 5)
-        print("\nwrote benchmarks/results/levels_smb_sheet.png, levels_smb_styles.png")
+        for k in corpus.SMB_STYLES:
+            real = [lv for lv in train if corpus.smb_style(lv.name) == k][:2]
+            for lv in real:
+                rows.append((f"real {k}: {lv.name}", lv.grid[:, :200]))
+            for i, g in enumerate(generate(gen, game, range(3), {"width": 200, "style": k})):
+                rows.append((f"{refs[0]} - style={k} - seed {i}", g))
+        sheet(game, rows, OUT / "levels_smb_styles.png", 5)
+    print("\nwrote benchmarks/results/levels_smb_sheet.png, levels_smb_styles.png")
 
 
 def loderunner(reg, a):
@@ -407,8 +419,14 @@ def loderunner(reg, a):
     order = np.random.default_rng(0).permutation(len(train))
     tr = [train[i].grid for i in order[30:]]
     ho = [lv.grid for lv in held] + [train[i].grid for i in order[:30]]
-    refs = [r for r in (a.models or []) if "loderunner" in r] or ["levels/loderunner", "levels/loderunner-rules"]
+    refs = [r for r in (a.models or []) if "loderunner" in r] or ["levels/loderunner", "levels/loderunner-masked",
+                                                                 "levels/loderunner-rules"]
     n = len(ho)
+    if a.sheets_only:
+        cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], generate(reg.resolve(ref), game, range(6)))
+                                               for ref in refs]
+        grid_sheet(game, cols, OUT / "levels_lr_sheet.png", 4)
+        return
     print(f"\n### Lode Runner ({n} screens per candidate set, reference: 105 training screens, 5-fold by screen, {a.reps} reps)\n")
     print("| screens | C2ST accuracy | bricks | rope runs | rope run length | ladder run length | empty rows "
           "| playable with digging |")
