@@ -3,8 +3,6 @@ the corpus's range, the learned structural validator — served over gRPC where 
 
 from __future__ import annotations
 
-import subprocess
-
 import grpc
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ from gamegen.generators.levels import controls, design, playability, structure
 from gamegen.generators.levels.games import to_grid
 from gamegen.generators.levels.repair import malformed_pipes, tidy_smb_structures
 
-from .conftest import VGLC, ServerThread, gamegen_cmd
+from .conftest import VGLC, ServerThread
 
 STYLES = ("overworld", "underground", "athletic")
 
@@ -134,14 +132,13 @@ def test_structure_limits_and_style_labels_match_the_corpus():
 def test_tiny_styled_model_trains_exports_and_serves_a_style_param(tmp_path):
     pytest.importorskip("torch", reason="train extra not installed")
     pytest.importorskip("onnxscript", reason="train extra not installed")
+    from gamegen.exporters.onnx_export import export_checkpoint
     from gamegen.generators.levels.train import train
     from gamegen.server.registry import load_registry
 
     ckpt = train("smb", "lstm", tmp_path / "smb.pt", seed=1, tiny=True, log=lambda *_: None, style=True)
     models = tmp_path / "models"
-    r = subprocess.run(gamegen_cmd("export", str(ckpt), "--models", str(models), "--version", "0.0.2"),
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    export_checkpoint(ckpt, models, version="0.0.2")              # in-process: the CLI path is in test_levels
     reg = load_registry(models, device="cpu", builtins=False)
     gen = reg.resolve("levels/smb")
     style = next(p for p in gen.info.params if p.name == "style")
@@ -172,14 +169,13 @@ def test_loderunner_digging_option(client):
 def test_tiny_masked_lode_runner_model_trains_exports_and_serves(tmp_path):
     pytest.importorskip("torch", reason="train extra not installed")
     pytest.importorskip("onnxscript", reason="train extra not installed")
+    from gamegen.exporters.onnx_export import export_checkpoint
     from gamegen.generators.levels.train import train
     from gamegen.server.registry import load_registry
 
     ckpt = train("loderunner", "masked", tmp_path / "lr.pt", seed=1, tiny=True, log=lambda *_: None)
     models = tmp_path / "models"
-    r = subprocess.run(gamegen_cmd("export", str(ckpt), "--models", str(models), "--version", "0.0.3"),
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    export_checkpoint(ckpt, models, version="0.0.3")              # in-process: the CLI path is in test_levels
     reg = load_registry(models, device="cpu", builtins=False)
     assert reg.resolve("levels/loderunner-masked").info.family == "masked"
     server = ServerThread(reg)
