@@ -188,3 +188,21 @@ def test_tiny_masked_lode_runner_model_trains_exports_and_serves(tmp_path):
     assert fa.content_hash == fb.content_hash and (a == b).all()
     assert a.shape == (22, 32) and (a == ord("G")).sum() == 7 and (a == ord("M")).sum() == 1
     assert playability.check("loderunner", a).playable
+
+
+def test_physics_agent_finishes_what_is_passable_and_not_what_is_not():
+    from gamegen.generators.levels import agent
+
+    flat = to_grid(["-" * 40] * 13 + ["X" * 40])
+    assert agent.play(flat).finished
+    pit = flat.copy()
+    pit[-1, 12:24] = ord("-")                                       # 12 wide: beyond any corpus jump
+    r = agent.play(pit, enemies=False)
+    assert not r.finished and not playability.check("smb", pit).playable
+    wall = flat.copy()
+    wall[7:13, 20] = ord("X")                                       # 6 high: beyond a 4-tile jump
+    assert not agent.play(wall, enemies=False).finished and not playability.check("smb", wall).playable
+    gap = flat.copy()
+    gap[-1, 12:15] = ord("-")                                       # 3 wide, with a goomba after it
+    gap[12, 18] = ord("E")
+    assert agent.play(gap, enemies=True).finished and playability.check("smb", gap).playable
