@@ -43,7 +43,7 @@ DOCS = {
     ("smb", "gaps"): "Pit density 0..1: round(gaps * 0.231 * width) pit columns, rarely one off "
                      "(bottom row open) in 1-3 wide pits (0.4 = the original game, 1 = 2.5x, 0 = none).",
     ("loderunner", "gold"): "Exact number of gold pieces on the screen, 1..30 (original levels: 4..131, median 16); "
-                            "all reachable without digging.",
+                            "all reachable (without digging unless digging is true).",
     ("loderunner", "enemies"): "Enemy amount 0..1: exactly round(enemies * 8) guards "
                                "(0.4 = 3, about the original levels' average).",
 }

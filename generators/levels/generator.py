@@ -1,7 +1,8 @@
 """The levels generator: sampler (learned or rules) → controls → repair → validation → encoders.
 
-Side-scrollers (SMB) stream column chunks as they are produced; each chunk is brought to the
-requested enemy/pit density, repaired so the level stays traversable, and only then sent — so a
+Side-scrollers (SMB) stream column chunks as they are produced; each chunk gets the opening and
+the end set piece where they fall (:mod:`.design`), is brought to the requested enemy/pit density
+(rising along the level with ``pacing``), repaired so the level stays traversable, and only then sent — so a
 chunk once streamed is final. Single-screen games (Lode Runner) are sampled whole, brought to the
 requested gold and enemy counts, repaired, validated, then sent. Every returned level has passed
 the game's playability checker; otherwise the stream ends with :class:`GenerationFailed`.
@@ -57,7 +58,7 @@ def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = ()) ->
         ps.append(Param("enemies", "float", 0.4, controls.DOCS[(game.id, "enemies")], lo=0.0, hi=1.0))
         ps.append(Param("digging", "bool", False,
                         "true: every gold must be reachable when the player may dig bricks (as the game "
-                        "allows; most original screens need it); false: reachable without digging", ))
+                        "allows; most original screens need it); false: reachable without digging"))
     if learned:
         ps.append(Param("temperature", "float", 1.0, "sampling temperature: lower is safer, higher is wilder",
                         lo=0.5, hi=1.5))
@@ -82,7 +83,8 @@ class LevelGenerator(Generator):
         info = GeneratorInfo(
             kind="levels", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", ""), description=manifest.get("description", game.title),
-            params=level_params(game, learned=True, styles=tuple(getattr(sampler, "styles", ()) or ())), formats=FORMATS, generator_version=GENERATOR_VERSION,
+            params=level_params(game, learned=True, styles=tuple(getattr(sampler, "styles", ()) or ())),
+            formats=FORMATS, generator_version=GENERATOR_VERSION,
             sha256=manifest["sha256"], tiles=game.legend,
         )
         return cls(info, game, sampler)
