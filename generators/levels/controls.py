@@ -124,7 +124,9 @@ def set_enemies(grid: np.ndarray, target_count: int, rng: np.random.Generator,
     """Return (copy of ``grid`` with exactly ``target_count`` enemies ``E``, achieved count).
 
     Extras are removed (turned into empty tiles) at random. New enemies go on empty tiles
-    directly above a solid tile (SMB) / on empty standing cells at least 4 cells from the spawn
+    directly above a solid tile (SMB: first where the floor is flat — solid below-left and
+    below-right, air beside and above, where the corpus puts enemies; that halves the tile
+    combinations the corpus never has) / on empty standing cells at least 4 cells from the spawn
     (Lode Runner), chosen at random. The achieved count is lower than the target only when
     there are not enough such cells.
     """
@@ -142,7 +144,22 @@ def set_enemies(grid: np.ndarray, target_count: int, rng: np.random.Generator,
             ok[r0:r + LR_ENEMY_SPAWN_DISTANCE, c0:c + LR_ENEMY_SPAWN_DISTANCE] = False
         return ok
 
-    return _set_count(g, "E", g_spec.empty, target_count, rng, places)
+    def flat(g: np.ndarray) -> np.ndarray:
+        """SMB: empty cells on a flat floor, with air beside and above (enemies' usual spot)."""
+        ok = places(g)
+        solid = mask(g, SMB_SOLID)
+        empty = g == ord(g_spec.empty)
+        below = solid[np.r_[1:g.shape[0], g.shape[0] - 1]]          # the row under each cell
+        ok[:, 1:-1] &= below[:, :-2] & below[:, 2:]
+        ok[:, 1:-1] &= empty[:, :-2] & empty[:, 2:]
+        ok[1:] &= empty[:-1]
+        ok[:, [0, -1]] = False
+        ok[-1] = False
+        return ok
+
+    if g_spec.id == LODE_RUNNER.id:
+        return _set_count(g, "E", g_spec.empty, target_count, rng, places)
+    return _set_count(g, "E", g_spec.empty, target_count, rng, flat, places)
 
 
 def _pit_runs(pit: np.ndarray) -> list[tuple[int, int]]:
