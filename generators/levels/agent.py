@@ -172,7 +172,7 @@ def play(grid: np.ndarray, enemies: bool = True, max_nodes: int | None = None,
         start = (start_cell[1] + 0.1, start_cell[0] + 1 - H)
     if start is None:
         return AgentResult(False, 0.0, 0, 0, "no place to start")
-    budget = max_nodes if max_nodes is not None else 400 * w
+    budget = max_nodes if max_nodes is not None else 1000 * w
     x0, y0 = start
     # state: (x, y, vx, vy, ground, held, killed(frozenset), t)
     s0 = (x0, y0, 0.0, 0.0, True, False, frozenset(), 0)
