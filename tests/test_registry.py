@@ -37,21 +37,23 @@ def _refused(reg):
 
 def test_bundled_models_load_with_cpu_provider(registry):
     assert not _refused(registry), registry.refused
-    for ref in ("levels/smb", "levels/loderunner"):
+    for ref, version in (("levels/smb", "2.0.0"), ("levels/loderunner", "1.0.0"), ("levels/smb@1.0.0", "1.0.0"),
+                         ("levels/loderunner-masked", "1.0.0")):
         gen = registry.resolve(ref)
         assert gen.info.execution_provider == "CPUExecutionProvider"
-        assert gen.info.family and gen.info.version == "1.0.0"
+        assert gen.info.family and gen.info.version == version
 
 
 def test_corrupted_model_is_refused_and_the_rest_still_load(tmp_path, caplog):
     models = copy_models(tmp_path)
-    onnx_file = models / "smb" / "1.0.0" / "model.onnx"
-    data = bytearray(onnx_file.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    onnx_file.write_bytes(bytes(data))
+    for version in ("1.0.0", "2.0.0"):
+        onnx_file = models / "smb" / version / "model.onnx"
+        data = bytearray(onnx_file.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        onnx_file.write_bytes(bytes(data))
     with caplog.at_level(logging.ERROR, logger="gamegen.registry"):
         reg = load_registry(models, device="cpu", warmup=False)
-    assert [p for p, _ in reg.refused] == [str(models / "smb" / "1.0.0")]
+    assert sorted(p for p, _ in reg.refused) == [str(models / "smb" / "1.0.0"), str(models / "smb" / "2.0.0")]
     assert "sha256" in reg.refused[0][1]
     assert any("refused model" in r.message and "smb" in r.message for r in caplog.records)
     assert reg.resolve("levels/loderunner")

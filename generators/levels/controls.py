@@ -43,7 +43,7 @@ DOCS = {
     ("smb", "gaps"): "Pit density 0..1: round(gaps * 0.231 * width) pit columns, rarely one off "
                      "(bottom row open) in 1-3 wide pits (0.4 = the original game, 1 = 2.5x, 0 = none).",
     ("loderunner", "gold"): "Exact number of gold pieces on the screen, 1..30 (original levels: 4..131, median 16); "
-                            "all reachable without digging.",
+                            "all reachable (without digging unless digging is true).",
     ("loderunner", "enemies"): "Enemy amount 0..1: exactly round(enemies * 8) guards "
                                "(0.4 = 3, about the original levels' average).",
 }
@@ -124,7 +124,9 @@ def set_enemies(grid: np.ndarray, target_count: int, rng: np.random.Generator,
     """Return (copy of ``grid`` with exactly ``target_count`` enemies ``E``, achieved count).
 
     Extras are removed (turned into empty tiles) at random. New enemies go on empty tiles
-    directly above a solid tile (SMB) / on empty standing cells at least 4 cells from the spawn
+    directly above a solid tile (SMB: first where the floor is flat — solid below-left and
+    below-right, air beside and above, where the corpus puts enemies; that halves the tile
+    combinations the corpus never has) / on empty standing cells at least 4 cells from the spawn
     (Lode Runner), chosen at random. The achieved count is lower than the target only when
     there are not enough such cells.
     """
@@ -142,7 +144,22 @@ def set_enemies(grid: np.ndarray, target_count: int, rng: np.random.Generator,
             ok[r0:r + LR_ENEMY_SPAWN_DISTANCE, c0:c + LR_ENEMY_SPAWN_DISTANCE] = False
         return ok
 
-    return _set_count(g, "E", g_spec.empty, target_count, rng, places)
+    def flat(g: np.ndarray) -> np.ndarray:
+        """SMB: empty cells on a flat floor, with air beside and above (enemies' usual spot)."""
+        ok = places(g)
+        solid = mask(g, SMB_SOLID)
+        empty = g == ord(g_spec.empty)
+        below = solid[np.r_[1:g.shape[0], g.shape[0] - 1]]          # the row under each cell
+        ok[:, 1:-1] &= below[:, :-2] & below[:, 2:]
+        ok[:, 1:-1] &= empty[:, :-2] & empty[:, 2:]
+        ok[1:] &= empty[:-1]
+        ok[:, [0, -1]] = False
+        ok[-1] = False
+        return ok
+
+    if g_spec.id == LODE_RUNNER.id:
+        return _set_count(g, "E", g_spec.empty, target_count, rng, places)
+    return _set_count(g, "E", g_spec.empty, target_count, rng, flat, places)
 
 
 def _pit_runs(pit: np.ndarray) -> list[tuple[int, int]]:
@@ -224,9 +241,14 @@ class SMBChunkControls:
     """Apply the SMB ``gaps`` and ``enemies`` controls chunk by chunk, exactly over the level.
 
     Targets are cumulative: after the chunk ending at column x the level so far holds
-    ``round(smb_pit_rate(gaps) * x)`` pit columns and ``round(smb_enemy_rate(enemies) * x)``
-    enemies; a chunk that cannot take its share (no eligible column) leaves the shortfall to the
-    next ones. Use::
+    ``round(smb_pit_rate(gaps) * width * F(x))`` pit columns and as many enemies by the enemy
+    rate, where ``F`` is the share of the level's total due by column x: linear (``pacing`` 0,
+    the same rate everywhere) or rising (``pacing`` p: density ``(1 - p) + 2 p t`` at the
+    fraction ``t`` of the way through the span, so the last part is the hardest). Only columns
+    in ``[lo, hi)`` (the part between a level's opening and its end set piece) receive or lose
+    pits and enemies; without ``width`` it is the whole level at a flat rate, as before. A chunk
+    that cannot take its share (no eligible column) leaves the shortfall to the next ones.
+    ``gaps=None`` leaves pits as sampled (athletic levels: platforms over open air). Use::
 
         ctl = SMBChunkControls(enemies=0.4, gaps=0.4)
         for chunk in sampler:
@@ -235,23 +257,54 @@ class SMBChunkControls:
             chunk = ctl.after_repair(chunk, rng)         # place / remove enemies
     """
 
-    def __init__(self, enemies: float, gaps: float):
+    def __init__(self, enemies: float, gaps: float | None, width: int | None = None, pacing: float = 0.0,
+                 lo: int = 0, hi: int | None = None):
         self.enemy_rate = smb_enemy_rate(enemies)
-        self.pit_rate = smb_pit_rate(gaps)
+        self.pit_rate = None if gaps is None else smb_pit_rate(gaps)   # None: pits left as sampled
+        self.width = width
+        self.pacing = float(pacing)
+        self.lo = lo if width is not None else 0
+        self.hi = (hi if hi is not None else width) if width is not None else None
         self.x = 0              #: columns done
         self.pits = 0           #: pit columns emitted so far
         self.enemies = 0        #: enemies emitted so far
 
+    def due(self, rate: float, x: int) -> int:
+        """Cumulative target after column ``x`` for a per-column ``rate``."""
+        if self.width is None:
+            return _round(rate * x)
+        span = max(1, self.hi - self.lo)
+        t = min(max((x - self.lo) / span, 0.0), 1.0)
+        p = self.pacing
+        return _round(rate * self.width * ((1 - p) * t + p * t * t))
+
+    def _span(self, w: int) -> tuple[int, int]:
+        """The chunk's columns (local indices a..b) that controls may edit."""
+        if self.width is None:
+            return 0, w
+        return min(max(self.lo - self.x, 0), w), min(max(self.hi - self.x, 0), w)
+
     def before_repair(self, chunk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        want = _round(self.pit_rate * (self.x + chunk.shape[1])) - self.pits
-        out, _ = set_gaps(chunk, want, rng)
+        w = chunk.shape[1]
+        if self.pit_rate is None:
+            return np.array(chunk, dtype=np.uint8, copy=True)
+        want = self.due(self.pit_rate, self.x + w) - self.pits
+        a, b = self._span(w)
+        out = np.array(chunk, dtype=np.uint8, copy=True)
+        if b > a:
+            fixed = smb_pit_count(out) - smb_pit_count(out[:, a:b])
+            out[:, a:b], _ = set_gaps(out[:, a:b], want - fixed, rng)
         return out
 
     def after_repair(self, chunk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         w = chunk.shape[1]
         self.pits += smb_pit_count(chunk)
-        want = _round(self.enemy_rate * (self.x + w)) - self.enemies
-        out, got = set_enemies(chunk, want, rng, SMB)
-        self.enemies += got
+        want = self.due(self.enemy_rate, self.x + w) - self.enemies
+        a, b = self._span(w)
+        out = np.array(chunk, dtype=np.uint8, copy=True)
+        if b > a:
+            fixed = int((out == ord("E")).sum()) - int((out[:, a:b] == ord("E")).sum())
+            out[:, a:b], _ = set_enemies(out[:, a:b], want - fixed, rng, SMB)
+        self.enemies += int((out == ord("E")).sum())
         self.x += w
         return out

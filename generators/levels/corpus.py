@@ -42,6 +42,31 @@ HELD_OUT: dict[str, tuple[str, ...]] = {
 }
 
 
+#: SMB level kinds the corpus has, in the order of the ``style`` control. The VGLC has no castle
+#: levels (no x-4 files in either game), so "castle" cannot be learned and is not offered.
+SMB_STYLES: tuple[str, ...] = ("overworld", "underground", "athletic")
+
+#: Each SMB corpus level's kind, checked against its tiles: underground levels have a brick
+#: ceiling (top rows > 50% solid); athletic (treetop / bridge) levels have little ground
+#: (bottom row < 45% solid) — exactly the x-3 levels plus SMB2J C-2; every other level is
+#: overworld (SMB2J 2-2 is a water level in the game, but its VGLC tiles read as overworld).
+SMB_STYLE_OF: dict[str, str] = {
+    **{f"mario-{n}": "overworld" for n in ("1-1", "2-1", "3-1", "4-1", "5-1", "6-1", "6-2", "7-1", "8-1")},
+    **{f"mario-{n}": "underground" for n in ("1-2", "4-2")},
+    **{f"mario-{n}": "athletic" for n in ("1-3", "3-3", "5-3", "6-3")},
+    **{f"SuperMarioBros2(J)-World{n}": "overworld"
+       for n in ("1-1", "2-1", "2-2", "3-1", "4-1", "4-2", "5-1", "6-1", "8-1", "A-1", "B-1", "D-1")},
+    **{f"SuperMarioBros2(J)-World{n}": "underground" for n in ("1-2", "5-2")},
+    **{f"SuperMarioBros2(J)-World{n}": "athletic"
+       for n in ("1-3", "2-3", "3-3", "4-3", "6-3", "A-3", "B-3", "C-2")},
+}
+
+
+def smb_style(name: str) -> str:
+    """The kind of an SMB corpus level (:data:`SMB_STYLE_OF`); KeyError for an unknown name."""
+    return SMB_STYLE_OF[name]
+
+
 class CorpusMissing(FailedPrecondition, FileNotFoundError):
     """The VGLC corpus directory (or one game's folder in it) is not there."""
 

@@ -1,7 +1,8 @@
 """The levels generator: sampler (learned or rules) → controls → repair → validation → encoders.
 
-Side-scrollers (SMB) stream column chunks as they are produced; each chunk is brought to the
-requested enemy/pit density, repaired so the level stays traversable, and only then sent — so a
+Side-scrollers (SMB) stream column chunks as they are produced; each chunk gets the opening and
+the end set piece where they fall (:mod:`.design`), is brought to the requested enemy/pit density
+(rising along the level with ``pacing``), repaired so the level stays traversable, and only then sent — so a
 chunk once streamed is final. Single-screen games (Lode Runner) are sampled whole, brought to the
 requested gold and enemy counts, repaired, validated, then sent. Every returned level has passed
 the game's playability checker; otherwise the stream ends with :class:`GenerationFailed`.
@@ -17,13 +18,13 @@ import numpy as np
 from ..base import Encoder, Generator, GeneratorInfo, Product
 from ..events import Asset, Event, GenerationFailed, LevelChunk, Progress
 from ..params import Param
-from . import controls, playability, repair
+from . import controls, design, playability, repair
 from .encoders import FORMATS as GRID_FORMATS
 from .encoders import encode
 from .games import GAMES, GameSpec, to_rows
 
 # Bump when sampling/repair/encoding changes the bytes produced for the same model + seed.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 # The grid encoders' formats, plus "glb": the level's solid tiles extruded into a mesh (mesh.py).
 FORMATS = GRID_FORMATS + ("glb",)
@@ -32,17 +33,32 @@ CHUNK = 25            # columns per streamed chunk (side-scrollers)
 LR_ATTEMPTS = 8       # whole-screen resamples before giving up (single-screen games)
 
 
-def level_params(game: GameSpec, learned: bool) -> tuple[Param, ...]:
+#: Default ``pacing``: enemies and pits rise along the level (density from 0.5x to 1.5x).
+DEFAULT_PACING = 0.5
+
+
+def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = ()) -> tuple[Param, ...]:
     """The parameters a level model of ``game`` takes: stated once, used everywhere."""
     ps: list[Param] = []
     if game.width is None:
         ps.append(Param("width", "int", 200, "level length in columns", lo=50, hi=1000))
         ps.append(Param("enemies", "float", 0.4, controls.DOCS[(game.id, "enemies")], lo=0.0, hi=1.0))
         ps.append(Param("gaps", "float", 0.4, controls.DOCS[(game.id, "gaps")], lo=0.0, hi=1.0))
+        ps.append(Param("pacing", "float", DEFAULT_PACING,
+                        "how much enemies and pits rise along the level: 0 = the same everywhere, 1 = none at "
+                        "the start and twice the average at the end (totals as enemies / gaps say)", lo=0.0, hi=1.0))
+        if styles:
+            ps.append(Param("style", "choice", styles[0],
+                            "level kind the model is conditioned on (the corpus levels' own kinds; the corpus "
+                            "has no castle levels). athletic levels are platforms over open air: gaps does not "
+                            "apply to them", choices=tuple(styles)))
     else:
         lo, hi = controls.LR_GOLD_RANGE
         ps.append(Param("gold", "int", 12, controls.DOCS[(game.id, "gold")], lo=lo, hi=hi))
         ps.append(Param("enemies", "float", 0.4, controls.DOCS[(game.id, "enemies")], lo=0.0, hi=1.0))
+        ps.append(Param("digging", "bool", False,
+                        "true: every gold must be reachable when the player may dig bricks (as the game "
+                        "allows; most original screens need it); false: reachable without digging"))
     if learned:
         ps.append(Param("temperature", "float", 1.0, "sampling temperature: lower is safer, higher is wilder",
                         lo=0.5, hi=1.5))
@@ -67,7 +83,8 @@ class LevelGenerator(Generator):
         info = GeneratorInfo(
             kind="levels", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", ""), description=manifest.get("description", game.title),
-            params=level_params(game, learned=True), formats=FORMATS, generator_version=GENERATOR_VERSION,
+            params=level_params(game, learned=True, styles=tuple(getattr(sampler, "styles", ()) or ())),
+            formats=FORMATS, generator_version=GENERATOR_VERSION,
             sha256=manifest["sha256"], tiles=game.legend,
         )
         return cls(info, game, sampler)
@@ -93,13 +110,15 @@ class LevelGenerator(Generator):
             "gaps": params.get("gaps", 0.0),
             "temperature": params.get("temperature", 1.0),
         }
+        if "style" in params:
+            sample_controls["style"] = params["style"]
         with timings.stage("sample_and_repair"):
             if self.game.width is None:
                 grid, attempts, changed = yield from self._scroller(rng, params, sample_controls, partials)
             else:
                 grid, attempts, changed = yield from self._screen(rng, params, sample_controls, partials)
 
-        verdict = playability.check(self.game.id, grid)
+        verdict = playability.check(self.game.id, grid, dig=bool(params.get("digging", False)))
         if not verdict.playable:  # repair guarantees this; never return a broken level
             raise GenerationFailed(f"level failed the playability check after repair: {verdict.reason}")
         yield Progress(0.95, "encoding")
@@ -120,12 +139,16 @@ class LevelGenerator(Generator):
     def _scroller(self, rng, params, sample_controls, partials):
         width = params["width"]
         fixer = repair.SMBStreamRepair(rng)
-        ctl = controls.SMBChunkControls(params["enemies"], params["gaps"])
+        # athletic levels are platforms over open air: the pit control (bottom-row columns) does not apply
+        gaps = None if params.get("style") == "athletic" else params["gaps"]
+        ctl = controls.SMBChunkControls(params["enemies"], gaps, width=width,
+                                        pacing=params.get("pacing", 0.0), lo=design.OPENING,
+                                        hi=design.end_start(width))
         pieces: list[np.ndarray] = []
         done = 0
         changed = 0
         for chunk in self.sampler.sample(rng, width, sample_controls, CHUNK):
-            chunk = np.array(chunk, dtype=np.uint8, copy=True)
+            chunk = design.stamp(chunk, done, width)   # the opening and the end set piece
             last = done + chunk.shape[1] >= width
             # well-formed pipes / cannons; before the pit control, so its counts stay exact (set_gaps
             # never cuts under a pipe) and before repair, which re-checks playability after it
@@ -152,7 +175,8 @@ class LevelGenerator(Generator):
                               dtype=np.uint8, copy=True)
             try:
                 screen, _ = controls.set_gold(screen, params["gold"], rng)
-                screen, changed = repair.lr_repair(screen, rng)  # moves unreachable gold, keeps the count
+                # moves unreachable gold, keeps the count
+                screen, changed = repair.lr_repair(screen, rng, dig=bool(params.get("digging", False)))
                 screen, _ = controls.set_enemies(screen, controls.lr_enemy_count(params["enemies"]), rng,
                                                  self.game)
             except GenerationFailed as e:

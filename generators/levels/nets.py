@@ -10,6 +10,13 @@ Families (``family`` in checkpoints and manifests):
     * ``loderunner`` — :class:`TileLSTM`: autoregressive over tiles in row-major order (704
       steps), each step conditioned on the tile to the left, the tile above and the position.
       Exported step: ``(left, above, pos, h, c) -> (logits, h_out, c_out)``.
+``masked`` (Lode Runner)
+    :class:`MaskedTileCNN`: a masked-token model over the whole grid (as MaskGIT, Chang et al.
+    2022, with a small dilated residual CNN instead of a transformer): tiles ``0..tiles-1`` plus
+    a mask token ``tiles``; trained to predict masked tiles from every unmasked one (above,
+    below, left, right: the 2D structure an LSTM in row-major order only sees one way). Sampled
+    by iterative parallel decoding from an all-mask grid (:class:`samplers.MaskedSampler`).
+    Exported graph ``tokens (batch, h, w) -> logits (batch, tiles, h, w)``.
 ``dcgan``
     :class:`DCGANGenerator` as in MarioGAN (Volz et al. 2018): latent ``z`` → one-hot tile logits
     on a 32×32 canvas, cropped to the segment (SMB 14×28, stitched side by side; Lode Runner the
@@ -26,7 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-FAMILIES = ("lstm", "dcgan")
+FAMILIES = ("lstm", "dcgan", "masked")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,18 +53,33 @@ def _lstm_cell(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor)
 
 
 class ColumnLSTM(nn.Module):
-    """Tokens are column ids ``0..vocab-1``; ``vocab`` itself is the start token."""
+    """Tokens are column ids ``0..vocab-1``; ``vocab`` itself is the start token.
 
-    def __init__(self, vocab: int, embed: int = 64, hidden: int = 256, dropout: float = 0.2):
+    With ``styles`` > 0 the model is conditioned on a level kind (``style`` index, one per
+    sequence): its embedding is concatenated to every step's input, so the kind cannot fade
+    over a long level.
+    """
+
+    def __init__(self, vocab: int, embed: int = 64, hidden: int = 256, dropout: float = 0.2,
+                 styles: int = 0, style_embed: int = 16):
         super().__init__()
-        self.vocab, self.hidden = vocab, hidden
+        self.vocab, self.hidden, self.styles = vocab, hidden, styles
         self.embed = nn.Embedding(vocab + 1, embed)
-        self.lstm = nn.LSTM(embed, hidden, batch_first=True)
+        self.style = nn.Embedding(styles, style_embed) if styles else None
+        self.lstm = nn.LSTM(embed + (style_embed if styles else 0), hidden, batch_first=True)
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, vocab)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:       # (B, T) -> (B, T, vocab)
-        y, _ = self.lstm(self.drop(self.embed(tokens)))
+    def inputs(self, tokens: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
+        x = self.embed(tokens)
+        if self.style is not None:
+            s = self.style(style)                                     # (B, E)
+            s = s.unsqueeze(-2).expand(*x.shape[:-1], s.shape[-1]) if x.dim() == 3 else s
+            x = torch.cat([x, s], dim=-1)
+        return x
+
+    def forward(self, tokens: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        y, _ = self.lstm(self.drop(self.inputs(tokens, style)))       # (B, T) -> (B, T, vocab)
         return self.out(self.drop(y))
 
 
@@ -67,7 +89,17 @@ class ColumnLSTMStep(nn.Module):
         self.m = model
 
     def forward(self, token: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
-        h2, c2 = _lstm_cell(self.m.lstm, self.m.embed(token), h, c)
+        h2, c2 = _lstm_cell(self.m.lstm, self.m.inputs(token, None), h, c)
+        return self.m.out(h2), h2, c2
+
+
+class StyledColumnLSTMStep(nn.Module):
+    def __init__(self, model: ColumnLSTM):
+        super().__init__()
+        self.m = model
+
+    def forward(self, token: torch.Tensor, style: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        h2, c2 = _lstm_cell(self.m.lstm, self.m.inputs(token, style), h, c)
         return self.m.out(h2), h2, c2
 
 
@@ -157,6 +189,26 @@ class DCGANDiscriminator(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
+# Lode Runner: masked-token CNN over the whole grid
+
+
+class MaskedTileCNN(nn.Module):
+    def __init__(self, tiles: int, height: int, width: int, ch: int = 48, dilations: tuple = (1, 2, 4, 8, 1, 2, 4, 1)):
+        super().__init__()
+        self.tiles, self.height, self.width = tiles, height, width
+        self.embed = nn.Embedding(tiles + 1, ch)
+        self.row = nn.Parameter(torch.zeros(1, ch, height, 1))
+        self.convs = nn.ModuleList(nn.Conv2d(ch, ch, 3, padding=d, dilation=d) for d in dilations)
+        self.out = nn.Conv2d(ch, tiles, 1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:       # (B, h, w) int64 -> (B, tiles, h, w)
+        x = self.embed(tokens).permute(0, 3, 1, 2) + self.row
+        for conv in self.convs:
+            x = x + conv(F.relu(x))
+        return self.out(F.relu(x))
+
+
+# ---------------------------------------------------------------------------------------------
 # build / export
 
 
@@ -168,4 +220,6 @@ def build(family: str, game: str, config: dict) -> nn.Module:
         return TileLSTM(**config["model"])
     if family == "dcgan":
         return DCGANGenerator(**config["model"])
+    if family == "masked" and game == "loderunner":
+        return MaskedTileCNN(**config["model"])
     raise ValueError(f"unknown family/game {family!r}/{game!r}; families: {', '.join(FAMILIES)}")

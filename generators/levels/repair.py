@@ -13,6 +13,7 @@ import numpy as np
 
 from ..events import GenerationFailed
 from .games import LODE_RUNNER, SMB, mask
+from .structure import MAX_CANNON_HEIGHT, MAX_PIPE_HEIGHT
 from .playability import LR_SOLID, MAX_JUMP, SMB_SOLID, START_COLS, lr_reach, lr_standing, smb_reach
 
 _SOLID_LUT = np.zeros(256, dtype=bool)
@@ -308,8 +309,13 @@ def tidy_smb_structures(chunk: np.ndarray, prev_last_col: np.ndarray | None = No
       already emitted) has the matching left half beside every tile of it, else removed.
     * Pipe tiles that belong to no kept pipe become empty ``-``.
 
+    * A pipe taller than :data:`structure.MAX_PIPE_HEIGHT` (the corpus's tallest) is cut to that
+      height from its foot (its top moves down).
+
     Cannons: a ``b`` run without ``B`` on top gets one (its top tile becomes ``B``); a ``B`` with
-    nothing solid below gets ``b`` down to the first solid tile (or the bottom row).
+    nothing solid below gets ``b`` down to the first solid tile (or the bottom row); a cannon
+    column taller than :data:`structure.MAX_CANNON_HEIGHT` is cut from the top (from its foot
+    when something solid rests on it).
     """
     src = _check_chunk(chunk)
     if not _STRUCTURE_LUT[src].any():
@@ -370,6 +376,8 @@ def tidy_smb_structures(chunk: np.ndarray, prev_last_col: np.ndarray | None = No
             bottom = r
         if not ok:
             continue
+        if bottom - top + 1 > MAX_PIPE_HEIGHT:          # no pipe taller than the corpus's tallest
+            top = bottom - MAX_PIPE_HEIGHT + 1
         for r in range(top, bottom + 1):
             out[r][c], out[r][c + 1] = (lt, rt) if r == top else (lb, rb)
             taken[r][c] = taken[r][c + 1] = True
@@ -398,6 +406,18 @@ def tidy_smb_structures(chunk: np.ndarray, prev_last_col: np.ndarray | None = No
                 while r < h and not _SOLID_LUT[out[r][c]]:
                     out[r][c] = b_
                     r += 1
+        col = [out[r][c] for r in range(h)]
+        for a, b in _runs(col, frozenset((B, b_))):   # runs again: an extended body may join the next
+            if b - a + 1 > MAX_CANNON_HEIGHT:           # no cannon stack taller than the corpus's
+                if a > 0 and _SOLID_LUT[out[a - 1][c]]:  # something stands on it: shorten its foot
+                    for r in range(a + MAX_CANNON_HEIGHT, b + 1):
+                        out[r][c] = empty
+                    if a + MAX_CANNON_HEIGHT - 1 > a:        # its new foot is body, never a hovering top
+                        out[a + MAX_CANNON_HEIGHT - 1][c] = b_
+                else:
+                    for r in range(a, b - MAX_CANNON_HEIGHT + 1):
+                        out[r][c] = empty
+                    out[b - MAX_CANNON_HEIGHT + 1][c] = B
 
     res = np.array(out, dtype=np.uint8)
     return res, int((res != src).sum())
@@ -428,8 +448,11 @@ def _lr_ladder(g: np.ndarray, r: int, c: int, up: bool) -> np.ndarray | None:
     return out
 
 
-def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def lr_repair(grid: np.ndarray, rng: np.random.Generator, dig: bool = False) -> tuple[np.ndarray, int]:
     """Make a Lode Runner screen playable; return (grid, tiles changed).
+
+    ``dig=True``: reachable means reachable when the player may dig (``playability.lr_reach``
+    ``dig``), as the game allows; the default is reachable without digging.
 
     1. Exactly one spawn ``M`` on a standing cell: an existing standing spawn whose reachable
        area can hold all the gold is kept (among several, the one reaching most gold); else the
@@ -460,7 +483,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
         g[p] = DOT
 
     def score(p):
-        r = lr_reach(g, spawn=p)
+        r = lr_reach(g, spawn=p, dig=dig)
         return (r.gold - len(r.unreachable_gold), min(_lr_capacity(g, r), total_gold), int(r.reachable.sum()))
 
     spawn = max(good, key=score) if good else None
@@ -473,7 +496,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
         spawn = max(cands, key=score)
     g[spawn] = M
 
-    res = lr_reach(g)
+    res = lr_reach(g, dig=dig)
     for _ in range(_LADDER_BUDGET):
         if _lr_capacity(g, res) >= total_gold:
             break
@@ -485,7 +508,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
                 cand = _lr_ladder(g, r, c, up)
                 if cand is None:
                     continue
-                cres = lr_reach(cand)
+                cres = lr_reach(cand, dig=dig)
                 key = _lr_capacity(cand, cres)
                 if best is None or key > best[0]:
                     best = (key, cand, cres)
@@ -511,7 +534,7 @@ def lr_repair(grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, i
         pick = rng.choice(len(targets), size=need, replace=False)
         for i in pick:
             g[tuple(targets[i])] = G
-    final = lr_reach(g)
+    final = lr_reach(g, dig=dig)
     if not final.playable:  # guard: moving gold never changes reachability
         raise GenerationFailed(
             f"Lode Runner repair failed: {len(final.unreachable_gold)} of {final.gold} gold still "

@@ -22,6 +22,8 @@ Controls (a bias on sampling, not exact counts — exact counts are adjusted aft
     their enemy count; Lode Runner the ``E`` tile), i.e. each enemy's odds are scaled by
     ``enemies / 0.4`` (1.0 → 2.5×, 0 → practically none: the ratio is floored at 1e-3).
     DCGAN: among ``CANDIDATES`` latent draws per segment the one maximising that same bias is kept.
+``style`` (SMB column LSTMs trained with ``--style``: one of the manifest's ``extra.styles``)
+    the level kind the model is conditioned on (fed to every step); default the first kind.
 ``gaps`` (0..1, 0.4 = as in the corpus; SMB only)
     adds ``log(gaps / 0.4)`` to the logits of pit columns (bottom tile not solid) when the
     previous column is not a pit — it scales how often pits *start*, not how wide they are.
@@ -126,6 +128,8 @@ class ColumnLSTMSampler:
         enemy = np.frombuffer(self.game.with_tag("enemy").encode(), dtype=np.uint8)
         self.n_enemies = np.isin(self.columns, enemy).sum(axis=1).astype(np.float32)
         self.is_pit = ~np.isin(self.columns[:, -1], solid)
+        #: level kinds the model was conditioned on (``style`` control), empty if none
+        self.styles: tuple[str, ...] = tuple(ex.get("styles", ()))
 
     def sample(self, rng, width, controls, chunk):
         _check(width, chunk)
@@ -139,6 +143,13 @@ class ColumnLSTMSampler:
         u = rng.random(width)                              # all randomness drawn up front
         feeds = {"token": np.array([self.start], dtype=np.int64),
                  "h": np.zeros((1, self.hidden), np.float32), "c": np.zeros((1, self.hidden), np.float32)}
+        style = None
+        if self.styles:
+            name = (controls or {}).get("style") or self.styles[0]
+            if name not in self.styles:
+                raise ValueError(f"style must be one of {', '.join(self.styles)}, got {name!r}")
+            style = np.array([self.styles.index(name)], dtype=np.int64)
+            feeds["style"] = style
         run = self.session.run
         prev_pit = False
         for x in range(width):
@@ -147,6 +158,8 @@ class ColumnLSTMSampler:
             tok = _draw(logits, u[x])
             prev_pit = bool(self.is_pit[tok])
             feeds = {"token": np.array([tok], dtype=np.int64), "h": h, "c": c}
+            if style is not None:
+                feeds["style"] = style
             yield self.columns[tok]
 
 
@@ -286,6 +299,71 @@ class DCGANSampler:
 # ---------------------------------------------------------------------------------------------
 
 
+class MaskedSampler:
+    """Masked-token model over the whole Lode Runner screen, decoded in ``steps`` parallel steps
+    (as MaskGIT): every step predicts all masked cells at once and draws a tile for each
+    (temperature, enemy bias); then the draws ranked highest by ``greedy`` × log-probability +
+    Gumbel noise are kept, so that ``cos(pi/2 * step/steps)`` of the screen stays masked. With
+    ``greedy`` near 0 the order is nearly random (an order-agnostic autoregressive model); a pure
+    confidence order (MaskGIT's) fills the screen with empty rows first. Later cells are drawn
+    with everything decided so far in view (above and below, left and right). One ONNX call per
+    step (24 per screen against the tile LSTM's 704)."""
+
+    family = "masked"
+
+    def __init__(self, session, manifest: dict):
+        self.game = GAMES[manifest["game"]]
+        ex = manifest["extra"]
+        self.session = session
+        if ex["tiles"] != self.game.symbols:
+            raise ValueError(f"model tiles {ex['tiles']!r} differ from the {self.game.id} legend {self.game.symbols!r}")
+        self.symbols = _symbol_lut(self.game)
+        self.h, self.w = int(ex["height"]), int(ex["width"])
+        self.mask = int(ex["mask_token"])
+        self.steps = int(ex.get("steps", 12))
+        self.greedy = float(ex.get("greedy", 0.0))
+        self.enemy = self.game.symbols.index("E")
+
+    def sample(self, rng, width, controls, chunk):
+        _check(width, chunk)
+        if width != self.w:
+            raise ValueError(f"{self.game.id} screens are {self.w} wide, got width {width}")
+        return iter((self._screen(rng, controls),))
+
+    def _screen(self, rng, controls):
+        enemies, _, t = _controls(controls)
+        C = len(self.symbols)
+        bias = np.zeros(C, np.float32)
+        bias[self.enemy] = log_odds(enemies)
+        h, w, K = self.h, self.w, self.steps
+        u = rng.random((K, h * w))
+        g = rng.random((K, h * w))
+        tok = np.full((1, h, w), self.mask, dtype=np.int64)
+        flat = tok.reshape(-1)
+        masked = np.ones(h * w, dtype=bool)
+        for k in range(K):
+            (logits,) = self.session.run(None, {"tokens": tok})
+            lg = logits[0].reshape(C, -1).T / t + bias                         # (h*w, C)
+            lg = lg - lg.max(axis=1, keepdims=True)
+            p = np.exp(lg)
+            cdf = np.cumsum(p, axis=1)
+            choice = np.minimum((cdf < (u[k] * cdf[:, -1])[:, None]).sum(axis=1), C - 1)
+            logp = np.log(p[np.arange(h * w), choice] / cdf[:, -1])
+            gumbel = -np.log(-np.log(np.clip(g[k], 1e-12, 1 - 1e-12)))
+            conf = np.where(masked, self.greedy * logp + gumbel, -np.inf)
+            keep_masked = int(np.floor(h * w * np.cos(np.pi / 2 * (k + 1) / K)))
+            n = int(masked.sum()) - keep_masked
+            if n > 0:
+                pick = np.argsort(-conf, kind="stable")[:n]
+                flat[pick] = choice[pick]
+                masked[pick] = False
+        out = self.symbols[tok[0]]
+        return _one_spawn(out, self.game, rng)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
 def load_sampler(model_dir: Path, manifest: dict, session_factory: Callable[[Path], "object"]) -> Sampler:
     """Sampler for a model folder; ``session_factory(path)`` builds the InferenceSession."""
     family, game = manifest.get("family"), manifest.get("game")
@@ -298,4 +376,6 @@ def load_sampler(model_dir: Path, manifest: dict, session_factory: Callable[[Pat
         return TileLSTMSampler(session, manifest)
     if family == "dcgan":
         return DCGANSampler(session, manifest)
-    raise ValueError(f"no sampler for family {family!r} and game {game!r}; families: lstm, dcgan")
+    if family == "masked" and game == "loderunner":
+        return MaskedSampler(session, manifest)
+    raise ValueError(f"no sampler for family {family!r} and game {game!r}; families: lstm, dcgan, masked")

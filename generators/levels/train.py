@@ -26,10 +26,11 @@ import torch
 from torch.nn import functional as F
 
 from . import nets
-from .corpus import HELD_OUT, load_split
+from .corpus import HELD_OUT, SMB_STYLES, load_split, smb_style
 from .games import GAMES, GameSpec
 
-DEFAULT_EPOCHS = {("smb", "lstm"): 120, ("loderunner", "lstm"): 40, ("smb", "dcgan"): 6, ("loderunner", "dcgan"): 120}
+DEFAULT_EPOCHS = {("smb", "lstm"): 120, ("loderunner", "lstm"): 40, ("smb", "dcgan"): 6, ("loderunner", "dcgan"): 120,
+                  ("loderunner", "masked"): 90}
 
 
 def tile_indices(grid: np.ndarray, game: GameSpec) -> np.ndarray:
@@ -44,12 +45,15 @@ def tile_indices(grid: np.ndarray, game: GameSpec) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def train_smb_lstm(train_grids, epochs, rng, tiny, log):
+def train_smb_lstm(train_grids, epochs, rng, tiny, log, styles=None):
+    """Column-token LSTM; with ``styles`` (one kind index per level) conditioned on the kind."""
     cols = Counter(bytes(c).decode("ascii") for g in train_grids for c in g.T)
     vocab = sorted(cols, key=lambda s: (-cols[s], s))
     index = {s: i for i, s in enumerate(vocab)}
     seqs = [np.array([len(vocab)] + [index[bytes(c).decode("ascii")] for c in g.T], dtype=np.int64) for g in train_grids]
     cfg_model = {"vocab": len(vocab), "embed": 8, "hidden": 16} if tiny else {"vocab": len(vocab), "embed": 64, "hidden": 256}
+    if styles is not None:
+        cfg_model["styles"] = len(SMB_STYLES)
     model = nets.ColumnLSTM(**cfg_model)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     bs = 8
@@ -67,7 +71,8 @@ def train_smb_lstm(train_grids, epochs, rng, tiny, log):
             for k, s in enumerate(batch):
                 x[k, : len(s) - 1] = s[:-1]
                 y[k, : len(s) - 1] = s[1:]
-            logits = model(torch.from_numpy(x))
+            st = None if styles is None else torch.tensor([styles[i] for i in order[b:b + bs]])
+            logits = model(torch.from_numpy(x), st)
             loss = F.cross_entropy(logits.reshape(-1, len(vocab)), torch.from_numpy(y).reshape(-1), ignore_index=-100)
             opt.zero_grad()
             loss.backward()
@@ -78,7 +83,10 @@ def train_smb_lstm(train_grids, epochs, rng, tiny, log):
             count += n
         if ep % 10 == 0 or ep == epochs - 1:
             log(f"epoch {ep} nll/column {total / count:.3f}")
-    return model, {"model": cfg_model, "vocab": vocab}
+    cfg = {"model": cfg_model, "vocab": vocab}
+    if styles is not None:
+        cfg["styles"] = list(SMB_STYLES)
+    return model, cfg
 
 
 def train_tile_lstm(train_grids, game, epochs, rng, tiny, log):
@@ -164,11 +172,53 @@ def train_dcgan(train_grids, game, epochs, rng, tiny, log):
     return G, {"model": cfg_model, "tiles": game.symbols}
 
 
+def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None):
+    """Masked-token CNN (Lode Runner): each step masks a random fraction (cosine schedule, as
+    MaskGIT) of every screen and learns the masked tiles (cross-entropy on masked cells only)."""
+    idx = np.stack([tile_indices(g, game) for g in train_grids]).astype(np.int64)
+    idx = np.concatenate([idx, idx[:, :, ::-1]])                  # horizontal mirror: still Lode Runner
+    C = len(game.symbols)
+    cfg_model = {"tiles": C, "height": game.height, "width": game.width}
+    cfg_model.update({"ch": 8, "dilations": [1, 2]} if tiny else {"ch": 32})
+    model = nets.MaskedTileCNN(**cfg_model)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+    data = torch.from_numpy(idx)
+    bs = 16
+    t0 = time.perf_counter()
+    for ep in range(epochs):
+        model.train()
+        order = rng.permutation(len(idx))
+        if tiny:
+            order = order[:bs]
+        total, count = 0.0, 0
+        for b in range(0, len(order), bs):
+            x = data[torch.from_numpy(order[b:b + bs])]
+            r = np.cos(np.pi / 2 * rng.random(len(x)))            # masked fraction per screen
+            m = torch.from_numpy(rng.random(x.shape) < r[:, None, None])
+            logits = model(torch.where(m, torch.full_like(x, C), x))
+            loss = F.cross_entropy(logits.permute(0, 2, 3, 1)[m], x[m])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * int(m.sum())
+            count += int(m.sum())
+        sched.step()
+        if ep % 20 == 0 or ep == epochs - 1:
+            log(f"epoch {ep} nll/masked tile {total / max(1, count):.4f} ({time.perf_counter() - t0:.0f} s)")
+        if max_seconds and time.perf_counter() - t0 > max_seconds:
+            log(f"stopping after epoch {ep}: --max-seconds {max_seconds} reached")
+            break
+    model.eval()
+    return model, {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
+
+
 # ---------------------------------------------------------------------------------------------
 
 
 def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed: int = 0, tiny: bool = False,
-          threads: int = 1, command: str | None = None, log=print) -> Path:
+          threads: int = 1, command: str | None = None, log=print, style: bool = False,
+          max_seconds: float | None = None) -> Path:
     if family not in nets.FAMILIES:
         raise SystemExit(f"--family must be one of {', '.join(nets.FAMILIES)}, got {family!r}")
     if game_id not in GAMES:
@@ -183,9 +233,14 @@ def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed:
     train_levels, held = load_split(game_id)
     grids = [lv.grid for lv in train_levels]
     if family == "lstm" and game_id == "smb":
-        model, config = train_smb_lstm(grids, epochs, rng, tiny, log)
+        kinds = [SMB_STYLES.index(smb_style(lv.name)) for lv in train_levels] if style else None
+        model, config = train_smb_lstm(grids, epochs, rng, tiny, log, kinds)
     elif family == "lstm":
         model, config = train_tile_lstm(grids, game, epochs, rng, tiny, log)
+    elif family == "masked":
+        if game_id != "loderunner":
+            raise SystemExit("--family masked is for --game loderunner")
+        model, config = train_masked(grids, game, epochs, rng, tiny, log, max_seconds)
     else:
         model, config = train_dcgan(grids, game, epochs, rng, tiny, log)
     seconds = time.perf_counter() - t0
@@ -200,7 +255,7 @@ def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed:
             "held_out": list(HELD_OUT[game_id]),
             "command": command or "python -m gamegen.generators.levels.train " + " ".join(
                 shlex.quote(a) for a in [f"--game={game_id}", f"--family={family}", f"--epochs={epochs}", f"--seed={seed}"]
-                + (["--tiny"] if tiny else [])),
+                + (["--tiny"] if tiny else []) + (["--style"] if style else [])),
             "epochs": epochs,
             "seed": seed,
             "seconds": round(seconds, 1),
@@ -224,10 +279,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tiny", action="store_true", help="very small model, a few steps (tests)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--max-seconds", type=float, default=None, help="masked: stop after the epoch that passes it")
+    p.add_argument("--style", action="store_true",
+                   help="SMB lstm: condition on the corpus levels' kinds (overworld, underground, athletic)")
     a = p.parse_args(argv)
     args = sys.argv[1:] if argv is None else argv
     cmd = "python -m gamegen.generators.levels.train " + " ".join(shlex.quote(x) for x in args)
-    train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd)
+    if a.style and (a.game, a.family) != ("smb", "lstm"):
+        raise SystemExit("--style is for --game smb --family lstm")
+    train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd, style=a.style,
+          max_seconds=a.max_seconds)
 
 
 if __name__ == "__main__":

@@ -201,6 +201,9 @@ namespace GameGen.Client
         public double? Gaps { get { return GetDouble("gaps"); } set { Set("gaps", value); } }
         public uint? Gold { get { return GetUInt("gold"); } set { Set("gold", value); } }
         public double? Temperature { get { return GetDouble("temperature"); } set { Set("temperature", value); } }
+        public double? Pacing { get { return GetDouble("pacing"); } set { Set("pacing", value); } }
+        public string Style { get { return GetString("style"); } set { Set("style", value); } }
+        public bool? Digging { get { return GetBool("digging"); } set { Set("digging", value); } }
     }
 
     public sealed class TerrainParams : KindParams

@@ -48,181 +48,183 @@ namespace GameGen.V1 {
             "UGFyYW1zSAASKgoGZGlhbG9nGA4gASgLMhguZ2FtZWdlbi52MS5EaWFsb2dQ",
             "YXJhbXNIABIkCgNucGMYDyABKAsyFS5nYW1lZ2VuLnYxLk5wY1BhcmFtc0gA",
             "EhUKCHBhcnRpYWxzGAQgASgISAGIAQESFQoNdmFsaWRhdGVfb25seRgFIAEo",
-            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIq8BCgtMZXZlbFBhcmFtcxISCgV3",
+            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIo8CCgtMZXZlbFBhcmFtcxISCgV3",
             "aWR0aBgBIAEoDUgAiAEBEhQKB2VuZW1pZXMYAiABKAFIAYgBARIRCgRnYXBz",
             "GAMgASgBSAKIAQESEQoEZ29sZBgEIAEoDUgDiAEBEhgKC3RlbXBlcmF0dXJl",
-            "GAUgASgBSASIAQFCCAoGX3dpZHRoQgoKCF9lbmVtaWVzQgcKBV9nYXBzQgcK",
-            "BV9nb2xkQg4KDF90ZW1wZXJhdHVyZSLFBAoNVGVycmFpblBhcmFtcxIUCgdj",
-            "aHVua194GAEgASgRSACIAQESFAoHY2h1bmtfeRgCIAEoEUgBiAEBEhEKBHNp",
-            "emUYAyABKA1IAogBARISCgVub2lzZRgEIAEoCUgDiAEBEhIKBXNjYWxlGAUg",
-            "ASgBSASIAQESFAoHb2N0YXZlcxgGIAEoDUgFiAEBEhgKC3BlcnNpc3RlbmNl",
-            "GAcgASgBSAaIAQESEQoEd2FycBgIIAEoAUgHiAEBEhkKDGhlaWdodF9yYW5n",
-            "ZRgJIAEoAUgIiAEBEhYKCWNlbGxfc2l6ZRgKIAEoAUgJiAEBEhYKCXNlYV9s",
-            "ZXZlbBgLIAEoAUgKiAEBEhUKCG1vaXN0dXJlGAwgASgBSAuIAQESIQoUaHlk",
-            "cmF1bGljX2l0ZXJhdGlvbnMYDSABKA1IDIgBARIfChJ0aGVybWFsX2l0ZXJh",
-            "dGlvbnMYDiABKA1IDYgBARIUCgdlcm9zaW9uGA8gASgBSA6IAQFCCgoIX2No",
-            "dW5rX3hCCgoIX2NodW5rX3lCBwoFX3NpemVCCAoGX25vaXNlQggKBl9zY2Fs",
-            "ZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBCDwoNX2hl",
-            "aWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxCCwoJX21v",
-            "aXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhlcm1hbF9p",
-            "dGVyYXRpb25zQgoKCF9lcm9zaW9uIssECg1UZXh0dXJlUGFyYW1zEhUKCG1h",
-            "dGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIKBXNjYWxl",
-            "GAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJhdGlvbhgF",
-            "IAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCglyb3VnaG5l",
-            "c3MYByABKAFIBogBARITCgZyZWxpZWYYCCABKAFIB4gBARIVCghleGVtcGxh",
-            "chgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVmZmVjdBgL",
-            "IAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1lX3NpemUY",
-            "DSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBARISCgVhbHBoYRgPIAEoCUgO",
-            "iAEBEhEKBHdlYXIYFCABKAFID4gBARIaCg1wYXR0ZXJuX3NjYWxlGBUgASgB",
-            "SBCIAQFCCwoJX21hdGVyaWFsQgcKBV9zaXplQggKBl9zY2FsZUIGCgRfaHVl",
-            "Qg0KC19zYXR1cmF0aW9uQg0KC19icmlnaHRuZXNzQgwKCl9yb3VnaG5lc3NC",
-            "CQoHX3JlbGllZkILCglfZXhlbXBsYXJCCQoHX2FsYmVkb0IJCgdfZWZmZWN0",
-            "QgkKB19mcmFtZXNCDQoLX2ZyYW1lX3NpemVCBgoEX2Zwc0IICgZfYWxwaGFC",
-            "BwoFX3dlYXJCEAoOX3BhdHRlcm5fc2NhbGUi7wMKC011c2ljUGFyYW1zEhAK",
-            "A2tleRgBIAEoCUgAiAEBEhEKBG1vZGUYAiABKAlIAYgBARISCgVtZXRlchgD",
-            "IAEoCUgCiAEBEhIKBXRlbXBvGAQgASgNSAOIAQESEQoEYmFycxgFIAEoDUgE",
-            "iAEBEhQKB2RlbnNpdHkYBiABKAFIBYgBARIVCghyZWdpc3RlchgHIAEoCUgG",
-            "iAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAeIAQESEQoEbG9vcBgJIAEoCEgI",
-            "iAEBEhYKCWludGVuc2l0eRgKIAEoAUgJiAEBEhkKDGNvbnRpbnVhdGlvbhgL",
-            "IAEoDEgKiAEBEhEKBGZvcm0YDCABKAlIC4gBARISCgVzdHlsZRgNIAEoCUgM",
-            "iAEBEhIKBWRydW1zGA4gASgISA2IAQESEgoFc3ludGgYDyABKAlIDogBAUIG",
-            "CgRfa2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoFX2JhcnNC",
-            "CgoIX2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVyZUIHCgVf",
-            "bG9vcEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb25CBwoFX2Zvcm1C",
-            "CAoGX3N0eWxlQggKBl9kcnVtc0IICgZfc3ludGgimAIKDERpYWxvZ1BhcmFt",
-            "cxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlIAYgBARIS",
-            "CgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIXCgpzaXR1",
-            "YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIUCgdjaG9p",
-            "Y2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEBQgoKCF9w",
-            "ZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoLX3NpdHVh",
-            "dGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9rZW5zIsoB",
-            "Cg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2FtZWdlbi52",
-            "MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2VuLnYxLlBh",
-            "cnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2VuLnYxLkFz",
-            "c2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFsSAASDwoH",
-            "aXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghmcmFjdGlv",
-            "bhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIqIBCg5Q",
-            "YXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdhbWVnZW4u",
-            "djEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdhbWVnZW4u",
-            "djEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2FtZWdlbi52",
-            "MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsSCQoBeBgB",
-            "IAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdodBgEIAEo",
-            "DRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQKDGxldmVs",
-            "X2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEoDRISCgp0",
-            "b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoMbGVuZ3Ro",
-            "X2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52MS5Ob3Rl",
-            "RXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBpdGNoGAIg",
-            "ASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAKCHZlbG9j",
-            "aXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVkaWFfdHlw",
-            "ZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIOCgZzaGEy",
-            "NTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1pbGxpc2Vj",
-            "b25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1",
-            "ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgC",
-            "IAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsyFS5nYW1l",
-            "Z2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkSIwoHdGlt",
-            "aW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1dGlvbl9w",
-            "cm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBhaXJlZF90",
-            "aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLHAQoOU2Vz",
-            "c2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEuU2Vzc2lv",
-            "bk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vzc2lvbklu",
-            "cHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNzaW9uQ2Fu",
-            "Y2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25DbG9z",
-            "ZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVsGAEgASgJ",
-            "EgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52MS5E",
-            "aWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNPcGVu",
-            "SABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9pZBgBIAEo",
-            "BBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1cm5IABIi",
-            "CgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVpbnB1dCIh",
-            "Cg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNlc3Npb25D",
-            "bG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgEEisKBm9w",
-            "ZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgAEigKCHBy",
-            "b2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRp",
-            "YWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAASIwoDZW5k",
-            "GAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9yGAYgASgL",
-            "MhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQYByABKAsy",
-            "GS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2dfcmVwbHkY",
-            "CiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBjX2FjdGlv",
-            "bnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVldmVudCKK",
-            "AQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW1vZGVs",
-            "GAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3Byb3ZpZGVy",
-            "GAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYxLlBhcmFt",
-            "ZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIjCgd0aW1p",
-            "bmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5zGAMgASgN",
-            "Ii0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiAB",
-            "KAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEKDURpYWxv",
-            "Z1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4KBnRyYWl0",
-            "cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgFIAEoCRIR",
-            "Cglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoORGlhbG9n",
-            "U2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0b3BfcBgC",
-            "IAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJyZXBldGl0",
-            "aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVCCAoGX3Rv",
-            "cF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFsdHkinQEK",
-            "CkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4udjEuRGlh",
-            "bG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4udjEuRGlh",
-            "bG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rpb25zGAQg",
-            "AygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoLcGxheWVy",
-            "X2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAkiPAoLRGlh",
-            "bG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJEg4KBmFj",
-            "dGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEgASgJSACI",
-            "AQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24YAyABKAFI",
-            "AogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9u",
-            "IhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNBZ2VudBIQ",
-            "CghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoKYWdncmVz",
-            "c2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIMCgRzZWVk",
-            "GAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05wY09wZW4S",
-            "DAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2VuLnYxLk5w",
-            "Y0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgBIAEoCRIi",
-            "Cghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2ZWxvY2l0",
-            "eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQgASgLMhAu",
-            "Z2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5ZXJfdmlz",
-            "aWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5nYW1lZ2Vu",
-            "LnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0X3NlZW5f",
-            "cG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFzdF9zZWVu",
-            "X2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAuZ2FtZWdl",
-            "bi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhhc19uZWFy",
-            "ZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24YDiAB",
-            "KAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgPIAEoCzIQ",
-            "LmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQLmdhbWVn",
-            "ZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2NvdmVyGBIg",
-            "ASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIS",
-            "Cgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAuZ2FtZWdl",
-            "bi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5cxgXIAMo",
-            "ARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKeAQoH",
-            "TnBjVGljaxIiCgRqb2luGAEgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2VudBIN",
-            "CgVsZWF2ZRgCIAMoCRIwCgxvYnNlcnZhdGlvbnMYAyADKAsyGi5nYW1lZ2Vu",
-            "LnYxLk5wY09ic2VydmF0aW9uEi4KBWJsb2NrGAQgASgLMh8uZ2FtZWdlbi52",
-            "MS5OcGNPYnNlcnZhdGlvbkJsb2NrIq8EChNOcGNPYnNlcnZhdGlvbkJsb2Nr",
-            "EhEKCWFnZW50X2lkcxgBIAMoCRIQCghwb3NpdGlvbhgCIAMoAhIQCgh2ZWxv",
-            "Y2l0eRgDIAMoAhIPCgdoZWFkaW5nGAQgAygCEg4KBmhlYWx0aBgFIAMoAhIW",
-            "Cg5wbGF5ZXJfdmlzaWJsZRgGIAMoCBIXCg9wbGF5ZXJfcG9zaXRpb24YByAD",
-            "KAISFQoNaGFzX2xhc3Rfc2VlbhgIIAMoCBIaChJsYXN0X3NlZW5fcG9zaXRp",
-            "b24YCSADKAISFQoNbGFzdF9zZWVuX2FnZRgKIAMoAhIYChBuYXZfdG9fbGFz",
-            "dF9zZWVuGAsgAygCEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgAygCEhkKEWhhc19u",
-            "ZWFyZXN0X2FnZW50GA0gAygIEh4KFm5lYXJlc3RfYWdlbnRfcG9zaXRpb24Y",
-            "DiADKAISFQoNZ29hbF9wb3NpdGlvbhgPIAMoAhITCgtuYXZfdG9fZ29hbBgQ",
-            "IAMoAhIRCglnb2FsX3BhdGgYESADKAISEQoJaGFzX2NvdmVyGBIgAygIEhQK",
-            "DG5hdl90b19jb3ZlchgTIAMoAhISCgpjb3Zlcl9wYXRoGBQgAygCEhAKCG5h",
-            "dl9hd2F5GBUgAygCEhAKCGluX2NvdmVyGBYgAygIEhEKCXdhbGxfcmF5cxgX",
-            "IAMoAhIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMoCCKG",
-            "AQoJTnBjQWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlvbhgCIAEo",
-            "DRIMCgRuYW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdhbWVnZW4u",
-            "djEuVmVjMhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3VzGAYgAygC",
-            "Il8KCk5wY0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVnZW4udjEu",
-            "TnBjQWN0aW9uEikKBWJsb2NrGAIgASgLMhouZ2FtZWdlbi52MS5OcGNBY3Rp",
-            "b25CbG9jayKcAQoOTnBjQWN0aW9uQmxvY2sSDgoGYWN0aW9uGAEgAygNEhEK",
-            "CWRpcmVjdGlvbhgCIAMoAhIQCghkaXNjcmV0ZRgDIAMoBRISCgpjb250aW51",
-            "b3VzGAQgAygCEhkKEWRpc2NyZXRlX2JyYW5jaGVzGAUgASgNEhcKD2NvbnRp",
-            "bnVvdXNfZGltcxgGIAEoDRINCgVuYW1lcxgHIAMoCSrIAQoNUGFyYW1ldGVy",
-            "VHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKElBBUkFN",
-            "RVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FUEAISFwoT",
-            "UEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBFX0NIT0lD",
-            "RRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1FVEVSX1RZ",
-            "UEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5nYW1lZ2Vu",
-            "LnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0TW9kZWxz",
-            "UmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVyYXRlUmVx",
-            "dWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nlc3Npb24S",
-            "Gi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52MS5TZXNz",
-            "aW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "GAUgASgBSASIAQESEwoGcGFjaW5nGAYgASgBSAWIAQESEgoFc3R5bGUYByAB",
+            "KAlIBogBARIUCgdkaWdnaW5nGAggASgISAeIAQFCCAoGX3dpZHRoQgoKCF9l",
+            "bmVtaWVzQgcKBV9nYXBzQgcKBV9nb2xkQg4KDF90ZW1wZXJhdHVyZUIJCgdf",
+            "cGFjaW5nQggKBl9zdHlsZUIKCghfZGlnZ2luZyLFBAoNVGVycmFpblBhcmFt",
+            "cxIUCgdjaHVua194GAEgASgRSACIAQESFAoHY2h1bmtfeRgCIAEoEUgBiAEB",
+            "EhEKBHNpemUYAyABKA1IAogBARISCgVub2lzZRgEIAEoCUgDiAEBEhIKBXNj",
+            "YWxlGAUgASgBSASIAQESFAoHb2N0YXZlcxgGIAEoDUgFiAEBEhgKC3BlcnNp",
+            "c3RlbmNlGAcgASgBSAaIAQESEQoEd2FycBgIIAEoAUgHiAEBEhkKDGhlaWdo",
+            "dF9yYW5nZRgJIAEoAUgIiAEBEhYKCWNlbGxfc2l6ZRgKIAEoAUgJiAEBEhYK",
+            "CXNlYV9sZXZlbBgLIAEoAUgKiAEBEhUKCG1vaXN0dXJlGAwgASgBSAuIAQES",
+            "IQoUaHlkcmF1bGljX2l0ZXJhdGlvbnMYDSABKA1IDIgBARIfChJ0aGVybWFs",
+            "X2l0ZXJhdGlvbnMYDiABKA1IDYgBARIUCgdlcm9zaW9uGA8gASgBSA6IAQFC",
+            "CgoIX2NodW5rX3hCCgoIX2NodW5rX3lCBwoFX3NpemVCCAoGX25vaXNlQggK",
+            "Bl9zY2FsZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBC",
+            "DwoNX2hlaWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxC",
+            "CwoJX21vaXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhl",
+            "cm1hbF9pdGVyYXRpb25zQgoKCF9lcm9zaW9uIssECg1UZXh0dXJlUGFyYW1z",
+            "EhUKCG1hdGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIK",
+            "BXNjYWxlGAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJh",
+            "dGlvbhgFIAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCgly",
+            "b3VnaG5lc3MYByABKAFIBogBARITCgZyZWxpZWYYCCABKAFIB4gBARIVCghl",
+            "eGVtcGxhchgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVm",
+            "ZmVjdBgLIAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1l",
+            "X3NpemUYDSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBARISCgVhbHBoYRgP",
+            "IAEoCUgOiAEBEhEKBHdlYXIYFCABKAFID4gBARIaCg1wYXR0ZXJuX3NjYWxl",
+            "GBUgASgBSBCIAQFCCwoJX21hdGVyaWFsQgcKBV9zaXplQggKBl9zY2FsZUIG",
+            "CgRfaHVlQg0KC19zYXR1cmF0aW9uQg0KC19icmlnaHRuZXNzQgwKCl9yb3Vn",
+            "aG5lc3NCCQoHX3JlbGllZkILCglfZXhlbXBsYXJCCQoHX2FsYmVkb0IJCgdf",
+            "ZWZmZWN0QgkKB19mcmFtZXNCDQoLX2ZyYW1lX3NpemVCBgoEX2Zwc0IICgZf",
+            "YWxwaGFCBwoFX3dlYXJCEAoOX3BhdHRlcm5fc2NhbGUi7wMKC011c2ljUGFy",
+            "YW1zEhAKA2tleRgBIAEoCUgAiAEBEhEKBG1vZGUYAiABKAlIAYgBARISCgVt",
+            "ZXRlchgDIAEoCUgCiAEBEhIKBXRlbXBvGAQgASgNSAOIAQESEQoEYmFycxgF",
+            "IAEoDUgEiAEBEhQKB2RlbnNpdHkYBiABKAFIBYgBARIVCghyZWdpc3RlchgH",
+            "IAEoCUgGiAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAeIAQESEQoEbG9vcBgJ",
+            "IAEoCEgIiAEBEhYKCWludGVuc2l0eRgKIAEoAUgJiAEBEhkKDGNvbnRpbnVh",
+            "dGlvbhgLIAEoDEgKiAEBEhEKBGZvcm0YDCABKAlIC4gBARISCgVzdHlsZRgN",
+            "IAEoCUgMiAEBEhIKBWRydW1zGA4gASgISA2IAQESEgoFc3ludGgYDyABKAlI",
+            "DogBAUIGCgRfa2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoF",
+            "X2JhcnNCCgoIX2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVy",
+            "ZUIHCgVfbG9vcEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb25CBwoF",
+            "X2Zvcm1CCAoGX3N0eWxlQggKBl9kcnVtc0IICgZfc3ludGgimAIKDERpYWxv",
+            "Z1BhcmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlI",
+            "AYgBARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIX",
+            "CgpzaXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIU",
+            "CgdjaG9pY2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEB",
+            "QgoKCF9wZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoL",
+            "X3NpdHVhdGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9r",
+            "ZW5zIsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2Ft",
+            "ZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2Vu",
+            "LnYxLlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2Vu",
+            "LnYxLkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFs",
+            "SAASDwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghm",
+            "cmFjdGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJ",
+            "IqIBCg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdh",
+            "bWVnZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdh",
+            "bWVnZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2Ft",
+            "ZWdlbi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsS",
+            "CQoBeBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdo",
+            "dBgEIAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQK",
+            "DGxldmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEo",
+            "DRISCgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoM",
+            "bGVuZ3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52",
+            "MS5Ob3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBp",
+            "dGNoGAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAK",
+            "CHZlbG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVk",
+            "aWFfdHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIO",
+            "CgZzaGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1p",
+            "bGxpc2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRIN",
+            "CgV2YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVy",
+            "c2lvbhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsy",
+            "FS5nYW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkS",
+            "IwoHdGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1",
+            "dGlvbl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBh",
+            "aXJlZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLH",
+            "AQoOU2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEu",
+            "U2Vzc2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vz",
+            "c2lvbklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNz",
+            "aW9uQ2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Np",
+            "b25DbG9zZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVs",
+            "GAEgASgJEgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdl",
+            "bi52MS5EaWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5O",
+            "cGNPcGVuSABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9p",
+            "ZBgBIAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1",
+            "cm5IABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVp",
+            "bnB1dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNl",
+            "c3Npb25DbG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgE",
+            "EisKBm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgA",
+            "EigKCHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0K",
+            "B3BhcnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAAS",
+            "IwoDZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9y",
+            "GAYgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQY",
+            "ByABKAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2df",
+            "cmVwbHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBj",
+            "X2FjdGlvbnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVl",
+            "dmVudCKKAQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0K",
+            "BW1vZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3By",
+            "b3ZpZGVyGAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYx",
+            "LlBhcmFtZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIj",
+            "Cgd0aW1pbmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5z",
+            "GAMgASgNIi0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3Nh",
+            "Z2UYAiABKAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEK",
+            "DURpYWxvZ1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4K",
+            "BnRyYWl0cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgF",
+            "IAEoCRIRCglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoO",
+            "RGlhbG9nU2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0",
+            "b3BfcBgCIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJy",
+            "ZXBldGl0aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVC",
+            "CAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFs",
+            "dHkinQEKCkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4u",
+            "djEuRGlhbG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4u",
+            "djEuRGlhbG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rp",
+            "b25zGAQgAygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoL",
+            "cGxheWVyX2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAki",
+            "PAoLRGlhbG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJ",
+            "Eg4KBmFjdGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEg",
+            "ASgJSACIAQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24Y",
+            "AyABKAFIAogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9j",
+            "YXV0aW9uIhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNB",
+            "Z2VudBIQCghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoK",
+            "YWdncmVzc2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIM",
+            "CgRzZWVkGAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05w",
+            "Y09wZW4SDAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2Vu",
+            "LnYxLk5wY0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgB",
+            "IAEoCRIiCghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2",
+            "ZWxvY2l0eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQg",
+            "ASgLMhAuZ2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5",
+            "ZXJfdmlzaWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5n",
+            "YW1lZ2VuLnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0",
+            "X3NlZW5fcG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFz",
+            "dF9zZWVuX2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAu",
+            "Z2FtZWdlbi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhh",
+            "c19uZWFyZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRp",
+            "b24YDiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgP",
+            "IAEoCzIQLmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQ",
+            "LmdhbWVnZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2Nv",
+            "dmVyGBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEu",
+            "VmVjMhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAu",
+            "Z2FtZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5",
+            "cxgXIAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMo",
+            "CCKeAQoHTnBjVGljaxIiCgRqb2luGAEgAygLMhQuZ2FtZWdlbi52MS5OcGNB",
+            "Z2VudBINCgVsZWF2ZRgCIAMoCRIwCgxvYnNlcnZhdGlvbnMYAyADKAsyGi5n",
+            "YW1lZ2VuLnYxLk5wY09ic2VydmF0aW9uEi4KBWJsb2NrGAQgASgLMh8uZ2Ft",
+            "ZWdlbi52MS5OcGNPYnNlcnZhdGlvbkJsb2NrIq8EChNOcGNPYnNlcnZhdGlv",
+            "bkJsb2NrEhEKCWFnZW50X2lkcxgBIAMoCRIQCghwb3NpdGlvbhgCIAMoAhIQ",
+            "Cgh2ZWxvY2l0eRgDIAMoAhIPCgdoZWFkaW5nGAQgAygCEg4KBmhlYWx0aBgF",
+            "IAMoAhIWCg5wbGF5ZXJfdmlzaWJsZRgGIAMoCBIXCg9wbGF5ZXJfcG9zaXRp",
+            "b24YByADKAISFQoNaGFzX2xhc3Rfc2VlbhgIIAMoCBIaChJsYXN0X3NlZW5f",
+            "cG9zaXRpb24YCSADKAISFQoNbGFzdF9zZWVuX2FnZRgKIAMoAhIYChBuYXZf",
+            "dG9fbGFzdF9zZWVuGAsgAygCEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgAygCEhkK",
+            "EWhhc19uZWFyZXN0X2FnZW50GA0gAygIEh4KFm5lYXJlc3RfYWdlbnRfcG9z",
+            "aXRpb24YDiADKAISFQoNZ29hbF9wb3NpdGlvbhgPIAMoAhITCgtuYXZfdG9f",
+            "Z29hbBgQIAMoAhIRCglnb2FsX3BhdGgYESADKAISEQoJaGFzX2NvdmVyGBIg",
+            "AygIEhQKDG5hdl90b19jb3ZlchgTIAMoAhISCgpjb3Zlcl9wYXRoGBQgAygC",
+            "EhAKCG5hdl9hd2F5GBUgAygCEhAKCGluX2NvdmVyGBYgAygIEhEKCXdhbGxf",
+            "cmF5cxgXIAMoAhIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgf",
+            "IAMoCCKGAQoJTnBjQWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlv",
+            "bhgCIAEoDRIMCgRuYW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdh",
+            "bWVnZW4udjEuVmVjMhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3Vz",
+            "GAYgAygCIl8KCk5wY0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVn",
+            "ZW4udjEuTnBjQWN0aW9uEikKBWJsb2NrGAIgASgLMhouZ2FtZWdlbi52MS5O",
+            "cGNBY3Rpb25CbG9jayKcAQoOTnBjQWN0aW9uQmxvY2sSDgoGYWN0aW9uGAEg",
+            "AygNEhEKCWRpcmVjdGlvbhgCIAMoAhIQCghkaXNjcmV0ZRgDIAMoBRISCgpj",
+            "b250aW51b3VzGAQgAygCEhkKEWRpc2NyZXRlX2JyYW5jaGVzGAUgASgNEhcK",
+            "D2NvbnRpbnVvdXNfZGltcxgGIAEoDRINCgVuYW1lcxgHIAMoCSrIAQoNUGFy",
+            "YW1ldGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYK",
+            "ElBBUkFNRVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FU",
+            "EAISFwoTUEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBF",
+            "X0NIT0lDRRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1F",
+            "VEVSX1RZUEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5n",
+            "YW1lZ2VuLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0",
+            "TW9kZWxzUmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVy",
+            "YXRlUmVxdWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nl",
+            "c3Npb24SGi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52",
+            "MS5TZXNzaW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -232,7 +234,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TileInfo), global::GameGen.V1.TileInfo.Parser, new[]{ "Symbol", "Tags", "TileId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ModelInfo), global::GameGen.V1.ModelInfo.Parser, new[]{ "Kind", "Name", "Version", "Family", "Description", "ExecutionProvider", "Parameters", "OutputFormats", "Sha256", "Tiles", "GeneratorVersion", "Rules", "Sessions" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, null, null, null),
@@ -2835,6 +2837,9 @@ namespace GameGen.V1 {
       gaps_ = other.gaps_;
       gold_ = other.gold_;
       temperature_ = other.temperature_;
+      pacing_ = other.pacing_;
+      style_ = other.style_;
+      digging_ = other.digging_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -2984,6 +2989,89 @@ namespace GameGen.V1 {
       _hasBits0 &= ~16;
     }
 
+    /// <summary>Field number for the "pacing" field.</summary>
+    public const int PacingFieldNumber = 6;
+    private double pacing_;
+    /// <summary>
+    /// SMB: how much enemies and pits rise along the level, 0..1
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Pacing {
+      get { if ((_hasBits0 & 32) != 0) { return pacing_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 32;
+        pacing_ = value;
+      }
+    }
+    /// <summary>Gets whether the "pacing" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasPacing {
+      get { return (_hasBits0 & 32) != 0; }
+    }
+    /// <summary>Clears the value of the "pacing" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearPacing() {
+      _hasBits0 &= ~32;
+    }
+
+    /// <summary>Field number for the "style" field.</summary>
+    public const int StyleFieldNumber = 7;
+    private string style_;
+    /// <summary>
+    /// SMB models with a style control: overworld, underground, athletic
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public string Style {
+      get { return style_ ?? ""; }
+      set {
+        style_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
+      }
+    }
+    /// <summary>Gets whether the "style" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasStyle {
+      get { return style_ != null; }
+    }
+    /// <summary>Clears the value of the "style" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearStyle() {
+      style_ = null;
+    }
+
+    /// <summary>Field number for the "digging" field.</summary>
+    public const int DiggingFieldNumber = 8;
+    private bool digging_;
+    /// <summary>
+    /// Lode Runner: gold reachable when the player may dig (default false)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool Digging {
+      get { if ((_hasBits0 & 64) != 0) { return digging_; } else { return false; } }
+      set {
+        _hasBits0 |= 64;
+        digging_ = value;
+      }
+    }
+    /// <summary>Gets whether the "digging" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasDigging {
+      get { return (_hasBits0 & 64) != 0; }
+    }
+    /// <summary>Clears the value of the "digging" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearDigging() {
+      _hasBits0 &= ~64;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3004,6 +3092,9 @@ namespace GameGen.V1 {
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Gaps, other.Gaps)) return false;
       if (Gold != other.Gold) return false;
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Temperature, other.Temperature)) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Pacing, other.Pacing)) return false;
+      if (Style != other.Style) return false;
+      if (Digging != other.Digging) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3016,6 +3107,9 @@ namespace GameGen.V1 {
       if (HasGaps) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Gaps);
       if (HasGold) hash ^= Gold.GetHashCode();
       if (HasTemperature) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Temperature);
+      if (HasPacing) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Pacing);
+      if (HasStyle) hash ^= Style.GetHashCode();
+      if (HasDigging) hash ^= Digging.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3054,6 +3148,18 @@ namespace GameGen.V1 {
         output.WriteRawTag(41);
         output.WriteDouble(Temperature);
       }
+      if (HasPacing) {
+        output.WriteRawTag(49);
+        output.WriteDouble(Pacing);
+      }
+      if (HasStyle) {
+        output.WriteRawTag(58);
+        output.WriteString(Style);
+      }
+      if (HasDigging) {
+        output.WriteRawTag(64);
+        output.WriteBool(Digging);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3084,6 +3190,18 @@ namespace GameGen.V1 {
         output.WriteRawTag(41);
         output.WriteDouble(Temperature);
       }
+      if (HasPacing) {
+        output.WriteRawTag(49);
+        output.WriteDouble(Pacing);
+      }
+      if (HasStyle) {
+        output.WriteRawTag(58);
+        output.WriteString(Style);
+      }
+      if (HasDigging) {
+        output.WriteRawTag(64);
+        output.WriteBool(Digging);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3108,6 +3226,15 @@ namespace GameGen.V1 {
       }
       if (HasTemperature) {
         size += 1 + 8;
+      }
+      if (HasPacing) {
+        size += 1 + 8;
+      }
+      if (HasStyle) {
+        size += 1 + pb::CodedOutputStream.ComputeStringSize(Style);
+      }
+      if (HasDigging) {
+        size += 1 + 1;
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3135,6 +3262,15 @@ namespace GameGen.V1 {
       }
       if (other.HasTemperature) {
         Temperature = other.Temperature;
+      }
+      if (other.HasPacing) {
+        Pacing = other.Pacing;
+      }
+      if (other.HasStyle) {
+        Style = other.Style;
+      }
+      if (other.HasDigging) {
+        Digging = other.Digging;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3171,6 +3307,18 @@ namespace GameGen.V1 {
             Temperature = input.ReadDouble();
             break;
           }
+          case 49: {
+            Pacing = input.ReadDouble();
+            break;
+          }
+          case 58: {
+            Style = input.ReadString();
+            break;
+          }
+          case 64: {
+            Digging = input.ReadBool();
+            break;
+          }
         }
       }
     #endif
@@ -3204,6 +3352,18 @@ namespace GameGen.V1 {
           }
           case 41: {
             Temperature = input.ReadDouble();
+            break;
+          }
+          case 49: {
+            Pacing = input.ReadDouble();
+            break;
+          }
+          case 58: {
+            Style = input.ReadString();
+            break;
+          }
+          case 64: {
+            Digging = input.ReadBool();
             break;
           }
         }

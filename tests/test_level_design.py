@@ -1,0 +1,208 @@
+"""Issue 14 (levels): style as a control, the end set piece and opening, pacing, structures within
+the corpus's range, the learned structural validator — served over gRPC where the user sees it."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+import pytest
+
+from gamegen.client import Client, GameGenError
+from gamegen.generators.events import Asset, Final
+from gamegen.generators.levels import controls, design, playability, structure
+from gamegen.generators.levels.games import to_grid
+from gamegen.generators.levels.repair import malformed_pipes, tidy_smb_structures
+
+from .conftest import VGLC, ServerThread
+
+STYLES = ("overworld", "underground", "athletic")
+
+
+def grid_of(client, ref, seed, params):
+    events = list(client.generate(ref, seed=seed, params=params, formats=["txt"]))
+    final = next(e for e in events if isinstance(e, Final))
+    return to_grid(next(e for e in events if isinstance(e, Asset)).data.decode().splitlines()), final
+
+
+def signature(g: np.ndarray) -> str:
+    """A structural signature of an SMB level's kind: brick ceiling -> underground, little ground ->
+    athletic, else overworld (the rule the corpus labels were checked with, corpus.SMB_STYLE_OF)."""
+    solid = np.isin(g, np.frombuffer(b"XS?Q<>[]Bb", np.uint8))
+    body = solid[:, :-design.END]                                  # the set piece is the same for all
+    if body[:4].mean(axis=1).max() > 0.5:
+        return "underground"
+    if body[-1].mean() < 0.45:
+        return "athletic"
+    return "overworld"
+
+
+def test_style_is_honoured_over_grpc(client):
+    for style in STYLES:
+        got = [signature(grid_of(client, "levels/smb", seed, {"width": 120, "style": style})[0])
+               for seed in range(3)]
+        assert got.count(style) >= 2, (style, got)
+
+
+def test_bad_style_names_the_allowed_values(client):
+    with pytest.raises(GameGenError) as ei:
+        list(client.generate("levels/smb", seed=1, params={"style": "castle"}, formats=["txt"]))
+    assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    for w in ("style", "castle", "overworld, underground, athletic"):
+        assert w in ei.value.details, ei.value.details
+
+
+def test_style_and_pacing_are_deterministic_and_change_the_level(client):
+    a, fa = grid_of(client, "levels/smb", 4, {"width": 100, "style": "underground", "pacing": 0.7})
+    b, fb = grid_of(client, "levels/smb", 4, {"width": 100, "style": "underground", "pacing": 0.7})
+    c, _ = grid_of(client, "levels/smb", 4, {"width": 100, "style": "athletic", "pacing": 0.7})
+    assert fa.content_hash == fb.content_hash and (a == b).all()
+    assert (a != c).any()
+
+
+@pytest.mark.parametrize("ref", ["levels/smb", "levels/smb-rules"])
+def test_end_set_piece_and_opening_at_every_setting(client, ref):
+    for seed, params in enumerate([{"width": 50}, {"width": 200}, {"width": 1000, "gaps": 0.8, "enemies": 0.8},
+                                   {"width": 300, "gaps": 1.0, "enemies": 1.0, "pacing": 1.0}]):
+        g, _ = grid_of(client, ref, seed, params)
+        assert g.shape[1] == params["width"]
+        assert design.has_end_piece(g), (ref, params)
+        assert (g[:, :design.OPENING] != ord("E")).all() and (g[-1, :design.OPENING] == ord("X")).all()
+        assert playability.check("smb", g).playable
+        assert (g == ord("E")).sum() == controls.smb_enemy_target(params.get("enemies", 0.4), 0, params["width"])
+
+
+def test_pacing_rises_and_keeps_the_totals(client):
+    first = second = 0
+    for seed in range(3):
+        g, _ = grid_of(client, "levels/smb", seed, {"width": 400, "enemies": 0.6, "pacing": 1.0})
+        assert (g == ord("E")).sum() == controls.smb_enemy_target(0.6, 0, 400)
+        e = (g == ord("E"))
+        first += int(e[:, :200].sum())
+        second += int(e[:, 200:].sum())
+    assert second > 2 * first, (first, second)
+
+
+def test_no_pipe_taller_than_the_corpus(client):
+    for seed in range(4):
+        g, _ = grid_of(client, "levels/smb", seed, {"width": 250, "temperature": 1.5})
+        assert all(h <= structure.MAX_PIPE_HEIGHT for _, _, h in structure.pipe_heights(g))
+        assert all(h <= structure.MAX_CANNON_HEIGHT for _, _, h in structure.cannon_heights(g))
+        assert not malformed_pipes(g)
+
+
+def test_tidy_cuts_an_11_tile_pipe_and_a_cannon_stack():
+    rows = ["-" * 8] * 14
+    g = to_grid(rows)
+    g[2, 1], g[2, 2] = ord("<"), ord(">")
+    g[3:13, 1], g[3:13, 2] = ord("["), ord("]")                   # 11 tiles tall
+    g[6, 5] = ord("B")
+    g[7:13, 5] = ord("b")                                           # 7-tile cannon column
+    g[13] = ord("X")
+    out, n = tidy_smb_structures(g)
+    assert n > 0 and not malformed_pipes(out)
+    assert [h for _, _, h in structure.pipe_heights(out)] == [structure.MAX_PIPE_HEIGHT]
+    assert [h for _, _, h in structure.cannon_heights(out)] == [structure.MAX_CANNON_HEIGHT]
+    assert tidy_smb_structures(out)[1] == 0
+
+
+def test_validator_sees_the_defects_a_designer_named():
+    g = to_grid(["-" * 12] * 13 + ["X" * 12])
+    stats = structure.learn([g])
+    assert structure.defects(g, stats) == dict.fromkeys(structure.DEFECTS, 0)
+    bad = g.copy()
+    bad[5, 3] = ord("o")                                            # lone floating coin
+    bad[4, 8] = ord("?")                                            # lone floating block
+    bad[9, 10] = ord("B")                                           # hovering cannon
+    d = structure.defects(bad, stats)
+    assert d["lone_coin"] == 1 and d["lone_block"] == 1 and d["ungrounded"] == 1 and d["unseen_3x3"] > 0
+
+
+@pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
+def test_structure_limits_and_style_labels_match_the_corpus():
+    from gamegen.generators.levels import corpus
+
+    train, held = corpus.load_split("smb")
+    stats = structure.learn([lv.grid for lv in train])
+    assert (stats.max_pipe, stats.max_cannon) == (structure.MAX_PIPE_HEIGHT, structure.MAX_CANNON_HEIGHT)
+    for lv in train + held:                                         # the labels follow the signature
+        assert signature(np.concatenate([lv.grid, lv.grid[:, :design.END]], axis=1)) == corpus.smb_style(lv.name), lv.name
+
+
+@pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
+def test_tiny_styled_model_trains_exports_and_serves_a_style_param(tmp_path):
+    pytest.importorskip("torch", reason="train extra not installed")
+    pytest.importorskip("onnxscript", reason="train extra not installed")
+    from gamegen.exporters.onnx_export import export_checkpoint
+    from gamegen.generators.levels.train import train
+    from gamegen.server.registry import load_registry
+
+    ckpt = train("smb", "lstm", tmp_path / "smb.pt", seed=1, tiny=True, log=lambda *_: None, style=True)
+    models = tmp_path / "models"
+    export_checkpoint(ckpt, models, version="0.0.2")              # in-process: the CLI path is in test_levels
+    reg = load_registry(models, device="cpu", builtins=False)
+    gen = reg.resolve("levels/smb")
+    style = next(p for p in gen.info.params if p.name == "style")
+    assert style.choices == STYLES
+    server = ServerThread(reg)
+    try:
+        with Client(server.target) as c:
+            a, _ = grid_of(c, "levels/smb", 3, {"width": 60, "style": "underground"})
+            b, _ = grid_of(c, "levels/smb", 3, {"width": 60, "style": "athletic"})
+            with pytest.raises(GameGenError) as ei:
+                list(c.generate("levels/smb", seed=1, params={"style": "water"}, formats=["txt"]))
+    finally:
+        server.stop()
+    assert (a != b).any()                      # the style input reaches the model
+    assert "overworld, underground, athletic" in ei.value.details
+
+
+def test_loderunner_digging_option(client):
+    for seed in range(3):
+        g, final = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
+        assert playability.check("loderunner", g, dig=True).playable
+        assert (g == ord("G")).sum() == 9
+        again, f2 = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
+        assert f2.content_hash == final.content_hash
+
+
+@pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
+def test_tiny_masked_lode_runner_model_trains_exports_and_serves(tmp_path):
+    pytest.importorskip("torch", reason="train extra not installed")
+    pytest.importorskip("onnxscript", reason="train extra not installed")
+    from gamegen.exporters.onnx_export import export_checkpoint
+    from gamegen.generators.levels.train import train
+    from gamegen.server.registry import load_registry
+
+    ckpt = train("loderunner", "masked", tmp_path / "lr.pt", seed=1, tiny=True, log=lambda *_: None)
+    models = tmp_path / "models"
+    export_checkpoint(ckpt, models, version="0.0.3")              # in-process: the CLI path is in test_levels
+    reg = load_registry(models, device="cpu", builtins=False)
+    assert reg.resolve("levels/loderunner-masked").info.family == "masked"
+    server = ServerThread(reg)
+    try:
+        with Client(server.target) as c:
+            a, fa = grid_of(c, "levels/loderunner-masked", 5, {"gold": 7})
+            b, fb = grid_of(c, "levels/loderunner-masked", 5, {"gold": 7})
+    finally:
+        server.stop()
+    assert fa.content_hash == fb.content_hash and (a == b).all()
+    assert a.shape == (22, 32) and (a == ord("G")).sum() == 7 and (a == ord("M")).sum() == 1
+    assert playability.check("loderunner", a).playable
+
+
+def test_physics_agent_finishes_what_is_passable_and_not_what_is_not():
+    from gamegen.generators.levels import agent
+
+    flat = to_grid(["-" * 40] * 13 + ["X" * 40])
+    assert agent.play(flat).finished
+    pit = flat.copy()
+    pit[-1, 12:24] = ord("-")                                       # 12 wide: beyond any corpus jump
+    r = agent.play(pit, enemies=False)
+    assert not r.finished and not playability.check("smb", pit).playable
+    wall = flat.copy()
+    wall[7:13, 20] = ord("X")                                       # 6 high: beyond a 4-tile jump
+    assert not agent.play(wall, enemies=False).finished and not playability.check("smb", wall).playable
+    gap = flat.copy()
+    gap[-1, 12:15] = ord("-")                                       # 3 wide, with a goomba after it
+    gap[12, 18] = ord("E")
+    assert agent.play(gap, enemies=True).finished and playability.check("smb", gap).playable
