@@ -179,9 +179,9 @@ def test_deadline_ends_the_call_with_deadline_exceeded(cli, slow_server):
         (["levels/smb", "-f", "txt", "--set", "width=wide"], INVALID_ARGUMENT,
          ["INVALID_ARGUMENT", 'width="wide"', "an integer from 50 to 1000"]),
         (["levels/smb", "-f", "txt", "--set", "gold=3"], INVALID_ARGUMENT,
-         ["INVALID_ARGUMENT", '"gold"', "width, enemies, gaps, temperature"]),
+         ["INVALID_ARGUMENT", '"gold"', "width, enemies, gaps, pacing, style, temperature"]),
         (["levels/smb", "-f", "txt", "--set", "gold=3", "--no-list"], INVALID_ARGUMENT,  # checked by the server
-         ["INVALID_ARGUMENT", "gold is not a parameter of levels/smb", "width, enemies, gaps, temperature"]),
+         ["INVALID_ARGUMENT", "gold is not a parameter of levels/smb", "width, enemies, gaps, pacing, style, temperature"]),
         (["levels/smb", "-f", "txt", "--set", "colour=red", "--no-list"], INVALID_ARGUMENT,  # no such field at all
          ["INVALID_ARGUMENT", 'LevelParams has no field "colour"', "width, enemies, gaps, gold, temperature"]),
         (["music/music-lstm", "-f", "mid", "--set", "mode=dorian"], INVALID_ARGUMENT,
