@@ -48,7 +48,10 @@ def rss_kb(pid: int) -> int:
 
 
 def round_of(client: Client, model: str, n: int, tokens: int, base_kb: int, pid: int) -> dict:
-    persona = tomllib.loads(CARD.read_text())
+    card = tomllib.loads(CARD.read_text())
+    persona = {k: card[k] for k in ("name", "role", "traits", "mood", "speech_style") if k in card}
+    persona["knowledge"] = card.get("knowledge", {}).get("facts", [])
+    persona["secrets"] = card.get("knowledge", {}).get("secrets", [])
     sessions = [client.open_session(model, seed=100 + k, params={
         "persona": persona, "sampling": {"temperature": 0.7, "max_tokens": tokens}}) for k in range(n)]
     start = threading.Barrier(n + 1)
