@@ -100,7 +100,7 @@ class Param:
                 raise ParamError(self.name, f"{self.name} must be true or false, got {value!r}")
         elif self.type == "choice":
             if value not in self.choices:
-                raise ParamError(self.name, f"{self.name} must be {self.allowed()}, got {value!r}")
+                raise ParamError(self.name, f"{self.name} must be {self.allowed()}{self._why()}, got {value!r}")
         elif self.type == "bytes":
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 raise ParamError(self.name, f"{self.name} must be {self.allowed()} (bytes), got {type(value).__name__}")

@@ -51,7 +51,8 @@ def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = ()) ->
             ps.append(Param("style", "choice", styles[0],
                             "level kind the model is conditioned on (the corpus levels' own kinds; the corpus "
                             "has no castle levels). athletic levels are platforms over open air: gaps does not "
-                            "apply to them", choices=tuple(styles)))
+                            "apply to them", choices=tuple(styles),
+                            hint="the styles of the corpus's own levels; it has no castle levels"))
     else:
         lo, hi = controls.LR_GOLD_RANGE
         ps.append(Param("gold", "int", 12, controls.DOCS[(game.id, "gold")], lo=lo, hi=hi))
