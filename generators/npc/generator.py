@@ -467,7 +467,9 @@ class Scene:
             yield InputEnd("tick", (("tick", (time.perf_counter() - t0) * 1e3),))
             return
         cached = self._packed
-        if cached is None or cached[0] != self._version or cached[1] != names:
+        # kept while this scene's agents stay; re-resolved after any agent of any scene leaves
+        if (cached is None or cached[0] != self._version or cached[1] != names
+                or cached[5][1] != runner.leaves):
             self._packed = cached = self._pack_agents(names)
         _, _, ids, arch, params, resolved = cached
         typed = gamegen and runner.obs_size == A.OBS_SIZE
