@@ -163,29 +163,41 @@ class ColumnLSTMSampler:
             yield self.columns[tok]
 
 
-class TileLSTMSampler:
-    """Lode Runner tile LSTM: 704 ONNX calls per screen in row-major order."""
-
-    family = "lstm"
+class _ScreenSampler:
+    """A model that draws one whole screen per level (Lode Runner): the manifest's legend checked
+    against the game's, the screen size, and ``sample`` yielding the screen of ``_screen``."""
 
     def __init__(self, session, manifest: dict):
         self.game = GAMES[manifest["game"]]
         ex = manifest["extra"]
         self.session = session
-        self.hidden = int(ex["hidden"])
-        self.start = int(ex["start_token"])
-        self.symbols = _symbol_lut(self.game)
         if ex["tiles"] != self.game.symbols:
             raise ValueError(f"model tiles {ex['tiles']!r} differ from the {self.game.id} legend {self.game.symbols!r}")
+        self.symbols = _symbol_lut(self.game)
         self.h, self.w = int(ex["height"]), int(ex["width"])
         self.enemy = self.game.symbols.index("E")
-        self.spawn = self.game.symbols.index("M")
 
     def sample(self, rng, width, controls, chunk):
         _check(width, chunk)
         if width != self.w:
             raise ValueError(f"{self.game.id} screens are {self.w} wide, got width {width}")
         return iter((self._screen(rng, controls),))
+
+    def _screen(self, rng, controls) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TileLSTMSampler(_ScreenSampler):
+    """Lode Runner tile LSTM: 704 ONNX calls per screen in row-major order."""
+
+    family = "lstm"
+
+    def __init__(self, session, manifest: dict):
+        super().__init__(session, manifest)
+        ex = manifest["extra"]
+        self.hidden = int(ex["hidden"])
+        self.start = int(ex["start_token"])
+        self.spawn = self.game.symbols.index("M")
 
     def _screen(self, rng, controls):
         enemies, _, t = _controls(controls)
@@ -299,7 +311,7 @@ class DCGANSampler:
 # ---------------------------------------------------------------------------------------------
 
 
-class MaskedSampler:
+class MaskedSampler(_ScreenSampler):
     """Masked-token model over the whole Lode Runner screen, decoded in ``steps`` parallel steps
     (as MaskGIT): every step predicts all masked cells at once and draws a tile for each
     (temperature, enemy bias); then the draws ranked highest by ``greedy`` × log-probability +
@@ -312,23 +324,11 @@ class MaskedSampler:
     family = "masked"
 
     def __init__(self, session, manifest: dict):
-        self.game = GAMES[manifest["game"]]
+        super().__init__(session, manifest)
         ex = manifest["extra"]
-        self.session = session
-        if ex["tiles"] != self.game.symbols:
-            raise ValueError(f"model tiles {ex['tiles']!r} differ from the {self.game.id} legend {self.game.symbols!r}")
-        self.symbols = _symbol_lut(self.game)
-        self.h, self.w = int(ex["height"]), int(ex["width"])
         self.mask = int(ex["mask_token"])
         self.steps = int(ex.get("steps", 12))
         self.greedy = float(ex.get("greedy", 0.0))
-        self.enemy = self.game.symbols.index("E")
-
-    def sample(self, rng, width, controls, chunk):
-        _check(width, chunk)
-        if width != self.w:
-            raise ValueError(f"{self.game.id} screens are {self.w} wide, got width {width}")
-        return iter((self._screen(rng, controls),))
 
     def _screen(self, rng, controls):
         enemies, _, t = _controls(controls)
