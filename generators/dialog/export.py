@@ -23,6 +23,7 @@ import torch
 
 from gamegen.exporters.onnx_export import ParityError
 
+from .fused import io_names as fused_io_names
 from .nets import Llama, io_names
 
 
@@ -70,19 +71,25 @@ def export_onnx(model: Llama, path: Path | str) -> float:
 
 PARITY_CASES = ({"batch": 1, "seq": 9, "past": 0}, {"batch": 1, "seq": 1, "past": 9},
                 {"batch": 1, "seq": 4, "past": 12}, {"batch": 2, "seq": 3, "past": 5})
+# GroupQueryAttention takes several new tokens after a past only at batch 1: batches are checked as
+# a batched prefill and a batched decode step
+FUSED_PARITY_CASES = PARITY_CASES[:3] + ({"batch": 2, "seq": 3, "past": 0}, {"batch": 2, "seq": 1, "past": 5})
 
 
-def check_parity(model: Llama, onnx_path: Path | str, tolerance: float, cases=PARITY_CASES) -> dict:
+def check_parity(model: Llama, onnx_path: Path | str, tolerance: float, cases=None,
+                 graph: str = "torch") -> dict:
     """ORT vs torch logits and presents on each case; :class:`ParityError` above ``tolerance``.
 
     The past of each case is the model's own cache of random tokens (random KV values would drive
-    a deep model far outside what it ever sees). The padded-batch case masks the first key
-    position of row 1, as a left-padded batch would.
+    a deep model far outside what it ever sees). For the torch graph the batch case masks the first
+    key position of row 1, as a left-padded batch would; the fused graph (:mod:`.fused`) takes
+    lengths instead of masks, so its batch case is two full rows.
     """
     import onnxruntime as ort
 
+    cases = cases or (FUSED_PARITY_CASES if graph == "fused" else PARITY_CASES)
     cfg = model.cfg
-    ins, outs = io_names(cfg)
+    ins, outs = (fused_io_names if graph == "fused" else io_names)(cfg)
     so = ort.SessionOptions()
     so.log_severity_level = 3
     sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
@@ -91,11 +98,16 @@ def check_parity(model: Llama, onnx_path: Path | str, tolerance: float, cases=PA
     top1 = True
     for case in cases:
         ids, mask, pos, kv = _example(cfg, case["batch"], case["seq"], case["past"], gen, model)
-        if case["batch"] > 1 and case["past"] > 0:
+        if graph == "torch" and case["batch"] > 1 and case["past"] > 0:
             mask[1, 0] = 0
         with torch.no_grad():
             ref = model(ids, mask, pos, kv)
-        got = sess.run(None, dict(zip(ins, [ids.numpy(), mask.numpy(), pos.numpy(), *(t.numpy() for t in kv)])))
+        if graph == "fused":
+            total = case["past"] + case["seq"]
+            head = [ids.numpy(), np.full(case["batch"], total - 1, np.int32), np.array(total, np.int32)]
+        else:
+            head = [ids.numpy(), mask.numpy(), pos.numpy()]
+        got = sess.run(None, dict(zip(ins, [*head, *(t.numpy() for t in kv)])))
         for name, r, g in zip(outs, ref, got):
             if tuple(r.shape) != g.shape:
                 raise ParityError(f"{onnx_path}: output {name} has shape {g.shape} in ONNX Runtime, "
@@ -107,7 +119,7 @@ def check_parity(model: Llama, onnx_path: Path | str, tolerance: float, cases=PA
     if not worst <= tolerance or not top1:
         raise ParityError(f"{onnx_path}: ONNX Runtime differs from PyTorch by {worst:.3g} (tolerance {tolerance:.3g}"
                           f"{'' if top1 else ', and the top token differs'}) over {list(cases)}; nothing written")
-    return {"max_abs_diff": worst, "max_abs_diff_logits": worst_logits, "max_abs_diff_cache": worst_cache,
+    return {"graph": graph, "max_abs_diff": worst, "max_abs_diff_logits": worst_logits, "max_abs_diff_cache": worst_cache,
             "tolerance": tolerance, "shapes": list(cases), "provider": "CPUExecutionProvider",
             "torch": torch.__version__, "onnxruntime": ort.__version__}
 
