@@ -2,7 +2,8 @@
 
     python -m gamegen.generators.dialog.build --keep-fp32      # once: models/dialog-smollm2/1.1.0
     pip install llama-cpp-python                               # optional: the llama.cpp column
-    python benchmarks/dialog_speed.py [--threads 2] [--repeat 5] [--new 64] [--torch-graph DIR]
+    python benchmarks/dialog_genai.py setup                    # optional: the onnxruntime-genai column
+    python benchmarks/dialog_speed.py [--threads 2] [--repeat 5] [--new 64] [--torch-graph DIR] [--genai DIR]
 
 ``--torch-graph`` adds a model folder built with ``--graph torch`` (the 1.0.0 layout: the torch
 export, past concatenated every step) as a further backend; ``models/dialog-smollm2/1.0.0`` is
@@ -90,6 +91,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     ap.add_argument("--torch-graph", type=Path, default=None,
                     help="a model folder built with --graph torch (default: <models>/dialog-smollm2/1.0.0 if present)")
+    ap.add_argument("--genai", type=Path, default=None,
+                    help="a folder made by `benchmarks/dialog_genai.py setup`: adds onnxruntime-genai as a backend")
     ap.add_argument("--long", type=int, default=400, help="tokens of earlier conversation before the long prompt (0: skip)")
     ap.add_argument("--acc0", action="store_true",
                     help="also quantise fp32 -> q8 with fp32 compute (accuracy_level 0) into a temp dir and compare it")
@@ -122,6 +125,14 @@ def main() -> int:
             continue
         for k, e in engines.items():
             backends[f"{k}, {label}"] = (lambda e=e, p=prompt: ort_run(e, p, a.new))
+    if a.genai:
+        from dialog_genai import measure as genai_measure
+
+        for label, prompt in ((f"{len(ids)}-token prompt", ids), (f"after {len(long_ids)} tokens", long_ids)):
+            if prompt is long_ids and not a.long:
+                continue
+            backends[f"onnxruntime-genai 0.18 (its builder's int8 graph), {label}"] = (
+                lambda p=prompt: genai_measure(a.genai, p, a.new))
     extra_engines = {}
     if a.acc0:
         import tempfile
@@ -193,11 +204,15 @@ def main() -> int:
         tf_ll = llamacpp_teacher_forced(find_gguf(), pids, refs, threads=a.threads)
         _, fr, first = agreement(refs, own)
         agree["llama.cpp (Q4_1 GGUF)"] = (tf_ll, fr, first)
+    if a.genai:
+        own = [genai_measure(a.genai, p, len(r))[2] for p, r in zip(pids, refs)]
+        _, fr, first = agreement(refs, own)
+        agree["onnxruntime-genai 0.18, int8 (free-running only)"] = (float("nan"), fr, first)
     print(f"\nGreedy agreement with the ORT fp32 graph, {len(pids)} prompts x up to 48 tokens ({total} positions)\n")
     print("| candidate | teacher-forced | free-running | first difference per prompt |")
     print("|---|---|---|---|")
     for k, (tf, fr, first) in agree.items():
-        print(f"| {k} | {tf:.1%} | {fr:.1%} | {first} |")
+        print(f"| {k} | {'–' if tf != tf else format(tf, '.1%')} | {fr:.1%} | {first} |")
 
     # time to first token of a new turn in an open conversation
     params = dd.SamplingParams(max_new_tokens=48)
