@@ -218,6 +218,35 @@ def test_fused_buffer_extends_in_place_without_changing_other_caches(fp32):
         del eng.CHUNK
 
 
+def test_fused_steps_from_many_threads_on_one_prefix_match_serial_steps(fp32):
+    """Conversations in worker threads extend one shared prefix at once: exactly one may take the
+    prefix's buffer, the others copy; every thread's logits equal a fresh serial computation."""
+    eng = fp32.engine
+    _, prefix = eng.step([5, 17, 42, 99, 7], eng.new_cache())
+    feeds = {i: [[(3 * i + j) % eng.vocab_size] for j in range(8)] for i in range(6)}
+    got: dict = {}
+    barrier = threading.Barrier(6)
+
+    def talk(i):
+        cache, out = prefix, []
+        barrier.wait()
+        for ids in feeds[i]:
+            logits, cache = eng.step(ids, cache)
+            out.append(logits)
+        got[i] = out
+
+    threads = [threading.Thread(target=talk, args=(i,)) for i in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for i in range(6):
+        seq = [5, 17, 42, 99, 7]
+        for ids, logits in zip(feeds[i], got[i]):
+            seq += ids
+            np.testing.assert_allclose(logits, eng.step(seq, eng.new_cache())[0], atol=1e-4)
+
+
 def test_torch_export_graph_matches_fused_graph_and_takes_padded_batches(fp32, torch_graph):
     """The 1.0.0 layout (torch export, masks, past concatenated) still loads and serves, and it
     computes what the fused graph computes; its padded batches match single rows."""
