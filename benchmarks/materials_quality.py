@@ -30,9 +30,11 @@ the figure is about structure):
   (the edge pair is then a joint pair), periodic or not, so the mean is dominated by chance.
 
 Contact sheets (``benchmarks/results/materials_*.png``): each material tiled 2×2 (256 px tiles,
-so the 512 px cell shows four repeats), learned ``materials-net`` beside the layered teacher, the
-old procedural baseline and the old GAN, then normal maps; and a sheet of the controls (wear and
-pattern_scale) of ``materials-net``.
+so the 512 px cell shows four repeats), learned ``materials-net`` (2.0.0, then 1.0.0) beside the
+layered teacher, the old procedural baseline and the old GAN, then normal maps (``compare``); the
+same tiles at 1:1, net 2.0.0 | net 1.0.0 | teacher (``detail``); the streamed 128 px preview of a
+512 px tile beside the finished albedo (``preview``); and a sheet of the controls (wear and
+pattern_scale) of ``materials-net`` (``controls``).
 """
 
 from __future__ import annotations
@@ -200,6 +202,16 @@ def sheets(gens: dict, out_dir: Path, seed: int = 1001, cell: int = 320) -> list
     written.append(p)
     p = out_dir / "materials_preview.png"
     _save(np.concatenate(previews, 0), p, 256)
+    written.append(p)
+    # grain at 1:1 (no resizing): the learned model now and before, beside its teacher
+    rows = []
+    refs = [r for r in ("textures/materials-net", "textures/materials-net@1.0.0", "textures/materials-layered")
+            if r in gens]
+    for m in CLASSES:
+        rows.append(np.concatenate([_label(assets(gens[r], seed, {"material": m, "size": 256}, ["albedo"])["albedo"],
+                                           f"{m}: {r.split('/')[1]}") for r in refs], 1))
+    p = out_dir / "materials_detail.png"
+    _save(np.concatenate(rows, 0), p, 256)
     written.append(p)
     # controls of the learned model: wear across, pattern_scale down (brick and wood), seeds (all)
     g = gens["textures/materials-net"]

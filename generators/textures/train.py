@@ -321,6 +321,8 @@ def main(argv=None) -> None:
     ap.add_argument("--lr-g", type=float)
     ap.add_argument("--lr-d", type=float)
     ap.add_argument("--max-seconds", type=float, help="stop training after this many seconds (steps recorded)")
+    ap.add_argument("--pix", type=int, default=32, help="layout: hidden units of the per-class per-pixel MLP")
+    ap.add_argument("--pix-layers", type=int, default=2, help="layout: hidden layers of the per-pixel MLP")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     import sys
@@ -346,7 +348,8 @@ def main(argv=None) -> None:
         elif a.model == "layout":
             from .layout_net import train_layout
 
-            body, training = train_layout(a.seed, steps, batch, per_class, log, max_seconds=a.max_seconds)
+            body, training = train_layout(a.seed, steps, batch, per_class, log, max_seconds=a.max_seconds,
+                                          pix=a.pix, pix_layers=a.pix_layers)
         else:
             g = {k: (d.get(k, v) if getattr(a, k) is None else getattr(a, k)) for k, v in GAN_DEFAULTS.items()}
             body, training = train_gan(a.model, a.seed, steps, batch, per_class, log,
