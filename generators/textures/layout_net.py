@@ -184,7 +184,7 @@ def _highpass(x):
 def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: float = 2e-3,
                  max_seconds: float | None = None, pix: int = 32, chroma: str = "half",
                  spectral: float = 1.0, fine: float = 2.0, colour: float = 1.0,
-                 pix_layers: int = 2) -> tuple[dict, dict]:
+                 pix_layers: int = 2, init: dict | None = None) -> tuple[dict, dict]:
     import time
 
     import numpy as np
@@ -193,7 +193,8 @@ def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: flo
     from .train import HELD_OUT_SEED
 
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    # a continued run draws other batches from the same tiles
+    rng = np.random.default_rng(seed if init is None else [seed, int(init["training"]["steps"])])
     t0 = time.perf_counter()
     lays, tgts, ids = layout_bank(seed, per_class)
     log(f"layout: rendered {len(lays)} teacher tiles in {time.perf_counter() - t0:.1f} s")
@@ -201,6 +202,11 @@ def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: flo
     config = {"cin": len(layout.CHANNELS), "n_cls": n_cls, "out": 5, "widths": [16, 32], "dec": 16, "pix": pix,
               "chroma": chroma, "pix_layers": pix_layers}
     net = LayoutNet(config["cin"], n_cls, 5, tuple(config["widths"]), config["dec"], pix, chroma, pix_layers)
+    if init is not None:      # continue from a checkpoint of the same configuration
+        if init["config"] != config:
+            raise ValueError(f"--init checkpoint's config {init['config']} differs from {config}")
+        net.load_state_dict(init["state_dict"])
+        log(f"layout: continuing from a checkpoint trained {init['training']['steps']} steps")
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
 
@@ -253,7 +259,9 @@ def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: flo
             f"albedo/height/roughness + L1 of their wrap-around gradients + 0.5 x L1 of the quarter-resolution "
             f"preview + {spectral:g} x L1 of the Fourier magnitude of albedo luminance and height + {fine:g} x L1 of "
             f"their 1-3 px band (minus a 3x3 box mean) + {colour:g} x L1 of R-Y, B-Y; chroma "
-            f"{chroma}-resolution, per-pixel MLP {pix_layers} x {pix} units per class; Adam lr {lr:g}, cosine decay")
+            f"{chroma}-resolution, per-pixel MLP {pix_layers} x {pix} units per class; Adam lr {lr:g}, cosine decay"
+            + (f"; continued from a checkpoint trained {init['training']['steps']} steps ({init['training']['command']})"
+               if init is not None else ""))
     return {"state_dict": net.state_dict(), "config": config, "classes": list(layout.CLASSES),
             "channels": list(layout.CHANNELS)}, {
         "data": data, "held_out": f"teacher tiles from seed {HELD_OUT_SEED} upwards (benchmarks/materials_quality.py)",
