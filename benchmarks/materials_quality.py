@@ -30,14 +30,17 @@ the figure is about structure):
   (the edge pair is then a joint pair), periodic or not, so the mean is dominated by chance.
 
 Contact sheets (``benchmarks/results/materials_*.png``): each material tiled 2×2 (256 px tiles,
-so the 512 px cell shows four repeats), learned ``materials-net`` beside the layered teacher, the
-old procedural baseline and the old GAN, then normal maps; and a sheet of the controls (wear and
-pattern_scale) of ``materials-net``.
+so the 512 px cell shows four repeats), learned ``materials-net`` (2.0.0, then 1.0.0) beside the
+layered teacher, the old procedural baseline and the old GAN, then normal maps (``compare``); the
+same tiles at 1:1, net 2.0.0 | net 1.0.0 | teacher (``detail``); the streamed 128 px preview of a
+512 px tile beside the finished albedo (``preview``); and a sheet of the controls (wear and
+pattern_scale) of ``materials-net`` (``controls``).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import os
 import sys
@@ -49,15 +52,17 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from textures_quality import assets, load  # noqa: E402
 
+from gamegen.generators.events import Asset  # noqa: E402
 from gamegen.generators.textures import exemplar, maps  # noqa: E402
 from gamegen.generators.textures.measures import chroma_hf, coherence, lattice, lum, seam_rank, two_scale  # noqa: E402
 from gamegen.generators.textures.train import HELD_OUT_SEED  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ("brick", "wood", "stone", "metal")
-GENERATORS = ("textures/materials-net", "textures/materials-layered", "textures/materials-procedural",
-              "textures/materials-gan")
-SHORT = {"textures/materials-net": "materials-net (learned, new)",
+GENERATORS = ("textures/materials-net", "textures/materials-net@1.0.0", "textures/materials-layered",
+              "textures/materials-procedural", "textures/materials-gan")
+SHORT = {"textures/materials-net": "materials-net 2.0.0 (learned, new)",
+         "textures/materials-net@1.0.0": "materials-net 1.0.0 (before)",
          "textures/materials-layered": "materials-layered (teacher)",
          "textures/materials-procedural": "materials-procedural (old baseline)",
          "textures/materials-gan": "materials-gan (old GAN)"}
@@ -76,6 +81,19 @@ def brick_photo() -> np.ndarray | None:
         return None
     with Image.open(Path(os.path.dirname(skimage.__file__)) / "data" / "brick.png") as im:
         return np.asarray(im.convert("RGB").resize((256, 256)), np.float32) / 255
+
+
+def load_all(models: Path) -> dict:
+    """Every textures generator (newest versions), plus materials-net 1.0.0 (the "before") when shipped."""
+    from gamegen.exporters.manifest import load_manifest
+    from gamegen.generators import kinds
+    from gamegen.server.registry import SessionFactory
+
+    gens = load(models)
+    old = models / "materials-net" / "1.0.0"
+    if old.is_dir():
+        gens["textures/materials-net@1.0.0"] = kinds.from_manifest(old, load_manifest(old), SessionFactory("cpu"))
+    return gens
 
 
 def figures(gens: dict, n: int) -> tuple[list[str], dict]:
@@ -140,10 +158,28 @@ def _save(sheet: np.ndarray, path: Path, cell: int) -> None:
         im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
+def _preview_pair(g, seed: int, m: str) -> np.ndarray:
+    """The streamed preview of a 512 px tile (128 px, shown 2x with nearest pixels) beside the
+    finished albedo shrunk to 256 px: the preview should be the same tile."""
+    prev = final = None
+    for e in g.generate(seed, {"material": m, "size": 512}, ["albedo"], partials=True):
+        if isinstance(e, Asset):
+            with Image.open(io.BytesIO(e.data)) as im:
+                a = np.asarray(im.convert("RGB"), np.float32) / 255
+            if e.format == "preview":
+                prev = a
+            else:
+                final = a
+    big = np.repeat(np.repeat(prev, 2, 0), 2, 1)
+    return np.concatenate([_label(big, f"{m}: preview (128 px, first event)"),
+                           _label(maps.wrap_resize(final, 256), f"{m}: finished albedo (512 px, shrunk)")], 1)
+
+
 def sheets(gens: dict, out_dir: Path, seed: int = 1001, cell: int = 320) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     rows = []
+    previews = []
     for m in CLASSES:
         cells = []
         for ref in GENERATORS:
@@ -155,12 +191,27 @@ def sheets(gens: dict, out_dir: Path, seed: int = 1001, cell: int = 320) -> list
             a = assets(g, seed, {"material": m, "size": 256}, ["albedo", "normal_gl"])
             cells.append(_label(maps.wrap_resize(_tile2(a["albedo"]), cell), f"{m}: {ref.split('/')[1]}"))
             if ref == "textures/materials-net":
+                previews.append(_preview_pair(g, seed, m))
+            if ref == "textures/materials-net":
                 net_normal = _label(maps.wrap_resize(_tile2(a["normal_gl"]), cell), "materials-net normal (GL)")
             if ref == "textures/materials-gan":
                 gan_normal = _label(maps.wrap_resize(_tile2(a["normal_gl"]), cell), "materials-gan normal (GL)")
         rows.append(np.concatenate(cells + [net_normal, gan_normal], 1))
     p = out_dir / "materials_compare.png"
     _save(np.concatenate(rows, 0), p, cell)
+    written.append(p)
+    p = out_dir / "materials_preview.png"
+    _save(np.concatenate(previews, 0), p, 256)
+    written.append(p)
+    # grain at 1:1 (no resizing): the learned model now and before, beside its teacher
+    rows = []
+    refs = [r for r in ("textures/materials-net", "textures/materials-net@1.0.0", "textures/materials-layered")
+            if r in gens]
+    for m in CLASSES:
+        rows.append(np.concatenate([_label(assets(gens[r], seed, {"material": m, "size": 256}, ["albedo"])["albedo"],
+                                           f"{m}: {r.split('/')[1]}") for r in refs], 1))
+    p = out_dir / "materials_detail.png"
+    _save(np.concatenate(rows, 0), p, 256)
     written.append(p)
     # controls of the learned model: wear across, pattern_scale down (brick and wood), seeds (all)
     g = gens["textures/materials-net"]
@@ -187,7 +238,7 @@ def main() -> None:
     ap.add_argument("--no-sheets", action="store_true")
     a = ap.parse_args()
     n = 3 if a.quick else 6
-    gens = load(a.models)
+    gens = load_all(a.models)
     print(f"## Materials: structure, colour artefacts, diversity, distance (256 px albedo, {n} held-out seeds "
           "per class)\n")
     print("| class | generator | lattice (lag) | coherence | two-scale | chroma HF | diversity | to held-out "

@@ -89,8 +89,36 @@ def main() -> None:
         print(f"| {ref} | {what} | {pct(tot, 50):.0f} ms | {pct(tot, 90):.0f} ms | "
               f"{pct(first, 50):.1f} ms | {stages} |")
     print()
+    if "textures/materials-net" in gens and (not a.only or a.only in "textures/materials-net"):
+        preview_before_after(gens["textures/materials-net"], a.runs)
     if not a.only:
         ort_vs_torch()
+
+
+def preview_before_after(g, runs: int) -> None:
+    """materials-net's preview, the two ways, in this run: as generator version 3 made it (the
+    full-resolution layout, then the trunk's quarter-resolution output) and as it is made now (a
+    layout drawn at a quarter of the resolution, trunk + head on it)."""
+    from gamegen.generators.textures import layout
+    from gamegen.generators.textures.generator import _rng
+
+    def before(seed, name):
+        t0 = time.perf_counter()
+        lay = layout.layout(name, _rng(seed, 0), 512, 1.0, 0.3)[None, :g.n_in]
+        onehot = np.eye(len(g.classes), dtype=np.float32)[[g.classes.index(name)]]
+        preview = g.trunk.run(None, {"layout": lay, "cls": onehot})[3]
+        images.png_rgb(np.ascontiguousarray(preview[0, :3].transpose(1, 2, 0)))
+        return time.perf_counter() - t0
+
+    print("| materials-net, 512 px | preview as in 1.0.0 (full layout + trunk) p50 | preview now (quarter "
+          "layout + trunk + head) p50 | ratio |\n|---|---|---|---|")
+    for name in ("stone", "brick", "wood", "metal"):
+        before(0, name)
+        timed(g, 0, {"material": name, "size": 512}, ["albedo"])
+        old = [before(s, name) for s in range(runs)]
+        new = [timed(g, s, {"material": name, "size": 512}, ["albedo"])[1] for s in range(runs)]
+        print(f"| {name} | {pct(old, 50):.1f} ms | {pct(new, 50):.1f} ms | {pct(old, 50) / pct(new, 50):.1f}x |")
+    print()
 
 
 LARGE = """

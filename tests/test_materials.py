@@ -97,6 +97,60 @@ def test_net_tiles_by_construction(registry):
     assert maps.seam_error(naive) > np.median(seams)              # ... a crop of a bigger tile does not
 
 
+def test_a_coarser_step_draws_the_same_tile():
+    # the preview's layout (step 4) is the full layout seen at a quarter of the resolution: the same
+    # courses, slabs, tones and broad noise from the same seed, for 1/16 of the samples
+    for name in layout.CLASSES:
+        full = layout.layout(name, np.random.default_rng(11), 256, 1.2, 0.5)
+        quarter = layout.layout(name, np.random.default_rng(11), 256, 1.2, 0.5, step=4)
+        assert quarter.shape == (len(layout.CHANNELS), 64, 64)
+        down = full.reshape(len(layout.CHANNELS), 64, 4, 64, 4).mean(axis=(2, 4))
+        for c in ("edge", "tone", "wear", "broad"):
+            i = layout.CHANNELS.index(c)
+            if down[i].std() < 1e-6:                      # one panel or slab: one tone
+                assert np.allclose(quarter[i], down[i]), (name, c)
+                continue
+            r = np.corrcoef(down[i].ravel(), quarter[i].ravel())[0, 1]
+            assert r > 0.9, (name, c, r)
+    with pytest.raises(ValueError, match="step 3"):
+        layout.layout("brick", np.random.default_rng(0), 64, step=3)
+
+
+@pytest.mark.parametrize("ref", [NET, LAYERED])
+def test_preview_is_the_same_tile_and_leaves_the_bytes_alone(registry, ref):
+    gen = registry.resolve(ref)
+    params = {"material": "brick", "size": 256, "pattern_scale": 1.5, "scale": 2.0}
+    with_preview = list(gen.generate(5, params, ["albedo"], partials=True))
+    without = list(gen.generate(5, params, ["albedo"], partials=False))
+    assets = [e for e in with_preview if isinstance(e, Asset)]
+    assert assets[0].name == "preview.png" and assets[1].name == "albedo.png"
+    assert with_preview[-1].content_hash == without[-1].content_hash     # the preview draws apart
+    preview, final = png(assets[0].data), png(assets[1].data)
+    assert preview.shape == (64, 64, 3)
+    small = maps.wrap_resize(final, 64)
+    r = np.corrcoef(measures.lum(small).ravel(), measures.lum(preview).ravel())[0, 1]
+    assert r > 0.8, r                                    # the same courses and bricks, a quarter the size
+    assert np.abs(small - preview).mean() < 0.06
+
+
+def test_colour_is_no_noisier_than_the_teacher(registry):
+    # materials-net 2.0.0 predicts chroma at half resolution: its high-frequency colour energy stays
+    # at or below the teacher's on every class (1.0.0 was above it on stone and metal)
+    net, teacher = registry.resolve(NET), registry.resolve(LAYERED)
+    for m in layout.CLASSES:
+        got = [measures.chroma_hf(maps_of(net, s, material=m, size=128)["albedo"]) for s in (1, 2)]
+        ref = [measures.chroma_hf(maps_of(teacher, s, material=m, size=128)["albedo"]) for s in (1, 2)]
+        assert np.mean(got) <= np.mean(ref) * 1.02, (m, got, ref)
+
+
+def test_the_previous_model_is_still_served(registry):
+    # 1.0.0 reads the first ten layout planes (it has no grain plane)
+    old = registry.resolve(NET + "@1.0.0")
+    assert old.info.version == "1.0.0" and registry.resolve(NET).info.version == "2.0.0"
+    alb = maps_of(old, 3, material="wood", size=64)["albedo"]
+    assert alb.shape == (64, 64, 3) and measures.coherence(alb) > 0.4
+
+
 BAD = [
     (NET, {"wear": 1.5}, "wear", "0 to 1"),
     (NET, {"pattern_scale": 0.1}, "pattern_scale", "0.5 to 3"),
@@ -119,7 +173,7 @@ def test_shipped_manifest_documents_data_and_parity(registry):
 
     from .conftest import MODELS
 
-    man = json.loads((MODELS / "materials-net" / "1.0.0" / "manifest.json").read_text())
+    man = json.loads((MODELS / "materials-net" / "2.0.0" / "manifest.json").read_text())
     assert man["parity"]["max_abs_diff"] <= 1e-4 and man["files"]["head"]["parity"]["max_abs_diff"] <= 1e-4
     assert "teacher" in man["training"]["data"] and man["extra"]["channels"] == list(layout.CHANNELS)
 

@@ -97,7 +97,7 @@ def _layout_export(ckpt: dict, manifest: dict) -> KindExport:
 
     cfg = ckpt["config"]
     net = layout_net.LayoutNet(cfg["cin"], cfg["n_cls"], cfg["out"], tuple(cfg["widths"]), cfg["dec"],
-                               cfg.get("pix", 0))
+                               cfg.get("pix", 0), cfg.get("chroma", "full"), cfg.get("pix_layers", 0))
     net.load_state_dict(ckpt["state_dict"])
     net.eval()
     cin, n_cls, out, (w0, w1) = cfg["cin"], cfg["n_cls"], cfg["out"], cfg["widths"]

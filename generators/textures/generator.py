@@ -34,7 +34,9 @@ from . import effects, images, layout, maps, procedural
 # 3: flipbooks are effects (generators/textures/effects.py): RGBA sprite sheets (fire, smoke, explosion,
 #    magic, splash) and tileable animated surfaces (water, lava, caustics) moved by advection; the
 #    flipbook GAN supplies their detail fields. Flipbook bytes change; materials/PBR/exemplar do not.
-GENERATOR_VERSION = 3
+# 4: layouts draw their noise fields shell by shell in Fourier space (so a quarter-resolution layout is the
+#    same tile, for the fast preview) and gain a grain plane: materials-layered and materials-net bytes change.
+GENERATOR_VERSION = 4
 
 MAP_FORMATS = ("albedo", "height", "normal_gl", "normal_dx", "roughness", "ao")
 DERIVED_FORMATS = MAP_FORMATS[1:]          # what albedo → PBR returns
@@ -246,15 +248,16 @@ class LayoutMaterialGenerator(MapsGenerator):
 
     warm = {"size": 64}
 
-    def __init__(self, info, trunk=None, head=None, classes=layout.CLASSES):
-        self.info, self.trunk, self.head, self.classes = info, trunk, head, tuple(classes)
+    def __init__(self, info, trunk=None, head=None, classes=layout.CLASSES, n_in: int = len(layout.CHANNELS)):
+        self.info, self.trunk, self.head, self.classes, self.n_in = info, trunk, head, tuple(classes), n_in
 
     @classmethod
     def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "LayoutMaterialGenerator":
         if manifest.get("model") != "layout":
             raise ValueError(f"{model_dir}: not a layout materials model")
         extra = manifest["extra"]
-        if tuple(extra["channels"]) != layout.CHANNELS:
+        n_in = len(extra["channels"])
+        if tuple(extra["channels"]) != layout.CHANNELS[:n_in]:    # 1.0.0 reads the first 10 (no grain)
             raise ValueError(f"{model_dir}: layout channels {extra['channels']} do not match this server's "
                              f"{list(layout.CHANNELS)}")
         classes = tuple(extra["classes"])
@@ -264,41 +267,45 @@ class LayoutMaterialGenerator(MapsGenerator):
         trunk = session_factory(model_dir / manifest["file"])
         head = session_factory(model_dir / manifest["files"]["head"]["file"])
         params = (Param("material", "choice", classes[0], "material class", choices=classes),) + LAYOUT_PARAMS[1:]
-        return cls(_info(manifest, params, MAP_FORMATS), trunk, head, classes)
+        return cls(_info(manifest, params, MAP_FORMATS), trunk, head, classes, n_in)
+
+    def _maps(self, name: str, lay: np.ndarray, timings, stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t0 = time.perf_counter()
+        if self.trunk is None:
+            out = layout.render(name, lay)
+            timings.add(f"{stage}render", time.perf_counter() - t0)
+            return out
+        onehot = np.zeros((1, len(self.classes)), np.float32)
+        onehot[0, self.classes.index(name)] = 1
+        x = np.ascontiguousarray(lay[None, :self.n_in])
+        e2, mid, pre, _ = self.trunk.run(None, {"layout": x, "cls": onehot})
+        t1 = time.perf_counter()
+        timings.add(f"{stage}trunk", t1 - t0)
+        out = self.head.run(None, {"layout": x, "cls": onehot, "e2": e2, "mid": mid, "pre": pre})[0][0]
+        timings.add(f"{stage}head", time.perf_counter() - t1)
+        return out[:3].transpose(1, 2, 0), out[3], out[4]
 
     def produce(self, seed, params, formats, *, partials, timings) -> Iterator[Event]:
-        t0 = time.perf_counter()
         size, scale, name = params["size"], params["scale"], params["material"]
         base = _base_size(size, scale)
         yield Progress(0.0, "layout", f"{name} {base}px")
+        if partials:
+            # the same tile at a quarter of the resolution: the same seed draws the same courses,
+            # planks, slabs, tones and broad noise (layout.layout's step), run through the same
+            # network (or teacher) — about 1/16 of the work, so the preview comes first and fast
+            t0 = time.perf_counter()
+            lay = layout.layout(name, _rng(seed, 0), base, params["pattern_scale"], params["wear"], step=4)
+            timings.add("preview_layout", time.perf_counter() - t0)
+            prev_alb, _, prev_rough = self._maps(name, lay, timings, "preview_")
+            prev_alb, _ = _apply_controls(np.ascontiguousarray(prev_alb), prev_rough, params)
+            if prev_alb.shape[0] != _preview_size(size):
+                prev_alb = maps.wrap_resize(prev_alb, _preview_size(size))
+            yield _preview_asset(prev_alb)
+            yield Progress(0.1, "layout", f"{name} {base}px, full resolution")
+        t0 = time.perf_counter()
         lay = layout.layout(name, _rng(seed, 0), base, params["pattern_scale"], params["wear"])
         timings.add("layout", time.perf_counter() - t0)
-        if self.trunk is not None:
-            t1 = time.perf_counter()
-            onehot = np.zeros((1, len(self.classes)), np.float32)
-            onehot[0, self.classes.index(name)] = 1
-            x = lay[None]
-            e2, mid, pre, preview = self.trunk.run(None, {"layout": x, "cls": onehot})
-            timings.add("trunk", time.perf_counter() - t1)
-            if partials:  # the trunk's preview is base/4; shown at size/4 whatever the scale
-                prev_alb, _ = _apply_controls(np.ascontiguousarray(preview[0, :3].transpose(1, 2, 0)),
-                                              preview[0, 4], params)
-                if prev_alb.shape[0] != _preview_size(size):
-                    prev_alb = maps.wrap_resize(np.ascontiguousarray(prev_alb), _preview_size(size))
-                yield _preview_asset(prev_alb)
-            yield Progress(0.3, "sampling", "full resolution")
-            t2 = time.perf_counter()
-            out = self.head.run(None, {"layout": x, "cls": onehot, "e2": e2, "mid": mid, "pre": pre})[0][0]
-            timings.add("head", time.perf_counter() - t2)
-            albedo, height, rough = out[:3].transpose(1, 2, 0), out[3], out[4]
-        else:
-            t1 = time.perf_counter()
-            albedo, height, rough = layout.render(name, lay)
-            timings.add("render", time.perf_counter() - t1)
-            if partials:
-                yield _preview_asset(maps.wrap_resize(
-                    procedural.hue_shift(albedo, params["hue"], params["saturation"], params["brightness"]),
-                    _preview_size(size)))
+        albedo, height, rough = self._maps(name, lay, timings, "")
         t3 = time.perf_counter()
         if base != size:
             albedo, height, rough = (maps.wrap_resize(np.ascontiguousarray(x), size) for x in (albedo, height, rough))

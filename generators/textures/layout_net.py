@@ -29,24 +29,62 @@ def _act():
     return nn.LeakyReLU(0.2)
 
 
+# luminance weights (as maps.luminance): albedo is predicted as luminance + two chroma offsets
+_WR, _WG, _WB = 0.2126, 0.7152, 0.0722
+
+
 class LayoutNet(nn.Module):
-    def __init__(self, cin: int, n_cls: int, out: int = 5, widths=(16, 32), dec: int = 16, pix: int = 0):
+    """``chroma="half"`` (2.0.0 on): the full-resolution paths (pixel-shuffled decoder, 1x1 skip,
+    per-pixel MLP) predict luminance, height and roughness; the two chroma offsets (R − Y, B − Y) come
+    from the half-resolution decoder, upsampled bilinearly on the torus, so the colour cannot carry
+    finer detail than 2 px (the teacher's colour speckle-free look; luminance keeps every pixel).
+    ``chroma="full"`` is the 1.0.0 network (albedo RGB logits at full resolution)."""
+
+    def __init__(self, cin: int, n_cls: int, out: int = 5, widths=(16, 32), dec: int = 16, pix: int = 0,
+                 chroma: str = "full", pix_layers: int = 0):
         super().__init__()
-        self.cin, self.n_cls, self.out = cin, n_cls, out
+        self.cin, self.n_cls, self.out, self.chroma = cin, n_cls, out, chroma
         c = cin + n_cls
         w0, w1 = widths
+        full = out if chroma == "full" else out - 2        # channels the full-resolution paths predict
         # 1/2 resolution: a 1x1 mix of the unshuffled 2x2 blocks, then one 3x3
         self.e2 = nn.Sequential(nn.Conv2d(4 * c, 24, 1), _act(), cconv(24, w0), _act())
         self.down = nn.Sequential(cconv(w0, w1, 3, 2), _act())                               # 1/4
         self.mid = nn.Sequential(cconv(w1, w1), _act(), cconv(w1, w1), _act(), cconv(w1, w1), _act())
         self.to_pre = nn.Conv2d(w1, out, 1)
         self.dec = nn.Sequential(cconv(w1 + w0, dec), _act(), cconv(dec, dec), _act())       # 1/2
-        self.to_out = nn.Conv2d(dec, 4 * out, 1)
-        self.skip = nn.Conv2d(c, out, 1)                                                     # full
+        self.to_out = nn.Conv2d(dec, 4 * full, 1)
+        self.to_chroma = nn.Conv2d(dec, 2, 1) if chroma == "half" else None                  # 1/2
+        self.skip = nn.Conv2d(c, full, 1)                                                    # full
         # a per-pixel MLP at full resolution (pix hidden units): thresholds of the fine noise
         # (inclusions, pores, grain), thin scratches and knot cores, which the half-resolution
         # path blurs
-        self.pix = nn.Sequential(nn.Conv2d(c, pix, 1), _act(), nn.Conv2d(pix, out, 1)) if pix else None
+        self.pix = None
+        self.pix_w = None
+        if pix and pix_layers:
+            # 2.0.0: the per-pixel MLP has its own weights per class (the one-hot picks them once per
+            # request), ``pix_layers`` hidden layers of ``pix`` units: the teacher's shading is a
+            # different per-pixel function for each material, which one shared 16-unit layer blurred
+            dims = [cin] + [pix] * pix_layers + [full]
+            self.pix_w = nn.ParameterList([nn.Parameter(torch.randn(n_cls, o, i) * (2.0 / i) ** 0.5)
+                                           for i, o in zip(dims[:-1], dims[1:])])
+            self.pix_b = nn.ParameterList([nn.Parameter(torch.zeros(n_cls, o)) for o in dims[1:]])
+            with torch.no_grad():
+                self.pix_w[-1].mul_(0.1)
+        elif pix:
+            self.pix = nn.Sequential(nn.Conv2d(c, pix, 1), _act(), nn.Conv2d(pix, full, 1))
+
+    def _pixel_mlp(self, lay, cls):
+        b, _, h, w = lay.shape
+        x = lay.flatten(2)                                                   # [B, C, HW]
+        last = len(self.pix_w) - 1
+        for i, (wt, bias) in enumerate(zip(self.pix_w, self.pix_b)):
+            wb = torch.einsum("bk,koi->boi", cls, wt)
+            bb = torch.einsum("bk,ko->bo", cls, bias)
+            x = torch.bmm(wb, x) + bb[:, :, None]
+            if i < last:
+                x = F.leaky_relu(x, 0.2)
+        return x.reshape(b, -1, h, w)
 
     def _input(self, lay, cls):
         c = cls[:, :, None, None].expand(-1, -1, lay.shape[2], lay.shape[3])
@@ -60,15 +98,32 @@ class LayoutNet(nn.Module):
         return e2, m, self.to_pre(m)
 
     def head(self, lay, cls, e2, m, pre):
+        """Full-resolution maps in 0..1 (albedo RGB, height, roughness)."""
         x = self._input(lay, cls)
         d = self.dec(torch.cat([up2_smooth(m), e2], 1))
         skip = up2_smooth(up2_smooth(pre))
-        y = F.pixel_shuffle(self.to_out(d), 2) + self.skip(x) + skip
-        return y + self.pix(x) if self.pix is not None else y
+        if self.chroma == "full":
+            y = F.pixel_shuffle(self.to_out(d), 2) + self.skip(x) + skip
+            return torch.sigmoid(y + self.pix(x) if self.pix is not None else y)
+        # luminance / height / roughness logits at full resolution; the preview's skip gives them
+        # the preview's luminance logit (a weighted mean of its RGB logits) as a start
+        skip_y = _WR * skip[:, 0:1] + _WG * skip[:, 1:2] + _WB * skip[:, 2:3]
+        y = F.pixel_shuffle(self.to_out(d), 2) + self.skip(x) + torch.cat([skip_y, skip[:, 3:]], 1)
+        if self.pix is not None:
+            y = y + self.pix(x)
+        if self.pix_w is not None:
+            y = y + self._pixel_mlp(lay, cls)
+        y = torch.sigmoid(y)
+        lum = y[:, 0:1]
+        ch = 0.5 * torch.tanh(up2_smooth(self.to_chroma(d)))             # (R − Y, B − Y)
+        r = lum + ch[:, 0:1]
+        b = lum + ch[:, 1:2]
+        g = (lum - _WR * r - _WB * b) / _WG
+        return torch.cat([torch.cat([r, g, b], 1).clamp(0, 1), y[:, 1:]], 1)
 
     def forward(self, lay, cls):
         e2, m, pre = self.trunk(lay, cls)
-        return torch.sigmoid(self.head(lay, cls, e2, m, pre)), torch.sigmoid(pre)
+        return self.head(lay, cls, e2, m, pre), torch.sigmoid(pre)
 
 
 class TrunkGraph(nn.Module):
@@ -87,7 +142,7 @@ class HeadGraph(nn.Module):
         self.net = net
 
     def forward(self, lay, cls, e2, m, pre):
-        return torch.sigmoid(self.net.head(lay, cls, e2, m, pre))
+        return self.net.head(lay, cls, e2, m, pre)
 
 
 # -- training -----------------------------------------------------------------------------------
@@ -116,8 +171,20 @@ def layout_bank(seed: int, per_class: int, size: int = TILE, held_out: bool = Fa
     return np.stack(lays).astype(np.float32), np.stack(tgts).astype(np.float32), np.array(ids)
 
 
+def _spectrum(x):
+    """Magnitude of the orthonormal 2-D Fourier transform (whole periodic tiles: exact, no window)."""
+    return torch.fft.rfft2(x, norm="ortho").abs()
+
+
+def _highpass(x):
+    """x minus its 3x3 wrap-around box mean (the 1-3 px band)."""
+    return x - F.avg_pool2d(F.pad(x[:, None], (1, 1, 1, 1), mode="circular"), 3, 1)[:, 0]
+
+
 def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: float = 2e-3,
-                 max_seconds: float | None = None, pix: int = 16) -> tuple[dict, dict]:
+                 max_seconds: float | None = None, pix: int = 32, chroma: str = "half",
+                 spectral: float = 1.0, fine: float = 2.0, colour: float = 1.0,
+                 pix_layers: int = 2, init: dict | None = None) -> tuple[dict, dict]:
     import time
 
     import numpy as np
@@ -126,13 +193,20 @@ def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: flo
     from .train import HELD_OUT_SEED
 
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    # a continued run draws other batches from the same tiles
+    rng = np.random.default_rng(seed if init is None else [seed, int(init["training"]["steps"])])
     t0 = time.perf_counter()
     lays, tgts, ids = layout_bank(seed, per_class)
     log(f"layout: rendered {len(lays)} teacher tiles in {time.perf_counter() - t0:.1f} s")
     n_cls = len(layout.CLASSES)
-    config = {"cin": len(layout.CHANNELS), "n_cls": n_cls, "out": 5, "widths": [16, 32], "dec": 16, "pix": pix}
-    net = LayoutNet(config["cin"], n_cls, 5, tuple(config["widths"]), config["dec"], pix)
+    config = {"cin": len(layout.CHANNELS), "n_cls": n_cls, "out": 5, "widths": [16, 32], "dec": 16, "pix": pix,
+              "chroma": chroma, "pix_layers": pix_layers}
+    net = LayoutNet(config["cin"], n_cls, 5, tuple(config["widths"]), config["dec"], pix, chroma, pix_layers)
+    if init is not None:      # continue from a checkpoint of the same configuration
+        if init["config"] != config:
+            raise ValueError(f"--init checkpoint's config {init['config']} differs from {config}")
+        net.load_state_dict(init["state_dict"])
+        log(f"layout: continuing from a checkpoint trained {init['training']['steps']} steps")
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
 
@@ -158,14 +232,24 @@ def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: flo
         rec = F.l1_loss(out, tgt)
         grad = F.l1_loss(gx, tx) + F.l1_loss(gy, ty)
         pre_loss = F.l1_loss(pre, F.avg_pool2d(tgt, 4))
-        loss = rec + grad + 0.5 * pre_loss
+        # the spectrum's magnitude, not its phase: fine grain the network cannot place pixel for
+        # pixel (L1 would average it to grey) still has to be there with the teacher's energy
+        lum_o = _WR * out[:, 0] + _WG * out[:, 1] + _WB * out[:, 2]
+        lum_t = _WR * tgt[:, 0] + _WG * tgt[:, 1] + _WB * tgt[:, 2]
+        spec = (F.l1_loss(_spectrum(lum_o), _spectrum(lum_t)) + F.l1_loss(_spectrum(out[:, 3]), _spectrum(tgt[:, 3])))
+        # the finest band of luminance and height, pixel for pixel (grain, inclusions, pores), and the
+        # colour offsets R − Y, B − Y (small next to luminance in a plain RGB L1)
+        hf = F.l1_loss(_highpass(lum_o), _highpass(lum_t)) + F.l1_loss(_highpass(out[:, 3]), _highpass(tgt[:, 3]))
+        col = F.l1_loss(out[:, 0] - lum_o, tgt[:, 0] - lum_t) + F.l1_loss(out[:, 2] - lum_o, tgt[:, 2] - lum_t)
+        loss = rec + grad + 0.5 * pre_loss + spectral * spec + fine * hf + colour * col
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
         if step % log_every == 0 or step == steps:
             log(f"layout step {step}/{steps} l1 {rec.item():.4f} grad {grad.item():.4f} preview "
-                f"{pre_loss.item():.4f} ({time.perf_counter() - t0:.0f} s)")
+                f"{pre_loss.item():.4f} spectrum {spec.item():.4f} fine {hf.item():.4f} colour {col.item():.4f} "
+                f"({time.perf_counter() - t0:.0f} s)")
     net.eval()
     steps = done
     data = (f"layered procedural teacher (gamegen.generators.textures.layout.render) on its own layouts: "
@@ -173,7 +257,11 @@ def train_layout(seed: int, steps: int, batch: int, per_class: int, log, lr: flo
             f"periodic tiles, pattern scale uniform {PATTERN[0]}..{PATTERN[1]}, wear uniform(0,1)^0.8, random "
             f"wrap-around shifts; render seeds {seed * 1000}+class*100000+i; no photographs; losses: L1 of "
             f"albedo/height/roughness + L1 of their wrap-around gradients + 0.5 x L1 of the quarter-resolution "
-            f"preview; Adam lr {lr:g}, cosine decay")
+            f"preview + {spectral:g} x L1 of the Fourier magnitude of albedo luminance and height + {fine:g} x L1 of "
+            f"their 1-3 px band (minus a 3x3 box mean) + {colour:g} x L1 of R-Y, B-Y; chroma "
+            f"{chroma}-resolution, per-pixel MLP {pix_layers} x {pix} units per class; Adam lr {lr:g}, cosine decay"
+            + (f"; continued from a checkpoint trained {init['training']['steps']} steps ({init['training']['command']})"
+               if init is not None else ""))
     return {"state_dict": net.state_dict(), "config": config, "classes": list(layout.CLASSES),
             "channels": list(layout.CHANNELS)}, {
         "data": data, "held_out": f"teacher tiles from seed {HELD_OUT_SEED} upwards (benchmarks/materials_quality.py)",

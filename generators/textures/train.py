@@ -321,6 +321,10 @@ def main(argv=None) -> None:
     ap.add_argument("--lr-g", type=float)
     ap.add_argument("--lr-d", type=float)
     ap.add_argument("--max-seconds", type=float, help="stop training after this many seconds (steps recorded)")
+    ap.add_argument("--pix", type=int, default=32, help="layout: hidden units of the per-class per-pixel MLP")
+    ap.add_argument("--pix-layers", type=int, default=2, help="layout: hidden layers of the per-pixel MLP")
+    ap.add_argument("--init", type=Path, help="layout: continue from this checkpoint (same configuration)")
+    ap.add_argument("--lr", type=float, default=2e-3, help="layout: peak learning rate (cosine decay)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     import sys
@@ -346,7 +350,13 @@ def main(argv=None) -> None:
         elif a.model == "layout":
             from .layout_net import train_layout
 
-            body, training = train_layout(a.seed, steps, batch, per_class, log, max_seconds=a.max_seconds)
+            init = torch.load(a.init, map_location="cpu", weights_only=False) if a.init else None
+            body, training = train_layout(a.seed, steps, batch, per_class, log, max_seconds=a.max_seconds,
+                                          pix=a.pix, pix_layers=a.pix_layers, init=init, lr=a.lr)
+            if init is not None:
+                training["steps"] += init["training"]["steps"]
+                training["epochs"] = training["steps"]
+                training["seconds"] = round(training["seconds"] + init["training"]["seconds"], 1)
         else:
             g = {k: (d.get(k, v) if getattr(a, k) is None else getattr(a, k)) for k, v in GAN_DEFAULTS.items()}
             body, training = train_gan(a.model, a.seed, steps, batch, per_class, log,
