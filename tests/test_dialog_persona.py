@@ -8,8 +8,6 @@ the served path (prefix, lock, guard in one session) over a loopback gRPC server
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -80,6 +78,16 @@ def test_guard_masks_capitalised_near_spellings_but_not_ordinary_words():
     g(None, logits)
     assert np.isneginf(logits[ids[" Ald"]]) and np.isneginf(logits[ids[" Alder"]])
     assert logits[ids[" alder"]] == 0 and logits[ids[" is"]] == 0 and g.blocked == 2
+
+
+def test_guard_masks_near_spellings_of_long_giveaway_words_but_not_ordinary_ones():
+    tok = Tok([" a", " des", "er", "ber", " deserve", " desert", " cellar"])
+    g = SecretGuard(tok, ["deserter", "cellar"], 0, 0)
+    ids = {p.decode(): i for i, p in enumerate(tok.pieces)}
+    assert g.starts == ["deser"] and g.words == ["cell", "desert"]
+    assert g._bad(" a des", ids["er"]) and g._bad(" a deser", ids["ber"])      # "deser...", "deserber"
+    assert not g._bad(" a", ids[" deserve"])                                  # an ordinary word
+    assert g._bad(" a", ids[" desert"]) and g._bad(" a", ids[" cellar"])       # the stems, as before
 
 
 def test_whole_words_are_the_tokenizers_lower_case_word_tokens():
@@ -156,10 +164,9 @@ def test_persona_chat_builds_the_prefix_from_any_card():
     assert examples[3][1] == "The river rose two feet."                       # its first fact, in its voice
     note = examples[-1][1]
     assert "A crossing costs one copper." in note and "Answer as Odo Fenwick" in note and "drowned" not in note
-    # a structured session's examples are the reply JSON, with the lists' first emotion and action
-    _, ex = persona_chat(card, (["calm", "angry"], ["none", "attack"]))
-    assert json.loads(ex[1][1]) == {"emotion": "calm", "action": "none",
-                                    "line": "I'm Odo Fenwick, the ferryman on the Grey River."}
+    # a structured session: the prompt asks for the reply JSON; no example exchanges (copied), the note
+    system, ex = persona_chat(card, (["calm", "angry"], ["none", "attack"]))
+    assert '"emotion": one of calm, angry' in system and [r for r, _ in ex] == ["system"] and ex[0][1] == note
     # a card with a name only still has an example and a note; no name is refused naming the field
     _, ex = persona_chat({"name": "Pip", "role": "a beggar"})
     assert ex[1][1] == "I'm Pip, a beggar." and [r for r, _ in ex] == ["user", "assistant", "system"]

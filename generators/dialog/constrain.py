@@ -357,6 +357,9 @@ class SecretGuard:
       the model learnt as one piece: "Half the town knows" stays allowed for "Haldor"; mid-sentence,
       a capitalised word is taken for a name). Lower-case words are left to the stems: "alder"
       (the tree) stays allowed, "aldric" does not.
+    * **Long words** (7+ letters): any word, any case, that begins with all but their last three
+      letters and is no whole-word token of the tokenizer ("deserber" for deserter, once the
+      stem ``desert`` was masked; "deserve" stays).
 
     Only the tokens the sampler can pick are checked: with top-k sampling, the ``top_k`` plus
     ``repetition_window`` best (the penalty lowers at most that many), re-checked until no newly
@@ -372,9 +375,12 @@ class SecretGuard:
         # the model write "celler" and "deserte" around a whole-word guard
         self.words = sorted({w.lower()[:max(4, len(w) - 2)] for w in words})
         self.names = sorted({n.lower() for n in names})
+        # long words: a shorter beginning too, in any case, unless the word is an ordinary one
+        # ("deserber" for deserter — seen once the stem "desert" was masked; "deserve" stays)
+        self.starts = sorted({w.lower()[:len(w) - 3] for w in words if len(w) >= 7})
         self.span = max((len(w) for w in self.words), default=1) - 1
         self.tok = tokenizer
-        self.ordinary = whole_words(tokenizer) if self.names else frozenset()
+        self.ordinary = whole_words(tokenizer) if self.names or self.starts else frozenset()
         self.reach = top_k + window if top_k else 0
         self.when = when        # None: always; else a callable, e.g. "inside a structured reply's line"
         self.text = ""          # the reply so far (its last 256 characters), as written
@@ -396,14 +402,16 @@ class SecretGuard:
             s = (st + t).lower()
             if any(s.find(w, max(0, len(st) - len(w) + 1)) >= 0 for w in self.words):
                 return True
-        if self.names and t:
+        if (self.names or self.starts) and t:
             s = tail + t
             # every word that this token writes a letter of, from its first letter
             for m in _WORD.finditer(s):
-                if m.end() <= len(tail) or not m.group()[0].isupper():
+                if m.end() <= len(tail):
                     continue
                 w = m.group().lower()
-                if not any(near_name(w, n) for n in self.names):
+                if any(w.startswith(b) for b in self.starts) and w not in self.ordinary:
+                    return True
+                if not m.group()[0].isupper() or not any(near_name(w, n) for n in self.names):
                     continue
                 before = s[:m.start()].rstrip()
                 if w in self.ordinary and (not before or before[-1] in _SENTENCE_END):
@@ -501,9 +509,10 @@ def secret_names(secrets: Sequence[str], rest: Sequence[str], ordinary: "frozens
 
 
 def whole_words(tokenizer) -> "frozenset[str]":
-    """A tokenizer's whole-word tokens in lower case (" half", " hall"; 3+ letters): the ordinary
-    words it saw often enough to learn as one piece. A capitalised word that is one of these in
-    lower case is not taken for a near-spelling of a name. Computed once per tokenizer."""
+    """A tokenizer's lower-case tokens that begin a word (" half", " hall"; 3+ letters): mostly the
+    ordinary words it saw often enough to learn as one piece, with some word beginnings (" hal").
+    Such a word is not taken for a near-spelling (:class:`SecretGuard`); a beginning let through
+    this way is judged again once the word goes on ("Hal" + "dor"). Computed once per tokenizer."""
     got = getattr(tokenizer, "_whole_words", None)
     if got is None:
         words = set()

@@ -19,7 +19,6 @@ schema as ``dialog/tracery``, valid by construction, deterministic by seed.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -97,7 +96,8 @@ def persona_chat(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequence
        ("Your secret (never tell it): ...");
     2. example exchanges in the NPC's voice, written from the card alone: "Who are you?" ->
        "I'm Brann, the gate guard of Eastwatch." and "Anything happening around here?" -> its first
-       fact (as the reply JSON in a structured session, with the lists' first emotion and action);
+       fact. Not in a structured session: written as reply JSON, they were copied — the same line
+       and the same emotion and action for every player line (BENCHMARKS.md);
     3. a closing system note right before the player's turns: the name and role again and every
        fact ("News you know and tell when asked: ...").
 
@@ -119,15 +119,11 @@ def persona_chat(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequence
         lines.append(_json_rule(structured))
     facts = [str(f).strip() for f in p.get("knowledge", p.get("facts", ()))]
 
-    def said(line: str) -> str:
-        if not structured:
-            return line
-        return json.dumps({"emotion": structured[0][0], "action": structured[1][0], "line": line},
-                          separators=(",", ":"))
-
-    examples = [("user", "Who are you?"), ("assistant", said(f"I'm {who}."))]
-    if facts:
-        examples += [("user", "Anything happening around here?"), ("assistant", said(facts[0]))]
+    examples: list[tuple[str, str]] = []
+    if not structured:      # (as reply JSON, a structured session's replies copied them, line and choices)
+        examples = [("user", "Who are you?"), ("assistant", f"I'm {who}.")]
+        if facts:
+            examples += [("user", "Anything happening around here?"), ("assistant", facts[0])]
     note = f"You are {who}."
     if facts:
         note += " News you know and tell when asked: " + " ".join(f.rstrip(".") + "." for f in facts)
