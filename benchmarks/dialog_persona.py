@@ -29,7 +29,9 @@ and never run while tuning it):
   shipment") and barks (spotted_player, idle, low_health; 2 lines) per card: the same leak rule
   over every line, schema-valid share, and distinct-2 of the lines.
 
-Writes ``benchmarks/results/dialog_persona.md`` (tables and every leaking line, quoted).
+Writes ``benchmarks/results/dialog_persona.md`` (tables and every leaking line, quoted) and
+``dialog_persona.png``, a contact sheet of the persona answers before and as served
+(``--sheet-from results.md`` renders it again from a results file).
 """
 
 from __future__ import annotations
@@ -256,7 +258,48 @@ def main() -> int:
     print(text)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text("`python benchmarks/dialog_persona.py " + " ".join(sys.argv[1:]) + "`\n\n" + text)
+    sheet(answers, a.out.with_suffix(".png"))
     return 0
+
+
+ANSWER = re.compile(r"^- ([+-]) (before|prefix only|as served), (.+?): ('.*'|\".*\") -> ('.*'|\".*\")$")
+
+
+def answers_of(md: Path) -> list[tuple[str, str, str, str, bool]]:
+    """The persona answers listed in a results file (to render its sheet again without a run)."""
+    import ast
+
+    out = []
+    for line in md.read_text().splitlines():
+        m = ANSWER.match(line)
+        if m:
+            out.append((m.group(2), m.group(3), ast.literal_eval(m.group(4)), ast.literal_eval(m.group(5)),
+                        m.group(1) == "+"))
+    return out
+
+
+def sheet(answers, path: Path) -> None:
+    """A contact sheet: per card, the persona questions answered before (left) and as served (right)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from dialog_sheet import render, wrap
+
+    blocks = []
+    for who in dict.fromkeys(w for _, w, _, _, _ in answers):
+        sides = []
+        for way in ("before", "as served"):
+            got = [(q, line, ok) for wy, w, q, line, ok in answers if wy == way and w == who]
+            side = [f"# {way} ({sum(ok for _, _, ok in got)}/{len(got)} in character)"]
+            for q, line, ok in got:
+                side += wrap(f"> {q}") + wrap(f"  {'+' if ok else '-'} {line}")
+            sides.append(side)
+        blocks.append((f"{who}: persona questions, before (left) and as served (right); + answered in character",
+                       *sides))
+    render(blocks, path)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--sheet-from"]:
+    sheet(answers_of(Path(sys.argv[2])), Path(sys.argv[2]).with_suffix(".png"))
+    sys.exit(0)
 
 
 def _run(gen):
