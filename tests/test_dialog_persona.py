@@ -120,7 +120,7 @@ def run_lock(lock, tok, planned):
     return out
 
 
-PIECES = ["My", " name", " is", " Grim", "bold", " Black", "stone", " Br", "ann", ".", ",", " the", " guard",
+PIECES = ["My", " name", " is", "the", " guard", "'s", " Grim", "bold", " Black", "stone", " Br", "ann", ".", ",", " the", " guard",
           "I", " I", "'m", " Sel", "a", " V", "oss", " Smith", " am", " not", " telling", "'s", " sword", "ie"]
 
 
@@ -133,6 +133,9 @@ def test_name_lock_says_the_cards_name_when_the_npc_names_itself():
     assert run_lock(NameLock(tok, "Brann", 0, 0), tok, "I am not telling.") == "I am not telling."
     assert run_lock(NameLock(tok, "Brann", 0, 0), tok, "I'm Brann's sword.") == "I'm Brann's sword."
     assert run_lock(NameLock(tok, "Brann", 0, 0), tok, "I'm Brannie.") == "I'm Brann."       # never longer
+    # first person only: someone else's name is left alone
+    assert run_lock(NameLock(tok, "Brann", 0, 0), tok, "the guard's name is Grimbold.") == \
+        "the guard's name is Grimbold."
     # a surname: only the card's may follow the first name
     assert run_lock(NameLock(tok, "Sela Voss", 0, 0), tok, "I'm Grimbold Smith.") == "I'm Sela."
     assert run_lock(NameLock(tok, "Sela Voss", 0, 0), tok, "My name is Sela Voss, the guard.") == \

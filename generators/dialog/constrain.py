@@ -386,6 +386,7 @@ class SecretGuard:
         self.text = ""          # the reply so far (its last 256 characters), as written
         self.blocked = 0
         self._cache: dict[int, str] = {}
+        self._near_cache: dict[tuple[str, bool], bool] = {}
 
     def _t(self, token_id: int) -> str:
         s = self._cache.get(token_id)
@@ -403,21 +404,31 @@ class SecretGuard:
             if any(s.find(w, max(0, len(st) - len(w) + 1)) >= 0 for w in self.words):
                 return True
         if (self.names or self.starts) and t:
-            s = tail + t
+            # the word being written at the tail's end, and a few characters before it
+            short = tail[max(0, len(tail) - len(_TRAILING.search(tail).group()) - 3):]
+            s = short + t
             # every word that this token writes a letter of, from its first letter
             for m in _WORD.finditer(s):
-                if m.end() <= len(tail):
+                if m.end() <= len(short):
                     continue
-                w = m.group().lower()
-                if any(w.startswith(b) for b in self.starts) and w not in self.ordinary:
+                if self._near(m.group(), s[:m.start()].rstrip()[-1:]):
                     return True
-                if not m.group()[0].isupper() or not any(near_name(w, n) for n in self.names):
-                    continue
-                before = s[:m.start()].rstrip()
-                if w in self.ordinary and (not before or before[-1] in _SENTENCE_END):
-                    continue            # an ordinary word capitalised at a sentence's start
-                return True
         return False
+
+    def _near(self, word: str, before: str) -> bool:
+        """Is ``word`` (cased; ``before``: the non-space character before it, or "") a near-spelling?"""
+        key = (word, before in _SENTENCE_END)   # "" (the reply's start) counts as a sentence's start
+        got = self._near_cache.get(key)
+        if got is None:
+            w = word.lower()
+            if any(w.startswith(b) for b in self.starts) and w not in self.ordinary:
+                got = True
+            elif not word[0].isupper() or not any(near_name(w, n) for n in self.names):
+                got = False
+            else:               # an ordinary word capitalised at a sentence's start is no name
+                got = not (w in self.ordinary and key[1])
+            self._near_cache[key] = got
+        return got
 
     def __call__(self, generated, logits: np.ndarray) -> None:
         if self.when is not None and not self.when():
@@ -455,6 +466,7 @@ class SecretGuard:
 
 
 _WORD = re.compile(r"[A-Za-z]+")
+_TRAILING = re.compile(r"[A-Za-z]*$")
 _SENTENCE_END = ".!?:;\"'(*-\n"
 
 
@@ -483,8 +495,8 @@ def near_name(word: str, name: str) -> bool:
         return False
     if word[:3] == name[:3]:
         return True
-    if len(word) < 4 or len(name) < 4:
-        return False
+    if len(word) < 4 or len(name) < 4 or (word[0] not in name[:2] and word[1] not in name[:2]):
+        return False            # (one edit leaves one of the first two letters among the name's first two)
     return min(osa_distance(word, name[:k]) for k in (len(word) - 1, len(word), len(word) + 1)) <= 1
 
 
@@ -533,7 +545,7 @@ def whole_words(tokenizer) -> "frozenset[str]":
 class NameLock:
     """A logits processor: when the NPC names itself, it says the card's name.
 
-    Right after "my name is", "I'm", "I am", "call me", "the name's" or "known as" (any case), a
+    Right after "my name is", "I'm", "I am", "call me", "the name's" or "I'm known as" (any case), a
     token that would start a capitalised word other than the name's first word loses its chance to
     the name: those tokens are masked and the name's first token gets the best logit among them
     (so a reply that was going to say *a* name says *this* one, and one going on in lower case —
@@ -544,8 +556,9 @@ class NameLock:
     says. Checked over the same reachable tokens as :class:`SecretGuard`; ``steered`` counts the
     steps it changed."""
 
-    TRIGGER = re.compile(r"(?:\bmy name is|\bmy name's|\bthe name's|\bname is|\bi am|\bi'm|\bcall me|"
-                         r"\bknown as|\bthey call me)\s?$", re.IGNORECASE)
+    # first person only: "his name is", "the ship's name is", "known as" name someone else
+    TRIGGER = re.compile(r"(?:\bmy name is|\bmy name's|\bthe name's|\bi am|\bi'm|\bcall me|"
+                         r"\bi(?:'m| am) known as)\s?$", re.IGNORECASE)
 
     def __init__(self, tokenizer, name: str, top_k: int, window: int, when=None):
         self.tok = tokenizer
