@@ -2,7 +2,8 @@
 
 ``from_model`` loads a dialog model folder (``python -m gamegen.generators.dialog.build``):
 :class:`~.engine.DialogModel` (tokenizer, ONNX Runtime engine, checksums). A session is one
-:class:`~.decode.Conversation`: the persona becomes the system prompt once, at ``open``; each
+:class:`~.decode.Conversation`: the persona becomes its prefix once, at ``open`` (:func:`persona_chat`:
+a system prompt, example exchanges, a closing note of facts); each
 turn feeds only the player's line after the kept KV cache, and its reply streams as text deltas,
 then a ``DialogReply`` and an ``end`` (stop reason, timings, tokens). Cancelling a turn stops
 decoding at the next token; the conversation stays usable. Long conversations drop their oldest
@@ -10,7 +11,8 @@ turns and keep the persona (the overflow policy of :class:`~.decode.Conversation
 
 Structured replies (``structured=true``): emotion and action from the session's lists, then the
 line, decoded under a JSON grammar by llguidance inside our loop (:mod:`.constrain`); only the
-line streams. Every reply is guarded against the persona's secrets (:class:`.constrain.SecretGuard`).
+line streams. Every reply is guarded against the persona's secrets (:class:`.constrain.SecretGuard`),
+and says the card's name when the NPC names itself (:class:`.constrain.NameLock`).
 
 Generate with a model writes a dialog tree or barks (:mod:`.llm_content`): the Tracery skeleton
 with every NPC line written by the model under a line grammar — same parameters, formats and
@@ -157,8 +159,8 @@ class Chat:
     Only the line streams as text deltas; the ``DialogReply`` carries line, emotion and action.
     ``sampling.max_tokens`` is then the line's budget (the JSON around it is not counted).
 
-    The persona is the prefix of :func:`persona_chat` (a system prompt, example exchanges, a
-    closing note with the facts). A :class:`~.constrain.NameLock` makes the NPC say the card's
+    The persona is the prefix of :func:`persona_chat` (a system prompt, example exchanges — not in
+    a structured session —, a closing note with the facts). A :class:`~.constrain.NameLock` makes the NPC say the card's
     name whenever it names itself ("I'm ...", "My name is ...").
 
     Secrets: the persona's secrets are in the system prompt (the NPC knows them), and a
