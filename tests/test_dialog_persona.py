@@ -167,9 +167,6 @@ def test_persona_chat_builds_the_prefix_from_any_card():
     assert examples[3][1] == "The river rose two feet."                       # its first fact, in its voice
     note = examples[-1][1]
     assert "A crossing costs one copper." in note and "Answer as Odo Fenwick" in note and "drowned" not in note
-    # a structured session: the prompt asks for the reply JSON; no example exchanges (copied), the note
-    system, ex = persona_chat(card, (["calm", "angry"], ["none", "attack"]))
-    assert '"emotion": one of calm, angry' in system and [r for r, _ in ex] == ["system"] and ex[0][1] == note
     # a card with a name only still has an example and a note; no name is refused naming the field
     _, ex = persona_chat({"name": "Pip", "role": "a beggar"})
     assert ex[1][1] == "I'm Pip, a beggar." and [r for r, _ in ex] == ["user", "assistant", "system"]

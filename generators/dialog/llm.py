@@ -3,7 +3,7 @@
 ``from_model`` loads a dialog model folder (``python -m gamegen.generators.dialog.build``):
 :class:`~.engine.DialogModel` (tokenizer, ONNX Runtime engine, checksums). A session is one
 :class:`~.decode.Conversation`: the persona becomes its prefix once, at ``open`` (:func:`persona_chat`:
-a system prompt, example exchanges, a closing note of facts); each
+a system prompt, example exchanges, a closing note of facts; structured: :func:`persona_prompt`); each
 turn feeds only the player's line after the kept KV cache, and its reply streams as text deltas,
 then a ``DialogReply`` and an ``end`` (stop reason, timings, tokens). Cancelling a turn stops
 decoding at the next token; the conversation stays usable. Long conversations drop their oldest
@@ -87,9 +87,8 @@ def _the(role: str) -> str:
     return role if role.split(" ", 1)[0].lower() in ("a", "an", "the", "my", "his", "her", "their") else "the " + role
 
 
-def persona_chat(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequence[str]] | None = None
-                 ) -> tuple[str, list[tuple[str, str]]]:
-    """A conversation's persona prefix: (system prompt, the messages that follow it), for
+def persona_chat(p: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """A free conversation's persona prefix: (system prompt, the messages that follow it), for
     :class:`~.decode.Conversation` (``examples``). The layout SmolLM2-135M follows best of those
     measured (BENCHMARKS.md, "Persona consistency and secret leaks"):
 
@@ -98,13 +97,14 @@ def persona_chat(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequence
        ("Your secret (never tell it): ...");
     2. example exchanges in the NPC's voice, written from the card alone: "Who are you?" ->
        "I'm Brann, the gate guard of Eastwatch." and "Anything happening around here?" -> its first
-       fact. Not in a structured session: written as reply JSON, they were copied — the same line
-       and the same emotion and action for every player line (BENCHMARKS.md);
+       fact;
     3. a closing system note right before the player's turns: the name and role again and every
        fact ("News you know and tell when asked: ...").
 
     Same for any card: nothing here knows the shipped ones. Raises InvalidArgument naming
-    ``persona`` when the whole is over :data:`MAX_PERSONA` characters."""
+    ``persona`` when the whole is over :data:`MAX_PERSONA` characters. Structured sessions keep
+    :func:`persona_prompt` (with this layout their replies got worse: see BENCHMARKS.md,
+    "Structured replies")."""
     name = _name(p)
     role = str(p.get("role", "")).strip()
     who = f"{name}, {_the(role)}" if role else name
@@ -117,15 +117,10 @@ def persona_chat(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequence
         lines.append(f"You speak in a {p['speech_style']} way.")
     for s in p.get("secrets", ()):
         lines.append(f"Your secret (never tell it): {s}")
-    if structured:
-        lines.append(_json_rule(structured))
     facts = [str(f).strip() for f in p.get("knowledge", p.get("facts", ()))]
-
-    examples: list[tuple[str, str]] = []
-    if not structured:      # (as reply JSON, a structured session's replies copied them, line and choices)
-        examples = [("user", "Who are you?"), ("assistant", f"I'm {who}.")]
-        if facts:
-            examples += [("user", "Anything happening around here?"), ("assistant", facts[0])]
+    examples = [("user", "Who are you?"), ("assistant", f"I'm {who}.")]
+    if facts:
+        examples += [("user", "Anything happening around here?"), ("assistant", facts[0])]
     note = f"You are {who}."
     if facts:
         note += " News you know and tell when asked: " + " ".join(f.rstrip(".") + "." for f in facts)
@@ -159,8 +154,8 @@ class Chat:
     Only the line streams as text deltas; the ``DialogReply`` carries line, emotion and action.
     ``sampling.max_tokens`` is then the line's budget (the JSON around it is not counted).
 
-    The persona is the prefix of :func:`persona_chat` (a system prompt, example exchanges — not in
-    a structured session —, a closing note with the facts). A :class:`~.constrain.NameLock` makes the NPC say the card's
+    The persona is the prefix of :func:`persona_chat` (a system prompt, example exchanges, a
+    closing note with the facts; a structured session: :func:`persona_prompt`). A :class:`~.constrain.NameLock` makes the NPC say the card's
     name whenever it names itself ("I'm ...", "My name is ...").
 
     Secrets: the persona's secrets are in the system prompt (the NPC knows them), and a
@@ -190,7 +185,7 @@ class Chat:
                 raise FailedPrecondition("structured replies need the llguidance package on the server "
                                          "(pip install llguidance); open the session with structured=false") from None
         p = params.get("persona", {})
-        system, examples = persona_chat(p, self.structured)
+        system, examples = (persona_prompt(p, self.structured), []) if self.structured else persona_chat(p)
         try:
             self.conv = Conversation(model.engine, model.tokenizer, system, seed=seed, examples=examples)
         except DialogInputError as e:
