@@ -111,7 +111,7 @@ def loose_leak(p, line: str) -> bool:
     return any({w for w in stems(s) if len(w) >= 4} & got for s in p.secrets)
 
 
-SELF_NAME = re.compile(r"\b(?:my name is|my name's|the name's|i am|i'm|call me)\s+([A-Z][A-Za-z'\-]+)")
+SELF_NAME = re.compile(r"\b(?i:my name is|my name's|the name's|i am|i'm|call me)\s+([A-Z][A-Za-z'\-]+)")
 
 
 def wrong_name(p, line: str) -> bool:
