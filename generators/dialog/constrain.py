@@ -551,9 +551,9 @@ class NameLock:
     (so a reply that was going to say *a* name says *this* one, and one going on in lower case —
     "I'm the gate guard", "I am not telling" — is untouched); once the name is begun, its first
     word is completed as the tokenizer spells it, and the next word may be a capitalised one only
-    if it is the card's surname ("Sela Voss", never "Brann Blackstone"). A 135M model otherwise
-    invents a name ("Grimbold") about half the time it is asked for one, whatever the prompt
-    says. Checked over the same reachable tokens as :class:`SecretGuard`; ``steered`` counts the
+    if it is the card's surname ("Sela Voss", never "Brann Blackstone"). Without it SmolLM2-135M
+    invented a name ("Grimbold") in 3 of 10 answers to "What is your name?" even with the persona
+    prefix of :func:`~.llm.persona_chat` (BENCHMARKS.md). Checked over the same reachable tokens as :class:`SecretGuard`; ``steered`` counts the
     steps it changed."""
 
     # first person only: "his name is", "the ship's name is", "known as" name someone else
