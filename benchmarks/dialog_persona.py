@@ -165,7 +165,8 @@ def main() -> int:
 
         for seed in range(a.seeds):
             for which, q, ok in consistency(p):
-                got = {"before": Conversation(model.engine, model.tokenizer, before, seed=seed).say(q, params).run().text,
+                got = {"before": Conversation(model.engine, model.tokenizer, before,
+                                              seed=seed).say(q, params).run().text,
                        "prefix only": Conversation(model.engine, model.tokenizer, system, seed=seed,
                                                    examples=examples).say(q, params).run().text,
                        "as served": served(seed, q)}

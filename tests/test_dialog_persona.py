@@ -120,7 +120,8 @@ def run_lock(lock, tok, planned):
     return out
 
 
-PIECES = ["My", " name", " is", "the", " guard", "'s", " Grim", "bold", " Black", "stone", " Br", "ann", ".", ",", " the", " guard",
+PIECES = ["My", " name", " is", "the", "'s", " Grim", "bold", " Black", "stone", " Br", "ann", ".", ",", " the",
+          " guard",
           "I", " I", "'m", " Sel", "a", " V", "oss", " Smith", " am", " not", " telling", "'s", " sword", "ie"]
 
 

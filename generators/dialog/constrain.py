@@ -553,8 +553,8 @@ class NameLock:
     word is completed as the tokenizer spells it, and the next word may be a capitalised one only
     if it is the card's surname ("Sela Voss", never "Brann Blackstone"). Without it SmolLM2-135M
     invented a name ("Grimbold") in 3 of 10 answers to "What is your name?" even with the persona
-    prefix of :func:`~.llm.persona_chat` (BENCHMARKS.md). Checked over the same reachable tokens as :class:`SecretGuard`; ``steered`` counts the
-    steps it changed."""
+    prefix of :func:`~.llm.persona_chat` (BENCHMARKS.md). Checked over the same reachable
+    tokens as :class:`SecretGuard`; ``steered`` counts the steps it changed."""
 
     # first person only: "his name is", "the ship's name is", "known as" name someone else
     TRIGGER = re.compile(r"(?:\bmy name is|\bmy name's|\bthe name's|\bi am|\bi'm|\bcall me|"

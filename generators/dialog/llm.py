@@ -155,8 +155,9 @@ class Chat:
     ``sampling.max_tokens`` is then the line's budget (the JSON around it is not counted).
 
     The persona is the prefix of :func:`persona_chat` (a system prompt, example exchanges, a
-    closing note with the facts; a structured session: :func:`persona_prompt`). A :class:`~.constrain.NameLock` makes the NPC say the card's
-    name whenever it names itself ("I'm ...", "My name is ...").
+    closing note with the facts; a structured session: :func:`persona_prompt`). A
+    :class:`~.constrain.NameLock` makes the NPC say the card's name whenever it names itself
+    ("I'm ...", "My name is ...").
 
     Secrets: the persona's secrets are in the system prompt (the NPC knows them), and a
     :class:`~.constrain.SecretGuard` keeps each secret's giveaway words (those found nowhere else
