@@ -117,7 +117,7 @@ SELF_NAME = re.compile(r"\b(?i:my name is|my name's|the name's|i am|i'm|call me)
 def wrong_name(p, line: str) -> bool:
     """The NPC names itself, with a name that is not the card's ("I'm Grimbold")."""
     first = p.name.split()[0]
-    return any(m.group(1).split("'")[0] != first for m in SELF_NAME.finditer(line)
+    return any(m.group(1).split("'")[0].lower() != first.lower() for m in SELF_NAME.finditer(line)
                if m.group(1) not in ("I", "A", "The", "Not", "Sorry"))
 
 
