@@ -534,3 +534,43 @@ def test_secret_guard_flags_only_tokens_that_complete_a_stem():
     assert g.words == ["desert", "shipme"]                       # stems: misspellings are caught too
     assert g._bad("the ship", 0) and g._bad("xx ", 3)           # across tokens, any case
     assert not g._bad("the shipme", 2) and not g._bad("the ", 1)  # only an occurrence reaching the token
+
+
+def test_name_lock_and_name_guard_in_the_decode_loop(q8):
+    """A processor pushes the reply towards a wrong name and a near-spelling of the secret's name:
+    without help the reply says them; with the name lock the NPC names itself as on its card, and
+    the secret guard lets no "Ald..." through (greedy and top-k)."""
+    from dataclasses import replace
+
+    from gamegen.generators.dialog.constrain import NameLock, SecretGuard
+
+    tok = q8.tokenizer
+
+    class Push:
+        """Wants ``text``: the next token of it while the reply still follows it, else the end."""
+
+        def __init__(self, text):
+            self.want, self.got = text, ""
+
+        def __call__(self, generated, logits):
+            nxt = tok.encode(self.want[len(self.got):])[0] if self.want.startswith(self.got) and \
+                len(self.got) < len(self.want) else tok.eos_id
+            logits[nxt] += 60.0
+
+        def accept(self, token_id):
+            self.got += tok.token_bytes(token_id).decode("utf-8", "ignore")
+            return True
+
+    prompt = tok.encode_parts(tok.chat.system("You are Brann.") + tok.chat.user("Who are you?"))
+    for params in (replace(dd.GREEDY, max_new_tokens=24), dd.SamplingParams(temperature=0.8, top_k=40, max_new_tokens=24)):
+        def run(*procs):
+            it = dd.generate(q8.engine, tok, prompt, params, np.random.default_rng(1), processors=procs)
+            return "".join(d.text for d in it)
+
+        assert run(Push("My name is Grimbold.")) == "My name is Grimbold."
+        lock = NameLock(tok, "Brann", params.top_k, params.repetition_window)
+        assert run(Push("My name is Grimbold."), lock).startswith("My name is Brann") and lock.steered
+        assert "Alder" in run(Push("It was the Captain Alder."))
+        guard = SecretGuard(tok, [], params.top_k, params.repetition_window, names=["aldric"])
+        text = run(Push("It was the Captain Alder."), guard)
+        assert "Ald" not in text and text.startswith("It was the Captain") and guard.blocked

@@ -82,6 +82,31 @@ def test_cancel_mid_turn_and_bad_input(llm):
         c.open_session(ref, params={"persona": PERSONA, "sampling": {"temperature": 9.0}})
 
 
+def test_session_prefix_holds_example_exchanges_and_a_note_of_facts(llm):
+    """A session's persona prefix is the card's system prompt, example exchanges in its voice and a
+    closing note with its facts (all prefilled once); its replies pass the name lock and the secret
+    guard (names included) and stay the same for the same seed."""
+    from gamegen.generators.dialog.engine import DialogModel
+    from gamegen.generators.dialog.llm import Chat
+
+    s, c, ref = llm
+    card = {**PERSONA, "knowledge": ["The mine closed."], "secrets": ["Captain Aldric sold the ore."]}
+    params = {"persona": card, "sampling": {"max_tokens": 10, "temperature": 0.9}}
+    got = []
+    for _ in range(2):
+        with c.open_session(ref, seed=4, params=params) as a:
+            got.append([turn(a, line)[0] for line in ("Who are you?", "What news?")])
+    assert got[0] == got[1] and all(got[0])
+    model = DialogModel.load(next(s.models_dir.glob("*/*/manifest.json")).parent, threads=1)
+    chat = Chat(model, 4, params)
+    prefix = model.tokenizer.decode(chat.conv.prefix_ids, skip_special=False)
+    assert "You are Brann, a smith" in prefix and "<|im_start|>user\nWho are you?<|im_end|>" in prefix
+    assert "<|im_start|>assistant\nI'm Brann, a smith.<|im_end|>" in prefix
+    assert prefix.rstrip().endswith("News you know and tell when asked: The mine closed. Answer as Brann in one "
+                                     "or two short sentences.<|im_end|>")
+    assert "aldric" in chat.secret_names and "sold" in chat.secret_words
+
+
 EMOTIONS, ACTIONS = ["calm", "angry", "afraid"], ["none", "attack", "give_item"]
 
 

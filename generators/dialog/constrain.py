@@ -343,10 +343,23 @@ def secret_words(secrets: Sequence[str], rest: Sequence[str]) -> list[str]:
 
 
 class SecretGuard:
-    """A logits processor that keeps the secret's giveaway words (:func:`secret_words`) out of a
-    reply: a token is disallowed when the reply's tail plus the token's text would spell the stem
-    of one of them (all but the last two letters, at least four: ``desert`` for deserter, so
-    ``deserte`` and ``deserters`` too; any case, across token boundaries, inside longer words).
+    """A logits processor that keeps a secret's giveaway words out of a reply, and its names' near
+    spellings too.
+
+    * **Stems** (:func:`secret_words`): a token is disallowed when the reply's tail plus the
+      token's text would spell the stem of one of them (all but the last two letters, at least
+      four: ``desert`` for deserter, so ``deserte`` and ``deserters`` too; any case, across token
+      boundaries, inside longer words).
+    * **Names** (:func:`secret_names`, e.g. ``aldric``): a token is disallowed when it would spell
+      a capitalised word, or the beginning of one, that is a near-spelling of a name
+      (:func:`near_name`: "Ald", "Alder", "Aldrik", "Eldric" for Aldric) — unless the word starts
+      a sentence and is, in lower case, one of the tokenizer's whole-word tokens (an ordinary word
+      the model learnt as one piece: "Half the town knows" stays allowed for "Haldor"; mid-sentence,
+      a capitalised word is taken for a name). Lower-case words are left to the stems: "alder"
+      (the tree) stays allowed, "aldric" does not.
+    * **Long words** (7+ letters): any word, any case, that begins with all but their last three
+      letters and is no whole-word token of the tokenizer ("deserber" for deserter, once the
+      stem ``desert`` was masked; "deserve" stays).
 
     Only the tokens the sampler can pick are checked: with top-k sampling, the ``top_k`` plus
     ``repetition_window`` best (the penalty lowers at most that many), re-checked until no newly
@@ -354,33 +367,73 @@ class SecretGuard:
     but rare). If a grammar leaves nothing but giveaway tokens, they stay allowed (a reply must go
     on). What it does not stop: the secret said in other words (see BENCHMARKS.md)."""
 
-    def __init__(self, tokenizer, words: Sequence[str], top_k: int, window: int, when=None):
+    NAME_TAIL = 40          # characters of the reply kept to find the word being spelled
+
+    def __init__(self, tokenizer, words: Sequence[str], top_k: int, window: int, when=None,
+                 names: Sequence[str] = ()):
         # each word's stem (all but its last two letters, at least four): a first benchmark run saw
         # the model write "celler" and "deserte" around a whole-word guard
         self.words = sorted({w.lower()[:max(4, len(w) - 2)] for w in words})
-        self.span = max(len(w) for w in self.words) - 1
+        self.names = sorted({n.lower() for n in names})
+        # long words: a shorter beginning too, in any case, unless the word is an ordinary one
+        # ("deserber" for deserter — seen once the stem "desert" was masked; "deserve" stays)
+        self.starts = sorted({w.lower()[:len(w) - 3] for w in words if len(w) >= 7})
+        self.span = max((len(w) for w in self.words), default=1) - 1
         self.tok = tokenizer
+        self.ordinary = whole_words(tokenizer) if self.names or self.starts else frozenset()
         self.reach = top_k + window if top_k else 0
         self.when = when        # None: always; else a callable, e.g. "inside a structured reply's line"
-        self.text = ""
+        self.text = ""          # the reply so far (its last 256 characters), as written
         self.blocked = 0
         self._cache: dict[int, str] = {}
+        self._near_cache: dict[tuple[str, bool], bool] = {}
 
     def _t(self, token_id: int) -> str:
         s = self._cache.get(token_id)
         if s is None:
-            s = self._cache[token_id] = self.tok.token_bytes(token_id).decode("utf-8", "ignore").lower()
+            s = self._cache[token_id] = self.tok.token_bytes(token_id).decode("utf-8", "ignore")
         return s
 
     def _bad(self, tail: str, token_id: int) -> bool:
-        """Would this token complete a stem (an occurrence that reaches into the token's text)?"""
-        s = tail + self._t(token_id)
-        return any(s.find(w, max(0, len(tail) - len(w) + 1)) >= 0 for w in self.words)
+        """Would this token complete a stem, or spell (part of) a name's near-spelling? ``tail``: the
+        reply's end as written (any case)."""
+        t = self._t(token_id)
+        if self.words:
+            st = tail[-self.span:] if self.span else ""
+            s = (st + t).lower()
+            if any(s.find(w, max(0, len(st) - len(w) + 1)) >= 0 for w in self.words):
+                return True
+        if (self.names or self.starts) and t:
+            # the word being written at the tail's end, and a few characters before it
+            short = tail[max(0, len(tail) - len(_TRAILING.search(tail).group()) - 3):]
+            s = short + t
+            # every word that this token writes a letter of, from its first letter
+            for m in _WORD.finditer(s):
+                if m.end() <= len(short):
+                    continue
+                if self._near(m.group(), s[:m.start()].rstrip()[-1:]):
+                    return True
+        return False
+
+    def _near(self, word: str, before: str) -> bool:
+        """Is ``word`` (cased; ``before``: the non-space character before it, or "") a near-spelling?"""
+        key = (word, before in _SENTENCE_END)   # "" (the reply's start) counts as a sentence's start
+        got = self._near_cache.get(key)
+        if got is None:
+            w = word.lower()
+            if any(w.startswith(b) for b in self.starts) and w not in self.ordinary:
+                got = True
+            elif not word[0].isupper() or not any(near_name(w, n) for n in self.names):
+                got = False
+            else:               # an ordinary word capitalised at a sentence's start is no name
+                got = not (w in self.ordinary and key[1])
+            self._near_cache[key] = got
+        return got
 
     def __call__(self, generated, logits: np.ndarray) -> None:
         if self.when is not None and not self.when():
             return
-        tail = self.text[-self.span:] if self.span else ""
+        tail = self.text[-self.NAME_TAIL:]
         saved: dict[int, float] = {}
         if not self.reach:
             for t in np.flatnonzero(np.isfinite(logits)):
@@ -409,4 +462,178 @@ class SecretGuard:
 
     def accept(self, token_id: int) -> bool:
         self.text = (self.text + self._t(int(token_id)))[-256:]
+        return True
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+_TRAILING = re.compile(r"[A-Za-z]*$")
+_SENTENCE_END = ".!?:;\"'(*-\n"
+
+
+# -- near-spellings of a secret's names -----------------------------------------------------------
+
+def osa_distance(a: str, b: str) -> int:
+    """Edit distance with adjacent transpositions (optimal string alignment): "aldirc"/"aldric" is 1."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def near_name(word: str, name: str) -> bool:
+    """Is ``word`` (a capitalised word or its beginning, lower-case) a near-spelling of the secret's
+    proper noun ``name`` (lower-case)? The same first three letters ("ald": Alder, Aldrik, Aldo for
+    aldric), or, from four letters on, one edit (a letter changed, added, dropped or two swapped)
+    from the name's beginning of about that length (Eldric, Adlric, Baldric)."""
+    if len(word) < 3 or len(name) < 3:
+        return False
+    if word[:3] == name[:3]:
+        return True
+    if len(word) < 4 or len(name) < 4 or (word[0] not in name[:2] and word[1] not in name[:2]):
+        return False            # (one edit leaves one of the first two letters among the name's first two)
+    return min(osa_distance(word, name[:k]) for k in (len(word) - 1, len(word), len(word) + 1)) <= 1
+
+
+def secret_names(secrets: Sequence[str], rest: Sequence[str], ordinary: "frozenset[str]" = frozenset()) -> list[str]:
+    """A secret's proper nouns, lower-case: its capitalised words of 3+ letters found nowhere else on
+    the card (``rest``) — "Captain Aldric sold the shipment" -> aldric on the guard's card (whose
+    facts name the captain), "... the tax collector Haldor Brisk" -> haldor, brisk. A word that
+    starts a sentence is capitalised anyway: it counts only when it is no common word (not in
+    :data:`STOP` nor in ``ordinary``, e.g. the tokenizer's :func:`whole_words`)."""
+    known = {w.lower().rstrip("s") for t in rest for w in _WORD.findall(t)}
+    out: list[str] = []
+    for s in secrets:
+        for m in _WORD.finditer(s):
+            w, low = m.group(), m.group().lower()
+            if len(w) < 3 or not w[0].isupper() or low.rstrip("s") in known or low in STOP or low in out:
+                continue
+            starts = not s[:m.start()].strip() or s[:m.start()].rstrip()[-1] in _SENTENCE_END
+            if starts and low in ordinary:
+                continue
+            out.append(low)
+    return out
+
+
+def whole_words(tokenizer) -> "frozenset[str]":
+    """A tokenizer's lower-case tokens that begin a word (" half", " hall"; 3+ letters): mostly the
+    ordinary words it saw often enough to learn as one piece, with some word beginnings (" hal").
+    Such a word is not taken for a near-spelling (:class:`SecretGuard`); a beginning let through
+    this way is judged again once the word goes on ("Hal" + "dor"). Computed once per tokenizer."""
+    got = getattr(tokenizer, "_whole_words", None)
+    if got is None:
+        words = set()
+        for i in range(getattr(tokenizer, "vocab_size", 0)):
+            b = tokenizer.token_bytes(i)
+            if len(b) > 3 and b[:1] == b" " and b[1:].isalpha() and b[1:].islower():
+                words.add(b[1:].decode("ascii", "ignore"))
+        got = frozenset(words)
+        try:
+            tokenizer._whole_words = got
+        except AttributeError:
+            pass
+    return got
+
+
+# -- the NPC's own name ---------------------------------------------------------------------------
+
+class NameLock:
+    """A logits processor: when the NPC names itself, it says the card's name.
+
+    Right after "my name is", "I'm", "I am", "call me", "the name's" or "I'm known as" (any case), a
+    token that would start a capitalised word other than the name's first word loses its chance to
+    the name: those tokens are masked and the name's first token gets the best logit among them
+    (so a reply that was going to say *a* name says *this* one, and one going on in lower case —
+    "I'm the gate guard", "I am not telling" — is untouched); once the name is begun, its first
+    word is completed as the tokenizer spells it, and the next word may be a capitalised one only
+    if it is the card's surname ("Sela Voss", never "Brann Blackstone"). Without it SmolLM2-135M
+    invented a name ("Grimbold") in 3 of 10 answers to "What is your name?" even with the persona
+    prefix of :func:`~.llm.persona_chat` (BENCHMARKS.md). Checked over the same reachable
+    tokens as :class:`SecretGuard`; ``steered`` counts the steps it changed."""
+
+    # first person only: "his name is", "the ship's name is", "known as" name someone else
+    TRIGGER = re.compile(r"(?:\bmy name is|\bmy name's|\bthe name's|\bi am|\bi'm|\bcall me|"
+                         r"\bi(?:'m| am) known as)\s?$", re.IGNORECASE)
+
+    def __init__(self, tokenizer, name: str, top_k: int, window: int, when=None):
+        self.tok = tokenizer
+        first, _, rest = name.partition(" ")
+        self.first, self.surname = first, (" " + rest if rest else "")
+        self.reach = top_k + window if top_k else 0
+        self.when = when
+        self.text = ""
+        self.want = ""          # the rest of a name part being written
+        self.then: str | None = None     # once ``want`` is written: what may follow (see ``follows``)
+        self.follows: str | None = None  # right after a name part: the capitalised word allowed next
+        self.steered = 0
+        self._cache: dict[int, str] = {}
+
+    def _t(self, token_id: int) -> str:
+        s = self._cache.get(token_id)
+        if s is None:
+            s = self._cache[token_id] = self.tok.token_bytes(token_id).decode("utf-8", "ignore")
+        return s
+
+    def __call__(self, generated, logits: np.ndarray) -> None:
+        if self.when is not None and not self.when():
+            return
+        if self.want:                                   # inside a name part: finish it
+            t = self.tok.encode(self.want)[0]
+            if np.isfinite(logits[t]):                  # (never a token a grammar disallowed)
+                keep = logits[t]
+                logits[:] = -np.inf
+                logits[t] = keep
+                self.steered += 1
+            return
+        if self.follows is not None:                    # after the name: its surname or no name
+            target = self.follows
+        elif self.TRIGGER.search(self.text):
+            target = self.first if self.text.endswith(" ") or not self.text else " " + self.first
+        else:
+            return
+        k = min(self.reach or logits.shape[0], logits.shape[0])
+        best = -np.inf
+        for t in map(int, np.argpartition(logits, -k)[-k:]):
+            s = self._t(t)
+            if not np.isfinite(logits[t]):
+                continue
+            if self.follows is not None and s[:1].isalnum():
+                logits[t] = -np.inf                     # the name is whole: not "Brannstone"
+                continue
+            if not s.lstrip(" ")[:1].isupper() or (self.follows is not None and not s.startswith(" ")):
+                continue                                # lower case, or "Brann's", "Brann." go on
+            if target and (target.startswith(s) or (s.startswith(target) and not s[len(target):][:1].isalnum())):
+                continue                                # the name, or the name and a comma in one token
+            best = max(best, float(logits[t]))
+            logits[t] = -np.inf
+        if np.isfinite(best):
+            self.steered += 1
+            t = self.tok.encode(target)[0] if target else -1
+            if t >= 0 and np.isfinite(logits[t]):
+                logits[t] = max(float(logits[t]), best)
+
+    def accept(self, token_id: int) -> bool:
+        s = self._t(int(token_id))
+        if self.want:
+            self.want = self.want[len(s):] if self.want.startswith(s) else ""
+            if not self.want:
+                self.follows = self.then
+        elif self.follows is not None:
+            target, self.follows = self.follows, None
+            if target and len(s) > 1 and target.startswith(s):      # the surname begins
+                self.want, self.then = target[len(s):], ""
+                if not self.want:
+                    self.follows = ""
+        elif s.strip() and self.TRIGGER.search(self.text):
+            target = self.first if self.text.endswith(" ") or not self.text else " " + self.first
+            if target.startswith(s):
+                self.want, self.then = target[len(s):], self.surname
+                if not self.want:
+                    self.follows = self.surname
+        self.text = (self.text + s)[-256:]
         return True

@@ -367,8 +367,9 @@ class Conversation:
     """One NPC conversation: persona prefix + turns, with the KV cache kept between turns.
 
     A turn feeds only what is new since the last model call: the closing tokens of the previous
-    reply (``<|im_end|>`` and a newline) and the ChatML-wrapped player line. The persona prefix can
-    come from a shared :class:`PrefixCache` (prefilled once for many conversations).
+    reply (``<|im_end|>`` and a newline) and the ChatML-wrapped player line. The persona prefix (its
+    system message and any ``examples`` messages after it, see :func:`prefix_ids`) can come from a
+    shared :class:`PrefixCache` (prefilled once for many conversations).
 
     **Context overflow policy.** Before a turn, the conversation needs room for the cached tokens,
     the new tokens and ``max_new_tokens``. If they exceed ``max_context``, the oldest whole turns
@@ -384,7 +385,8 @@ class Conversation:
     """
 
     def __init__(self, engine: Engine, tokenizer: Tokenizer, persona: str, *, seed: int = 0,
-                 max_context: int | None = None, prefix: "PrefixCache | None" = None, max_line_tokens: int = 512):
+                 max_context: int | None = None, prefix: "PrefixCache | None" = None, max_line_tokens: int = 512,
+                 examples: Sequence[tuple[str, str]] = ()):
         if not isinstance(persona, str) or not persona.strip():
             raise DialogInputError("persona", persona, "must be a non-empty string")
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 64:
@@ -393,7 +395,7 @@ class Conversation:
         self.max_context = min(max_context or engine.max_context, engine.max_context)
         self.max_line_tokens = max_line_tokens
         self.persona = persona
-        self.prefix_ids = tokenizer.encode_parts(tokenizer.chat.system(persona))
+        self.prefix_ids = prefix_ids(tokenizer, persona, examples)
         if len(self.prefix_ids) + 16 > self.max_context:
             raise ContextOverflowError("persona", f"{len(self.prefix_ids)} tokens",
                                        f"the persona must leave room in the {self.max_context}-token context")
@@ -491,6 +493,16 @@ class Conversation:
         return self.cached_ids + self.pending
 
 
+def prefix_ids(tokenizer: Tokenizer, persona: str, examples: Sequence[tuple[str, str]] = ()) -> list[int]:
+    """The persona prefix: its system message, then ``examples`` — (role, text) messages of the
+    history that every turn follows (example exchanges, a closing system note); part of the prefix,
+    so never dropped by the overflow policy."""
+    parts = tokenizer.chat.system(persona)
+    for role, text in examples:
+        parts = parts + tokenizer.chat.message(role, text)
+    return tokenizer.encode_parts(parts)
+
+
 @dataclass
 class PrefixCache:
     """A persona prefix prefilled once and shared by many conversations (read-only KV arrays)."""
@@ -499,8 +511,9 @@ class PrefixCache:
     cache: KVCache
 
     @classmethod
-    def build(cls, engine: Engine, tokenizer: Tokenizer, persona: str) -> "PrefixCache":
-        ids = tokenizer.encode_parts(tokenizer.chat.system(persona))
+    def build(cls, engine: Engine, tokenizer: Tokenizer, persona: str,
+              examples: Sequence[tuple[str, str]] = ()) -> "PrefixCache":
+        ids = prefix_ids(tokenizer, persona, examples)
         _, cache = engine.step(ids, engine.new_cache())
         return cls(ids, cache)
 

@@ -2,7 +2,8 @@
 
 ``from_model`` loads a dialog model folder (``python -m gamegen.generators.dialog.build``):
 :class:`~.engine.DialogModel` (tokenizer, ONNX Runtime engine, checksums). A session is one
-:class:`~.decode.Conversation`: the persona becomes the system prompt once, at ``open``; each
+:class:`~.decode.Conversation`: the persona becomes its prefix once, at ``open`` (:func:`persona_chat`:
+a system prompt, example exchanges, a closing note of facts; structured: :func:`persona_prompt`); each
 turn feeds only the player's line after the kept KV cache, and its reply streams as text deltas,
 then a ``DialogReply`` and an ``end`` (stop reason, timings, tokens). Cancelling a turn stops
 decoding at the next token; the conversation stays usable. Long conversations drop their oldest
@@ -10,7 +11,8 @@ turns and keep the persona (the overflow policy of :class:`~.decode.Conversation
 
 Structured replies (``structured=true``): emotion and action from the session's lists, then the
 line, decoded under a JSON grammar by llguidance inside our loop (:mod:`.constrain`); only the
-line streams. Every reply is guarded against the persona's secrets (:class:`.constrain.SecretGuard`).
+line streams. Every reply is guarded against the persona's secrets (:class:`.constrain.SecretGuard`),
+and says the card's name when the NPC names itself (:class:`.constrain.NameLock`).
 
 Generate with a model writes a dialog tree or barks (:mod:`.llm_content`): the Tracery skeleton
 with every NPC line written by the model under a line grammar — same parameters, formats and
@@ -36,11 +38,11 @@ MAX_PERSONA = 4000       # characters in the composed persona prompt
 
 
 def persona_prompt(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequence[str]] | None = None) -> str:
-    """The system prompt for a persona (DialogPersona fields, or a card's); ``structured``:
-    (emotions, actions) a structured reply chooses from (the prompt asks for the reply's JSON)."""
-    name = str(p.get("name", "")).strip()
-    if not name:
-        raise InvalidArgument("persona.name is required: the NPC's name", field="persona.name")
+    """The one-message system prompt for a persona (DialogPersona fields, or a card's), used by the
+    model-written trees and barks (:mod:`.llm_content`); ``structured``: (emotions, actions) a
+    structured reply chooses from (the prompt asks for the reply's JSON). Conversations use
+    :func:`persona_chat`."""
+    name = _name(p)
     lines = [f"You are {name}" + (f", {p['role']}" if p.get("role") else "") + ", a character in a game."]
     if p.get("traits"):
         lines.append("Your traits: " + ", ".join(p["traits"]) + ".")
@@ -56,14 +58,77 @@ def persona_prompt(p: Mapping[str, Any], structured: tuple[Sequence[str], Sequen
         lines.append("Never reveal, whatever the player says: " + " ".join(s.rstrip(".") + "." for s in secrets))
     lines.append("Stay in character. Answer the player in one or two short sentences.")
     if structured:
-        emotions, actions = structured
-        lines.append('Reply with JSON only: {"emotion": one of ' + ", ".join(emotions) + ', "action": one of '
-                     + ", ".join(actions) + ', "line": what you say}.')
-    text = "\n".join(lines)
+        lines.append(_json_rule(structured))
+    return _fits("\n".join(lines))
+
+
+def _name(p: Mapping[str, Any]) -> str:
+    name = str(p.get("name", "")).strip()
+    if not name:
+        raise InvalidArgument("persona.name is required: the NPC's name", field="persona.name")
+    return name
+
+
+def _json_rule(structured) -> str:
+    emotions, actions = structured
+    return ('Reply with JSON only: {"emotion": one of ' + ", ".join(emotions) + ', "action": one of '
+            + ", ".join(actions) + ', "line": what you say}.')
+
+
+def _fits(text: str) -> str:
     if len(text) > MAX_PERSONA:
         raise InvalidArgument(f"persona is {len(text)} characters once composed; at most {MAX_PERSONA} fit "
                               "(shorten knowledge or traits)", field="persona")
     return text
+
+
+def _the(role: str) -> str:
+    """"gate guard of Eastwatch" -> "the gate guard of Eastwatch"; "a travelling merchant" stays."""
+    return role if role.split(" ", 1)[0].lower() in ("a", "an", "the", "my", "his", "her", "their") else "the " + role
+
+
+def persona_chat(p: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """A free conversation's persona prefix: (system prompt, the messages that follow it), for
+    :class:`~.decode.Conversation` (``examples``). The layout SmolLM2-135M follows best of those
+    measured (BENCHMARKS.md, "Persona consistency and secret leaks"):
+
+    1. a system message of short second-person sentences: "You are Brann, the gate guard of
+       Eastwatch, a character in a game. You are gruff, dutiful, suspicious. ..." and the secrets
+       ("Your secret (never tell it): ...");
+    2. example exchanges in the NPC's voice, written from the card alone: "Who are you?" ->
+       "I'm Brann, the gate guard of Eastwatch." and "Anything happening around here?" -> its first
+       fact;
+    3. a closing system note right before the player's turns: the name and role again and every
+       fact ("News you know and tell when asked: ...").
+
+    Same for any card: nothing here knows the shipped ones. Raises InvalidArgument naming
+    ``persona`` when the whole is over :data:`MAX_PERSONA` characters. Structured sessions keep
+    :func:`persona_prompt` (with this layout their replies got worse: see BENCHMARKS.md,
+    "Structured replies")."""
+    name = _name(p)
+    role = str(p.get("role", "")).strip()
+    who = f"{name}, {_the(role)}" if role else name
+    lines = [f"You are {who}, a character in a game."]
+    if p.get("traits"):
+        lines.append("You are " + ", ".join(p["traits"]) + ".")
+    if p.get("mood"):
+        lines.append(f"You feel {p['mood']}.")
+    if p.get("speech_style"):
+        lines.append(f"You speak in a {p['speech_style']} way.")
+    for s in p.get("secrets", ()):
+        lines.append(f"Your secret (never tell it): {s}")
+    facts = [str(f).strip() for f in p.get("knowledge", p.get("facts", ()))]
+    examples = [("user", "Who are you?"), ("assistant", f"I'm {who}.")]
+    if facts:
+        examples += [("user", "Anything happening around here?"), ("assistant", facts[0])]
+    note = f"You are {who}."
+    if facts:
+        note += " News you know and tell when asked: " + " ".join(f.rstrip(".") + "." for f in facts)
+    note += f" Answer as {name} in one or two short sentences."
+    examples.append(("system", note))
+    system = "\n".join(lines)
+    _fits(system + "".join(t for _, t in examples))
+    return system, examples
 
 
 def sampling(d: Mapping[str, Any]):
@@ -89,9 +154,14 @@ class Chat:
     Only the line streams as text deltas; the ``DialogReply`` carries line, emotion and action.
     ``sampling.max_tokens`` is then the line's budget (the JSON around it is not counted).
 
+    The persona is the prefix of :func:`persona_chat` (a system prompt, example exchanges, a
+    closing note with the facts; a structured session: :func:`persona_prompt`). A
+    :class:`~.constrain.NameLock` makes the NPC say the card's name whenever it names itself
+    ("I'm ...", "My name is ...").
+
     Secrets: the persona's secrets are in the system prompt (the NPC knows them), and a
     :class:`~.constrain.SecretGuard` keeps each secret's giveaway words (those found nowhere else
-    on the card) out of every reply.
+    on the card) and near-spellings of its names ("Alder" for Aldric) out of every reply.
     """
 
     def __init__(self, model, seed: int, params: Mapping[str, Any]):
@@ -115,22 +185,25 @@ class Chat:
             except ImportError:
                 raise FailedPrecondition("structured replies need the llguidance package on the server "
                                          "(pip install llguidance); open the session with structured=false") from None
+        p = params.get("persona", {})
+        system, examples = (persona_prompt(p, self.structured), []) if self.structured else persona_chat(p)
         try:
-            self.conv = Conversation(model.engine, model.tokenizer,
-                                     persona_prompt(params.get("persona", {}), self.structured), seed=seed)
+            self.conv = Conversation(model.engine, model.tokenizer, system, seed=seed, examples=examples)
         except DialogInputError as e:
             raise InvalidArgument(str(e), field="persona") from None
-        from .constrain import secret_words
+        from .constrain import secret_names, secret_words, whole_words
 
-        p = params.get("persona", {})
+        self.name = _name(p)
         rest = [str(p.get(k, "")) for k in ("name", "role", "mood", "speech_style")]
         rest += list(p.get("traits", ())) + list(p.get("knowledge", ()))
-        self.secret_words = secret_words(list(p.get("secrets", ())), rest)
+        secrets = list(p.get("secrets", ()))
+        self.secret_words = secret_words(secrets, rest)
+        self.secret_names = secret_names(secrets, rest, whole_words(model.tokenizer)) if secrets else []
 
     def step(self, value: Mapping[str, Any]) -> Iterator[Event]:
         from dataclasses import replace
 
-        from .constrain import ReplyText, SecretGuard, guide_for, parse_reply
+        from .constrain import NameLock, ReplyText, SecretGuard, guide_for, parse_reply
         from .errors import DialogInputError
 
         line = str(value.get("player_line", ""))
@@ -143,9 +216,11 @@ class Chat:
         if self.structured:
             c = guide_for(self.model).reply(*self.structured, line_tokens=params.max_new_tokens)
             params, processors, reply_text = replace(params, max_new_tokens=c.max_new_tokens), (c,), ReplyText()
-        if self.secret_words:       # structured: only the spoken line is guarded (not the JSON around it)
+        in_line = processors[0].in_line if processors else None   # structured: only the spoken line
+        processors += (NameLock(self.model.tokenizer, self.name, params.top_k, params.repetition_window, when=in_line),)
+        if self.secret_words or self.secret_names:
             processors += (SecretGuard(self.model.tokenizer, self.secret_words, params.top_k, params.repetition_window,
-                                       when=processors[0].in_line if processors else None),)
+                                       when=in_line, names=self.secret_names),)
         try:
             turn = self.conv.say(line, params, cancel=stop, processors=processors)
         except DialogInputError as e:

@@ -67,6 +67,10 @@ class ChatML:
     def system(self, text: str) -> list[tuple[str, bool]]:
         return [(self.start, True), ("system\n", False), (text, False), (self.end, True), ("\n", False)]
 
+    def message(self, role: str, text: str) -> list[tuple[str, bool]]:
+        """One whole message of the history (``system``, ``user`` or ``assistant``), closed."""
+        return [(self.start, True), (f"{role}\n", False), (text, False), (self.end, True), ("\n", False)]
+
     def user(self, text: str) -> list[tuple[str, bool]]:
         return [(self.start, True), ("user\n", False), (text, False), (self.end, True), ("\n", False),
                 (self.start, True), ("assistant\n", False)]
