@@ -77,10 +77,16 @@ def setup(d: Path, threads: int) -> None:
     print(f"built {d / 'int8'} ({threads} threads); python for `run`: {py}")
 
 
-def run(model_dir: Path, ids: list[int], n_new: int) -> dict:
+def run(model_dir: Path, ids: list[int], n_new: int, threads: int) -> dict:
     """In the genai venv: one warm-up, then one timed greedy generation of ``n_new`` tokens."""
     import numpy as np
     import onnxruntime_genai as og
+
+    cfg_path = model_dir / "genai_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    if cfg["model"]["decoder"]["session_options"].get("intra_op_num_threads") != threads:
+        cfg["model"]["decoder"]["session_options"]["intra_op_num_threads"] = threads
+        cfg_path.write_text(json.dumps(cfg, indent=2))
 
     cfg = og.Config(str(model_dir))
     cfg.clear_providers()
@@ -104,9 +110,10 @@ def run(model_dir: Path, ids: list[int], n_new: int) -> dict:
     return once()
 
 
-def measure(d: Path, ids: list[int], n_new: int) -> tuple[float, float, list[int]]:
+def measure(d: Path, ids: list[int], n_new: int, threads: int) -> tuple[float, float, list[int]]:
     """From the project's venv: :func:`run` in the genai venv; (ttft ms, tok/s, tokens)."""
-    p = subprocess.run([str(d / "venv" / "bin" / "python"), __file__, "run", "--dir", str(d), "--new", str(n_new)],
+    p = subprocess.run([str(d / "venv" / "bin" / "python"), __file__, "run", "--dir", str(d), "--new", str(n_new),
+                        "--threads", str(threads)],
                        input=json.dumps(ids), capture_output=True, text=True, check=True)
     r = json.loads(p.stdout.strip().splitlines()[-1])
     return r["ttft_ms"], r["tok_s"], r["tokens"]
@@ -116,13 +123,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("command", choices=("setup", "run"))
     ap.add_argument("--dir", type=Path, default=Path("/tmp/gamegen-genai"))
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads of its session")
     ap.add_argument("--new", type=int, default=64)
     a = ap.parse_args()
     if a.command == "setup":
         setup(a.dir, a.threads)
     else:
-        print(json.dumps(run(a.dir / "int8", json.loads(sys.stdin.read()), a.new)))
+        print(json.dumps(run(a.dir / "int8", json.loads(sys.stdin.read()), a.new, a.threads)))
     return 0
 
 

@@ -132,7 +132,7 @@ def main() -> int:
             if prompt is long_ids and not a.long:
                 continue
             backends[f"onnxruntime-genai 0.18 (its builder's int8 graph), {label}"] = (
-                lambda p=prompt: genai_measure(a.genai, p, a.new))
+                lambda p=prompt: genai_measure(a.genai, p, a.new, a.threads))
     extra_engines = {}
     if a.acc0:
         import tempfile
@@ -205,7 +205,7 @@ def main() -> int:
         _, fr, first = agreement(refs, own)
         agree["llama.cpp (Q4_1 GGUF)"] = (tf_ll, fr, first)
     if a.genai:
-        own = [genai_measure(a.genai, p, len(r))[2] for p, r in zip(pids, refs)]
+        own = [genai_measure(a.genai, p, len(r), a.threads)[2] for p, r in zip(pids, refs)]
         _, fr, first = agreement(refs, own)
         agree["onnxruntime-genai 0.18, int8 (free-running only)"] = (float("nan"), fr, first)
     print(f"\nGreedy agreement with the ORT fp32 graph, {len(pids)} prompts x up to 48 tokens ({total} positions)\n")
