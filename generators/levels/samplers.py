@@ -15,7 +15,8 @@ may serve several threads (``InferenceSession.run`` is thread-safe).
 Controls (a bias on sampling, not exact counts — exact counts are adjusted after sampling):
 
 ``temperature`` (0.5..1.5, 1 = as trained)
-    LSTMs: logits are divided by it. DCGAN: the latent ``z`` is drawn with this standard
+    LSTMs: logits are divided by it (SMB columns are then drawn by nucleus sampling,
+    :data:`COLUMN_TOP_P`). DCGAN: the latent ``z`` is drawn with this standard
     deviation (lower = closer to the typical, "safer" segments).
 ``enemies`` (0..1, :data:`NEUTRAL` 0.4 = as in the corpus, matching ``controls.py``)
     LSTMs: adds ``log(enemies / 0.4) * n_enemies(token)`` to each logit (SMB column tokens by
@@ -28,6 +29,11 @@ Controls (a bias on sampling, not exact counts — exact counts are adjusted aft
     adds ``log(gaps / 0.4)`` to the logits of pit columns (bottom tile not solid) when the
     previous column is not a pit — it scales how often pits *start*, not how wide they are.
     DCGAN: pit starts counted per candidate like enemies.
+``enemy_density``, ``gap_density`` (SMB column LSTMs; optional float arrays, one value per column)
+    where along the level the exact controls will want enemies / pits (the generator's pacing:
+    0 in the opening, rising towards the end): column ``x`` uses ``enemies * enemy_density[x]``
+    and ``gaps * gap_density[x]`` in the biases above, so the model itself draws about what the
+    controls then only correct.
 
 Lode Runner screens get exactly one spawn ``M``: once one is sampled further ``M`` are masked,
 and if none was sampled one is placed on a random standable empty cell (drawn from ``rng``).
@@ -44,6 +50,10 @@ from .games import GAMES, GameSpec
 
 NEUTRAL = 0.4                 # control value that reproduces the corpus rate (as controls.py)
 CANDIDATES = 8
+#: SMB column LSTMs draw each column among the likeliest tokens covering 97% of the probability
+#: (nucleus sampling, after the control biases): the 3% tail is where columns the corpus never
+#: puts side by side come from (unseen 3×3 windows per 100 columns 12.8 -> 10.0, 4×5 levels).
+COLUMN_TOP_P = 0.97
 DEFAULT_CONTROLS = {"enemies": NEUTRAL, "gaps": NEUTRAL, "temperature": 1.0}
 
 
@@ -74,9 +84,19 @@ def _check(width: int, chunk: int) -> None:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
 
 
-def _draw(logits: np.ndarray, u: float) -> int:
-    """Inverse-CDF draw from unnormalised ``logits`` with the uniform ``u``."""
+def _draw(logits: np.ndarray, u: float, top_p: float = 1.0) -> int:
+    """Inverse-CDF draw from unnormalised ``logits`` with the uniform ``u``; with ``top_p`` < 1
+    only the most likely tokens whose probabilities sum to ``top_p`` (nucleus sampling)."""
     p = np.exp(logits - logits.max())
+    if top_p < 1.0:
+        order = np.argsort(-p, kind="stable")
+        ps = p[order]
+        c = np.cumsum(ps)
+        n = int(np.searchsorted(c, top_p * c[-1], side="left")) + 1
+        keep = order[:n]
+        cdf = np.cumsum(p[keep])
+        i = int(np.searchsorted(cdf, u * cdf[-1], side="right"))
+        return int(keep[min(i, n - 1)])
     cdf = np.cumsum(p)
     i = int(np.searchsorted(cdf, u * cdf[-1], side="right"))
     return min(i, len(cdf) - 1)
@@ -130,6 +150,8 @@ class ColumnLSTMSampler:
         self.is_pit = ~np.isin(self.columns[:, -1], solid)
         #: level kinds the model was conditioned on (``style`` control), empty if none
         self.styles: tuple[str, ...] = tuple(ex.get("styles", ()))
+        #: nucleus sampling: each column is drawn among the likeliest tokens covering this mass
+        self.top_p = float(ex.get("top_p", COLUMN_TOP_P))
 
     def sample(self, rng, width, controls, chunk):
         _check(width, chunk)
@@ -137,8 +159,23 @@ class ColumnLSTMSampler:
 
     def _columns(self, rng, width, controls):
         enemies, gaps, t = _controls(controls)
-        enemy_bias = (log_odds(enemies) * self.n_enemies).astype(np.float32)
-        pit_bias = enemy_bias + np.where(self.is_pit, log_odds(gaps), 0.0).astype(np.float32)
+        dens = []
+        for key in ("enemy_density", "gap_density"):
+            d = (controls or {}).get(key)
+            if d is not None and len(d) != width:
+                raise ValueError(f"{key} must have one value per column ({width}), got {len(d)}")
+            dens.append(np.ones(width, np.float32) if d is None else np.asarray(d, np.float32))
+        scaled = {}
+
+        def biases(e_scale: float, g_scale: float) -> tuple[np.ndarray, np.ndarray]:
+            if (e_scale, g_scale) not in scaled:       # a handful of distinct values per level
+                enemy_bias = (log_odds(enemies * e_scale) * self.n_enemies).astype(np.float32)
+                scaled[e_scale, g_scale] = enemy_bias, enemy_bias + np.where(
+                    self.is_pit, log_odds(gaps * g_scale), 0.0).astype(np.float32)
+            return scaled[e_scale, g_scale]
+
+        e_dens = np.round(dens[0], 2).tolist()
+        g_dens = np.round(dens[1], 2).tolist()
         inv_t = np.float32(1.0 / t)
         u = rng.random(width)                              # all randomness drawn up front
         feeds = {"token": np.array([self.start], dtype=np.int64),
@@ -154,8 +191,9 @@ class ColumnLSTMSampler:
         prev_pit = False
         for x in range(width):
             logits, h, c = run(None, feeds)
+            enemy_bias, pit_bias = biases(e_dens[x], g_dens[x])
             logits = logits[0] * inv_t + (enemy_bias if prev_pit else pit_bias)
-            tok = _draw(logits, u[x])
+            tok = _draw(logits, u[x], self.top_p)
             prev_pit = bool(self.is_pit[tok])
             feeds = {"token": np.array([tok], dtype=np.int64), "h": h, "c": c}
             if style is not None:
