@@ -89,14 +89,12 @@ def _draw(logits: np.ndarray, u: float, top_p: float = 1.0) -> int:
     only the most likely tokens whose probabilities sum to ``top_p`` (nucleus sampling)."""
     p = np.exp(logits - logits.max())
     if top_p < 1.0:
-        order = np.argsort(-p, kind="stable")
-        ps = p[order]
+        ps = np.sort(p)                                # ascending: the tail first
         c = np.cumsum(ps)
-        n = int(np.searchsorted(c, top_p * c[-1], side="left")) + 1
-        keep = order[:n]
-        cdf = np.cumsum(p[keep])
-        i = int(np.searchsorted(cdf, u * cdf[-1], side="right"))
-        return int(keep[min(i, n - 1)])
+        # the largest tail whose mass stays within 1 - top_p is left out
+        k = int(np.searchsorted(c, (1.0 - top_p) * c[-1], side="right"))
+        if k:
+            p[p < ps[min(k, len(ps) - 1)]] = 0        # a zero never gets drawn (its CDF step is flat)
     cdf = np.cumsum(p)
     i = int(np.searchsorted(cdf, u * cdf[-1], side="right"))
     return min(i, len(cdf) - 1)
