@@ -368,12 +368,12 @@ def test_density_follows_pacing_and_sums_to_the_level():
 
 def test_column_sampler_follows_density_and_nucleus(registry):
     """The SMB LSTM draws enemies where the generator's density says (so the exact-count control
-    edits less), and nucleus sampling keeps only the likeliest columns."""
+    edits less), and epsilon sampling never draws a near-impossible column."""
     from gamegen.generators.levels.samplers import _draw
 
-    logits = np.log(np.array([0.6, 0.3, 0.06, 0.04]))
-    assert {_draw(logits, u, 0.85) for u in np.linspace(0, 0.999, 50)} == {0, 1}
-    assert {_draw(logits, u, 1.0) for u in np.linspace(0, 0.999, 50)} == {0, 1, 2, 3}
+    logits = np.log(np.array([0.6, 0.0005, 0.3, 0.0995]))
+    assert {_draw(logits, u, 0.001) for u in np.linspace(0, 0.999, 200)} == {0, 2, 3}
+    assert {_draw(logits, u, 0.0) for u in np.linspace(0, 0.999, 2000)} == {0, 1, 2, 3}
     sampler = registry.resolve("levels/smb").sampler
     dens = np.r_[np.zeros(100), np.full(100, 2.0)].astype(np.float32)
     first = second = 0
