@@ -35,6 +35,9 @@ SMB_MAX_PIT = 3                  #: pits carved by set_gaps are 1..3 columns wid
 #: Widths of the pits (bottom-row runs) in the 33 ground levels of the corpus, 1..SMB_MAX_PIT
 #: (53, 67 and 30 pits; 75 more are wider): set_gaps carves pits of these widths, not one-tile holes.
 SMB_PIT_WIDTHS = {1: 53, 2: 67, 3: 30}
+#: SMB: when fewer editable columns than this would be left after a chunk, that chunk takes their
+#: enemies and pits too (a 4-column tail may have no floor to stand on, and nothing comes after it)
+TAIL = 10
 LR_MAX_ENEMIES = 8               #: Lode Runner enemies at control value 1.0
 LR_GOLD_RANGE = (1, 30)          #: allowed Lode Runner gold counts
 LR_ENEMY_SPAWN_DISTANCE = 4      #: enemies are placed at least this far (Chebyshev) from M
@@ -188,8 +191,9 @@ def set_gaps(chunk: np.ndarray, target_pit_cols: int, rng: np.random.Generator) 
       (:data:`SMB_PIT_WIDTHS`, at most :data:`SMB_MAX_PIT`) and cut to what is still missing;
       a shortfall smaller than the drawn width widens an existing narrow pit when it can.
       Carved columns are ground ``X`` with nothing standing on them (no pipe, stair or enemy
-      above), never the chunk's first or last column, and no pit grows wider than
-      :data:`SMB_MAX_PIT` or touches another.
+      above), never the chunk's first or last column; a new or widened pit has flat ground on
+      both sides (a run-up and a landing), and no pit grows wider than :data:`SMB_MAX_PIT` or
+      touches another.
 
     The achieved count is lower than the target only when no such column is left.
     """
@@ -219,6 +223,11 @@ def set_gaps(chunk: np.ndarray, target_pit_cols: int, rng: np.random.Generator) 
         g[-1, c] = X
         pit[c] = False
 
+    def flat(c: int) -> bool:
+        """Ground at ``c`` with nothing on it: a run-up / landing beside a new pit (the jump over it
+        then never needs more than the pit's width; the repair pass need not fill it again)."""
+        return 0 <= c < w and solid_lut[g[-1, c]] and not solid_lut[g[-2, c]]
+
     def carvable(c: int) -> bool:
         return (1 <= c <= w - 2 and not pit[c] and g[-1, c] == X and not solid_lut[g[-2, c]]
                 and g[-2, c] != ord("E"))
@@ -235,15 +244,15 @@ def set_gaps(chunk: np.ndarray, target_pit_cols: int, rng: np.random.Generator) 
         runs = _pit_runs(pit)
         # new pits: `want` carvable columns in a row, with ground on both sides (not merging)
         starts = [a for a in range(1, w - want)
-                  if all(carvable(c) for c in range(a, a + want)) and not pit[a - 1] and not pit[a + want]]
+                  if all(carvable(c) for c in range(a, a + want)) and flat(a - 1) and flat(a + want)]
         # or widen a pit by `want` columns on one side, staying within SMB_MAX_PIT and apart
         grow = []
         for a, b in runs:
             if b - a + 1 + want > SMB_MAX_PIT:
                 continue
-            if all(carvable(c) for c in range(b + 1, b + 1 + want)) and (b + want + 1 >= w or not pit[b + want + 1]):
+            if all(carvable(c) for c in range(b + 1, b + 1 + want)) and flat(b + want + 1):
                 grow.append(b + 1)
-            if all(carvable(c) for c in range(a - want, a)) and (a - want - 1 < 0 or not pit[a - want - 1]):
+            if all(carvable(c) for c in range(a - want, a)) and flat(a - want - 1):
                 grow.append(a - want)
         drawn_cut = want < draw                        # the last columns still missing: prefer widening
         cands = (grow or starts) if drawn_cut else (starts or grow)
@@ -353,7 +362,10 @@ class SMBChunkControls:
         w = chunk.shape[1]
         if self.pit_rate is None:
             return np.array(chunk, dtype=np.uint8, copy=True)
-        want = self.due(self.pit_rate, self.x + w) - self.pits
+        x_end = self.x + w
+        if self.width is not None and 0 < self.hi - x_end < TAIL:
+            x_end = self.hi                  # as after_repair: the short tail's pits go here
+        want = self.due(self.pit_rate, x_end) - self.pits
         a, b = self._span(w)
         out = np.array(chunk, dtype=np.uint8, copy=True)
         if b > a:
@@ -364,7 +376,10 @@ class SMBChunkControls:
     def after_repair(self, chunk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         w = chunk.shape[1]
         self.pits += smb_pit_count(chunk)
-        want = self.due(self.enemy_rate, self.x + w) - self.enemies
+        x_end = self.x + w
+        if self.width is not None and 0 < self.hi - x_end < TAIL:
+            x_end = self.hi                  # a few editable columns left: this chunk takes their share
+        want = self.due(self.enemy_rate, x_end) - self.enemies
         a, b = self._span(w)
         out = np.array(chunk, dtype=np.uint8, copy=True)
         if b > a:

@@ -150,8 +150,10 @@ class LevelGenerator(Generator):
         changed = 0
         # where the controls will want pits and enemies (opening: none; rising with pacing)
         density = ctl.density(width)
+        # pits: never above the average rate (more wide pits drawn at the end were filled again by
+        # repair, missing the gaps total); set_gaps carves the rest in the corpus's widths
         sample_controls = {**sample_controls, "enemy_density": density,
-                           "gap_density": None if gaps is None else density}
+                           "gap_density": None if gaps is None else np.minimum(density, 1.0)}
         for chunk in self.sampler.sample(rng, width, sample_controls, CHUNK):
             chunk = design.stamp(chunk, done, width)   # the opening and the end set piece
             last = done + chunk.shape[1] >= width
