@@ -32,7 +32,7 @@ SMB_ENEMY_DENSITY = 275 / 2923   #: corpus enemies per column (SMB)
 SMB_PIT_DENSITY = 213 / 2309     #: corpus pit columns per column (SMB ground levels)
 SCALE = 2.5                      #: control value 1.0 = SCALE x corpus density (0.4 = corpus)
 SMB_MAX_PIT = 3                  #: pits carved by set_gaps are 1..3 columns wide
-#: Widths of the pits (bottom-row runs) in the 33 ground levels of the corpus, 1..SMB_MAX_PIT
+#: Widths of the pits (bottom-row runs) in the 25 overworld and underground levels of the corpus (all 37, the athletic ones left out), 1..SMB_MAX_PIT
 #: (53, 67 and 30 pits; 75 more are wider): set_gaps carves pits of these widths, not one-tile holes.
 SMB_PIT_WIDTHS = {1: 53, 2: 67, 3: 30}
 #: SMB: when fewer editable columns than this would be left after a chunk, that chunk takes their
@@ -239,7 +239,6 @@ def set_gaps(chunk: np.ndarray, target_pit_cols: int, rng: np.random.Generator) 
     while pit.sum() < target:
         need = target - int(pit.sum())
         draw = int(widths[int(np.searchsorted(cum, rng.random(), side="right"))])
-        draw = min(draw, SMB_MAX_PIT)
         want = min(draw, need)
         runs = _pit_runs(pit)
         # new pits: `want` carvable columns in a row, with ground on both sides (not merging)
@@ -340,9 +339,9 @@ class SMBChunkControls:
     def density(self, width: int) -> np.ndarray:
         """Per-column multiplier of the average rate that :meth:`due` asks for (float32, ``width``
         long): 0 outside ``[lo, hi)``, ``(1 - p) + 2 p t`` inside (normalised to the level, so
-        the totals match). The generator hands it to the sampler as ``density`` so that the
-        model already places pits and enemies about where the exact counts will want them, and
-        the controls edit less of what it drew."""
+        the totals match). The generator hands it to the sampler (``enemy_density``,
+        ``gap_density``) so that the model already places pits and enemies about where the exact
+        counts will want them, and the controls edit less of what it drew."""
         x = np.arange(width, dtype=np.float64) + 0.5
         if self.width is None:
             return np.ones(width, np.float32)
