@@ -32,8 +32,8 @@ SMB_ENEMY_DENSITY = 275 / 2923   #: corpus enemies per column (SMB)
 SMB_PIT_DENSITY = 213 / 2309     #: corpus pit columns per column (SMB ground levels)
 SCALE = 2.5                      #: control value 1.0 = SCALE x corpus density (0.4 = corpus)
 SMB_MAX_PIT = 3                  #: pits carved by set_gaps are 1..3 columns wide
-#: Widths of the pits (bottom-row runs) in the 25 overworld and underground levels of the corpus (all 37, the athletic ones left out), 1..SMB_MAX_PIT
-#: (53, 67 and 30 pits; 75 more are wider): set_gaps carves pits of these widths, not one-tile holes.
+#: Widths of the pits (bottom-row runs) in the corpus's 25 overworld and underground levels, 1..
+#: SMB_MAX_PIT (53, 67 and 30 pits; 75 more are wider): set_gaps carves pits of these widths.
 SMB_PIT_WIDTHS = {1: 53, 2: 67, 3: 30}
 #: SMB: when fewer editable columns than this would be left after a chunk, that chunk takes their
 #: enemies and pits too (a 4-column tail may have no floor to stand on, and nothing comes after it)
