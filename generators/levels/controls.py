@@ -223,14 +223,18 @@ def set_gaps(chunk: np.ndarray, target_pit_cols: int, rng: np.random.Generator) 
         g[-1, c] = X
         pit[c] = False
 
+    empty_on_ground = ~solid_lut[g[-2]] & (g[-2] != ord("E"))
+    ground = (g[-1] == X).tolist()
+    standable = (solid_lut[g[-1]] & ~solid_lut[g[-2]]).tolist()   # bottom row only changes to pits
+    clear = empty_on_ground.tolist()
+
     def flat(c: int) -> bool:
         """Ground at ``c`` with nothing on it: a run-up / landing beside a new pit (the jump over it
         then never needs more than the pit's width; the repair pass need not fill it again)."""
-        return 0 <= c < w and solid_lut[g[-1, c]] and not solid_lut[g[-2, c]]
+        return 0 <= c < w and standable[c] and not pit[c]
 
     def carvable(c: int) -> bool:
-        return (1 <= c <= w - 2 and not pit[c] and g[-1, c] == X and not solid_lut[g[-2, c]]
-                and g[-2, c] != ord("E"))
+        return 1 <= c <= w - 2 and not pit[c] and ground[c] and clear[c]
 
     widths = np.array(sorted(SMB_PIT_WIDTHS), dtype=np.int64)
     weights = np.array([SMB_PIT_WIDTHS[k] for k in widths], dtype=np.float64)
