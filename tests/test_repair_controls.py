@@ -331,6 +331,62 @@ def test_set_gaps_exact_and_jumpable():
     assert got == 4 and C.smb_pit_count(out) == 4
 
 
+def test_set_gaps_carves_pits_of_the_corpus_widths_not_one_tile_holes():
+    """Issue 14: carving one column at a time gave 97 of 136 pits one tile wide (the corpus: 53 of
+    150 pits up to 3 wide); whole pits drawn from the corpus's widths keep them designed."""
+    rng = np.random.default_rng(3)
+    widths = []
+    for _ in range(20):
+        flat = np.full((14, 60), ord("-"), np.uint8)
+        flat[-1] = ord("X")
+        out, got = C.set_gaps(flat, 12, rng)
+        assert got == 12 == C.smb_pit_count(out)
+        runs = [len(r) for r in "".join("p" if t != ord("X") else "g" for t in out[-1]).split("g") if r]
+        assert max(runs) <= C.SMB_MAX_PIT
+        widths += runs
+    share_1 = widths.count(1) / len(widths)
+    corpus_1 = C.SMB_PIT_WIDTHS[1] / sum(C.SMB_PIT_WIDTHS.values())
+    assert share_1 < corpus_1 + 0.15, (share_1, widths)
+    assert widths.count(2) > widths.count(1)
+    # surplus fills whole narrow pits first: two one-tile holes and a 3-wide pit, 3 wanted
+    g = np.full((14, 20), ord("-"), np.uint8)
+    g[-1] = ord("X")
+    g[-1, [3, 8]] = ord("-")
+    g[-1, 12:15] = ord("-")
+    out, got = C.set_gaps(g, 3, rng)
+    assert got == 3 and (out[-1, 12:15] == ord("-")).all() and out[-1, 3] == out[-1, 8] == ord("X")
+
+
+def test_density_follows_pacing_and_sums_to_the_level():
+    ctl = C.SMBChunkControls(0.4, 0.4, width=200, pacing=0.6, lo=6, hi=179)
+    d = ctl.density(200)
+    assert d.shape == (200,) and (d[:6] == 0).all() and (d[179:] == 0).all()
+    assert d[10] < d[100] < d[170]
+    assert d.sum() == pytest.approx(200, rel=0.01)          # the level's totals, as due() asks
+    assert (C.SMBChunkControls(0.4, 0.4).density(50) == 1).all()
+
+
+def test_column_sampler_follows_density_and_nucleus(registry):
+    """The SMB LSTM draws enemies where the generator's density says (so the exact-count control
+    edits less), and epsilon sampling never draws a near-impossible column."""
+    from gamegen.generators.levels.samplers import _draw
+
+    logits = np.log(np.array([0.6, 0.0005, 0.3, 0.0995]))
+    assert {_draw(logits, u, 0.001) for u in np.linspace(0, 0.999, 200)} == {0, 2, 3}
+    assert {_draw(logits, u, 0.0) for u in np.linspace(0, 0.999, 2000)} == {0, 1, 2, 3}
+    sampler = registry.resolve("levels/smb").sampler
+    dens = np.r_[np.zeros(100), np.full(100, 2.0)].astype(np.float32)
+    first = second = 0
+    for seed in range(4):
+        level = np.concatenate(list(sampler.sample(np.random.default_rng(seed), 200,
+                                                   {"enemy_density": dens, "gap_density": dens}, 25)), 1)
+        first += int((level[:, :100] == ord("E")).sum())
+        second += int((level[:, 100:] == ord("E")).sum())
+    assert first * 5 < second, (first, second)
+    with pytest.raises(ValueError, match="enemy_density must have one value per column"):
+        list(sampler.sample(np.random.default_rng(0), 50, {"enemy_density": np.ones(10)}, 25))
+
+
 def test_chunk_controls_exact_over_a_level():
     sampler = RulesSampler(SMB)
     for seed in range(10):

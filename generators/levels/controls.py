@@ -32,6 +32,12 @@ SMB_ENEMY_DENSITY = 275 / 2923   #: corpus enemies per column (SMB)
 SMB_PIT_DENSITY = 213 / 2309     #: corpus pit columns per column (SMB ground levels)
 SCALE = 2.5                      #: control value 1.0 = SCALE x corpus density (0.4 = corpus)
 SMB_MAX_PIT = 3                  #: pits carved by set_gaps are 1..3 columns wide
+#: Widths of the pits (bottom-row runs) in the corpus's 25 overworld and underground levels, 1..
+#: SMB_MAX_PIT (53, 67 and 30 pits; 75 more are wider): set_gaps carves pits of these widths.
+SMB_PIT_WIDTHS = {1: 53, 2: 67, 3: 30}
+#: SMB: when fewer editable columns than this would be left after a chunk, that chunk takes their
+#: enemies and pits too (a 4-column tail may have no floor to stand on, and nothing comes after it)
+TAIL = 10
 LR_MAX_ENEMIES = 8               #: Lode Runner enemies at control value 1.0
 LR_GOLD_RANGE = (1, 30)          #: allowed Lode Runner gold counts
 LR_ENEMY_SPAWN_DISTANCE = 4      #: enemies are placed at least this far (Chebyshev) from M
@@ -176,12 +182,20 @@ def _pit_runs(pit: np.ndarray) -> list[tuple[int, int]]:
 def set_gaps(chunk: np.ndarray, target_pit_cols: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """Return (copy of an SMB ``chunk`` with exactly ``target_pit_cols`` pit columns, achieved).
 
-    A pit column is one whose bottom-row tile is not solid. Surplus pit columns are filled with
-    ground from a random pit's edge (pits shrink). Missing ones are carved one column at a time
-    at random among ground columns ``X`` with nothing standing on them (no pipe, stair or
-    enemy above), never in the chunk's first or last column, never making a pit wider than
-    :data:`SMB_MAX_PIT` columns (so pits get widths 1..3). The achieved count is lower than the
-    target only when no such column is left.
+    A pit column is one whose bottom-row tile is not solid. Pits keep the widths they have in
+    the corpus (not a scatter of one-tile holes, which no designed level has):
+
+    * surplus pit columns first fill whole pits no wider than the surplus (the narrowest first,
+      ties at random), then shrink a random pit from an edge;
+    * missing ones are carved as whole pits, their width drawn from the corpus's pit widths
+      (:data:`SMB_PIT_WIDTHS`, at most :data:`SMB_MAX_PIT`) and cut to what is still missing;
+      a shortfall smaller than the drawn width widens an existing narrow pit when it can.
+      Carved columns are ground ``X`` with nothing standing on them (no pipe, stair or enemy
+      above), never the chunk's first or last column; a new or widened pit has flat ground on
+      both sides (a run-up and a landing), and no pit grows wider than :data:`SMB_MAX_PIT` or
+      touches another.
+
+    The achieved count is lower than the target only when no such column is left.
     """
     g = np.asarray(chunk).astype(np.uint8, copy=True)
     if g.ndim != 2 or g.shape[0] != SMB.height:
@@ -193,29 +207,77 @@ def set_gaps(chunk: np.ndarray, target_pit_cols: int, rng: np.random.Generator) 
     target = max(0, int(target_pit_cols))
     pit = ~solid_lut[g[-1]]
     while pit.sum() > target:
+        surplus = int(pit.sum()) - target
+        runs = _pit_runs(pit)
+        whole = [(b - a + 1, i) for i, (a, b) in enumerate(runs) if b - a + 1 <= surplus]
+        if whole:
+            narrow = min(n for n, _ in whole)
+            pick = [i for n, i in whole if n == narrow]
+            a, b = runs[pick[int(rng.integers(len(pick)))]]
+            g[-1, a:b + 1] = X
+            pit[a:b + 1] = False
+            continue
         edges = [c for c in np.flatnonzero(pit)
                  if c == 0 or c == w - 1 or not pit[c - 1] or not pit[c + 1]]
         c = int(edges[int(rng.integers(len(edges)))])
         g[-1, c] = X
         pit[c] = False
+
+    empty_on_ground = ~solid_lut[g[-2]] & (g[-2] != ord("E"))
+    ground = (g[-1] == X).tolist()
+    standable = (solid_lut[g[-1]] & ~solid_lut[g[-2]]).tolist()   # bottom row only changes to pits
+    clear = empty_on_ground.tolist()
+
+    def flat(c: int) -> bool:
+        """Ground at ``c`` with nothing on it: a run-up / landing beside a new pit (the jump over it
+        then never needs more than the pit's width; the repair pass need not fill it again)."""
+        return 0 <= c < w and standable[c] and not pit[c]
+
+    def carvable(c: int) -> bool:
+        return 1 <= c <= w - 2 and not pit[c] and ground[c] and clear[c]
+
+    widths = np.array(sorted(SMB_PIT_WIDTHS), dtype=np.int64)
+    weights = np.array([SMB_PIT_WIDTHS[k] for k in widths], dtype=np.float64)
+    cum = np.cumsum(weights / weights.sum())
+    cum[-1] = 1.0 + 1e-9                              # ends above any draw
     while pit.sum() < target:
-        cands = []
-        for c in range(1, w - 1):
-            if pit[c] or g[-1, c] != X or solid_lut[g[-2, c]] or g[-2, c] == ord("E"):
+        need = target - int(pit.sum())
+        draw = int(widths[int(np.searchsorted(cum, rng.random(), side="right"))])
+        want = min(draw, need)
+        runs = _pit_runs(pit)
+        # new pits: `want` carvable columns in a row, with ground on both sides (not merging)
+        starts = [a for a in range(1, w - want)
+                  if all(carvable(c) for c in range(a, a + want)) and flat(a - 1) and flat(a + want)]
+        # or widen a pit by `want` columns on one side, staying within SMB_MAX_PIT and apart
+        grow = []
+        for a, b in runs:
+            if b - a + 1 + want > SMB_MAX_PIT:
                 continue
-            lo, hi = c, c
-            while lo - 1 >= 0 and pit[lo - 1]:
-                lo -= 1
-            while hi + 1 < w and pit[hi + 1]:
-                hi += 1
-            if hi - lo + 1 <= SMB_MAX_PIT and lo >= 1 and hi <= w - 2:
-                cands.append(c)
-        if not cands:
-            break
-        c = cands[int(rng.integers(len(cands)))]
-        g[-1, c] = EMPTY
-        pit[c] = True
+            if all(carvable(c) for c in range(b + 1, b + 1 + want)) and flat(b + want + 1):
+                grow.append(b + 1)
+            if all(carvable(c) for c in range(a - want, a)) and flat(a - want - 1):
+                grow.append(a - want)
+        drawn_cut = want < draw                        # the last columns still missing: prefer widening
+        cands = (grow or starts) if drawn_cut else (starts or grow)
+        if not cands:                                  # nothing of that width fits: one column (as before)
+            want = 1
+            cands = [c for c in range(1, w - 1) if carvable(c) and _fits(pit, c)]
+            if not cands:
+                break
+        a = int(cands[int(rng.integers(len(cands)))])
+        g[-1, a:a + want] = EMPTY
+        pit[a:a + want] = True
     return g, int(pit.sum())
+
+
+def _fits(pit: np.ndarray, c: int) -> bool:
+    """Whether making column ``c`` a pit keeps its pit within :data:`SMB_MAX_PIT` columns."""
+    lo = hi = c
+    while lo - 1 >= 0 and pit[lo - 1]:
+        lo -= 1
+    while hi + 1 < len(pit) and pit[hi + 1]:
+        hi += 1
+    return hi - lo + 1 <= SMB_MAX_PIT and lo >= 1 and hi <= len(pit) - 2
 
 
 def set_gold(grid: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
@@ -278,6 +340,21 @@ class SMBChunkControls:
         p = self.pacing
         return _round(rate * self.width * ((1 - p) * t + p * t * t))
 
+    def density(self, width: int) -> np.ndarray:
+        """Per-column multiplier of the average rate that :meth:`due` asks for (float32, ``width``
+        long): 0 outside ``[lo, hi)``, ``(1 - p) + 2 p t`` inside (normalised to the level, so
+        the totals match). The generator hands it to the sampler (``enemy_density``,
+        ``gap_density``) so that the model already places pits and enemies about where the exact
+        counts will want them, and the controls edit less of what it drew."""
+        x = np.arange(width, dtype=np.float64) + 0.5
+        if self.width is None:
+            return np.ones(width, np.float32)
+        span = max(1, self.hi - self.lo)
+        t = np.clip((x - self.lo) / span, 0.0, 1.0)
+        d = ((1 - self.pacing) + 2 * self.pacing * t) * (self.width / span)
+        d[(x < self.lo) | (x >= self.hi)] = 0.0
+        return d.astype(np.float32)
+
     def _span(self, w: int) -> tuple[int, int]:
         """The chunk's columns (local indices a..b) that controls may edit."""
         if self.width is None:
@@ -288,7 +365,10 @@ class SMBChunkControls:
         w = chunk.shape[1]
         if self.pit_rate is None:
             return np.array(chunk, dtype=np.uint8, copy=True)
-        want = self.due(self.pit_rate, self.x + w) - self.pits
+        x_end = self.x + w
+        if self.width is not None and 0 < self.hi - x_end < TAIL:
+            x_end = self.hi                  # as after_repair: the short tail's pits go here
+        want = self.due(self.pit_rate, x_end) - self.pits
         a, b = self._span(w)
         out = np.array(chunk, dtype=np.uint8, copy=True)
         if b > a:
@@ -299,7 +379,10 @@ class SMBChunkControls:
     def after_repair(self, chunk: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         w = chunk.shape[1]
         self.pits += smb_pit_count(chunk)
-        want = self.due(self.enemy_rate, self.x + w) - self.enemies
+        x_end = self.x + w
+        if self.width is not None and 0 < self.hi - x_end < TAIL:
+            x_end = self.hi                  # a few editable columns left: this chunk takes their share
+        want = self.due(self.enemy_rate, x_end) - self.enemies
         a, b = self._span(w)
         out = np.array(chunk, dtype=np.uint8, copy=True)
         if b > a:

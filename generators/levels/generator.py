@@ -24,7 +24,7 @@ from .encoders import encode
 from .games import GAMES, GameSpec, to_rows
 
 # Bump when sampling/repair/encoding changes the bytes produced for the same model + seed.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 # The grid encoders' formats, plus "glb": the level's solid tiles extruded into a mesh (mesh.py).
 FORMATS = GRID_FORMATS + ("glb",)
@@ -148,6 +148,12 @@ class LevelGenerator(Generator):
         pieces: list[np.ndarray] = []
         done = 0
         changed = 0
+        # where the controls will want pits and enemies (opening: none; rising with pacing)
+        density = ctl.density(width)
+        # pits: never above the average rate (more wide pits drawn at the end were filled again by
+        # repair, missing the gaps total); set_gaps carves the rest in the corpus's widths
+        sample_controls = {**sample_controls, "enemy_density": density,
+                           "gap_density": None if gaps is None else np.minimum(density, 1.0)}
         for chunk in self.sampler.sample(rng, width, sample_controls, CHUNK):
             chunk = design.stamp(chunk, done, width)   # the opening and the end set piece
             last = done + chunk.shape[1] >= width
