@@ -263,7 +263,8 @@ class DialogLLM(Generator):
     def from_model(cls, model_dir: Path, manifest: dict, session_factory: Callable) -> "DialogLLM":
         from .engine import DialogModel
 
-        model = DialogModel.load(model_dir, threads=1)
+        options = getattr(session_factory, "options", None)   # the server's --ort-threads and memory settings
+        model = DialogModel.load(model_dir, threads=1, session_options=options() if options else None)
         info = GeneratorInfo(
             kind="dialog", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", "llm"), description=manifest.get("description", ""),
