@@ -18,10 +18,10 @@ form onnxruntime-genai's model builder emits:
 
 Inputs: ``input_ids`` [batch, seq] int64, ``seqlens_k`` [batch] int32 (total length - 1 per row),
 ``total_sequence_length`` [] int32, then the past per layer [batch, kv_heads, capacity, head_dim].
-Outputs: ``logits`` [batch, 1, vocab] of the last position, then the presents. Rows of a batch may
-have different lengths (``seqlens_k``); the new tokens of every row sit at the same positions
-``[total - seq, total)`` of its own length, so a batch of decode steps (seq 1) over conversations
-of different lengths is one call.
+Outputs: ``logits`` [batch, 1, vocab] of the last position, then the presents. Several new tokens
+after a past take batch 1 (GroupQueryAttention's rule); a batch of single-token steps may give
+each row its own length in ``seqlens_k`` (what batching concurrent conversations would use; the
+engine does not batch them yet).
 """
 
 from __future__ import annotations
