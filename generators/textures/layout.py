@@ -295,18 +295,14 @@ def _voronoi(rng, cv, cells, warp_size=40.0, warp_px=7.0):
     y, x = cv.grid()
     y, x = y + wy, x + wx
     ys, xs = y[::f, ::f], x[::f, ::f]
-    best = np.full((m, m), np.inf, np.float32)
-    second = np.full((m, m), np.inf, np.float32)
-    i1 = np.zeros((m, m), np.int32)
-    i2 = np.zeros((m, m), np.int32)
-    for i, (py, px) in enumerate(pts):
-        d = _wrapd(ys - py, n) ** 2 + _wrapd(xs - px, n) ** 2       # squared: only the order matters
-        closer = d < best
-        nearer2 = ~closer & (d < second)
-        i2 = np.where(closer, i1, np.where(nearer2, i, i2))
-        second = np.where(closer, best, np.where(nearer2, d, second))
-        i1 = np.where(closer, i, i1)
-        best = np.where(closer, d, best)
+    # squared distances to every point at once, (points, m, m): only the order matters. argmin
+    # takes the first of equal distances, so i1 / i2 are the nearest and second-nearest points with
+    # ties going to the lower index (the order the points were drawn in).
+    d = (_wrapd(ys[None] - pts[:, 0, None, None], n) ** 2
+         + _wrapd(xs[None] - pts[:, 1, None, None], n) ** 2)
+    i1 = d.argmin(axis=0)
+    np.put_along_axis(d, i1[None], np.inf, axis=0)
+    i2 = d.argmin(axis=0)
     cancel.check()
     if f > 1:
         i1 = np.repeat(np.repeat(i1, f, 0), f, 1)
