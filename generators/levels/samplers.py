@@ -162,17 +162,18 @@ class ColumnLSTMSampler:
             if d is not None and len(d) != width:
                 raise ValueError(f"{key} must have one value per column ({width}), got {len(d)}")
             dens.append(np.ones(width, np.float32) if d is None else np.asarray(d, np.float32))
-        scaled = {}
+        # the control biases per distinct (enemy, pit) density pair (a handful per level), as
+        # arrays: row k of ``enemy_rows`` / ``pit_rows`` is the logit bias after / not after a pit
+        pairs = np.round(np.stack([dens[0], dens[1]]), 2).astype(np.float64)
+        uniq, which = np.unique(pairs, axis=1, return_inverse=True)
+        which = which.ravel().tolist()
 
-        def biases(e_scale: float, g_scale: float) -> tuple[np.ndarray, np.ndarray]:
-            if (e_scale, g_scale) not in scaled:       # a handful of distinct values per level
-                enemy_bias = (log_odds(enemies * e_scale) * self.n_enemies).astype(np.float32)
-                scaled[e_scale, g_scale] = enemy_bias, enemy_bias + np.where(
-                    self.is_pit, log_odds(gaps * g_scale), 0.0).astype(np.float32)
-            return scaled[e_scale, g_scale]
+        def lo(values: np.ndarray) -> np.ndarray:      # log_odds, elementwise, as float32
+            return np.log(np.maximum(values, 1e-3) / NEUTRAL).astype(np.float32)
 
-        e_dens = np.round(dens[0], 2).tolist()
-        g_dens = np.round(dens[1], 2).tolist()
+        enemy_rows = lo(enemies * uniq[0])[:, None] * self.n_enemies[None, :]
+        pit_rows = enemy_rows + np.where(self.is_pit[None, :], lo(gaps * uniq[1])[:, None],
+                                         np.float32(0.0))
         inv_t = np.float32(1.0 / t)
         u = rng.random(width)                              # all randomness drawn up front
         feeds = {"token": np.array([self.start], dtype=np.int64),
@@ -188,8 +189,7 @@ class ColumnLSTMSampler:
         prev_pit = False
         for x in range(width):
             logits, h, c = run(None, feeds)
-            enemy_bias, pit_bias = biases(e_dens[x], g_dens[x])
-            logits = logits[0] * inv_t + (enemy_bias if prev_pit else pit_bias)
+            logits = logits[0] * inv_t + (enemy_rows if prev_pit else pit_rows)[which[x]]
             tok = _draw(logits, u[x], self.eps)
             prev_pit = bool(self.is_pit[tok])
             feeds = {"token": np.array([tok], dtype=np.int64), "h": h, "c": c}
