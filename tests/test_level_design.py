@@ -3,6 +3,8 @@ the corpus's range, the learned structural validator — served over gRPC where 
 
 from __future__ import annotations
 
+import json
+
 import grpc
 import numpy as np
 import pytest
@@ -173,9 +175,13 @@ def test_tiny_masked_lode_runner_model_trains_exports_and_serves(tmp_path):
     from gamegen.generators.levels.train import train
     from gamegen.server.registry import load_registry
 
-    ckpt = train("loderunner", "masked", tmp_path / "lr.pt", seed=1, tiny=True, log=lambda *_: None)
+    ckpt = train("loderunner", "masked", tmp_path / "lr.pt", seed=1, tiny=True, log=lambda *_: None,
+                 decoder={"steps": 7, "greedy": 0.2})
     models = tmp_path / "models"
-    export_checkpoint(ckpt, models, version="0.0.3")              # in-process: the CLI path is in test_levels
+    folder = export_checkpoint(ckpt, models, version="0.0.3")     # in-process: the CLI path is in test_levels
+    extra = json.loads((folder / "manifest.json").read_text())["extra"]
+    assert (extra["steps"], extra["greedy"]) == (7, 0.2)          # the decoder knobs travel to the sampler
+    assert 0 < extra["nll"]["train_nll"] < 2.5 and 0 < extra["nll"]["heldout_nll"] < 2.5   # below uniform (ln 8)
     reg = load_registry(models, device="cpu", builtins=False)
     assert reg.resolve("levels/loderunner-masked").info.family == "masked"
     server = ServerThread(reg)
@@ -206,3 +212,24 @@ def test_physics_agent_finishes_what_is_passable_and_not_what_is_not():
     gap[-1, 12:15] = ord("-")                                       # 3 wide, with a goomba after it
     gap[12, 18] = ord("E")
     assert agent.play(gap, enemies=True).finished and playability.check("smb", gap).playable
+
+
+def test_masked_nll_scores_only_the_masked_tiles_on_fixed_masks():
+    from gamegen.generators.levels.train import masked_nll
+
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 8, (3, 22, 32))
+    seen = []
+
+    def oracle(tokens):                     # knows every tile: near-zero NLL
+        seen.append(tokens.copy())
+        return np.where(np.arange(8)[None, :, None, None] == idx[:, None], 20.0, 0.0)
+
+    assert masked_nll(oracle, idx, 8) < 1e-6
+    assert masked_nll(lambda t: np.zeros((3, 8, 22, 32)), idx, 8) == pytest.approx(np.log(8))
+    first = [t for t in seen]
+    seen.clear()
+    masked_nll(oracle, idx, 8)
+    assert all((a == b).all() for a, b in zip(first, seen))          # the same masks on every call
+    fractions = [(t == 8).mean() for t in first]
+    assert 0.05 < min(fractions) and max(fractions) < 0.95
