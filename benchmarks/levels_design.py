@@ -411,6 +411,22 @@ def smb_sheets(reg, refs, train, held, samples):
     print("\nwrote benchmarks/results/levels_smb_sheet.png, levels_smb_styles.png")
 
 
+def masked_nll_lines(reg, refs, held) -> None:
+    """Masked-token models: NLL per masked tile of the 15 held-out screens on the training script's
+    fixed masks (``train.masked_nll``), through the served ONNX session."""
+    from gamegen.generators.levels.train import masked_nll, tile_indices
+
+    game = GAMES["loderunner"]
+    idx = np.stack([tile_indices(lv.grid, game) for lv in held]).astype(np.int64)
+    for ref in refs:
+        gen = reg.resolve(ref)
+        if gen.info.family != "masked":
+            continue
+        sess = gen.sampler.session
+        nll = masked_nll(lambda t: sess.run(None, {"tokens": t})[0], idx, len(game.symbols))
+        print(f"\n{ref} ({gen.info.version}): held-out NLL per masked tile {nll:.4f}", flush=True)
+
+
 def loderunner(reg, a):
     game = GAMES["loderunner"]
     train, held = corpus.load_split("loderunner")
@@ -419,8 +435,8 @@ def loderunner(reg, a):
     order = np.random.default_rng(0).permutation(len(train))
     tr = [train[i].grid for i in order[30:]]
     ho = [lv.grid for lv in held] + [train[i].grid for i in order[:30]]
-    refs = [r for r in (a.models or []) if "loderunner" in r] or ["levels/loderunner", "levels/loderunner-masked",
-                                                                 "levels/loderunner-rules"]
+    refs = [r for r in (a.models or []) if "loderunner" in r] or [
+        "levels/loderunner", "levels/loderunner-masked", "levels/loderunner-masked@1.0.0", "levels/loderunner-rules"]
     n = len(ho)
     if a.sheets_only:
         cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], generate(reg.resolve(ref), game, range(6)))
@@ -448,7 +464,8 @@ def loderunner(reg, a):
             allg += gs
             accs.append(c2st(game, tr, gs, seed=rep))
         samples[ref] = allg
-        row(ref, accs, allg)
+        row(f"{ref} ({gen.info.version})", accs, allg)
+    masked_nll_lines(reg, refs, held)
     if not a.no_sheets:
         cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], samples[ref][:6]) for ref in refs]
         grid_sheet(game, cols, OUT / "levels_lr_sheet.png", 4)

@@ -15,7 +15,7 @@ from gamegen.generators.levels import controls, design, playability, structure
 from gamegen.generators.levels.games import to_grid
 from gamegen.generators.levels.repair import malformed_pipes, tidy_smb_structures
 
-from .conftest import VGLC, ServerThread
+from .conftest import MODELS, VGLC, ServerThread
 
 STYLES = ("overworld", "underground", "athletic")
 
@@ -233,3 +233,21 @@ def test_masked_nll_scores_only_the_masked_tiles_on_fixed_masks():
     assert all((a == b).all() for a, b in zip(first, seen))          # the same masks on every call
     fractions = [(t == 8).mean() for t in first]
     assert 0.05 < min(fractions) and max(fractions) < 0.95
+
+
+def test_shipped_masked_lode_runner_2_is_deterministic_playable_with_digging_and_beside_1_0_0(client):
+    """2.0.0 (wider, annealed, its own decoder knobs in the manifest) is the default of the name;
+    1.0.0 stays served as ``@1.0.0`` and draws other screens from the same seed."""
+    man = json.loads((MODELS / "loderunner-masked" / "2.0.0" / "manifest.json").read_text())
+    assert man["extra"]["nll"]["heldout_nll"] < 0.59        # 1.0.0 scores 0.594 on the same fixed masks
+    bricks = []
+    for seed in range(3):
+        g, final = grid_of(client, "levels/loderunner-masked", seed, {"digging": True, "gold": 9})
+        assert final.version == "2.0.0"
+        assert playability.check("loderunner", g, dig=True).playable and (g == ord("G")).sum() == 9
+        again, f2 = grid_of(client, "levels/loderunner-masked", seed, {"digging": True, "gold": 9})
+        assert f2.content_hash == final.content_hash and (g == again).all()
+        old, f1 = grid_of(client, "levels/loderunner-masked@1.0.0", seed, {"digging": True, "gold": 9})
+        assert f1.version == "1.0.0" and (old != g).any()
+        bricks.append(int(np.isin(g, np.frombuffer(b"bB", np.uint8)).sum()))
+    assert 80 < np.mean(bricks) < 320, bricks                     # corpus screens: 188 on average
