@@ -182,27 +182,18 @@ def test_tiny_masked_lode_runner_model_trains_exports_and_serves(tmp_path):
     extra = json.loads((folder / "manifest.json").read_text())["extra"]
     assert (extra["steps"], extra["greedy"]) == (7, 0.2)          # the decoder knobs travel to the sampler
     assert 0 < extra["nll"]["train_nll"] < 2.5 and 0 < extra["nll"]["heldout_nll"] < 2.5   # below uniform (ln 8)
-    # raster masks in training, and decoding one tile at a time in row-major order
-    ckpt2 = train("loderunner", "masked", tmp_path / "lr2.pt", seed=1, tiny=True, log=lambda *_: None,
-                  decoder={"order": "raster"}, raster=0.5)
-    export_checkpoint(ckpt2, models, version="0.0.4")
     reg = load_registry(models, device="cpu", builtins=False)
-    assert reg.resolve("levels/loderunner-masked@0.0.3").info.family == "masked"
+    assert reg.resolve("levels/loderunner-masked").info.family == "masked"
     server = ServerThread(reg)
     try:
         with Client(server.target) as c:
-            a, fa = grid_of(c, "levels/loderunner-masked@0.0.3", 5, {"gold": 7})
-            b, fb = grid_of(c, "levels/loderunner-masked@0.0.3", 5, {"gold": 7})
-            r1, f1 = grid_of(c, "levels/loderunner-masked@0.0.4", 5, {"gold": 7, "digging": True})
-            r2, f2 = grid_of(c, "levels/loderunner-masked@0.0.4", 5, {"gold": 7, "digging": True})
+            a, fa = grid_of(c, "levels/loderunner-masked", 5, {"gold": 7})
+            b, fb = grid_of(c, "levels/loderunner-masked", 5, {"gold": 7})
     finally:
         server.stop()
-    for g in (a, r1):
-        assert g.shape == (22, 32) and (g == ord("G")).sum() == 7 and (g == ord("M")).sum() == 1
     assert fa.content_hash == fb.content_hash and (a == b).all()
-    assert f1.content_hash == f2.content_hash and (r1 == r2).all() and f1.version == "0.0.4"
+    assert a.shape == (22, 32) and (a == ord("G")).sum() == 7 and (a == ord("M")).sum() == 1
     assert playability.check("loderunner", a).playable
-    assert playability.check("loderunner", r1, dig=True).playable
 
 
 def test_physics_agent_finishes_what_is_passable_and_not_what_is_not():

@@ -368,39 +368,12 @@ class MaskedSampler(_ScreenSampler):
         self.greedy = float(ex.get("greedy", 0.0))
         self.temperature = float(ex.get("temperature", 1.0))     # the model's own scale of the request's
         self.epsilon = float(ex.get("epsilon", 0.0))             # tiles under this probability are never drawn
-        self.order = str(ex.get("order", "random"))
-        if self.order not in ("random", "raster"):
-            raise ValueError(f"manifest extra.order must be random or raster, got {self.order!r}")
-
-    def _probs(self, lg: np.ndarray) -> np.ndarray:
-        """Unnormalised tile probabilities from (n, C) scaled logits, epsilon applied."""
-        lg = lg - lg.max(axis=1, keepdims=True)
-        p = np.exp(lg)
-        if self.epsilon > 0:                                                    # epsilon sampling, as SMB's
-            p = np.where(p >= self.epsilon * p.sum(axis=1, keepdims=True), p, 0)
-        return p
-
-    def _raster(self, rng, bias, t) -> np.ndarray:
-        """One tile at a time in row-major order (as the tile LSTM), each drawn with the whole
-        screen decided so far in view: ``h*w`` ONNX calls."""
-        h, w, C = self.h, self.w, len(self.symbols)
-        u = rng.random(h * w)
-        tok = np.full((1, h, w), self.mask, dtype=np.int64)
-        for pos in range(h * w):
-            y, x = divmod(pos, w)
-            (logits,) = self.session.run(None, {"tokens": tok})
-            p = self._probs(logits[0, :, y, x][None] / (t * self.temperature) + bias)[0]
-            cdf = np.cumsum(p)
-            tok[0, y, x] = min(int((cdf < u[pos] * cdf[-1]).sum()), C - 1)
-        return tok
 
     def _screen(self, rng, controls):
         enemies, _, t = _controls(controls)
         C = len(self.symbols)
         bias = np.zeros(C, np.float32)
         bias[self.enemy] = log_odds(enemies)
-        if self.order == "raster":
-            return _one_spawn(self.symbols[self._raster(rng, bias, t)[0]], self.game, rng)
         h, w, K = self.h, self.w, self.steps
         u = rng.random((K, h * w))
         g = rng.random((K, h * w))

@@ -197,7 +197,7 @@ def masked_nll(logits_fn, idx: np.ndarray, mask_token: int, seed: int = 1234) ->
 
 
 def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, held_grids=(), channels=None,
-                 decoder=None, raster=0.0):
+                 decoder=None):
     """Masked-token CNN (Lode Runner): each step masks a random fraction (cosine schedule, as
     MaskGIT) of every screen and learns the masked tiles (cross-entropy on masked cells only).
 
@@ -243,12 +243,7 @@ def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, he
         for b in range(0, len(order), bs):
             x = data[torch.from_numpy(order[b:b + bs])]
             r = np.cos(np.pi / 2 * rng.random(len(x)))            # masked fraction per screen
-            mk = rng.random(x.shape) < r[:, None, None]
-            if raster:                                            # a share of raster masks: every cell
-                cut = rng.integers(0, x.shape[1] * x.shape[2], len(x))        # from a row-major position on
-                ras = np.arange(x.shape[1] * x.shape[2]).reshape(1, x.shape[1], x.shape[2]) >= cut[:, None, None]
-                mk = np.where((rng.random(len(x)) < raster)[:, None, None], ras, mk)
-            m = torch.from_numpy(mk)
+            m = torch.from_numpy(rng.random(x.shape) < r[:, None, None])
             logits = model(torch.where(m, torch.full_like(x, C), x))
             loss = F.cross_entropy(logits.permute(0, 2, 3, 1)[m], x[m])
             opt.zero_grad()
@@ -266,8 +261,6 @@ def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, he
             break
     model.eval()
     config = {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
-    if raster:
-        config["raster"] = raster
     if held is not None:
         config["nll"] = check()
         model.eval()
@@ -281,8 +274,7 @@ def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, he
 
 def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed: int = 0, tiny: bool = False,
           threads: int = 1, command: str | None = None, log=print, style: bool = False,
-          max_seconds: float | None = None, channels: int | None = None, decoder: dict | None = None,
-          raster: float = 0.0) -> Path:
+          max_seconds: float | None = None, channels: int | None = None, decoder: dict | None = None) -> Path:
     if family not in nets.FAMILIES:
         raise SystemExit(f"--family must be one of {', '.join(nets.FAMILIES)}, got {family!r}")
     if game_id not in GAMES:
@@ -305,7 +297,7 @@ def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed:
         if game_id != "loderunner":
             raise SystemExit("--family masked is for --game loderunner")
         model, config = train_masked(grids, game, epochs, rng, tiny, log, max_seconds, [lv.grid for lv in held],
-                                     channels, decoder, raster)
+                                     channels, decoder)
     else:
         model, config = train_dcgan(grids, game, epochs, rng, tiny, log)
     seconds = time.perf_counter() - t0
@@ -347,11 +339,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-seconds", type=float, default=None,
                    help="masked: safety stop after the epoch that passes it (the schedule is set by --epochs)")
     p.add_argument("--channels", type=int, default=None, help="masked: CNN width (default 64)")
-    p.add_argument("--raster", type=float, default=0.0,
-                   help="masked: share of training masks that hide every cell from a row-major position on "
-                        "(for --decode-order raster)")
-    p.add_argument("--decode-order", choices=("random", "raster"), default=None,
-                   help="masked: parallel steps in near-random order, or one tile at a time in row-major order")
     p.add_argument("--decode-steps", type=int, default=None,
                    help="masked: parallel decoding steps written to the manifest (sampling only, not the weights)")
     p.add_argument("--decode-greedy", type=float, default=None,
@@ -368,12 +355,11 @@ def main(argv: list[str] | None = None) -> None:
     if a.style and (a.game, a.family) != ("smb", "lstm"):
         raise SystemExit("--style is for --game smb --family lstm")
     decoder = {k: v for k, v in (("steps", a.decode_steps), ("greedy", a.decode_greedy),
-                                 ("temperature", a.decode_temperature), ("epsilon", a.decode_epsilon),
-                                 ("order", a.decode_order)) if v is not None}
+                                 ("temperature", a.decode_temperature), ("epsilon", a.decode_epsilon)) if v is not None}
     if (decoder or a.channels) and a.family != "masked":
         raise SystemExit("--channels and --decode-* are for --family masked")
     train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd, style=a.style,
-          max_seconds=a.max_seconds, channels=a.channels, decoder=decoder or None, raster=a.raster)
+          max_seconds=a.max_seconds, channels=a.channels, decoder=decoder or None)
 
 
 if __name__ == "__main__":
