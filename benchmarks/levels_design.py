@@ -333,6 +333,7 @@ def main() -> None:
     ap.add_argument("--no-sheets", action="store_true")
     ap.add_argument("--sheets-only", action="store_true", help="only the contact sheets (no tables)")
     ap.add_argument("--models", nargs="*", default=None)
+    ap.add_argument("--nll-only", action="store_true", help="Lode Runner: only the held-out likelihoods")
     ap.add_argument("--style-levels", type=int, default=6, help="generated levels per style (style table)")
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -411,6 +412,61 @@ def smb_sheets(reg, refs, train, held, samples):
     print("\nwrote benchmarks/results/levels_smb_sheet.png, levels_smb_styles.png")
 
 
+def _log_softmax(lg: np.ndarray) -> np.ndarray:
+    lg = lg - lg.max(axis=1, keepdims=True)
+    return lg - np.log(np.exp(lg).sum(axis=1, keepdims=True))
+
+
+def row_major_nll(gen, idx: np.ndarray) -> float:
+    """Held-out NLL per tile of screens ``idx`` (n, h, w) in row-major order — an exact likelihood
+    for both families: the tile LSTM's own factorisation, and a masked model asked for each tile
+    with every earlier tile given and every later one masked (one ONNX call per tile, batch n)."""
+    sess = gen.sampler.session
+    n, h, w = idx.shape
+    rows = np.arange(n)
+    total = 0.0
+    if gen.info.family == "masked":
+        tok = np.full_like(idx, gen.sampler.mask)
+        for p in range(h * w):
+            y, x = divmod(p, w)
+            lg = sess.run(None, {"tokens": tok})[0][:, :, y, x]
+            total -= float(_log_softmax(lg)[rows, idx[:, y, x]].sum())
+            tok[:, y, x] = idx[:, y, x]
+        return total / idx.size
+    start, hid = gen.sampler.start, gen.sampler.hidden
+    hh = np.zeros((n, hid), np.float32)
+    cc = hh.copy()
+    for p in range(h * w):
+        y, x = divmod(p, w)
+        left = idx[:, y, x - 1] if x else np.full(n, start)
+        above = idx[:, y - 1, x] if y else np.full(n, start)
+        lg, hh, cc = sess.run(None, {"left": left.astype(np.int64), "above": above.astype(np.int64),
+                                     "pos": np.full(n, p, np.int64), "h": hh, "c": cc})
+        total -= float(_log_softmax(lg)[rows, idx[:, y, x]].sum())
+    return total / idx.size
+
+
+def masked_nll_lines(reg, refs, held) -> None:
+    """Held-out likelihoods (15 held-out screens): masked-token models per masked tile on the
+    training script's fixed masks (``train.masked_nll``), and every learned model per tile in
+    row-major order (:func:`row_major_nll`), through the served ONNX sessions."""
+    from gamegen.generators.levels.train import masked_nll, tile_indices
+
+    game = GAMES["loderunner"]
+    idx = np.stack([tile_indices(lv.grid, game) for lv in held]).astype(np.int64)
+    print("\n| model | held-out NLL per masked tile (fixed masks) | held-out NLL per tile, row-major order |")
+    print("|---|---|---|")
+    for ref in refs:
+        gen = reg.resolve(ref)
+        if gen.info.family not in ("masked", "lstm"):
+            continue
+        m = ""
+        if gen.info.family == "masked":
+            sess = gen.sampler.session
+            m = f"{masked_nll(lambda t: sess.run(None, {'tokens': t})[0], idx, len(game.symbols)):.4f}"
+        print(f"| {ref} ({gen.info.version}) | {m} | {row_major_nll(gen, idx):.4f} |", flush=True)
+
+
 def loderunner(reg, a):
     game = GAMES["loderunner"]
     train, held = corpus.load_split("loderunner")
@@ -419,9 +475,12 @@ def loderunner(reg, a):
     order = np.random.default_rng(0).permutation(len(train))
     tr = [train[i].grid for i in order[30:]]
     ho = [lv.grid for lv in held] + [train[i].grid for i in order[:30]]
-    refs = [r for r in (a.models or []) if "loderunner" in r] or ["levels/loderunner", "levels/loderunner-masked",
-                                                                 "levels/loderunner-rules"]
+    refs = [r for r in (a.models or []) if "loderunner" in r] or [
+        "levels/loderunner", "levels/loderunner-masked", "levels/loderunner-masked@1.0.0", "levels/loderunner-rules"]
     n = len(ho)
+    if a.nll_only:
+        masked_nll_lines(reg, refs, held)
+        return
     if a.sheets_only:
         cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], generate(reg.resolve(ref), game, range(6)))
                                                for ref in refs]
@@ -448,7 +507,8 @@ def loderunner(reg, a):
             allg += gs
             accs.append(c2st(game, tr, gs, seed=rep))
         samples[ref] = allg
-        row(ref, accs, allg)
+        row(f"{ref} ({gen.info.version})", accs, allg)
+    masked_nll_lines(reg, refs, held)
     if not a.no_sheets:
         cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], samples[ref][:6]) for ref in refs]
         grid_sheet(game, cols, OUT / "levels_lr_sheet.png", 4)

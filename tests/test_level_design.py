@@ -3,6 +3,8 @@ the corpus's range, the learned structural validator — served over gRPC where 
 
 from __future__ import annotations
 
+import json
+
 import grpc
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from gamegen.generators.levels import controls, design, playability, structure
 from gamegen.generators.levels.games import to_grid
 from gamegen.generators.levels.repair import malformed_pipes, tidy_smb_structures
 
-from .conftest import VGLC, ServerThread
+from .conftest import MODELS, VGLC, ServerThread
 
 STYLES = ("overworld", "underground", "athletic")
 
@@ -173,9 +175,13 @@ def test_tiny_masked_lode_runner_model_trains_exports_and_serves(tmp_path):
     from gamegen.generators.levels.train import train
     from gamegen.server.registry import load_registry
 
-    ckpt = train("loderunner", "masked", tmp_path / "lr.pt", seed=1, tiny=True, log=lambda *_: None)
+    ckpt = train("loderunner", "masked", tmp_path / "lr.pt", seed=1, tiny=True, log=lambda *_: None,
+                 decoder={"steps": 7, "greedy": 0.2})
     models = tmp_path / "models"
-    export_checkpoint(ckpt, models, version="0.0.3")              # in-process: the CLI path is in test_levels
+    folder = export_checkpoint(ckpt, models, version="0.0.3")     # in-process: the CLI path is in test_levels
+    extra = json.loads((folder / "manifest.json").read_text())["extra"]
+    assert (extra["steps"], extra["greedy"]) == (7, 0.2)          # the decoder knobs travel to the sampler
+    assert 0 < extra["nll"]["train_nll"] < 2.5 and 0 < extra["nll"]["heldout_nll"] < 2.5   # below uniform (ln 8)
     reg = load_registry(models, device="cpu", builtins=False)
     assert reg.resolve("levels/loderunner-masked").info.family == "masked"
     server = ServerThread(reg)
@@ -206,3 +212,42 @@ def test_physics_agent_finishes_what_is_passable_and_not_what_is_not():
     gap[-1, 12:15] = ord("-")                                       # 3 wide, with a goomba after it
     gap[12, 18] = ord("E")
     assert agent.play(gap, enemies=True).finished and playability.check("smb", gap).playable
+
+
+def test_masked_nll_scores_only_the_masked_tiles_on_fixed_masks():
+    from gamegen.generators.levels.train import masked_nll
+
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 8, (3, 22, 32))
+    seen = []
+
+    def oracle(tokens):                     # knows every tile: near-zero NLL
+        seen.append(tokens.copy())
+        return np.where(np.arange(8)[None, :, None, None] == idx[:, None], 20.0, 0.0)
+
+    assert masked_nll(oracle, idx, 8) < 1e-6
+    assert masked_nll(lambda t: np.zeros((3, 8, 22, 32)), idx, 8) == pytest.approx(np.log(8))
+    first = [t for t in seen]
+    seen.clear()
+    masked_nll(oracle, idx, 8)
+    assert all((a == b).all() for a, b in zip(first, seen))          # the same masks on every call
+    fractions = [(t == 8).mean() for t in first]
+    assert 0.05 < min(fractions) and max(fractions) < 0.95
+
+
+def test_shipped_masked_lode_runner_2_is_deterministic_playable_with_digging_and_beside_1_0_0(client):
+    """2.0.0 (wider, annealed, its own decoder knobs in the manifest) is the default of the name;
+    1.0.0 stays served as ``@1.0.0`` and draws other screens from the same seed."""
+    man = json.loads((MODELS / "loderunner-masked" / "2.0.0" / "manifest.json").read_text())
+    assert man["extra"]["nll"]["heldout_nll"] < 0.59        # 1.0.0 scores 0.594 on the same fixed masks
+    bricks = []
+    for seed in range(3):
+        g, final = grid_of(client, "levels/loderunner-masked", seed, {"digging": True, "gold": 9})
+        assert final.version == "2.0.0"
+        assert playability.check("loderunner", g, dig=True).playable and (g == ord("G")).sum() == 9
+        again, f2 = grid_of(client, "levels/loderunner-masked", seed, {"digging": True, "gold": 9})
+        assert f2.content_hash == final.content_hash and (g == again).all()
+        old, f1 = grid_of(client, "levels/loderunner-masked@1.0.0", seed, {"digging": True, "gold": 9})
+        assert f1.version == "1.0.0" and (old != g).any()
+        bricks.append(int(np.isin(g, np.frombuffer(b"bB", np.uint8)).sum()))
+    assert 80 < np.mean(bricks) < 320, bricks                     # corpus screens: 188 on average

@@ -17,7 +17,8 @@ from .nets import (ColumnLSTM, ColumnLSTMStep, DCGANGenerator, MaskedTileCNN, St
                    TileLSTMStep)
 
 
-#: Parallel decoding steps of a masked-token model (manifest ``extra.steps``).
+#: Parallel decoding steps of a masked-token model (manifest ``extra.steps``; a checkpoint's
+#: ``config["decoder"]``, from ``train --decode-steps/--decode-greedy``, overrides both defaults).
 MASKED_STEPS = 24
 #: Weight of the model's confidence in the unmasking order (0 = random order, as an order-agnostic
 #: autoregressive model; MaskGIT's pure confidence order collapses Lode Runner screens to empty rows).
@@ -95,7 +96,8 @@ def export_spec(family: str, game: str, model: nn.Module, config: dict) -> Graph
 
         return GraphSpec(mm, ["tokens"], ["logits"], [{0: "batch"}], make_masked, shapes,
                           {"tiles": config["tiles"], "height": mm.height, "width": mm.width,
-                           "mask_token": mm.tiles, "steps": MASKED_STEPS, "greedy": MASKED_GREEDY})
+                           "mask_token": mm.tiles, "steps": MASKED_STEPS, "greedy": MASKED_GREEDY,
+                           **config.get("decoder", {}), **({"nll": config["nll"]} if "nll" in config else {})})
     if family == "dcgan":
         d_: DCGANGenerator = model
 

@@ -193,18 +193,25 @@ class DCGANDiscriminator(nn.Module):
 
 
 class MaskedTileCNN(nn.Module):
-    def __init__(self, tiles: int, height: int, width: int, ch: int = 48, dilations: tuple = (1, 2, 4, 8, 1, 2, 4, 1)):
+    """Residual 3×3 convolutions with growing dilations (receptive field radius = sum of the
+    dilations: 23 tiles for the 1.0.0 default, 47 for 2.0.0's — the whole 22×32 screen from any
+    cell) plus a learned per-row embedding. ``dropout`` (training only) drops channels of each
+    residual branch; it has no weights, so checkpoints without it load unchanged."""
+
+    def __init__(self, tiles: int, height: int, width: int, ch: int = 48, dilations: tuple = (1, 2, 4, 8, 1, 2, 4, 1),
+                 dropout: float = 0.0):
         super().__init__()
         self.tiles, self.height, self.width = tiles, height, width
         self.embed = nn.Embedding(tiles + 1, ch)
         self.row = nn.Parameter(torch.zeros(1, ch, height, 1))
         self.convs = nn.ModuleList(nn.Conv2d(ch, ch, 3, padding=d, dilation=d) for d in dilations)
+        self.drop = nn.Dropout(dropout)
         self.out = nn.Conv2d(ch, tiles, 1)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:       # (B, h, w) int64 -> (B, tiles, h, w)
         x = self.embed(tokens).permute(0, 3, 1, 2) + self.row
         for conv in self.convs:
-            x = x + conv(F.relu(x))
+            x = x + self.drop(conv(F.relu(x)))
         return self.out(F.relu(x))
 
 

@@ -354,7 +354,9 @@ class MaskedSampler(_ScreenSampler):
     ``greedy`` near 0 the order is nearly random (an order-agnostic autoregressive model); a pure
     confidence order (MaskGIT's) fills the screen with empty rows first. Later cells are drawn
     with everything decided so far in view (above and below, left and right). One ONNX call per
-    step (24 per screen against the tile LSTM's 704)."""
+    step (24 per screen against the tile LSTM's 704). The manifest may also scale the request's
+    ``temperature`` (``extra.temperature``) and drop each cell's tiles under ``extra.epsilon``
+    probability (stray single bricks); 1.0.0 has neither."""
 
     family = "masked"
 
@@ -364,6 +366,8 @@ class MaskedSampler(_ScreenSampler):
         self.mask = int(ex["mask_token"])
         self.steps = int(ex.get("steps", 12))
         self.greedy = float(ex.get("greedy", 0.0))
+        self.temperature = float(ex.get("temperature", 1.0))     # the model's own scale of the request's
+        self.epsilon = float(ex.get("epsilon", 0.0))             # tiles under this probability are never drawn
 
     def _screen(self, rng, controls):
         enemies, _, t = _controls(controls)
@@ -378,9 +382,11 @@ class MaskedSampler(_ScreenSampler):
         masked = np.ones(h * w, dtype=bool)
         for k in range(K):
             (logits,) = self.session.run(None, {"tokens": tok})
-            lg = logits[0].reshape(C, -1).T / t + bias                         # (h*w, C)
+            lg = logits[0].reshape(C, -1).T / (t * self.temperature) + bias    # (h*w, C)
             lg = lg - lg.max(axis=1, keepdims=True)
             p = np.exp(lg)
+            if self.epsilon > 0:                                                # epsilon sampling, as SMB's
+                p = np.where(p >= self.epsilon * p.sum(axis=1, keepdims=True), p, 0)
             cdf = np.cumsum(p, axis=1)
             choice = np.minimum((cdf < (u[k] * cdf[:, -1])[:, None]).sum(axis=1), C - 1)
             logp = np.log(p[np.arange(h * w), choice] / cdf[:, -1])

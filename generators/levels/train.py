@@ -30,7 +30,7 @@ from .corpus import HELD_OUT, SMB_STYLES, load_split, smb_style
 from .games import GAMES, GameSpec
 
 DEFAULT_EPOCHS = {("smb", "lstm"): 120, ("loderunner", "lstm"): 40, ("smb", "dcgan"): 6, ("loderunner", "dcgan"): 120,
-                  ("loderunner", "masked"): 90}
+                  ("loderunner", "masked"): 300}
 
 
 def tile_indices(grid: np.ndarray, game: GameSpec) -> np.ndarray:
@@ -172,18 +172,66 @@ def train_dcgan(train_grids, game, epochs, rng, tiny, log):
     return G, {"model": cfg_model, "tiles": game.symbols}
 
 
-def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None):
+#: Masked fractions at which :func:`masked_nll` scores screens (each with ``MASK_DRAWS`` masks).
+MASK_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
+MASK_DRAWS = 4
+
+
+def masked_nll(logits_fn, idx: np.ndarray, mask_token: int, seed: int = 1234) -> float:
+    """Mean NLL per masked tile of screens ``idx`` (N, h, w) under ``logits_fn(tokens) -> logits
+    (N, tiles, h, w)`` (numpy in, numpy out: a torch model or an ONNX session), over fixed masks
+    (``MASK_FRACTIONS`` × ``MASK_DRAWS``, drawn from ``seed``: the same masks on every call, so
+    figures compare across epochs and models)."""
+    rng = np.random.default_rng(seed)
+    total, count = 0.0, 0
+    for r in MASK_FRACTIONS:
+        for _ in range(MASK_DRAWS):
+            m = rng.random(idx.shape) < r
+            logits = logits_fn(np.where(m, mask_token, idx).astype(np.int64)).astype(np.float64)
+            logits -= logits.max(axis=1, keepdims=True)
+            logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            picked = np.take_along_axis(logp, idx[:, None].astype(np.int64), axis=1)[:, 0]
+            total -= float(picked[m].sum())
+            count += int(m.sum())
+    return total / max(1, count)
+
+
+def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, held_grids=(), channels=None,
+                 decoder=None):
     """Masked-token CNN (Lode Runner): each step masks a random fraction (cosine schedule, as
-    MaskGIT) of every screen and learns the masked tiles (cross-entropy on masked cells only)."""
+    MaskGIT) of every screen and learns the masked tiles (cross-entropy on masked cells only).
+
+    The learning rate follows a cosine over ``epochs`` (the schedule a run is meant to finish;
+    ``max_seconds`` is only a safety stop, logged — 1.0.0 was stopped at 70 of 90 epochs, before
+    its rate annealed). Every ``epochs // 15`` epochs the NLL per masked tile of the held-out
+    screens (``held_grids``) and of as many training screens is logged on fixed masks
+    (:func:`masked_nll`), to see under- or over-fitting; the final figures go to the config."""
     idx = np.stack([tile_indices(g, game) for g in train_grids]).astype(np.int64)
     idx = np.concatenate([idx, idx[:, :, ::-1]])                  # horizontal mirror: still Lode Runner
     C = len(game.symbols)
     cfg_model = {"tiles": C, "height": game.height, "width": game.width}
-    cfg_model.update({"ch": 8, "dilations": [1, 2]} if tiny else {"ch": 32})
+    if tiny:
+        cfg_model.update({"ch": 8, "dilations": [1, 2]})
+    else:
+        cfg_model.update({"ch": channels or 64, "dilations": [1, 2, 4, 8, 16, 1, 2, 4, 8, 1], "dropout": 0.1})
     model = nets.MaskedTileCNN(**cfg_model)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
     data = torch.from_numpy(idx)
+    held = np.stack([tile_indices(g, game) for g in held_grids]).astype(np.int64) if len(held_grids) else None
+    seen = idx[: len(held)] if held is not None else None
+
+    def logits_np(tokens):
+        with torch.no_grad():
+            return model(torch.from_numpy(tokens)).numpy()
+
+    def check():
+        model.eval()
+        out = {"heldout_nll": round(masked_nll(logits_np, held, C), 4), "train_nll": round(masked_nll(logits_np, seen, C), 4)}
+        model.train()
+        return out
+
+    every = max(1, epochs // 15)
     bs = 16
     t0 = time.perf_counter()
     for ep in range(epochs):
@@ -204,13 +252,21 @@ def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None):
             total += loss.item() * int(m.sum())
             count += int(m.sum())
         sched.step()
-        if ep % 20 == 0 or ep == epochs - 1:
-            log(f"epoch {ep} nll/masked tile {total / max(1, count):.4f} ({time.perf_counter() - t0:.0f} s)")
+        if ep % every == 0 or ep == epochs - 1:
+            extra = check() if held is not None and not tiny else {}
+            log(f"epoch {ep} nll/masked tile {total / max(1, count):.4f} lr {sched.get_last_lr()[0]:.2e} "
+                + " ".join(f"{k} {v:.4f}" for k, v in extra.items()) + f" ({time.perf_counter() - t0:.0f} s)")
         if max_seconds and time.perf_counter() - t0 > max_seconds:
-            log(f"stopping after epoch {ep}: --max-seconds {max_seconds} reached")
+            log(f"stopping after epoch {ep} of {epochs}: --max-seconds {max_seconds} reached (schedule not finished)")
             break
     model.eval()
-    return model, {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
+    config = {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
+    if held is not None:
+        config["nll"] = check()
+        model.eval()
+    if decoder:
+        config["decoder"] = dict(decoder)
+    return model, config
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +274,7 @@ def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None):
 
 def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed: int = 0, tiny: bool = False,
           threads: int = 1, command: str | None = None, log=print, style: bool = False,
-          max_seconds: float | None = None) -> Path:
+          max_seconds: float | None = None, channels: int | None = None, decoder: dict | None = None) -> Path:
     if family not in nets.FAMILIES:
         raise SystemExit(f"--family must be one of {', '.join(nets.FAMILIES)}, got {family!r}")
     if game_id not in GAMES:
@@ -240,7 +296,8 @@ def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed:
     elif family == "masked":
         if game_id != "loderunner":
             raise SystemExit("--family masked is for --game loderunner")
-        model, config = train_masked(grids, game, epochs, rng, tiny, log, max_seconds)
+        model, config = train_masked(grids, game, epochs, rng, tiny, log, max_seconds, [lv.grid for lv in held],
+                                     channels, decoder)
     else:
         model, config = train_dcgan(grids, game, epochs, rng, tiny, log)
     seconds = time.perf_counter() - t0
@@ -279,7 +336,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tiny", action="store_true", help="very small model, a few steps (tests)")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--max-seconds", type=float, default=None, help="masked: stop after the epoch that passes it")
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="masked: safety stop after the epoch that passes it (the schedule is set by --epochs)")
+    p.add_argument("--channels", type=int, default=None, help="masked: CNN width (default 64)")
+    p.add_argument("--decode-steps", type=int, default=None,
+                   help="masked: parallel decoding steps written to the manifest (sampling only, not the weights)")
+    p.add_argument("--decode-greedy", type=float, default=None,
+                   help="masked: confidence weight of the unmasking order written to the manifest")
+    p.add_argument("--decode-temperature", type=float, default=None,
+                   help="masked: the model's scale of the request's temperature, written to the manifest")
+    p.add_argument("--decode-epsilon", type=float, default=None,
+                   help="masked: tiles under this probability are never drawn (manifest)")
     p.add_argument("--style", action="store_true",
                    help="SMB lstm: condition on the corpus levels' kinds (overworld, underground, athletic)")
     a = p.parse_args(argv)
@@ -287,8 +354,12 @@ def main(argv: list[str] | None = None) -> None:
     cmd = "python -m gamegen.generators.levels.train " + " ".join(shlex.quote(x) for x in args)
     if a.style and (a.game, a.family) != ("smb", "lstm"):
         raise SystemExit("--style is for --game smb --family lstm")
+    decoder = {k: v for k, v in (("steps", a.decode_steps), ("greedy", a.decode_greedy),
+                                 ("temperature", a.decode_temperature), ("epsilon", a.decode_epsilon)) if v is not None}
+    if (decoder or a.channels) and a.family != "masked":
+        raise SystemExit("--channels and --decode-* are for --family masked")
     train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd, style=a.style,
-          max_seconds=a.max_seconds)
+          max_seconds=a.max_seconds, channels=a.channels, decoder=decoder or None)
 
 
 if __name__ == "__main__":
