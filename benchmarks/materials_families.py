@@ -11,13 +11,14 @@ by its ``train`` entry point, not shipped) sampled with a few Euler steps, besid
 1000+, the teacher's held-out renders from ``HELD_OUT_SEED``; 256 px, default parameters: pattern 1,
 wear 0.3), on the albedo quantised to 8 bits and the height to 16 bits as the served PNGs are.
 
-Each ``--flow label=path`` is one checkpoint; ``--euler 4 8 16`` samples the *first* one with each
-step count (the others with ``--default-steps``). Sample times: one thread, median of 3, the flow
+Each ``--flow label=path`` is one checkpoint; ``--euler 4 8 16`` samples each with those step
+counts, except snapshots (a label with ``@``, e.g. ``class@600``: the same run earlier), which use
+``--default-steps`` and stay off the contact sheets. Sample times: one thread, median of 3, the flow
 in PyTorch eager (numpy noise → maps, no encoding) and, for comparison, ``materials-net`` through
 its served generator with albedo only (ONNX Runtime, one thread, includes the PNG encoding).
 
 Contact sheet ``benchmarks/results/materials_families.png``: per material (seed 1001), each cell a
-256 px tile repeated 2×2: the flow checkpoints | materials-net 2.0.0 | teacher | procedural;
+256 px tile repeated 2×2: the flow checkpoints (not the snapshots) | materials-net 2.0.0 | teacher | procedural;
 ``materials_families_detail.png``: the same tiles at 1:1.
 """
 
@@ -68,7 +69,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--flow", action="append", default=[], help="label=checkpoint (repeatable)")
-    ap.add_argument("--euler", type=int, nargs="*", default=(4, 8, 16), help="Euler steps for the first --flow")
+    ap.add_argument("--euler", type=int, nargs="*", default=(4, 8, 16), help="Euler steps (not for snapshots)")
     ap.add_argument("--default-steps", type=int, default=8)
     ap.add_argument("--n", type=int, default=6, help="seeds per class")
     ap.add_argument("--no-sheets", action="store_true")
@@ -100,8 +101,8 @@ def main() -> None:
           "teacher | to brick photo | seam albedo / height | seam rank |\n|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for m in CLASSES:
-        for i, (label, net, _) in enumerate(flows):
-            for k in (a.euler if i == 0 else (a.default_steps,)):
+        for label, net, _ in flows:
+            for k in (a.euler if "@" not in label else (a.default_steps,)):
                 outs = [flow_maps(net, m, 1000 + s, 256, k) for s in range(a.n)]
                 rows.append(row(m, f"flow {label}, {k} Euler steps", measure(outs, held[m], photo if m == "brick" else None)))
                 print(rows[-1], flush=True)
@@ -132,7 +133,7 @@ def main() -> None:
         sheet, detail = [], []
         for m in CLASSES:
             cells, ones = [], []
-            for label, net, _ in flows:
+            for label, net, _ in [f for f in flows if "@" not in f[0]]:
                 alb = flow_maps(net, m, seed, 256, a.default_steps)["albedo"]
                 cells.append(_label(maps.wrap_resize(_tile2(alb), cell), f"{m}: flow {label}"))
                 ones.append(_label(alb, f"{m}: flow {label}"))
