@@ -82,3 +82,10 @@ def test_train_entry_point_runs_and_checkpoint_samples(tmp_path):
     net = flow.load(out)
     alb, _, _ = flow.sample(net, "metal", 1, 32, steps=2)
     assert alb.shape == (32, 32, 3)
+    more = tmp_path / "g.pt"
+    flow.main(["train", "--out", str(more), "--steps", "1", "--batch", "2", "--per-class", "1",
+               "--widths", "8", "16", "16", "--init", str(out)])
+    ck2 = torch.load(more, map_location="cpu", weights_only=False)
+    assert ck2["training"]["steps"] == 3 and ck2["training"]["continued_from"] == ck["training"]["command"]
+    with pytest.raises(ValueError, match="differs from"):
+        flow.main(["train", "--out", str(more), "--steps", "1", "--per-class", "1", "--init", str(out)])

@@ -186,15 +186,21 @@ def bank(seed: int, per_class: int, size: int = TILE, cond: bool = False):
 
 def train(seed: int, steps: int, batch: int, per_class: int, log, cond: str = "class", lr: float = 1e-3,
           max_seconds: float | None = None, widths=(48, 96, 128), ema: float = 0.999,
-          snapshots: tuple[int, ...] = (), snapshot_path: Path | None = None) -> dict:
+          snapshots: tuple[int, ...] = (), snapshot_path: Path | None = None, init: dict | None = None) -> dict:
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    # a continued run draws other batches and noise from the same tiles
+    rng = np.random.default_rng(seed if init is None else [seed, int(init["training"]["steps"])])
     t0 = time.perf_counter()
     tg, ids, cs = bank(seed, per_class, cond=cond == "layout")
     log(f"flow: rendered {len(tg)} teacher tiles of {TILE} px in {time.perf_counter() - t0:.1f} s")
     config = {"n_cls": len(layout.CLASSES), "cond": len(COARSE) if cond == "layout" else 0,
               "widths": list(widths), "emb": 128, "tile": TILE}
     net = build(config)
+    if init is not None:      # continue from a checkpoint's (EMA) weights, with a fresh optimiser and schedule
+        if init["config"] != config:
+            raise ValueError(f"--init checkpoint's config {init['config']} differs from {config}")
+        net.load_state_dict(init["ema"])
+        log(f"flow: continuing from a checkpoint trained {init['training']['steps']} steps")
     avg = copy.deepcopy(net)
     for p in avg.parameters():
         p.requires_grad_(False)
@@ -207,10 +213,12 @@ def train(seed: int, steps: int, batch: int, per_class: int, log, cond: str = "c
     done, run = 0, []
 
     def checkpoint(step):
+        before = init["training"] if init is not None else {"steps": 0, "seconds": 0.0}
         return {"kind": "textures", "model": "flow", "config": config, "ema": copy.deepcopy(avg.state_dict()),
                 "classes": list(layout.CLASSES), "training": {
-                    "steps": step, "batch": batch, "per_class": per_class, "seed": seed, "cond": cond,
-                    "seconds": round(time.perf_counter() - t0, 1), "ema": ema,
+                    "steps": step + before["steps"], "batch": batch, "per_class": per_class, "seed": seed, "cond": cond,
+                    "seconds": round(time.perf_counter() - t0 + before["seconds"], 1), "ema": ema,
+                    "continued_from": before.get("command"),
                     "data": (f"layered teacher (layout.render) on its own layouts, {per_class} per class, whole "
                              f"{TILE} px periodic tiles, pattern uniform{PATTERN}, wear uniform{WEAR}, random "
                              f"wrap-around shifts and flips; render seeds {seed * 1000}+class*100000+i")}}
@@ -273,6 +281,7 @@ def main(argv=None) -> None:
     t.add_argument("--max-seconds", type=float)
     t.add_argument("--snapshots", type=int, nargs="*", default=(), help="also save the EMA weights at these steps")
     t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--init", type=Path, help="continue from this checkpoint's weights (same configuration)")
     s = sub.add_parser("sample")
     s.add_argument("--ckpt", type=Path, required=True)
     s.add_argument("--material", choices=layout.CLASSES, default="brick")
@@ -285,7 +294,8 @@ def main(argv=None) -> None:
         torch.set_num_threads(a.threads)
         ck = train(a.seed, a.steps, a.batch, a.per_class, lambda m: print(m, flush=True), cond=a.cond, lr=a.lr,
                    max_seconds=a.max_seconds, widths=tuple(a.widths), ema=a.ema, snapshots=tuple(a.snapshots),
-                   snapshot_path=a.out)
+                   snapshot_path=a.out,
+                   init=torch.load(a.init, map_location="cpu", weights_only=False) if a.init else None)
         ck["training"]["command"] = "python -m gamegen.generators.textures.flow " + " ".join(
             sys.argv[1:] if argv is None else argv)
         a.out.parent.mkdir(parents=True, exist_ok=True)
