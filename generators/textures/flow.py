@@ -18,8 +18,10 @@ same model, seed, steps and size give the same bytes (CPU, one thread).
 
 Train (the commands in BENCHMARKS.md)::
 
-    python -m gamegen.generators.textures.flow train --out runs/flow-class.pt --max-seconds 1800
-    python -m gamegen.generators.textures.flow train --cond layout --out runs/flow-layout.pt --max-seconds 1500
+    python -m gamegen.generators.textures.flow train --out runs/flow-class.pt --steps 2400 --max-seconds 1850 \
+        --widths 32 64 128 --snapshots 600 1200
+    python -m gamegen.generators.textures.flow train --cond layout --out runs/flow-layout.pt --steps 1800 \
+        --max-seconds 1400 --widths 32 64 128 --snapshots 600
     python -m gamegen.generators.textures.flow sample --ckpt runs/flow-class.pt --material brick --seed 1 --out x.png
 
 Training data: the layered teacher (:func:`.layout.render`) on its own layouts, whole periodic
@@ -81,7 +83,7 @@ class FlowUNet(nn.Module):
 
     Levels at 1/2, 1/4 and 1/8 of the tile (H, W multiples of 16)."""
 
-    def __init__(self, n_cls: int = 4, cond: int = 0, widths=(48, 96, 128), emb: int = 128):
+    def __init__(self, n_cls: int = 4, cond: int = 0, widths=(32, 64, 128), emb: int = 128):
         super().__init__()
         self.n_cls, self.cond, self.widths, self.emb_dim = n_cls, cond, tuple(widths), emb
         w0, w1, w2 = widths
@@ -185,7 +187,7 @@ def bank(seed: int, per_class: int, size: int = TILE, cond: bool = False):
 
 
 def train(seed: int, steps: int, batch: int, per_class: int, log, cond: str = "class", lr: float = 1e-3,
-          max_seconds: float | None = None, widths=(48, 96, 128), ema: float = 0.999,
+          max_seconds: float | None = None, widths=(32, 64, 128), ema: float = 0.999,
           snapshots: tuple[int, ...] = (), snapshot_path: Path | None = None, init: dict | None = None) -> dict:
     torch.manual_seed(seed)
     # a continued run draws other batches and noise from the same tiles
@@ -277,7 +279,7 @@ def main(argv=None) -> None:
     t.add_argument("--per-class", type=int, default=300)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--ema", type=float, default=0.999)
-    t.add_argument("--widths", type=int, nargs=3, default=(48, 96, 128))
+    t.add_argument("--widths", type=int, nargs=3, default=(32, 64, 128))
     t.add_argument("--max-seconds", type=float)
     t.add_argument("--snapshots", type=int, nargs="*", default=(), help="also save the EMA weights at these steps")
     t.add_argument("--threads", type=int, default=1)
