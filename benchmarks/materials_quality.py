@@ -96,6 +96,33 @@ def load_all(models: Path) -> dict:
     return gens
 
 
+def measure(outs: list[dict], held: list[np.ndarray], photo: np.ndarray | None) -> dict:
+    """The figures of one generator on one class: ``outs`` its maps (``albedo``, ``height``) at the
+    benchmark's seeds, ``held`` the teacher's held-out renders of the class, ``photo`` (brick only)."""
+    alb = [o["albedo"] for o in outs]
+    lat = [lattice(a) for a in alb]
+    return {
+        "lattice": float(np.mean([v for v, _ in lat])), "lag": int(np.median([k for _, k in lat])),
+        "coherence": float(np.mean([coherence(a) for a in alb])),
+        "two_scale": float(np.mean([two_scale(a) for a in alb])),
+        "chroma": float(np.mean([chroma_hf(a) for a in alb])),
+        "diversity": float(np.mean([gram(a, b) for a, b in itertools.combinations(alb, 2)])),
+        "held": float(np.mean([gram(a, h) for a, h in zip(alb, held)])),
+        "photo": (float(np.mean([gram(np.repeat(lum(a)[..., None], 3, -1).astype(np.float32), photo)
+                                 for a in alb])) if photo is not None else None),
+        "seam_a": float(np.median([maps.seam_error(o["albedo"]) for o in outs])),
+        "seam_h": float(np.median([maps.seam_error(o["height"]) for o in outs])),
+        "rank": float(np.mean([seam_rank(o["albedo"]) for o in outs] + [seam_rank(o["height"]) for o in outs])),
+    }
+
+
+def row(m: str, label: str, r: dict) -> str:
+    photo_s = f"{r['photo']:.3f}" if r["photo"] is not None else "–"
+    return (f"| {m} | {label} | {r['lattice']:.3f} (lag {r['lag']}) | {r['coherence']:.3f} | "
+            f"{r['two_scale']:.4f} | {r['chroma']:.4f} | {r['diversity']:.3f} | {r['held']:.3f} | "
+            f"{photo_s} | {r['seam_a']:.2f} / {r['seam_h']:.2f} | {r['rank']:.0f} |")
+
+
 def figures(gens: dict, n: int) -> tuple[list[str], dict]:
     teacher = gens["textures/materials-layered"]
     held = {m: [assets(teacher, HELD_OUT_SEED + i, {"material": m, "size": 256}, ["albedo"])["albedo"]
@@ -111,26 +138,9 @@ def figures(gens: dict, n: int) -> tuple[list[str], dict]:
             if m not in choices:
                 continue
             outs = [assets(g, 1000 + s, {"material": m, "size": 256}, ["albedo", "height"]) for s in range(n)]
-            alb = [o["albedo"] for o in outs]
-            lat = [lattice(a) for a in alb]
-            r = {
-                "lattice": float(np.mean([v for v, _ in lat])), "lag": int(np.median([k for _, k in lat])),
-                "coherence": float(np.mean([coherence(a) for a in alb])),
-                "two_scale": float(np.mean([two_scale(a) for a in alb])),
-                "chroma": float(np.mean([chroma_hf(a) for a in alb])),
-                "diversity": float(np.mean([gram(a, b) for a, b in itertools.combinations(alb, 2)])),
-                "held": float(np.mean([gram(a, h) for a, h in zip(alb, held[m])])),
-                "photo": (float(np.mean([gram(np.repeat(lum(a)[..., None], 3, -1).astype(np.float32), photo)
-                                         for a in alb])) if (photo is not None and m == "brick") else None),
-                "seam_a": float(np.median([maps.seam_error(o["albedo"]) for o in outs])),
-                "seam_h": float(np.median([maps.seam_error(o["height"]) for o in outs])),
-                "rank": float(np.mean([seam_rank(o["albedo"]) for o in outs] + [seam_rank(o["height"]) for o in outs])),
-            }
+            r = measure(outs, held[m], photo if m == "brick" else None)
             table[(ref, m)] = r
-            photo_s = f"{r['photo']:.3f}" if r["photo"] is not None else "–"
-            rows.append(f"| {m} | {SHORT[ref]} | {r['lattice']:.3f} (lag {r['lag']}) | {r['coherence']:.3f} | "
-                        f"{r['two_scale']:.4f} | {r['chroma']:.4f} | {r['diversity']:.3f} | {r['held']:.3f} | "
-                        f"{photo_s} | {r['seam_a']:.2f} / {r['seam_h']:.2f} | {r['rank']:.0f} |")
+            rows.append(row(m, SHORT[ref], r))
     rows.sort(key=lambda s: CLASSES.index(s.split(" | ")[0][2:]))
     return rows, table
 
