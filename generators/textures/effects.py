@@ -461,9 +461,5 @@ def metadata(name: str, frames: int, alpha_mode: str) -> dict:
 
 def png(sheet: np.ndarray) -> bytes:
     """An 8-bit sRGB PNG: RGBA when the sheet has an alpha channel, else RGB."""
-    from PIL import Image
-
     from . import images
-    if sheet.shape[-1] == 3:
-        return images.png_rgb(sheet)
-    return images._png(Image.fromarray(images.to_u8(sheet), "RGBA"))
+    return images.png_rgb(sheet) if sheet.shape[-1] == 3 else images.png_rgba(sheet)
