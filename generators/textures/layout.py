@@ -148,8 +148,14 @@ def lnoise(rng: np.random.Generator, cv: Canvas, size: float, beta: float = 2.0,
 
 
 def _wrapd(a: np.ndarray, period: float) -> np.ndarray:
-    """Signed wrap-around difference in ``[-period/2, period/2)``."""
-    return (a + period / 2) % period - period / 2
+    """Signed wrap-around difference in ``[-period/2, period/2)``.
+
+    ``y - period * floor(y / period)`` rather than ``y % period``: numpy's float modulo (fmod plus
+    sign fix-ups) was 40 % of a stone layout; for a power-of-two period the two are bit-identical."""
+    y = a + np.float32(period / 2) if np.isscalar(period) else a + period / 2
+    y -= period * np.floor(y / period)
+    y -= period / 2
+    return y
 
 
 def _wear_mask(rng, cv, wear):
