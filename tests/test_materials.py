@@ -82,7 +82,7 @@ def test_net_tiles_by_construction(registry):
 
     def run(x):
         e2, mid, pre, _ = gen.trunk.run(None, {"layout": x, "cls": cls})
-        return gen.head.run(None, {"layout": x, "cls": cls, "e2": e2, "mid": mid, "pre": pre})[0][0]
+        return gen.head["brick"].run(None, {"layout": x, "e2": e2, "mid": mid, "pre": pre})[0][0]
 
     a, b = run(lay), run(np.ascontiguousarray(np.roll(lay, (20, 36), axis=(2, 3))))
     assert np.abs(np.roll(a, (20, 36), axis=(1, 2)) - b).max() < 1e-4
@@ -143,12 +143,54 @@ def test_colour_is_no_noisier_than_the_teacher(registry):
         assert np.mean(got) <= np.mean(ref) * 1.02, (m, got, ref)
 
 
-def test_the_previous_model_is_still_served(registry):
+def test_the_previous_models_are_still_served(registry):
     # 1.0.0 reads the first ten layout planes (it has no grain plane)
     old = registry.resolve(NET + "@1.0.0")
-    assert old.info.version == "1.0.0" and registry.resolve(NET).info.version == "2.0.0"
+    assert old.info.version == "1.0.0" and registry.resolve(NET).info.version == "2.1.0"
     alb = maps_of(old, 3, material="wood", size=64)["albedo"]
     assert alb.shape == (64, 64, 3) and measures.coherence(alb) > 0.4
+    # 2.1.0 is 2.0.0's weights as faster graphs (per-class heads): the same maps up to 8-bit rounding
+    two, new = registry.resolve(NET + "@2.0.0"), registry.resolve(NET)
+    assert isinstance(new.head, dict) and not isinstance(two.head, dict)
+    for m in layout.CLASSES:
+        a = maps_of(two, 5, ("albedo", "height", "roughness"), material=m, size=64, wear=0.4)
+        b = maps_of(new, 5, ("albedo", "height", "roughness"), material=m, size=64, wear=0.4)
+        for f in a:
+            assert np.abs(a[f] - b[f]).max() <= 1.5 / 255, (m, f, np.abs(a[f] - b[f]).max())
+
+
+def test_serving_graphs_compute_the_two_graph_function():
+    """FastTrunkGraph / ClassHeadGraph (2.1.0's graphs) against TrunkGraph / HeadGraph on the weights
+    rebuilt from the shipped 2.0.0 ONNX files (checkpoint_from_onnx), and against 2.0.0's ORT output."""
+    torch = pytest.importorskip("torch")
+    import onnxruntime as ort
+
+    from gamegen.generators.textures import layout_net
+
+    from .conftest import MODELS
+
+    folder = MODELS / "materials-net" / "2.0.0"
+    ck = layout_net.checkpoint_from_onnx(folder)
+    c = ck["config"]
+    net = layout_net.LayoutNet(c["cin"], c["n_cls"], c["out"], tuple(c["widths"]), c["dec"], c["pix"], c["chroma"],
+                               c["pix_layers"])
+    net.load_state_dict(ck["state_dict"])
+    net.eval()
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    trunk = ort.InferenceSession(str(folder / "trunk.onnx"), so, providers=["CPUExecutionProvider"])
+    head = ort.InferenceSession(str(folder / "head.onnx"), so, providers=["CPUExecutionProvider"])
+    for k, name in enumerate(ck["classes"]):
+        lay = layout.layout(name, np.random.default_rng(k), 64, 1.1, 0.5)[None]
+        cls = np.eye(c["n_cls"], dtype=np.float32)[[k]]
+        e2, mid, pre, prev = trunk.run(None, {"layout": lay, "cls": cls})
+        ref = head.run(None, {"layout": lay, "cls": cls, "e2": e2, "mid": mid, "pre": pre})[0]
+        with torch.no_grad():
+            t = layout_net.FastTrunkGraph(net)(torch.from_numpy(lay), torch.from_numpy(cls))
+            got = layout_net.ClassHeadGraph(net, k)(torch.from_numpy(lay), *t[:3]).numpy()
+        for a, b in zip(t, (e2, mid, pre, prev)):
+            assert np.abs(a.numpy() - b).max() < 1e-5
+        assert np.abs(got - ref).max() < 1e-5, name
 
 
 BAD = [
@@ -173,9 +215,12 @@ def test_shipped_manifest_documents_data_and_parity(registry):
 
     from .conftest import MODELS
 
-    man = json.loads((MODELS / "materials-net" / "2.0.0" / "manifest.json").read_text())
-    assert man["parity"]["max_abs_diff"] <= 1e-4 and man["files"]["head"]["parity"]["max_abs_diff"] <= 1e-4
+    man = json.loads((MODELS / "materials-net" / "2.1.0" / "manifest.json").read_text())
+    assert man["parity"]["max_abs_diff"] <= 1e-4
+    assert all(man["files"][f"head_{c}"]["parity"]["max_abs_diff"] <= 1e-4 for c in layout.CLASSES)
     assert "teacher" in man["training"]["data"] and man["extra"]["channels"] == list(layout.CHANNELS)
+    assert "re-exported, not retrained" in man["training"]["data"] and "--from models/materials-net/2.0.0" in \
+        man["training"]["command"]
 
 
 @pytest.mark.slow

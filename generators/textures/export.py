@@ -115,6 +115,8 @@ def _layout_export(ckpt: dict, manifest: dict) -> KindExport:
         shapes=[{"batch": 1, "height": 32, "width": 32}, {"batch": 2, "height": 48, "width": 64}],
         dim_ranges={"height": (16, 4096), "width": (16, 4096)},
     )
+    if cfg.get("chroma") == "half" and cfg.get("pix_layers", 0) > 0:
+        return _layout_fast_export(net, ckpt, manifest, trunk)
     head = GraphSpec(
         module=layout_net.HeadGraph(net), input_names=["layout", "cls", "e2", "mid", "pre"], output_names=["maps"],
         dynamic=[{0: "batch", 2: "4*h4", 3: "4*w4"}, {0: "batch"}, {0: "batch", 2: "2*h4", 3: "2*w4"},
@@ -127,3 +129,30 @@ def _layout_export(ckpt: dict, manifest: dict) -> KindExport:
         dim_ranges={"h4": (4, 1024), "w4": (4, 1024)},
     )
     return KindExport(NAMES["layout"], {"trunk": ("trunk.onnx", trunk), "head": ("head.onnx", head)}, manifest)
+
+
+def _layout_fast_export(net, ckpt: dict, manifest: dict, trunk: GraphSpec) -> KindExport:
+    """materials-net 2.1.0 on: the serving graphs. ``trunk.onnx`` folds the pixel unshuffle into a
+    stride-2 convolution (:class:`layout_net.FastTrunkGraph`); the head is one graph per class,
+    ``head_<class>.onnx`` (:class:`layout_net.ClassHeadGraph`, inputs layout, e2, mid, pre), whose
+    per-pixel MLP is constant 1x1 convolutions. Same weights and function as the two-graph form."""
+    from . import layout_net
+
+    cfg = ckpt["config"]
+    cin, out, (w0, w1) = cfg["cin"], cfg["out"], cfg["widths"]
+    trunk.module = layout_net.FastTrunkGraph(net)
+    graphs = {"trunk": ("trunk.onnx", trunk)}
+    for k, name in enumerate(ckpt["classes"]):
+        graphs[f"head_{name}"] = (f"head_{name}.onnx", GraphSpec(
+            module=layout_net.ClassHeadGraph(net, k), input_names=["layout", "e2", "mid", "pre"], output_names=["maps"],
+            dynamic=[{0: "batch", 2: "4*h4", 3: "4*w4"}, {0: "batch", 2: "2*h4", 3: "2*w4"},
+                     {0: "batch", 2: "h4", 3: "w4"}, {0: "batch", 2: "h4", 3: "w4"}],
+            make_inputs=lambda g, d: (torch.randn(d["batch"], cin, 4 * d["h4"], 4 * d["w4"], generator=g),
+                                      torch.randn(d["batch"], w0, 2 * d["h4"], 2 * d["w4"], generator=g),
+                                      torch.randn(d["batch"], w1, d["h4"], d["w4"], generator=g),
+                                      torch.randn(d["batch"], out, d["h4"], d["w4"], generator=g)),
+            shapes=[{"batch": 1, "h4": 8, "w4": 8}, {"batch": 2, "h4": 12, "w4": 16}],
+            dim_ranges={"h4": (4, 1024), "w4": (4, 1024)},
+        ))
+    manifest["extra"]["heads"] = "per-class"
+    return KindExport(NAMES["layout"], graphs, manifest)

@@ -36,7 +36,9 @@ from . import effects, images, layout, maps, procedural
 #    flipbook GAN supplies their detail fields. Flipbook bytes change; materials/PBR/exemplar do not.
 # 4: layouts draw their noise fields shell by shell in Fourier space (so a quarter-resolution layout is the
 #    same tile, for the fast preview) and gain a grain plane: materials-layered and materials-net bytes change.
-GENERATOR_VERSION = 4
+# 5: PNGs are written by images.encode_png (a fixed Sub filter and RLE deflate instead of Pillow's
+#    per-row filter search): every texture's bytes change, its decoded pixels do not.
+GENERATOR_VERSION = 5
 
 MAP_FORMATS = ("albedo", "height", "normal_gl", "normal_dx", "roughness", "ao")
 DERIVED_FORMATS = MAP_FORMATS[1:]          # what albedo → PBR returns
@@ -241,14 +243,16 @@ class LayoutMaterialGenerator(MapsGenerator):
     """Materials from a seeded layout (:mod:`.layout`): bricks in courses, planks with grain and
     knots, cracked stone slabs, riveted metal panels, with ``pattern_scale`` and ``wear``.
 
-    Learned (``materials-net``): the layout-conditioned CNN, two ONNX graphs (trunk → preview,
-    head → full maps). Builtin (``materials-layered``): the layered procedural teacher it was
+    Learned (``materials-net``): the layout-conditioned CNN, ONNX graphs trunk → preview, head →
+    full maps; from 2.1.0 one head graph per class (``head_<class>.onnx``, its per-pixel MLP as
+    constant convolutions), before that one head taking the class as input. Builtin (``materials-layered``): the layered procedural teacher it was
     trained on. Both tile by construction (periodic layout, circular padding).
     """
 
     warm = {"size": 64}
 
     def __init__(self, info, trunk=None, head=None, classes=layout.CLASSES, n_in: int = len(layout.CHANNELS)):
+        # head: one session taking the class as input, or {class: session} (per-class heads, 2.1.0 on)
         self.info, self.trunk, self.head, self.classes, self.n_in = info, trunk, head, tuple(classes), n_in
 
     @classmethod
@@ -265,7 +269,14 @@ class LayoutMaterialGenerator(MapsGenerator):
         if unknown:
             raise ValueError(f"{model_dir}: no layout for {sorted(unknown)}")
         trunk = session_factory(model_dir / manifest["file"])
-        head = session_factory(model_dir / manifest["files"]["head"]["file"])
+        files = manifest["files"]
+        if "head" in files:
+            head = session_factory(model_dir / files["head"]["file"])
+        else:
+            missing = [c for c in classes if f"head_{c}" not in files]
+            if missing:
+                raise ValueError(f"{model_dir}: manifest lists no head graph for {missing}")
+            head = {c: session_factory(model_dir / files[f"head_{c}"]["file"]) for c in classes}
         params = (Param("material", "choice", classes[0], "material class", choices=classes),) + LAYOUT_PARAMS[1:]
         return cls(_info(manifest, params, MAP_FORMATS), trunk, head, classes, n_in)
 
@@ -281,7 +292,10 @@ class LayoutMaterialGenerator(MapsGenerator):
         e2, mid, pre, _ = self.trunk.run(None, {"layout": x, "cls": onehot})
         t1 = time.perf_counter()
         timings.add(f"{stage}trunk", t1 - t0)
-        out = self.head.run(None, {"layout": x, "cls": onehot, "e2": e2, "mid": mid, "pre": pre})[0][0]
+        if isinstance(self.head, dict):
+            out = self.head[name].run(None, {"layout": x, "e2": e2, "mid": mid, "pre": pre})[0][0]
+        else:
+            out = self.head.run(None, {"layout": x, "cls": onehot, "e2": e2, "mid": mid, "pre": pre})[0][0]
         timings.add(f"{stage}head", time.perf_counter() - t1)
         return out[:3].transpose(1, 2, 0), out[3], out[4]
 

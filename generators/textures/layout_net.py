@@ -105,15 +105,21 @@ class LayoutNet(nn.Module):
         if self.chroma == "full":
             y = F.pixel_shuffle(self.to_out(d), 2) + self.skip(x) + skip
             return torch.sigmoid(y + self.pix(x) if self.pix is not None else y)
+        lin = self.skip(x)
+        if self.pix is not None:
+            lin = lin + self.pix(x)
+        if self.pix_w is not None:
+            lin = lin + self._pixel_mlp(lay, cls)
+        return self._decode(lin, d, skip)
+
+    def _decode(self, lin, d, skip):
+        """``chroma="half"``: the maps from the full-resolution linear terms ``lin`` (1x1 skip and
+        per-pixel MLP), the half-resolution decoder's features ``d`` and the upsampled preview
+        logits ``skip``."""
         # luminance / height / roughness logits at full resolution; the preview's skip gives them
         # the preview's luminance logit (a weighted mean of its RGB logits) as a start
         skip_y = _WR * skip[:, 0:1] + _WG * skip[:, 1:2] + _WB * skip[:, 2:3]
-        y = F.pixel_shuffle(self.to_out(d), 2) + self.skip(x) + torch.cat([skip_y, skip[:, 3:]], 1)
-        if self.pix is not None:
-            y = y + self.pix(x)
-        if self.pix_w is not None:
-            y = y + self._pixel_mlp(lay, cls)
-        y = torch.sigmoid(y)
+        y = torch.sigmoid(F.pixel_shuffle(self.to_out(d), 2) + lin + torch.cat([skip_y, skip[:, 3:]], 1))
         lum = y[:, 0:1]
         ch = 0.5 * torch.tanh(up2_smooth(self.to_chroma(d)))             # (R − Y, B − Y)
         r = lum + ch[:, 0:1]
@@ -143,6 +149,108 @@ class HeadGraph(nn.Module):
 
     def forward(self, lay, cls, e2, m, pre):
         return self.net.head(lay, cls, e2, m, pre)
+
+
+class FastTrunkGraph(nn.Module):
+    """:class:`TrunkGraph`'s function, written for serving (2.1.0 on): the pixel unshuffle and the
+    first 1x1 convolution are one 2x2 stride-2 convolution over the layout (the same weights, laid
+    out as a kernel; ONNX Runtime spent 40 % of the trunk transposing the unshuffled planes), and the
+    class planes, constant over the tile, become a per-class bias instead of concatenated planes."""
+
+    def __init__(self, net: LayoutNet):
+        super().__init__()
+        self.net = net
+        conv = net.e2[0]
+        w = conv.weight.detach().reshape(conv.out_channels, net.cin + net.n_cls, 2, 2)
+        self.register_buffer("w_lay", w[:, :net.cin].contiguous())
+        self.register_buffer("w_cls", w[:, net.cin:].sum((2, 3)).t().contiguous())     # [n_cls, out]
+        self.register_buffer("b", conv.bias.detach().clone())
+
+    def forward(self, lay, cls):
+        n = self.net
+        e = F.conv2d(lay, self.w_lay, stride=2) + (cls @ self.w_cls + self.b)[:, :, None, None]
+        e2 = n.e2[1:](e)
+        d = n.down(e2)
+        m = n.mid(d) + d
+        pre = n.to_pre(m)
+        return e2, m, pre, torch.sigmoid(pre)
+
+
+class ClassHeadGraph(nn.Module):
+    """:class:`HeadGraph`'s function for one material class, written for serving (2.1.0 on): with the
+    class fixed, the per-class per-pixel MLP is a chain of 1x1 convolutions with constant weights
+    (ONNX Runtime fuses each with its activation; as batched matrix products with weights picked by
+    the one-hot it was half the head's time) and the 1x1 skip's class planes are a constant bias.
+    One graph per class; the layout, not the class, is the input."""
+
+    def __init__(self, net: LayoutNet, k: int):
+        super().__init__()
+        if net.chroma != "half" or net.pix_w is None:
+            raise ValueError("ClassHeadGraph needs chroma='half' and a per-class pixel MLP (2.0.0 on)")
+        self.net = net
+        ws = net.skip.weight.detach()[:, :, 0, 0]
+        self.register_buffer("w_skip", ws[:, :net.cin, None, None].contiguous())
+        self.register_buffer("b_skip", net.skip.bias.detach() + ws[:, net.cin + k])
+        self.register_buffer("mix", torch.tensor([[1.0, 0.0], [-_WR / _WG, -_WB / _WG], [0.0, 1.0]])[:, :, None, None])
+        self.layers = len(net.pix_w)
+        for i, (wt, bias) in enumerate(zip(net.pix_w, net.pix_b)):
+            self.register_buffer(f"pw{i}", wt.detach()[k][:, :, None, None].contiguous())
+            self.register_buffer(f"pb{i}", bias.detach()[k].clone())
+
+    def forward(self, lay, e2, m, pre):
+        n = self.net
+        h = lay
+        for i in range(self.layers):
+            h = F.conv2d(h, getattr(self, f"pw{i}"), getattr(self, f"pb{i}"))
+            if i < self.layers - 1:
+                h = F.leaky_relu(h, 0.2)
+        lin = F.conv2d(lay, self.w_skip, self.b_skip) + h
+        d = n.dec(torch.cat([up2_smooth(m), e2], 1))
+        # LayoutNet._decode with its linear steps moved to where they are cheapest (the same
+        # function up to rounding): the preview's luminance logit is mixed at quarter resolution,
+        # before the two upsamplings (both linear, per channel), and G = Y − (wr (R − Y) + wb (B − Y)) / wg
+        # is one 2→3 mix of the chroma offsets instead of six full-resolution operations
+        pre_y = torch.cat([_WR * pre[:, 0:1] + _WG * pre[:, 1:2] + _WB * pre[:, 2:3], pre[:, 3:]], 1)
+        y = torch.sigmoid(F.pixel_shuffle(n.to_out(d), 2) + lin + up2_smooth(up2_smooth(pre_y)))
+        ch = 0.5 * torch.tanh(up2_smooth(n.to_chroma(d)))             # (R − Y, B − Y)
+        rgb = y[:, 0:1] + F.conv2d(ch, self.mix)
+        return torch.cat([rgb.clamp(0, 1), y[:, 1:]], 1)
+
+
+def checkpoint_from_onnx(model_dir) -> dict:
+    """A checkpoint rebuilt from a shipped model's ONNX weights (``trunk.onnx`` + ``head.onnx``, whose
+    initialisers keep the torch parameter names): re-exporting a model as a faster graph needs no
+    training run. The configuration is read back from the weights' shapes."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model_dir = Path(model_dir)
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    if "head" not in manifest.get("files", {}):
+        raise ValueError(f"{model_dir}: not a two-graph model (trunk.onnx + head.onnx); per-class heads hold "
+                         "folded weights — rebuild from materials-net 2.0.0's folder or a training checkpoint")
+    files = [manifest["file"], manifest["files"]["head"]["file"]]
+    sd = {}
+    for f in files:
+        for init in onnx.load(str(model_dir / f)).graph.initializer:
+            if init.name.startswith("net."):
+                sd[init.name[4:]] = torch.from_numpy(np.array(numpy_helper.to_array(init)))
+    extra = manifest["extra"]
+    pix_layers = sum(1 for k in sd if k.startswith("pix_w.")) - 1
+    config = {"cin": len(extra["channels"]), "n_cls": len(extra["classes"]), "out": int(sd["to_pre.weight"].shape[0]),
+              "widths": [int(sd["e2.2.weight"].shape[0]), int(sd["mid.0.weight"].shape[0])],
+              "dec": int(sd["dec.0.weight"].shape[0]), "pix": int(sd["pix_w.0"].shape[1]) if pix_layers > 0 else 0,
+              "chroma": "half" if "to_chroma.weight" in sd else "full", "pix_layers": max(pix_layers, 0)}
+    net = LayoutNet(config["cin"], config["n_cls"], config["out"], tuple(config["widths"]), config["dec"],
+                    config["pix"], config["chroma"], config["pix_layers"])
+    net.load_state_dict(sd)        # strict: every parameter is in the files, nothing else
+    return {"state_dict": net.state_dict(), "config": config, "classes": list(extra["classes"]),
+            "channels": list(extra["channels"]), "training": dict(manifest["training"]),
+            "version": manifest["version"]}
 
 
 # -- training -----------------------------------------------------------------------------------

@@ -304,7 +304,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", choices=tuple(DEFAULTS) + ("exemplar",), required=True)
     ap.add_argument("--from", dest="source", type=Path,
-                    help="exemplar: the trained pbr checkpoint whose U-Net makes the exemplar's maps")
+                    help="exemplar: the trained pbr checkpoint whose U-Net makes the exemplar's maps; layout: a "
+                         "shipped materials-net folder whose ONNX weights become the checkpoint (no training; "
+                         "to re-export a model as a newer graph)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int)
@@ -342,6 +344,14 @@ def main(argv=None) -> None:
         body = {"state_dict": src["state_dict"], "config": src["config"]}
         training = {**src["training"], "data": "synthesis is patch-based (no training); maps: " + src["training"]["data"]}
         a.seed = src["training"]["seed"]
+    elif a.model == "layout" and a.source is not None:  # no training: the weights of a shipped model
+        from .layout_net import checkpoint_from_onnx
+
+        src = checkpoint_from_onnx(a.source)
+        body = {k: src[k] for k in ("state_dict", "config", "classes", "channels")}
+        training = {**src["training"], "data": src["training"]["data"] + f"; weights of materials-net {src['version']} "
+                    "(re-exported, not retrained)"}
+        a.seed = src["training"]["seed"]
     else:
         d = DEFAULTS[a.model]
         steps, batch, per_class = a.steps or d["steps"], a.batch or d["batch"], a.per_class or d["per_class"]
@@ -363,7 +373,7 @@ def main(argv=None) -> None:
                                        a.upsample or d["upsample"], d["fine"] if a.fine is None else a.fine,
                                        max_seconds=a.max_seconds, **g)
     cmd = "python -m gamegen.generators.textures.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    if a.model == "exemplar":
+    if a.model == "exemplar" or (a.model == "layout" and a.source is not None):
         cmd = training["command"] + " && " + cmd
     ckpt = {"kind": "textures", "model": a.model, **body, "training": {**training, "command": cmd, "seed": a.seed}}
     a.out.parent.mkdir(parents=True, exist_ok=True)
