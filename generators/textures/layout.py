@@ -24,6 +24,7 @@ import colorsys
 from functools import lru_cache
 
 import numpy as np
+import scipy.fft
 
 from .. import cancel
 from . import maps
@@ -81,6 +82,15 @@ def _shells(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return ky, kx, ky % m, kx
 
 
+@lru_cache(maxsize=32)
+def _flat_index(m: int) -> np.ndarray:
+    """:func:`_shells`' frequencies as flat indices into an ``m × (m/2 + 1)`` rfft2 array."""
+    _, _, iy, ix = _shells(m)
+    flat = iy.astype(np.int64) * (m // 2 + 1) + ix
+    flat.setflags(write=False)
+    return flat
+
+
 @lru_cache(maxsize=128)
 def _amplitude(n: int, m: int, size: float, beta: float, stretch: tuple[float, float]):
     """The spectral amplitude of :func:`noise` at the frequencies of :func:`_shells` (cycles per tile
@@ -123,8 +133,9 @@ def noise(rng: np.random.Generator, cv: Canvas, size: float, beta: float = 2.0,
     if k > 1:    # samples sit at block centres, (step - 1) / 2 logical px from the block's corner
         coef = coef * np.exp(2j * np.pi * (ky + kx) * ((k - 1) / 2) / n)
     spec = np.zeros((m, m // 2 + 1), np.complex64)
-    spec[iy, ix] = coef
-    out = np.fft.irfft2(spec, s=(m, m), norm="forward").astype(np.float32)
+    spec.reshape(-1)[_flat_index(m)] = coef
+    # scipy's pocketfft keeps complex64 in single precision: 3-4x numpy's irfft2 at 512 px
+    out = scipy.fft.irfft2(spec, s=(m, m), norm="forward", overwrite_x=True).astype(np.float32, copy=False)
     if k == 1:
         sd = out.std()
     else:
