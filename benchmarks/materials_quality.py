@@ -249,6 +249,8 @@ def main() -> None:
     a = ap.parse_args()
     n = 3 if a.quick else 6
     gens = load_all(a.models)
+    if "textures/materials-net" in gens:      # the served version (2.1.0: 2.0.0's weights, faster graphs)
+        SHORT["textures/materials-net"] = f"materials-net {gens['textures/materials-net'].info.version} (learned, new)"
     print(f"## Materials: structure, colour artefacts, diversity, distance (256 px albedo, {n} held-out seeds "
           "per class)\n")
     print("| class | generator | lattice (lag) | coherence | two-scale | chroma HF | diversity | to held-out "

@@ -8,6 +8,7 @@ DirectX / Unreal (green = −Y, "down"); they differ only in the sign of the gre
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from .. import cancel
 
@@ -23,8 +24,8 @@ def normals(height: np.ndarray, strength: float = 4.0) -> np.ndarray:
     dy = (np.roll(h, -1, axis=0) - np.roll(h, 1, axis=0)) * 0.5
     cancel.check()   # 2048 px: each half of this takes ~0.2 s on a busy machine
     # image rows grow downwards; +Y (up) in tangent space is towards row 0
-    n = np.stack([-dx, dy, np.ones_like(h)], -1)
-    return n / np.linalg.norm(n, axis=-1, keepdims=True)
+    inv = 1.0 / np.sqrt(dx * dx + dy * dy + 1.0)
+    return np.stack([-dx * inv, dy * inv, inv], -1)
 
 
 def normal_rgb(n: np.ndarray, convention: str) -> np.ndarray:
@@ -38,7 +39,8 @@ def normal_rgb(n: np.ndarray, convention: str) -> np.ndarray:
 
 
 def box_blur_wrap(x: np.ndarray, r: int) -> np.ndarray:
-    """Periodic box blur of radius ``r`` (separable running sums over a wrap-padded copy)."""
+    """Periodic box blur of radius ``r`` (separable; scipy's running mean over the wrapped axis,
+    about twice the speed of cumulative sums over a wrap-padded copy)."""
     if r <= 0:
         return x
     out = x.astype(np.float32)
@@ -49,12 +51,7 @@ def box_blur_wrap(x: np.ndarray, r: int) -> np.ndarray:
         if k >= n:
             out = np.broadcast_to(out.mean(axis=axis, keepdims=True), out.shape).copy()
             continue
-        pads = [(0, 0)] * out.ndim
-        pads[axis] = (r + 1, r)
-        c = np.cumsum(np.pad(out, pads, mode="wrap"), axis=axis)
-        hi = c.take(np.arange(k, k + n), axis=axis)
-        lo = c.take(np.arange(0, n), axis=axis)
-        out = (hi - lo) * np.float32(1.0 / k)
+        out = ndimage.uniform_filter1d(out, k, axis=axis, mode="wrap")
     return out
 
 
