@@ -240,3 +240,18 @@ def test_tiny_layout_train_export_load(tmp_path):
     gen = load_registry(tmp_path / "models", device="cpu", builtins=False).resolve(NET)
     out = maps_of(gen, 0, ("albedo", "height"), material="wood", size=64)
     assert out["albedo"].shape == (64, 64, 3) and out["height"].shape == (64, 64)
+
+
+def test_split_head_gives_the_whole_tile_maps_exactly(registry):
+    # at 256 px and up the per-class head runs as two bands at once, each with wrap-around context
+    # rows (its convolutions pad circularly): the bands must give the whole-tile run's maps exactly
+    from gamegen.generators.textures import generator as tg
+
+    gen = registry.resolve(NET)
+    for k, name in enumerate(gen.classes):
+        lay = layout.layout(name, np.random.default_rng(20 + k), 256, 0.9, 0.5)[None]
+        cls = np.eye(len(gen.classes), dtype=np.float32)[[k]]
+        e2, mid, pre, _ = gen.trunk.run(None, {"layout": lay, "cls": cls})
+        whole = gen.head[name].run(None, {"layout": lay, "e2": e2, "mid": mid, "pre": pre})[0][0]
+        assert lay.shape[2] >= tg.HEAD_SPLIT_MIN
+        assert np.array_equal(tg._split_head(gen.head[name], lay, e2, mid, pre), whole), name
