@@ -242,16 +242,22 @@ def test_tiny_layout_train_export_load(tmp_path):
     assert out["albedo"].shape == (64, 64, 3) and out["height"].shape == (64, 64)
 
 
-def test_split_head_gives_the_whole_tile_maps_exactly(registry):
-    # at 256 px and up the per-class head runs as two bands at once, each with wrap-around context
-    # rows (its convolutions pad circularly): the bands must give the whole-tile run's maps exactly
+def test_banded_graphs_give_the_whole_tile_outputs_exactly(registry):
+    # at 256 px and up the trunk and the per-class head run as two bands at once, each with
+    # wrap-around context rows (the graphs pad circularly): the bands must give the whole-tile
+    # outputs exactly, the trunk's features and preview and the head's maps
     from gamegen.generators.textures import generator as tg
 
     gen = registry.resolve(NET)
     for k, name in enumerate(gen.classes):
         lay = layout.layout(name, np.random.default_rng(20 + k), 256, 0.9, 0.5)[None]
         cls = np.eye(len(gen.classes), dtype=np.float32)[[k]]
-        e2, mid, pre, _ = gen.trunk.run(None, {"layout": lay, "cls": cls})
-        whole = gen.head[name].run(None, {"layout": lay, "e2": e2, "mid": mid, "pre": pre})[0][0]
-        assert lay.shape[2] >= tg.HEAD_SPLIT_MIN
-        assert np.array_equal(tg._split_head(gen.head[name], lay, e2, mid, pre), whole), name
+        assert lay.shape[2] >= tg.BAND_MIN
+        whole = gen.trunk.run(None, {"layout": lay, "cls": cls})
+        bands = tg._banded(gen.trunk, {"layout": (lay, 1), "cls": (cls, None)}, (2, 4, 4, 4), 256)
+        assert all(np.array_equal(a, b) for a, b in zip(whole, bands)), name
+        e2, mid, pre, _ = whole
+        maps_whole = gen.head[name].run(None, {"layout": lay, "e2": e2, "mid": mid, "pre": pre})[0]
+        maps_bands = tg._banded(gen.head[name], {"layout": (lay, 1), "e2": (e2, 2), "mid": (mid, 4), "pre": (pre, 4)},
+                                (1,), 256)[0]
+        assert np.array_equal(maps_bands, maps_whole), name

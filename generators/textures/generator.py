@@ -289,11 +289,19 @@ class LayoutMaterialGenerator(MapsGenerator):
         onehot = np.zeros((1, len(self.classes)), np.float32)
         onehot[0, self.classes.index(name)] = 1
         x = np.ascontiguousarray(lay[None, :self.n_in])
-        e2, mid, pre, _ = self.trunk.run(None, {"layout": x, "cls": onehot})
+        n = x.shape[2]
+        banded = isinstance(self.head, dict) and n >= BAND_MIN and n % 8 == 0 and x.shape[3] == n
+        if banded:    # per-class heads (2.1.0 on): both graphs as two bands on two cores
+            e2, mid, pre, _ = _banded(self.trunk, {"layout": (x, 1), "cls": (onehot, None)}, (2, 4, 4, 4), n)
+        else:
+            e2, mid, pre, _ = self.trunk.run(None, {"layout": x, "cls": onehot})
         t1 = time.perf_counter()
         timings.add(f"{stage}trunk", t1 - t0)
-        if isinstance(self.head, dict):
-            out = _split_head(self.head[name], x, e2, mid, pre)
+        if banded:
+            out = _banded(self.head[name], {"layout": (x, 1), "e2": (e2, 2), "mid": (mid, 4), "pre": (pre, 4)},
+                          (1,), n)[0][0]
+        elif isinstance(self.head, dict):
+            out = self.head[name].run(None, {"layout": x, "e2": e2, "mid": mid, "pre": pre})[0][0]
         else:
             out = self.head.run(None, {"layout": x, "cls": onehot, "e2": e2, "mid": mid, "pre": pre})[0][0]
         timings.add(f"{stage}head", time.perf_counter() - t1)
@@ -344,33 +352,33 @@ def _timed_layout(name: str, seed: int, base: int, pattern: float, wear: float) 
     return layout.layout(name, _rng(seed, 0), base, pattern, wear), time.perf_counter() - t0
 
 
-HEAD_SPLIT_MIN = 256     # layouts this big (px a side) run the per-class head as two bands at once
-HEAD_HALO = 32           # rows of context each band carries beyond its half (the head sees ~10 px)
+BAND_MIN = 256          # layouts this big (px a side) run trunk and head as two bands at once
+BAND_HALO = 32          # rows of context each band carries beyond its half (the trunk sees ~20, the head ~10)
 
 
-def _split_head(sess, x: np.ndarray, e2: np.ndarray, mid: np.ndarray, pre: np.ndarray) -> np.ndarray:
-    """The per-class head's maps ``(5, n, n)``: below ``HEAD_SPLIT_MIN`` one run; above it, the top
-    and bottom halves at once on the encode pool's two threads. Each half carries ``HEAD_HALO`` rows
-    of wrap-around context each side (its convolutions pad circularly, so a band's own wrap would
-    be wrong at its cut; those rows are dropped) — the head's receptive field is ~10 px, so the bands
-    give the whole-tile run's maps exactly (tested), for 1.25x the work on two cores."""
-    n = x.shape[2]
-    if n < HEAD_SPLIT_MIN or n % 8:
-        return sess.run(None, {"layout": x, "e2": e2, "mid": mid, "pre": pre})[0][0]
+def _banded(sess, feeds: dict, out_scales: tuple[int, ...], n: int) -> list[np.ndarray]:
+    """``sess``' outputs for an ``n``-row tile computed as its top and bottom halves at once, on the
+    encode pool's two threads. ``feeds`` maps an input name to (array, its row scale: 1 full, 2 half,
+    4 quarter resolution; None for inputs without rows); ``out_scales`` gives the outputs' scales.
+    Each half carries ``BAND_HALO`` rows of wrap-around context each side: the graphs pad
+    circularly, so a band's own wrap is wrong at its cut, and those rows are dropped. With the halo
+    beyond the receptive field the bands give the whole-tile outputs exactly (tested), for 1.25x the
+    work spread over two cores."""
     half = n // 2
 
-    def band(start: int) -> np.ndarray:
+    def band(start: int) -> list[np.ndarray]:
         def rows(a, k):      # the band's rows of a map at 1/k resolution, wrapping around the tile
-            r = np.arange((start - HEAD_HALO) // k, (start + half + HEAD_HALO) // k) % a.shape[2]
+            r = np.arange((start - BAND_HALO) // k, (start + half + BAND_HALO) // k) % a.shape[2]
             return np.ascontiguousarray(a[:, :, r])
-        out = sess.run(None, {"layout": rows(x, 1), "e2": rows(e2, 2), "mid": rows(mid, 4), "pre": rows(pre, 4)})[0][0]
-        return out[:, HEAD_HALO:HEAD_HALO + half]
+        outs = sess.run(None, {name: a if k is None else rows(a, k) for name, (a, k) in feeds.items()})
+        return [o[:, :, BAND_HALO // k:(BAND_HALO + half) // k] for o, k in zip(outs, out_scales)]
 
     jobs = [cancel.submit(_POOL, band, s) for s in (0, half)]
     try:
-        return np.concatenate([j.result() for j in jobs], axis=1)
+        top, bottom = (j.result() for j in jobs)
     finally:
         cancel.cancel_pending(jobs)
+    return [np.concatenate([a, b], axis=2) for a, b in zip(top, bottom)]
 
 
 # -- albedo → PBR ----------------------------------------------------------------------------------
