@@ -65,6 +65,8 @@ def main() -> None:
         ("textures/materials-layered", {"material": "stone", "size": 512}, MAPS),
         ("textures/materials-net", {"material": "brick", "size": 512}, MAPS),
         ("textures/materials-layered", {"material": "brick", "size": 512}, MAPS),
+        ("textures/materials-net", {"material": "wood", "size": 512}, MAPS),
+        ("textures/materials-net", {"material": "metal", "size": 512}, MAPS),
         ("textures/pbr-unet", {"albedo": images.png_rgb(alb)}, MAPS[1:]),
         ("textures/pbr-sobel", {"albedo": images.png_rgb(alb)}, MAPS[1:]),
         ("textures/exemplar-unet", {"exemplar": images.png_rgb(ex), "size": 512}, MAPS),
