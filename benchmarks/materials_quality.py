@@ -241,12 +241,27 @@ def sheets(gens: dict, out_dir: Path, seed: int = 1001, cell: int = 320) -> list
     return written
 
 
+def chroma_spread(gens: dict, n: int) -> None:
+    print(f"| class | generator | chroma HF, mean ± s.e. over {n} held-out seeds |\n|---|---|---|")
+    for m in CLASSES:
+        for ref in ("textures/materials-net", "textures/materials-layered", "textures/materials-procedural"):
+            v = np.array([chroma_hf(assets(gens[ref], 1000 + i, {"material": m, "size": 256}, ["albedo"])
+                                             ["albedo"]) for i in range(n)])
+            print(f"| {m} | {ref} | {v.mean():.5f} ± {v.std(ddof=1) / np.sqrt(n):.5f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=Path, default=ROOT / "models")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-sheets", action="store_true")
+    ap.add_argument("--chroma-seeds", type=int, metavar="N",
+                    help="only: chroma HF per class, mean ± standard error over N held-out seeds (is a "
+                         "difference in the table's chroma column bigger than the seed-to-seed spread?)")
     a = ap.parse_args()
+    if a.chroma_seeds:
+        chroma_spread(load_all(a.models), a.chroma_seeds)
+        return
     n = 3 if a.quick else 6
     gens = load_all(a.models)
     if "textures/materials-net" in gens:      # the served version (2.1.0: 2.0.0's weights, faster graphs)
