@@ -290,8 +290,10 @@ class LayoutMaterialGenerator(MapsGenerator):
         onehot[0, self.classes.index(name)] = 1
         x = np.ascontiguousarray(lay[None, :self.n_in])
         n = x.shape[2]
-        banded = isinstance(self.head, dict) and n >= BAND_MIN and n % 8 == 0 and x.shape[3] == n
-        if banded:    # per-class heads (2.1.0 on): both graphs as two bands on two cores
+        # per-class heads (2.1.0 on): the full-resolution pass runs both graphs as two bands at once
+        # (not the preview's: the full layout may be holding a pool thread then)
+        banded = isinstance(self.head, dict) and not stage and n >= BAND_MIN and n % 8 == 0 and x.shape[3] == n
+        if banded:
             e2, mid, pre, _ = _banded(self.trunk, {"layout": (x, 1), "cls": (onehot, None)}, (2, 4, 4, 4), n)
         else:
             e2, mid, pre, _ = self.trunk.run(None, {"layout": x, "cls": onehot})
@@ -329,6 +331,8 @@ class LayoutMaterialGenerator(MapsGenerator):
                 yield _preview_asset(prev_alb)
                 yield Progress(0.1, "layout", f"{name} {base}px, full resolution")
             t0 = time.perf_counter()
+            if full is not None and full.cancel():    # still queued behind other requests' work
+                full = None
             lay, spent = (full.result() if full is not None else
                           _timed_layout(name, seed, base, params["pattern_scale"], params["wear"]))
         finally:
@@ -357,8 +361,8 @@ BAND_HALO = 32          # rows of context each band carries beyond its half (the
 
 
 def _banded(sess, feeds: dict, out_scales: tuple[int, ...], n: int) -> list[np.ndarray]:
-    """``sess``' outputs for an ``n``-row tile computed as its top and bottom halves at once, on the
-    encode pool's two threads. ``feeds`` maps an input name to (array, its row scale: 1 full, 2 half,
+    """``sess``' outputs for an ``n``-row tile computed as its top and bottom halves at once, one on
+    the encode pool, one on the calling thread. ``feeds`` maps an input name to (array, its row scale: 1 full, 2 half,
     4 quarter resolution; None for inputs without rows); ``out_scales`` gives the outputs' scales.
     Each half carries ``BAND_HALO`` rows of wrap-around context each side: the graphs pad
     circularly, so a band's own wrap is wrong at its cut, and those rows are dropped. With the halo
@@ -373,11 +377,14 @@ def _banded(sess, feeds: dict, out_scales: tuple[int, ...], n: int) -> list[np.n
         outs = sess.run(None, {name: a if k is None else rows(a, k) for name, (a, k) in feeds.items()})
         return [o[:, :, BAND_HALO // k:(BAND_HALO + half) // k] for o, k in zip(outs, out_scales)]
 
-    jobs = [cancel.submit(_POOL, band, s) for s in (0, half)]
+    # the top band goes to the pool, the bottom one runs here; a top band still queued behind
+    # other requests' work when the bottom one is done runs here too (never slower than 1.25x)
+    job = cancel.submit(_POOL, band, 0)
     try:
-        top, bottom = (j.result() for j in jobs)
+        bottom = band(half)
+        top = band(0) if job.cancel() else job.result()
     finally:
-        cancel.cancel_pending(jobs)
+        cancel.cancel_pending([job])
     return [np.concatenate([a, b], axis=2) for a, b in zip(top, bottom)]
 
 
