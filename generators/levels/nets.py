@@ -243,20 +243,25 @@ class _Block(nn.Module):
         b, t, d = x.shape
         return x.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
 
-    def forward(self, x):                                         # whole sequences, causal
+    def forward(self, x, bias=None):                              # whole sequences, causal
         q, k, v = (self._split(a) for a in self.qkv(self.ln1(x)).chunk(3, dim=-1))
-        # no attention-weight dropout: with it torch falls back to the unfused path (10x slower on CPU)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        # no attention-weight dropout: with it torch falls back to the unfused path (10x slower on
+        # CPU); ``bias`` (1, heads, T, T) is a fixed additive mask, causal included
+        if bias is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         x = x + self.drop(self.proj(y.transpose(1, 2).reshape(x.shape)))
         return x + self.drop(self.ff(self.ln2(x)))
 
-    def step(self, x, past_k, past_v):
+    def step(self, x, past_k, past_v, bias=None):
         """One new position ``x`` (B, 1, d) attending to the cached keys/values (B, heads, P, dh)
-        and itself; returns the output and the caches with this position appended."""
+        and itself (``bias`` (B, heads, 1, P + 1)); returns the output and the caches with this
+        position appended."""
         q, k, v = (self._split(a) for a in self.qkv(self.ln1(x)).chunk(3, dim=-1))
         k = torch.cat([past_k, k], dim=2)
         v = torch.cat([past_v, v], dim=2)
-        y = F.scaled_dot_product_attention(q, k, v)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         x = x + self.proj(y.transpose(1, 2).reshape(x.shape))
         return x + self.ff(self.ln2(x)), k, v
 
@@ -264,13 +269,23 @@ class _Block(nn.Module):
 class TileTransformer(nn.Module):
     """Predicts tile ``t`` (row-major) from every earlier tile: causal self-attention over inputs
     (tile left, tile above, row, column) — the same inputs as :class:`TileLSTM`, so the same
-    teacher-forcing arrays (:func:`tile_lstm_inputs`) train both. ``tiles`` = start/border token."""
+    teacher-forcing arrays (:func:`tile_lstm_inputs`) train both. ``tiles`` = start/border token.
+
+    ``slopes`` (one per head, or empty): a fixed 2D ALiBi bias (Press et al. 2022, on the grid):
+    head ``h`` adds ``-slopes[h] * (|row_i - row_j| + |col_i - col_j|)`` to the attention score
+    of position ``i`` on ``j``, so some heads look near (the tiles around, above) and others far
+    by construction. Without it the model has only the absolute row/column embeddings and must
+    learn per position where "above" is; on 135 screens it memorised them instead (BENCHMARKS.md).
+    The bias has no weights (so it costs no fused-attention speed in training)."""
 
     def __init__(self, tiles: int, height: int, width: int, d: int = 64, layers: int = 4, heads: int = 4,
-                 dropout: float = 0.1):
+                 dropout: float = 0.1, slopes: tuple = ()):
         super().__init__()
         self.tiles, self.height, self.width = tiles, height, width
         self.d, self.layers, self.heads = d, layers, heads
+        if slopes and len(slopes) != heads:
+            raise ValueError(f"slopes must have one value per head ({heads}), got {len(slopes)}")
+        self.slopes = tuple(float(s) for s in slopes)
         self.left = nn.Embedding(tiles + 1, d)
         self.above = nn.Embedding(tiles + 1, d)
         self.row = nn.Embedding(height, d)
@@ -283,10 +298,23 @@ class TileTransformer(nn.Module):
     def features(self, left, above, pos):
         return self.left(left) + self.above(above) + self.row(pos // self.width) + self.col(pos % self.width)
 
+    def bias(self, qpos: torch.Tensor, kpos: torch.Tensor) -> torch.Tensor:
+        """Fixed 2D ALiBi bias for query positions ``qpos`` (..., Tq) against key positions
+        ``kpos`` (Tk,): (..., heads, Tq, Tk)."""
+        w = self.width
+        dist = ((qpos // w).unsqueeze(-1) - kpos // w).abs() + ((qpos % w).unsqueeze(-1) - kpos % w).abs()
+        slopes = torch.tensor(self.slopes, dtype=torch.float32).reshape(-1, 1, 1)
+        return -slopes * dist.unsqueeze(-3).to(torch.float32)
+
     def forward(self, left, above, pos):                          # (B, T) each -> (B, T, tiles)
         x = self.drop(self.features(left, above, pos))
+        bias = None
+        if self.slopes:                                           # positions are 0..T-1 (row-major)
+            t = torch.arange(x.shape[1])
+            causal = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).tril()
+            bias = self.bias(t, t).masked_fill(~causal, float("-inf")).unsqueeze(0)
         for b in self.blocks:
-            x = b(x)
+            x = b(x, bias)
         return self.out(self.ln(x))
 
 
@@ -300,9 +328,13 @@ class TileTransformerStep(nn.Module):
 
     def forward(self, left, above, pos, past_k, past_v):
         x = self.m.features(left, above, pos).unsqueeze(1)
+        bias = None
+        if self.m.slopes:                                         # the cache holds positions 0..P-1
+            kpos = torch.arange(past_k.shape[3] + 1)
+            bias = self.m.bias(pos.unsqueeze(-1), kpos)           # (B, heads, 1, P + 1)
         ks, vs = [], []
         for i, b in enumerate(self.m.blocks):
-            x, k, v = b.step(x, past_k[i], past_v[i])
+            x, k, v = b.step(x, past_k[i], past_v[i], bias)
             ks.append(k)
             vs.append(v)
         return self.m.out(self.m.ln(x[:, 0])), torch.stack(ks), torch.stack(vs)

@@ -284,8 +284,12 @@ def row_major_nll(model, idx: np.ndarray, start: int, batch: int = 16) -> float:
     return total / idx.size
 
 
+#: Fixed 2D ALiBi slopes of the transformer's 4 heads (:class:`nets.TileTransformer`): near to far.
+ALIBI_SLOPES = (1.0, 0.5, 0.25, 0.0625)
+
+
 def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=None, held_grids=(), width=None,
-                      layers=None, dropout=None, lr=1.5e-3):
+                      layers=None, dropout=None, lr=1.5e-3, alibi=True):
     """Causal tile transformer (Lode Runner), row-major like the tile LSTM, mirrored screens as
     the other families. AdamW; the learning rate warms up over 2 epochs and then follows a cosine
     over ``epochs`` (``max_seconds`` is only a safety stop, logged). Every ``epochs // 15`` epochs
@@ -298,10 +302,11 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
     target = idx.reshape(len(idx), -1)
     cfg_model = {"tiles": C, "height": game.height, "width": game.width}
     if tiny:
-        cfg_model.update({"d": 16, "layers": 1, "heads": 2, "dropout": 0.0})
+        cfg_model.update({"d": 16, "layers": 1, "heads": 2, "dropout": 0.0, "slopes": list(ALIBI_SLOPES[:2])})
     else:
         cfg_model.update({"d": width or 64, "layers": layers or 4, "heads": 4,
-                          "dropout": 0.1 if dropout is None else dropout})
+                          "dropout": 0.1 if dropout is None else dropout,
+                          "slopes": list(ALIBI_SLOPES) if alibi else []})
     model = nets.TileTransformer(**cfg_model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05, betas=(0.9, 0.98))
     bs = 16
@@ -359,7 +364,7 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
 def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed: int = 0, tiny: bool = False,
           threads: int = 1, command: str | None = None, log=print, style: bool = False,
           max_seconds: float | None = None, channels: int | None = None, decoder: dict | None = None,
-          layers: int | None = None, dropout: float | None = None) -> Path:
+          layers: int | None = None, dropout: float | None = None, alibi: bool = True) -> Path:
     if family not in nets.FAMILIES:
         raise SystemExit(f"--family must be one of {', '.join(nets.FAMILIES)}, got {family!r}")
     if game_id not in GAMES:
@@ -387,7 +392,7 @@ def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed:
         if game_id != "loderunner":
             raise SystemExit("--family transformer is for --game loderunner")
         model, config = train_transformer(grids, game, epochs, rng, tiny, log, max_seconds, [lv.grid for lv in held],
-                                          channels, layers, dropout)
+                                          channels, layers, dropout, alibi=alibi)
     else:
         model, config = train_dcgan(grids, game, epochs, rng, tiny, log)
     seconds = time.perf_counter() - t0
@@ -432,6 +437,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="masked: CNN width (default 64); transformer: model width d (default 64)")
     p.add_argument("--layers", type=int, default=None, help="transformer: blocks (default 4)")
     p.add_argument("--dropout", type=float, default=None, help="transformer: dropout (default 0.1)")
+    p.add_argument("--no-alibi", action="store_true",
+                   help="transformer: absolute row/column embeddings only, no fixed 2D ALiBi attention bias")
     p.add_argument("--decode-steps", type=int, default=None,
                    help="masked: parallel decoding steps written to the manifest (sampling only, not the weights)")
     p.add_argument("--decode-greedy", type=float, default=None,
@@ -453,11 +460,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--decode-* are for --family masked")
     if a.channels and a.family not in ("masked", "transformer"):
         raise SystemExit("--channels is for --family masked or transformer")
-    if (a.layers or a.dropout is not None) and a.family != "transformer":
-        raise SystemExit("--layers and --dropout are for --family transformer")
+    if (a.layers or a.dropout is not None or a.no_alibi) and a.family != "transformer":
+        raise SystemExit("--layers, --dropout and --no-alibi are for --family transformer")
     train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd, style=a.style,
           max_seconds=a.max_seconds, channels=a.channels, decoder=decoder or None, layers=a.layers,
-          dropout=a.dropout)
+          dropout=a.dropout, alibi=not a.no_alibi)
 
 
 if __name__ == "__main__":
