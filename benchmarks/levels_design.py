@@ -446,13 +446,13 @@ def row_major_nll(gen, idx: np.ndarray) -> float:
         shape[1] = n
         kk = np.zeros(shape, np.float32)
         vv = kk.copy()
-        start = gen.sampler.start
+        from gamegen.generators.levels.nets import context_inputs
+
+        ctx, _ = context_inputs(idx.astype(np.int64), gen.sampler.start, gen.sampler.context)
         for p in range(h * w):
             y, x = divmod(p, w)
-            left = idx[:, y, x - 1] if x else np.full(n, start)
-            above = idx[:, y - 1, x] if y else np.full(n, start)
-            lg, kk, vv = sess.run(None, {"left": left.astype(np.int64), "above": above.astype(np.int64),
-                                         "pos": np.full(n, p, np.int64), "past_k": kk, "past_v": vv})
+            lg, kk, vv = sess.run(None, {"context": ctx[:, p], "pos": np.full(n, p, np.int64), "past_k": kk,
+                                         "past_v": vv})
             total -= float(_log_softmax(lg)[rows, idx[:, y, x]].sum())
         return total / idx.size
     start, hid = gen.sampler.start, gen.sampler.hidden

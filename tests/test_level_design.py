@@ -280,15 +280,15 @@ def test_tiny_lode_runner_transformer_kv_cache_step_matches_the_whole_screen_and
     model.load_state_dict(c["state_dict"])
     model.eval()
     idx = np.random.default_rng(0).integers(0, 8, (2, 22, 32))
-    left, above, pos = nets.tile_lstm_inputs(idx, 8)
+    ctx, pos = nets.context_inputs(idx, 8, model.context)
     with torch.no_grad():
-        whole = model(*(torch.from_numpy(a) for a in (left, above, pos))).numpy()
+        whole = model(*(torch.from_numpy(a) for a in (ctx, pos))).numpy()
     sess = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
     ex = man["extra"]
     k = np.zeros((ex["layers"], 2, ex["heads"], 0, ex["head_dim"]), np.float32)
     v = k.copy()
     for i in range(22 * 32):
-        lg, k, v = sess.run(None, {"left": left[:, i], "above": above[:, i], "pos": pos[:, i], "past_k": k, "past_v": v})
+        lg, k, v = sess.run(None, {"context": ctx[:, i], "pos": pos[:, i], "past_k": k, "past_v": v})
         assert np.abs(lg - whole[:, i]).max() < 1e-4, i
     assert k.shape[3] == 704
 

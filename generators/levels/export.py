@@ -105,7 +105,7 @@ def export_spec(family: str, game: str, model: nn.Module, config: dict) -> Graph
 
         def make_tf(g, d):
             b, p = d["batch"], d["past"]
-            return (torch.randint(0, tt.tiles + 1, (b,), generator=g), torch.randint(0, tt.tiles + 1, (b,), generator=g),
+            return (torch.randint(0, tt.tiles + 1, (b, len(tt.context)), generator=g),
                     torch.randint(0, tt.height * tt.width, (b,), generator=g),
                     torch.randn(tt.layers, b, tt.heads, p, dh, generator=g),
                     torch.randn(tt.layers, b, tt.heads, p, dh, generator=g))
@@ -113,11 +113,12 @@ def export_spec(family: str, game: str, model: nn.Module, config: dict) -> Graph
         past = {1: "batch", 3: "past"}
         # parity over short and full-screen caches (703 = the last tile's past); an empty cache
         # (the first tile) is checked by the tests
-        return GraphSpec(TileTransformerStep(tt).eval(), ["left", "above", "pos", "past_k", "past_v"],
-                         ["logits", "k_out", "v_out"], [{0: "batch"}] * 3 + [past, past], make_tf,
+        return GraphSpec(TileTransformerStep(tt).eval(), ["context", "pos", "past_k", "past_v"],
+                         ["logits", "k_out", "v_out"], [{0: "batch"}] * 2 + [past, past], make_tf,
                          [{"batch": 1, "past": 1}, {"batch": 3, "past": 37}, {"batch": 16, "past": 703}],
                          {"tiles": config["tiles"], "height": tt.height, "width": tt.width, "start_token": tt.tiles,
                           "layers": tt.layers, "heads": tt.heads, "head_dim": dh,
+                          "context": [list(o) for o in tt.context],
                           **({"nll": config["nll"]} if "nll" in config else {})},
                          dim_ranges={"past": (1, tt.height * tt.width)})
     if family == "dcgan":

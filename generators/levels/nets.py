@@ -20,9 +20,10 @@ Families (``family`` in checkpoints and manifests):
 ``transformer`` (Lode Runner)
     :class:`TileTransformer`: a small causal transformer over the 704 tiles in row-major order
     (the LSTM's order and exact factorisation, but every earlier tile of the screen in view by
-    attention instead of through one state vector). Each position's input is the tile to the
-    left and the tile above (start token at the borders) plus learned row and column embeddings.
-    Exported graph: the single KV-cache step :class:`TileTransformerStep` ``(left, above, pos,
+    attention instead of through one state vector). Each position's input is its already-drawn
+    neighbours (``context`` offsets: left, above, above-left, above-right; start token outside
+    the screen) plus learned row and column embeddings.
+    Exported graph: the single KV-cache step :class:`TileTransformerStep` ``(context, pos,
     past_k, past_v) -> (logits, k_out, v_out)`` with a dynamic past length, so a screen is 704
     small ONNX Runtime calls.
 ``dcgan``
@@ -266,10 +267,34 @@ class _Block(nn.Module):
         return x + self.ff(self.ln2(x)), k, v
 
 
+#: (dy, dx) of the already-drawn neighbours each transformer position is given (row-major: every
+#: one is earlier than the tile itself): left, above, above-left, above-right.
+CONTEXT = ((0, -1), (-1, 0), (-1, -1), (-1, 1))
+
+
+def context_inputs(grids: np.ndarray, start: int, offsets=CONTEXT) -> tuple[np.ndarray, np.ndarray]:
+    """Teacher-forcing inputs of :class:`TileTransformer` for tile indices ``grids`` (N, H, W):
+    ``context`` (N, H*W, K) — the tile at each offset, ``start`` outside the screen — and ``pos``
+    (N, H*W)."""
+    n, h, w = grids.shape
+    pad = np.full((n, h + 2, w + 2), start, dtype=np.int64)
+    pad[:, 1:-1, 1:-1] = grids
+    ctx = np.stack([pad[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy, dx in offsets], axis=-1)
+    pos = np.broadcast_to(np.arange(h * w), (n, h * w)).copy()
+    return ctx.reshape(n, h * w, len(offsets)), pos
+
+
+def context_of(grid: np.ndarray, r: int, x: int, start: int, offsets=CONTEXT) -> list[int]:
+    """The context of one cell of a partly drawn ``grid`` (the sampler's side of
+    :func:`context_inputs`)."""
+    h, w = grid.shape
+    return [int(grid[r + dy, x + dx]) if 0 <= r + dy < h and 0 <= x + dx < w else start for dy, dx in offsets]
+
+
 class TileTransformer(nn.Module):
     """Predicts tile ``t`` (row-major) from every earlier tile: causal self-attention over inputs
-    (tile left, tile above, row, column) — the same inputs as :class:`TileLSTM`, so the same
-    teacher-forcing arrays (:func:`tile_lstm_inputs`) train both. ``tiles`` = start/border token.
+    (the tiles at the ``context`` offsets, row, column; :func:`context_inputs`). ``tiles`` =
+    start/border token. Offsets must point to earlier tiles (dy < 0, or dy = 0 and dx < 0).
 
     ``slopes`` (one per head, or empty): a fixed 2D ALiBi bias (Press et al. 2022, on the grid):
     head ``h`` adds ``-slopes[h] * (|row_i - row_j| + |col_i - col_j|)`` to the attention score
@@ -279,15 +304,19 @@ class TileTransformer(nn.Module):
     The bias has no weights (so it costs no fused-attention speed in training)."""
 
     def __init__(self, tiles: int, height: int, width: int, d: int = 64, layers: int = 4, heads: int = 4,
-                 dropout: float = 0.1, slopes: tuple = ()):
+                 dropout: float = 0.1, slopes: tuple = (), context: tuple = CONTEXT):
         super().__init__()
         self.tiles, self.height, self.width = tiles, height, width
         self.d, self.layers, self.heads = d, layers, heads
+        self.context = tuple((int(dy), int(dx)) for dy, dx in context)
+        if any(dy > 0 or (dy == 0 and dx >= 0) for dy, dx in self.context):
+            raise ValueError(f"context offsets must be earlier tiles in row-major order, got {self.context}")
         if slopes and len(slopes) != heads:
             raise ValueError(f"slopes must have one value per head ({heads}), got {len(slopes)}")
         self.slopes = tuple(float(s) for s in slopes)
-        self.left = nn.Embedding(tiles + 1, d)
-        self.above = nn.Embedding(tiles + 1, d)
+        # one table per offset, stacked: offset k's tile t is row k * (tiles + 1) + t
+        self.ctx = nn.Embedding(len(self.context) * (tiles + 1), d)
+        self.register_buffer("ctx_base", torch.arange(len(self.context)) * (tiles + 1), persistent=False)
         self.row = nn.Embedding(height, d)
         self.col = nn.Embedding(width, d)
         self.blocks = nn.ModuleList(_Block(d, heads, dropout) for _ in range(layers))
@@ -295,8 +324,8 @@ class TileTransformer(nn.Module):
         self.ln = nn.LayerNorm(d)
         self.out = nn.Linear(d, tiles)
 
-    def features(self, left, above, pos):
-        return self.left(left) + self.above(above) + self.row(pos // self.width) + self.col(pos % self.width)
+    def features(self, context, pos):                             # (..., K), (...) -> (..., d)
+        return self.ctx(context + self.ctx_base).sum(-2) + self.row(pos // self.width) + self.col(pos % self.width)
 
     def bias(self, qpos: torch.Tensor, kpos: torch.Tensor) -> torch.Tensor:
         """Fixed 2D ALiBi bias for query positions ``qpos`` (..., Tq) against key positions
@@ -306,8 +335,8 @@ class TileTransformer(nn.Module):
         slopes = torch.tensor(self.slopes, dtype=torch.float32).reshape(-1, 1, 1)
         return -slopes * dist.unsqueeze(-3).to(torch.float32)
 
-    def forward(self, left, above, pos):                          # (B, T) each -> (B, T, tiles)
-        x = self.drop(self.features(left, above, pos))
+    def forward(self, context, pos):                              # (B, T, K), (B, T) -> (B, T, tiles)
+        x = self.drop(self.features(context, pos))
         bias = None
         if self.slopes:                                           # positions are 0..T-1 (row-major)
             t = torch.arange(x.shape[1])
@@ -319,15 +348,16 @@ class TileTransformer(nn.Module):
 
 
 class TileTransformerStep(nn.Module):
-    """KV-cache step: ``left, above, pos`` (B,) and ``past_k, past_v`` (layers, B, heads, P, d/heads)
-    -> ``logits`` (B, tiles) and the caches with this position appended (P + 1). P may be 0."""
+    """KV-cache step: ``context`` (B, K), ``pos`` (B,) and ``past_k, past_v`` (layers, B, heads, P,
+    d/heads) -> ``logits`` (B, tiles) and the caches with this position appended (P + 1). P may
+    be 0."""
 
     def __init__(self, model: TileTransformer):
         super().__init__()
         self.m = model
 
-    def forward(self, left, above, pos, past_k, past_v):
-        x = self.m.features(left, above, pos).unsqueeze(1)
+    def forward(self, context, pos, past_k, past_v):
+        x = self.m.features(context, pos).unsqueeze(1)
         bias = None
         if self.m.slopes:                                         # the cache holds positions 0..P-1
             kpos = torch.arange(past_k.shape[3] + 1)

@@ -274,6 +274,7 @@ class TileTransformerSampler(_ScreenSampler):
         ex = manifest["extra"]
         self.start = int(ex["start_token"])
         self.cache_shape = (int(ex["layers"]), 1, int(ex["heads"]), 0, int(ex["head_dim"]))
+        self.context = [tuple(o) for o in ex["context"]]             # (dy, dx) of the neighbours fed
         self.spawn = self.game.symbols.index("M")
 
     def _screen(self, rng, controls):
@@ -287,18 +288,21 @@ class TileTransformerSampler(_ScreenSampler):
         grid = np.empty((self.h, self.w), dtype=np.int64)
         k = np.zeros(self.cache_shape, np.float32)          # empty cache: the first tile sees only itself
         v = k.copy()
-        left, above, pos = (np.zeros(1, np.int64) for _ in range(3))
+        pad = np.full((self.h + 2, self.w + 2), self.start, dtype=np.int64)   # grid with a border of start
+        context = np.zeros((1, len(self.context)), np.int64)
+        pos = np.zeros(1, np.int64)
         run = self.session.run
         spawned = False
         for r in range(self.h):
             for x in range(self.w):
-                left[0] = grid[r, x - 1] if x else self.start
-                above[0] = grid[r - 1, x] if r else self.start
+                for j, (dy, dx) in enumerate(self.context):
+                    context[0, j] = pad[1 + r + dy, 1 + x + dx]
                 pos[0] = r * self.w + x
-                logits, k, v = run(None, {"left": left, "above": above, "pos": pos, "past_k": k, "past_v": v})
+                logits, k, v = run(None, {"context": context, "pos": pos, "past_k": k, "past_v": v})
                 tile = _draw(logits[0] * inv_t + (no_spawn if spawned else bias), u[pos[0]])
                 spawned = spawned or tile == self.spawn
                 grid[r, x] = tile
+                pad[1 + r, 1 + x] = tile
         out = self.symbols[grid]
         return _one_spawn(out, self.game, rng)
 

@@ -270,15 +270,15 @@ def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, he
 
 
 def row_major_nll(model, idx: np.ndarray, start: int, batch: int = 16) -> float:
-    """Exact NLL per tile of screens ``idx`` (N, h, w) in row-major order under a torch model
-    taking the tile LSTM's teacher-forcing inputs (``TileLSTM`` / ``TileTransformer``) — the
-    figure ``benchmarks/levels_design.py --nll-only`` computes through the served ONNX graphs."""
-    left, above, pos = nets.tile_lstm_inputs(idx, start)
+    """Exact NLL per tile of screens ``idx`` (N, h, w) in row-major order under a
+    :class:`nets.TileTransformer` — the figure ``benchmarks/levels_design.py --nll-only``
+    computes through the served ONNX graphs."""
+    ctx, pos = nets.context_inputs(idx, start, model.context)
     target = torch.from_numpy(idx.reshape(len(idx), -1).astype(np.int64))
     total = 0.0
     with torch.no_grad():
         for b in range(0, len(idx), batch):
-            lg = model(*(torch.from_numpy(a[b:b + batch]) for a in (left, above, pos)))
+            lg = model(*(torch.from_numpy(a[b:b + batch]) for a in (ctx, pos)))
             total += float(F.cross_entropy(lg.reshape(-1, lg.shape[-1]), target[b:b + batch].reshape(-1),
                                            reduction="sum"))
     return total / idx.size
@@ -289,7 +289,7 @@ ALIBI_SLOPES = (1.0, 0.5, 0.25, 0.0625)
 
 
 def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=None, held_grids=(), width=None,
-                      layers=None, dropout=None, lr=1.5e-3, alibi=True):
+                      layers=None, dropout=None, lr=2e-3, alibi=True):
     """Causal tile transformer (Lode Runner), row-major like the tile LSTM, mirrored screens as
     the other families. AdamW; the learning rate warms up over 2 epochs and then follows a cosine
     over ``epochs`` (``max_seconds`` is only a safety stop, logged). Every ``epochs // 15`` epochs
@@ -298,9 +298,9 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
     idx = np.stack([tile_indices(g, game) for g in train_grids]).astype(np.int64)
     idx = np.concatenate([idx, idx[:, :, ::-1]])                  # horizontal mirror: still Lode Runner
     C = len(game.symbols)
-    left, above, pos = nets.tile_lstm_inputs(idx, C)
+    ctx, pos = nets.context_inputs(idx, C)
     target = idx.reshape(len(idx), -1)
-    cfg_model = {"tiles": C, "height": game.height, "width": game.width}
+    cfg_model = {"tiles": C, "height": game.height, "width": game.width, "context": [list(o) for o in nets.CONTEXT]}
     if tiny:
         cfg_model.update({"d": 16, "layers": 1, "heads": 2, "dropout": 0.0, "slopes": list(ALIBI_SLOPES[:2])})
     else:
@@ -335,7 +335,7 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
         for b in range(0, len(order), bs):
             sel = order[b:b + bs]
             T = 96 if tiny else target.shape[1]
-            logits = model(*(torch.from_numpy(a[sel, :T]) for a in (left, above, pos)))
+            logits = model(*(torch.from_numpy(a[sel, :T]) for a in (ctx, pos)))
             loss = F.cross_entropy(logits.reshape(-1, C), torch.from_numpy(target[sel, :T]).reshape(-1))
             opt.zero_grad()
             loss.backward()
