@@ -309,3 +309,23 @@ def test_tiny_lode_runner_transformer_kv_cache_step_matches_the_whole_screen_and
     assert playability.check("loderunner", a, dig=True).playable
     assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "temperature" in ei.value.details and "3" in ei.value.details
+
+
+def test_shipped_lode_runner_transformer_is_deterministic_playable_with_digging(client):
+    """levels/loderunner-transformer 1.0.0: its held-out row-major likelihood (in the manifest,
+    from the training run) is below the tile LSTM's 0.501; served screens are deterministic by
+    seed, honour gold, are playable with digging and differ from the LSTM's for the same seed."""
+    man = json.loads((MODELS / "loderunner-transformer" / "1.0.0" / "manifest.json").read_text())
+    assert man["extra"]["nll"]["heldout_nll"] < 0.501
+    assert man["parity"]["max_abs_diff"] < 1e-4 and man["bytes"] < 1_000_000
+    bricks = []
+    for seed in range(2):
+        g, final = grid_of(client, "levels/loderunner-transformer", seed, {"digging": True, "gold": 9})
+        assert final.version == "1.0.0"
+        assert playability.check("loderunner", g, dig=True).playable and (g == ord("G")).sum() == 9
+        again, f2 = grid_of(client, "levels/loderunner-transformer", seed, {"digging": True, "gold": 9})
+        assert f2.content_hash == final.content_hash and (g == again).all()
+        lstm, _ = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
+        assert (lstm != g).any()
+        bricks.append(int(np.isin(g, np.frombuffer(b"bB", np.uint8)).sum()))
+    assert 80 < np.mean(bricks) < 320, bricks                     # corpus screens: 188 on average

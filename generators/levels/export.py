@@ -120,7 +120,7 @@ def export_spec(family: str, game: str, model: nn.Module, config: dict) -> Graph
                           "layers": tt.layers, "heads": tt.heads, "head_dim": dh,
                           "context": [list(o) for o in tt.context],
                           **({"nll": config["nll"]} if "nll" in config else {})},
-                         dim_ranges={"past": (1, tt.height * tt.width)})
+                         dim_ranges={"past": (1, tt.height * tt.width)}, strip_metadata=True)
     if family == "dcgan":
         d_: DCGANGenerator = model
 
