@@ -2,6 +2,7 @@
 
     python benchmarks/levels_design.py                    # all tables + contact sheets
     python benchmarks/levels_design.py --no-sheets --reps 1
+    python benchmarks/levels_design.py --game loderunner --no-c2st   # structure statistics only
 
 Per model (as the server returns its levels: sampled, controlled, repaired), its rules
 baseline, and a held-out real split:

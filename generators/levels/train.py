@@ -2,6 +2,7 @@
 
     python -m gamegen.generators.levels.train --game smb --family lstm --out runs/smb-lstm.pt
     python -m gamegen.generators.levels.train --game loderunner --family dcgan --out runs/lr-gan.pt --epochs 300
+    python -m gamegen.generators.levels.train --game loderunner --family transformer --out runs/lr-tf.pt
 
 ``--tiny`` trains a very small model for a few steps (seconds; used by the export test).
 Seeding is explicit (``--seed``, default 0) and training runs single-threaded by default, so the
@@ -30,7 +31,7 @@ from .corpus import HELD_OUT, SMB_STYLES, load_split, smb_style
 from .games import GAMES, GameSpec
 
 DEFAULT_EPOCHS = {("smb", "lstm"): 120, ("loderunner", "lstm"): 40, ("smb", "dcgan"): 6, ("loderunner", "dcgan"): 120,
-                  ("loderunner", "masked"): 300, ("loderunner", "transformer"): 120}
+                  ("loderunner", "masked"): 300, ("loderunner", "transformer"): 36}
 
 
 def tile_indices(grid: np.ndarray, game: GameSpec) -> np.ndarray:
@@ -305,7 +306,7 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
         cfg_model.update({"d": 16, "layers": 1, "heads": 2, "dropout": 0.0, "slopes": list(ALIBI_SLOPES[:2])})
     else:
         cfg_model.update({"d": width or 64, "layers": layers or 4, "heads": 4,
-                          "dropout": 0.1 if dropout is None else dropout,
+                          "dropout": 0.2 if dropout is None else dropout,
                           "slopes": list(ALIBI_SLOPES) if alibi else []})
     model = nets.TileTransformer(**cfg_model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05, betas=(0.9, 0.98))
@@ -432,11 +433,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tiny", action="store_true", help="very small model, a few steps (tests)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-seconds", type=float, default=None,
-                   help="masked: safety stop after the epoch that passes it (the schedule is set by --epochs)")
+                   help="masked, transformer: safety stop after the epoch that passes it (the schedule is set by --epochs)")
     p.add_argument("--channels", type=int, default=None,
                    help="masked: CNN width (default 64); transformer: model width d (default 64)")
     p.add_argument("--layers", type=int, default=None, help="transformer: blocks (default 4)")
-    p.add_argument("--dropout", type=float, default=None, help="transformer: dropout (default 0.1)")
+    p.add_argument("--dropout", type=float, default=None, help="transformer: dropout (default 0.2)")
     p.add_argument("--no-alibi", action="store_true",
                    help="transformer: absolute row/column embeddings only, no fixed 2D ALiBi attention bias")
     p.add_argument("--decode-steps", type=int, default=None,
