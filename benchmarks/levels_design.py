@@ -2,6 +2,7 @@
 
     python benchmarks/levels_design.py                    # all tables + contact sheets
     python benchmarks/levels_design.py --no-sheets --reps 1
+    python benchmarks/levels_design.py --game loderunner --no-c2st   # structure statistics only
 
 Per model (as the server returns its levels: sampled, controlled, repaired), its rules
 baseline, and a held-out real split:
@@ -264,9 +265,13 @@ def runs(mask_: np.ndarray, axis: int) -> list[int]:
     return out
 
 
-def lr_stats(grids: list[np.ndarray]) -> dict[str, float]:
-    bricks, ropes, ladders, rope_n, empty_rows, dig = [], [], [], [], [], []
+def lr_stats(grids: list[np.ndarray], ref: structure.CorpusStats | None = None) -> dict[str, float]:
+    """Structure statistics per screen; with ``ref`` (:func:`structure.learn` of the reference
+    screens) also the 3×3 tile windows the reference never has, per screen."""
+    bricks, ropes, ladders, rope_n, empty_rows, dig, unseen = [], [], [], [], [], [], []
     for g in grids:
+        if ref is not None:
+            unseen.append(structure.defects(g, ref)["unseen_3x3"])
         bricks.append(int(np.isin(g, [ord("b"), ord("B")]).sum()))
         r = runs(g == ord("-"), 1)
         ropes += r
@@ -276,7 +281,7 @@ def lr_stats(grids: list[np.ndarray]) -> dict[str, float]:
         dig.append(playability.check("loderunner", g, dig=True).playable)
     return {"bricks": np.mean(bricks), "rope runs": np.mean(rope_n), "rope len": np.mean(ropes) if ropes else 0.0,
             "ladder len": np.mean(ladders) if ladders else 0.0, "empty rows": np.mean(empty_rows),
-            "playable (dig)": np.mean(dig)}
+            "playable (dig)": np.mean(dig), "unseen 3x3": np.mean(unseen) if unseen else float("nan")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,10 +339,13 @@ def main() -> None:
     ap.add_argument("--sheets-only", action="store_true", help="only the contact sheets (no tables)")
     ap.add_argument("--models", nargs="*", default=None)
     ap.add_argument("--nll-only", action="store_true", help="Lode Runner: only the held-out likelihoods")
+    ap.add_argument("--no-c2st", action="store_true",
+                    help="Lode Runner: structure statistics only, no classifier (to choose models and decoders by)")
+    ap.add_argument("--models-dir", type=Path, default=None, help="model repository (default: the shipped models/)")
     ap.add_argument("--style-levels", type=int, default=6, help="generated levels per style (style table)")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    reg = load_registry(device="cpu")
+    reg = load_registry(a.models_dir, device="cpu")
     t_all = time.perf_counter()
     if a.game in ("smb", "all"):
         smb(reg, a)
@@ -419,8 +427,9 @@ def _log_softmax(lg: np.ndarray) -> np.ndarray:
 
 def row_major_nll(gen, idx: np.ndarray) -> float:
     """Held-out NLL per tile of screens ``idx`` (n, h, w) in row-major order — an exact likelihood
-    for both families: the tile LSTM's own factorisation, and a masked model asked for each tile
-    with every earlier tile given and every later one masked (one ONNX call per tile, batch n)."""
+    for every family: the tile LSTM's and the tile transformer's own factorisation (the
+    transformer through its KV-cache step), and a masked model asked for each tile with every
+    earlier tile given and every later one masked (one ONNX call per tile, batch n)."""
     sess = gen.sampler.session
     n, h, w = idx.shape
     rows = np.arange(n)
@@ -432,6 +441,20 @@ def row_major_nll(gen, idx: np.ndarray) -> float:
             lg = sess.run(None, {"tokens": tok})[0][:, :, y, x]
             total -= float(_log_softmax(lg)[rows, idx[:, y, x]].sum())
             tok[:, y, x] = idx[:, y, x]
+        return total / idx.size
+    if gen.info.family == "transformer":
+        shape = list(gen.sampler.cache_shape)
+        shape[1] = n
+        kk = np.zeros(shape, np.float32)
+        vv = kk.copy()
+        from gamegen.generators.levels.nets import context_inputs
+
+        ctx, _ = context_inputs(idx.astype(np.int64), gen.sampler.start, gen.sampler.context)
+        for p in range(h * w):
+            y, x = divmod(p, w)
+            lg, kk, vv = sess.run(None, {"context": ctx[:, p], "pos": np.full(n, p, np.int64), "past_k": kk,
+                                         "past_v": vv})
+            total -= float(_log_softmax(lg)[rows, idx[:, y, x]].sum())
         return total / idx.size
     start, hid = gen.sampler.start, gen.sampler.hidden
     hh = np.zeros((n, hid), np.float32)
@@ -458,7 +481,7 @@ def masked_nll_lines(reg, refs, held) -> None:
     print("|---|---|---|")
     for ref in refs:
         gen = reg.resolve(ref)
-        if gen.info.family not in ("masked", "lstm"):
+        if gen.info.family not in ("masked", "lstm", "transformer"):
             continue
         m = ""
         if gen.info.family == "masked":
@@ -476,7 +499,8 @@ def loderunner(reg, a):
     tr = [train[i].grid for i in order[30:]]
     ho = [lv.grid for lv in held] + [train[i].grid for i in order[:30]]
     refs = [r for r in (a.models or []) if "loderunner" in r] or [
-        "levels/loderunner", "levels/loderunner-masked", "levels/loderunner-masked@1.0.0", "levels/loderunner-rules"]
+        "levels/loderunner", "levels/loderunner-transformer", "levels/loderunner-masked",
+        "levels/loderunner-masked@1.0.0", "levels/loderunner-rules"]
     n = len(ho)
     if a.nll_only:
         masked_nll_lines(reg, refs, held)
@@ -488,16 +512,20 @@ def loderunner(reg, a):
         return
     print(f"\n### Lode Runner ({n} screens per candidate set, reference: 105 training screens, 5-fold by screen, {a.reps} reps)\n")
     print("| screens | C2ST accuracy | bricks | rope runs | rope run length | ladder run length | empty rows "
-          "| playable with digging |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| playable with digging | unseen 3×3 windows per screen |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    ref_windows = structure.learn(tr)
+
+    def c2st_or_skip(grids, rep):
+        return float("nan") if a.no_c2st else c2st(game, tr, grids, seed=rep)
 
     def row(label, accs, grids):
-        s = lr_stats(grids)
+        s = lr_stats(grids, ref_windows)
         print(f"| {label} | {100 * np.mean(accs):.1f}% ± {100 * np.std(accs):.1f} | {s['bricks']:.0f} | "
               f"{s['rope runs']:.1f} | {s['rope len']:.1f} | {s['ladder len']:.1f} | {s['empty rows']:.1f} | "
-              f"{s['playable (dig)']:.0%} |", flush=True)
+              f"{s['playable (dig)']:.0%} | {s['unseen 3x3']:.0f} |", flush=True)
 
-    row("held-out real (15) + 30 other training screens", [c2st(game, tr, ho, seed=rep) for rep in range(a.reps)], ho)
+    row("held-out real (15) + 30 other training screens", [c2st_or_skip(ho, rep) for rep in range(a.reps)], ho)
     samples = {}
     for ref in refs:
         gen = reg.resolve(ref)
@@ -505,9 +533,11 @@ def loderunner(reg, a):
         for rep in range(a.reps):
             gs = generate(gen, game, range(rep * n, rep * n + n))
             allg += gs
-            accs.append(c2st(game, tr, gs, seed=rep))
+            accs.append(c2st_or_skip(gs, rep))
         samples[ref] = allg
         row(f"{ref} ({gen.info.version})", accs, allg)
+    if a.no_c2st:
+        return
     masked_nll_lines(reg, refs, held)
     if not a.no_sheets:
         cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], samples[ref][:6]) for ref in refs]

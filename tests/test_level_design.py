@@ -251,3 +251,81 @@ def test_shipped_masked_lode_runner_2_is_deterministic_playable_with_digging_and
         assert f1.version == "1.0.0" and (old != g).any()
         bricks.append(int(np.isin(g, np.frombuffer(b"bB", np.uint8)).sum()))
     assert 80 < np.mean(bricks) < 320, bricks                     # corpus screens: 188 on average
+
+
+@pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
+def test_tiny_lode_runner_transformer_kv_cache_step_matches_the_whole_screen_and_serves(tmp_path):
+    """The causal tile transformer is served through its one-tile KV-cache step: 704 ONNX calls,
+    the cache starting empty, must give the logits the whole-screen torch forward gives (export
+    parity in the manifest covers caches of 1, 37 and 703 positions); served over gRPC it is
+    deterministic by seed and honours gold, spawn and digging playability."""
+    pytest.importorskip("torch", reason="train extra not installed")
+    pytest.importorskip("onnxscript", reason="train extra not installed")
+    import onnxruntime as ort
+    import torch
+
+    from gamegen.exporters.onnx_export import export_checkpoint
+    from gamegen.generators.levels import nets
+    from gamegen.generators.levels.train import train
+    from gamegen.server.registry import load_registry
+
+    ckpt = train("loderunner", "transformer", tmp_path / "lr.pt", seed=1, tiny=True, log=lambda *_: None)
+    folder = export_checkpoint(ckpt, tmp_path / "models", version="0.0.4")
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["name"] == "loderunner-transformer" and man["family"] == "transformer"
+    assert man["parity"]["max_abs_diff"] < 1e-4 and {"batch": 16, "past": 703} in man["parity"]["shapes"]
+
+    c = torch.load(ckpt, weights_only=False)
+    model = nets.build("transformer", "loderunner", c["config"])
+    model.load_state_dict(c["state_dict"])
+    model.eval()
+    idx = np.random.default_rng(0).integers(0, 8, (2, 22, 32))
+    ctx, pos = nets.context_inputs(idx, 8, model.context)
+    with torch.no_grad():
+        whole = model(*(torch.from_numpy(a) for a in (ctx, pos))).numpy()
+    sess = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    ex = man["extra"]
+    k = np.zeros((ex["layers"], 2, ex["heads"], 0, ex["head_dim"]), np.float32)
+    v = k.copy()
+    for i in range(22 * 32):
+        lg, k, v = sess.run(None, {"context": ctx[:, i], "pos": pos[:, i], "past_k": k, "past_v": v})
+        assert np.abs(lg - whole[:, i]).max() < 1e-4, i
+    assert k.shape[3] == 704
+
+    reg = load_registry(tmp_path / "models", device="cpu", builtins=False)
+    assert reg.resolve("levels/loderunner-transformer").info.family == "transformer"
+    server = ServerThread(reg)
+    try:
+        with Client(server.target) as cl:
+            a, fa = grid_of(cl, "levels/loderunner-transformer", 5, {"gold": 7, "digging": True})
+            b, fb = grid_of(cl, "levels/loderunner-transformer", 5, {"gold": 7, "digging": True})
+            d, _ = grid_of(cl, "levels/loderunner-transformer", 6, {"gold": 7, "digging": True})
+            with pytest.raises(GameGenError) as ei:
+                list(cl.generate("levels/loderunner-transformer", seed=1, params={"temperature": 3.0}, formats=["txt"]))
+    finally:
+        server.stop()
+    assert fa.content_hash == fb.content_hash and (a == b).all() and (a != d).any()
+    assert a.shape == (22, 32) and (a == ord("G")).sum() == 7 and (a == ord("M")).sum() == 1
+    assert playability.check("loderunner", a, dig=True).playable
+    assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "temperature" in ei.value.details and "3" in ei.value.details
+
+
+def test_shipped_lode_runner_transformer_is_deterministic_playable_with_digging(client):
+    """levels/loderunner-transformer 1.0.0: its held-out row-major likelihood (in the manifest,
+    from the training run) is below the tile LSTM's 0.501; served screens are deterministic by
+    seed, honour gold, are playable with digging and differ from the LSTM's for the same seed."""
+    man = json.loads((MODELS / "loderunner-transformer" / "1.0.0" / "manifest.json").read_text())
+    assert man["extra"]["nll"]["heldout_nll"] < 0.501
+    assert man["parity"]["max_abs_diff"] < 1e-4 and man["bytes"] < 1_000_000
+    bricks = []
+    for seed in range(2):
+        g, final = grid_of(client, "levels/loderunner-transformer", seed, {"digging": True, "gold": 9})
+        assert final.version == "1.0.0"
+        assert playability.check("loderunner", g, dig=True).playable and (g == ord("G")).sum() == 9
+        again, f2 = grid_of(client, "levels/loderunner-transformer", seed, {"digging": True, "gold": 9})
+        assert f2.content_hash == final.content_hash and (g == again).all()
+        lstm, _ = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
+        assert (lstm != g).any()
+        bricks.append(int(np.isin(g, np.frombuffer(b"bB", np.uint8)).sum()))
+    assert 80 < np.mean(bricks) < 320, bricks                     # corpus screens: 188 on average

@@ -14,7 +14,7 @@ from gamegen.exporters.onnx_export import GraphSpec, KindExport
 from . import nets
 from .games import GAMES
 from .nets import (ColumnLSTM, ColumnLSTMStep, DCGANGenerator, MaskedTileCNN, StyledColumnLSTMStep, TileLSTM,
-                   TileLSTMStep)
+                   TileLSTMStep, TileTransformer, TileTransformerStep)
 
 
 #: Parallel decoding steps of a masked-token model (manifest ``extra.steps``; a checkpoint's
@@ -37,7 +37,8 @@ def build_export(ckpt: dict) -> KindExport:
     spec = export_spec(family, game_id, model, config)
     # the masked-token family is served beside the LSTM (levels/loderunner-masked): by the
     # two-sample test the LSTM is still the more realistic one (BENCHMARKS.md), so it stays the default
-    name = f"{game_id}-masked" if family == "masked" else game_id
+    # so is the causal transformer (levels/loderunner-transformer)
+    name = f"{game_id}-{family}" if family in ("masked", "transformer") else game_id
     return KindExport(name, {"model": ("model.onnx", spec)}, {
         "kind": "levels", "family": family, "game": game_id,
         "description": f"{game.title}: {family} level model trained on VGLC"
@@ -45,7 +46,7 @@ def build_export(ckpt: dict) -> KindExport:
         "legend": {s: list(tags) for s, tags in game.legend},
         "training": dict(ckpt["training"]),
         # one small ORT call per step: faster on the CPU than on CUDA (README, "Execution providers")
-        **({"device": {"prefer": "cpu"}} if family in ("lstm", "masked") else {}),
+        **({"device": {"prefer": "cpu"}} if family in ("lstm", "masked", "transformer") else {}),
     })
 
 
@@ -98,6 +99,28 @@ def export_spec(family: str, game: str, model: nn.Module, config: dict) -> Graph
                           {"tiles": config["tiles"], "height": mm.height, "width": mm.width,
                            "mask_token": mm.tiles, "steps": MASKED_STEPS, "greedy": MASKED_GREEDY,
                            **config.get("decoder", {}), **({"nll": config["nll"]} if "nll" in config else {})})
+    if family == "transformer":
+        tt: TileTransformer = model
+        dh = tt.d // tt.heads
+
+        def make_tf(g, d):
+            b, p = d["batch"], d["past"]
+            return (torch.randint(0, tt.tiles + 1, (b, len(tt.context)), generator=g),
+                    torch.randint(0, tt.height * tt.width, (b,), generator=g),
+                    torch.randn(tt.layers, b, tt.heads, p, dh, generator=g),
+                    torch.randn(tt.layers, b, tt.heads, p, dh, generator=g))
+
+        past = {1: "batch", 3: "past"}
+        # parity over short and full-screen caches (703 = the last tile's past); an empty cache
+        # (the first tile) is checked by the tests
+        return GraphSpec(TileTransformerStep(tt).eval(), ["context", "pos", "past_k", "past_v"],
+                         ["logits", "k_out", "v_out"], [{0: "batch"}] * 2 + [past, past], make_tf,
+                         [{"batch": 1, "past": 1}, {"batch": 3, "past": 37}, {"batch": 16, "past": 703}],
+                         {"tiles": config["tiles"], "height": tt.height, "width": tt.width, "start_token": tt.tiles,
+                          "layers": tt.layers, "heads": tt.heads, "head_dim": dh,
+                          "context": [list(o) for o in tt.context],
+                          **({"nll": config["nll"]} if "nll" in config else {})},
+                         dim_ranges={"past": (1, tt.height * tt.width)}, strip_metadata=True)
     if family == "dcgan":
         d_: DCGANGenerator = model
 

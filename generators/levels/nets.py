@@ -17,6 +17,15 @@ Families (``family`` in checkpoints and manifests):
     below, left, right: the 2D structure an LSTM in row-major order only sees one way). Sampled
     by iterative parallel decoding from an all-mask grid (:class:`samplers.MaskedSampler`).
     Exported graph ``tokens (batch, h, w) -> logits (batch, tiles, h, w)``.
+``transformer`` (Lode Runner)
+    :class:`TileTransformer`: a small causal transformer over the 704 tiles in row-major order
+    (the LSTM's order and exact factorisation, but every earlier tile of the screen in view by
+    attention instead of through one state vector). Each position's input is its already-drawn
+    neighbours (``context`` offsets: left, above, above-left, above-right; start token outside
+    the screen) plus learned row and column embeddings.
+    Exported graph: the single KV-cache step :class:`TileTransformerStep` ``(context, pos,
+    past_k, past_v) -> (logits, k_out, v_out)`` with a dynamic past length, so a screen is 704
+    small ONNX Runtime calls.
 ``dcgan``
     :class:`DCGANGenerator` as in MarioGAN (Volz et al. 2018): latent ``z`` → one-hot tile logits
     on a 32×32 canvas, cropped to the segment (SMB 14×28, stitched side by side; Lode Runner the
@@ -33,7 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-FAMILIES = ("lstm", "dcgan", "masked")
+FAMILIES = ("lstm", "dcgan", "masked", "transformer")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +225,152 @@ class MaskedTileCNN(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
+# Lode Runner: causal transformer over the tiles in row-major order
+
+
+class _Block(nn.Module):
+    """Pre-norm transformer block; attention through ``F.scaled_dot_product_attention``."""
+
+    def __init__(self, d: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.drop = nn.Dropout(dropout)
+
+    def _split(self, x):                                          # (B, T, d) -> (B, heads, T, d/heads)
+        b, t, d = x.shape
+        return x.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, x, bias=None):                              # whole sequences, causal
+        q, k, v = (self._split(a) for a in self.qkv(self.ln1(x)).chunk(3, dim=-1))
+        # no attention-weight dropout: with it torch falls back to the unfused path (10x slower on
+        # CPU); ``bias`` (1, heads, T, T) is a fixed additive mask, causal included
+        if bias is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(x.shape)))
+        return x + self.drop(self.ff(self.ln2(x)))
+
+    def step(self, x, past_k, past_v, bias=None):
+        """One new position ``x`` (B, 1, d) attending to the cached keys/values (B, heads, P, dh)
+        and itself (``bias`` (B, heads, 1, P + 1)); returns the output and the caches with this
+        position appended."""
+        q, k, v = (self._split(a) for a in self.qkv(self.ln1(x)).chunk(3, dim=-1))
+        k = torch.cat([past_k, k], dim=2)
+        v = torch.cat([past_v, v], dim=2)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        x = x + self.proj(y.transpose(1, 2).reshape(x.shape))
+        return x + self.ff(self.ln2(x)), k, v
+
+
+#: (dy, dx) of the already-drawn neighbours each transformer position is given (row-major: every
+#: one is earlier than the tile itself): left, above, above-left, above-right.
+CONTEXT = ((0, -1), (-1, 0), (-1, -1), (-1, 1))
+
+
+def context_inputs(grids: np.ndarray, start: int, offsets=CONTEXT) -> tuple[np.ndarray, np.ndarray]:
+    """Teacher-forcing inputs of :class:`TileTransformer` for tile indices ``grids`` (N, H, W):
+    ``context`` (N, H*W, K) — the tile at each offset, ``start`` outside the screen — and ``pos``
+    (N, H*W)."""
+    n, h, w = grids.shape
+    pad = np.full((n, h + 2, w + 2), start, dtype=np.int64)
+    pad[:, 1:-1, 1:-1] = grids
+    ctx = np.stack([pad[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy, dx in offsets], axis=-1)
+    pos = np.broadcast_to(np.arange(h * w), (n, h * w)).copy()
+    return ctx.reshape(n, h * w, len(offsets)), pos
+
+
+def context_of(grid: np.ndarray, r: int, x: int, start: int, offsets=CONTEXT) -> list[int]:
+    """The context of one cell of a partly drawn ``grid`` (the sampler's side of
+    :func:`context_inputs`)."""
+    h, w = grid.shape
+    return [int(grid[r + dy, x + dx]) if 0 <= r + dy < h and 0 <= x + dx < w else start for dy, dx in offsets]
+
+
+class TileTransformer(nn.Module):
+    """Predicts tile ``t`` (row-major) from every earlier tile: causal self-attention over inputs
+    (the tiles at the ``context`` offsets, row, column; :func:`context_inputs`). ``tiles`` =
+    start/border token. Offsets must point to earlier tiles (dy < 0, or dy = 0 and dx < 0).
+
+    ``slopes`` (one per head, or empty): a fixed 2D ALiBi bias (Press et al. 2022, on the grid):
+    head ``h`` adds ``-slopes[h] * (|row_i - row_j| + |col_i - col_j|)`` to the attention score
+    of position ``i`` on ``j``, so some heads look near (the tiles around, above) and others far
+    by construction. Without it the model has only the absolute row/column embeddings and must
+    learn per position where "above" is; on 135 screens it memorised them instead (BENCHMARKS.md).
+    The bias has no weights (so it costs no fused-attention speed in training)."""
+
+    def __init__(self, tiles: int, height: int, width: int, d: int = 64, layers: int = 4, heads: int = 4,
+                 dropout: float = 0.1, slopes: tuple = (), context: tuple = CONTEXT):
+        super().__init__()
+        self.tiles, self.height, self.width = tiles, height, width
+        self.d, self.layers, self.heads = d, layers, heads
+        self.context = tuple((int(dy), int(dx)) for dy, dx in context)
+        if any(dy > 0 or (dy == 0 and dx >= 0) for dy, dx in self.context):
+            raise ValueError(f"context offsets must be earlier tiles in row-major order, got {self.context}")
+        if slopes and len(slopes) != heads:
+            raise ValueError(f"slopes must have one value per head ({heads}), got {len(slopes)}")
+        self.slopes = tuple(float(s) for s in slopes)
+        # one table per offset, stacked: offset k's tile t is row k * (tiles + 1) + t
+        self.ctx = nn.Embedding(len(self.context) * (tiles + 1), d)
+        self.register_buffer("ctx_base", torch.arange(len(self.context)) * (tiles + 1), persistent=False)
+        self.row = nn.Embedding(height, d)
+        self.col = nn.Embedding(width, d)
+        self.blocks = nn.ModuleList(_Block(d, heads, dropout) for _ in range(layers))
+        self.drop = nn.Dropout(dropout)
+        self.ln = nn.LayerNorm(d)
+        self.out = nn.Linear(d, tiles)
+
+    def features(self, context, pos):                             # (..., K), (...) -> (..., d)
+        return self.ctx(context + self.ctx_base).sum(-2) + self.row(pos // self.width) + self.col(pos % self.width)
+
+    def bias(self, qpos: torch.Tensor, kpos: torch.Tensor) -> torch.Tensor:
+        """Fixed 2D ALiBi bias for query positions ``qpos`` (..., Tq) against key positions
+        ``kpos`` (Tk,): (..., heads, Tq, Tk)."""
+        w = self.width
+        dist = ((qpos // w).unsqueeze(-1) - kpos // w).abs() + ((qpos % w).unsqueeze(-1) - kpos % w).abs()
+        slopes = torch.tensor(self.slopes, dtype=torch.float32).reshape(-1, 1, 1)
+        return -slopes * dist.unsqueeze(-3).to(torch.float32)
+
+    def forward(self, context, pos):                              # (B, T, K), (B, T) -> (B, T, tiles)
+        x = self.drop(self.features(context, pos))
+        bias = None
+        if self.slopes:                                           # positions are 0..T-1 (row-major)
+            t = torch.arange(x.shape[1])
+            causal = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).tril()
+            bias = self.bias(t, t).masked_fill(~causal, float("-inf")).unsqueeze(0)
+        for b in self.blocks:
+            x = b(x, bias)
+        return self.out(self.ln(x))
+
+
+class TileTransformerStep(nn.Module):
+    """KV-cache step: ``context`` (B, K), ``pos`` (B,) and ``past_k, past_v`` (layers, B, heads, P,
+    d/heads) -> ``logits`` (B, tiles) and the caches with this position appended (P + 1). P may
+    be 0."""
+
+    def __init__(self, model: TileTransformer):
+        super().__init__()
+        self.m = model
+
+    def forward(self, context, pos, past_k, past_v):
+        x = self.m.features(context, pos).unsqueeze(1)
+        bias = None
+        if self.m.slopes:                                         # the cache holds positions 0..P-1
+            kpos = torch.arange(past_k.shape[3] + 1)
+            bias = self.m.bias(pos.unsqueeze(-1), kpos)           # (B, heads, 1, P + 1)
+        ks, vs = [], []
+        for i, b in enumerate(self.m.blocks):
+            x, k, v = b.step(x, past_k[i], past_v[i], bias)
+            ks.append(k)
+            vs.append(v)
+        return self.m.out(self.m.ln(x[:, 0])), torch.stack(ks), torch.stack(vs)
+
+
+# ---------------------------------------------------------------------------------------------
 # build / export
 
 
@@ -225,6 +380,8 @@ def build(family: str, game: str, config: dict) -> nn.Module:
         return ColumnLSTM(**config["model"])
     if family == "lstm" and game == "loderunner":
         return TileLSTM(**config["model"])
+    if family == "transformer" and game == "loderunner":
+        return TileTransformer(**config["model"])
     if family == "dcgan":
         return DCGANGenerator(**config["model"])
     if family == "masked" and game == "loderunner":

@@ -261,6 +261,52 @@ class TileLSTMSampler(_ScreenSampler):
         return _one_spawn(out, self.game, rng)
 
 
+class TileTransformerSampler(_ScreenSampler):
+    """Lode Runner causal tile transformer: 704 ONNX calls per screen in row-major order, each
+    one tile in (left, above, position) with the keys/values of every earlier tile (the cache the
+    graph returns, fed back as numpy), so a call costs one position, not a pass over the screen.
+    Controls as :class:`TileLSTMSampler` (temperature, enemy bias, one spawn)."""
+
+    family = "transformer"
+
+    def __init__(self, session, manifest: dict):
+        super().__init__(session, manifest)
+        ex = manifest["extra"]
+        self.start = int(ex["start_token"])
+        self.cache_shape = (int(ex["layers"]), 1, int(ex["heads"]), 0, int(ex["head_dim"]))
+        self.context = [tuple(o) for o in ex["context"]]             # (dy, dx) of the neighbours fed
+        self.spawn = self.game.symbols.index("M")
+
+    def _screen(self, rng, controls):
+        enemies, _, t = _controls(controls)
+        bias = np.zeros(len(self.symbols), np.float32)
+        bias[self.enemy] = log_odds(enemies)
+        no_spawn = bias.copy()
+        no_spawn[self.spawn] = -np.inf
+        inv_t = np.float32(1.0 / t)
+        u = rng.random(self.h * self.w)
+        grid = np.empty((self.h, self.w), dtype=np.int64)
+        k = np.zeros(self.cache_shape, np.float32)          # empty cache: the first tile sees only itself
+        v = k.copy()
+        pad = np.full((self.h + 2, self.w + 2), self.start, dtype=np.int64)   # grid with a border of start
+        context = np.zeros((1, len(self.context)), np.int64)
+        pos = np.zeros(1, np.int64)
+        run = self.session.run
+        spawned = False
+        for r in range(self.h):
+            for x in range(self.w):
+                for j, (dy, dx) in enumerate(self.context):
+                    context[0, j] = pad[1 + r + dy, 1 + x + dx]
+                pos[0] = r * self.w + x
+                logits, k, v = run(None, {"context": context, "pos": pos, "past_k": k, "past_v": v})
+                tile = _draw(logits[0] * inv_t + (no_spawn if spawned else bias), u[pos[0]])
+                spawned = spawned or tile == self.spawn
+                grid[r, x] = tile
+                pad[1 + r, 1 + x] = tile
+        out = self.symbols[grid]
+        return _one_spawn(out, self.game, rng)
+
+
 def _one_spawn(grid: np.ndarray, game: GameSpec, rng: np.random.Generator) -> np.ndarray:
     """Keep exactly one ``M`` in a Lode Runner screen (uses ``rng`` only when it must choose)."""
     m, empty = ord("M"), ord(game.empty)
@@ -419,4 +465,7 @@ def load_sampler(model_dir: Path, manifest: dict, session_factory: Callable[[Pat
         return DCGANSampler(session, manifest)
     if family == "masked" and game == "loderunner":
         return MaskedSampler(session, manifest)
-    raise ValueError(f"no sampler for family {family!r} and game {game!r}; families: lstm, dcgan, masked")
+    if family == "transformer" and game == "loderunner":
+        return TileTransformerSampler(session, manifest)
+    raise ValueError(f"no sampler for family {family!r} and game {game!r}; families: lstm, dcgan, masked, "
+                     "transformer")

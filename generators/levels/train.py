@@ -2,6 +2,7 @@
 
     python -m gamegen.generators.levels.train --game smb --family lstm --out runs/smb-lstm.pt
     python -m gamegen.generators.levels.train --game loderunner --family dcgan --out runs/lr-gan.pt --epochs 300
+    python -m gamegen.generators.levels.train --game loderunner --family transformer --out runs/lr-tf.pt
 
 ``--tiny`` trains a very small model for a few steps (seconds; used by the export test).
 Seeding is explicit (``--seed``, default 0) and training runs single-threaded by default, so the
@@ -30,7 +31,7 @@ from .corpus import HELD_OUT, SMB_STYLES, load_split, smb_style
 from .games import GAMES, GameSpec
 
 DEFAULT_EPOCHS = {("smb", "lstm"): 120, ("loderunner", "lstm"): 40, ("smb", "dcgan"): 6, ("loderunner", "dcgan"): 120,
-                  ("loderunner", "masked"): 300}
+                  ("loderunner", "masked"): 300, ("loderunner", "transformer"): 36}
 
 
 def tile_indices(grid: np.ndarray, game: GameSpec) -> np.ndarray:
@@ -269,12 +270,102 @@ def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, he
     return model, config
 
 
+def row_major_nll(model, idx: np.ndarray, start: int, batch: int = 16) -> float:
+    """Exact NLL per tile of screens ``idx`` (N, h, w) in row-major order under a
+    :class:`nets.TileTransformer` — the figure ``benchmarks/levels_design.py --nll-only``
+    computes through the served ONNX graphs."""
+    ctx, pos = nets.context_inputs(idx, start, model.context)
+    target = torch.from_numpy(idx.reshape(len(idx), -1).astype(np.int64))
+    total = 0.0
+    with torch.no_grad():
+        for b in range(0, len(idx), batch):
+            lg = model(*(torch.from_numpy(a[b:b + batch]) for a in (ctx, pos)))
+            total += float(F.cross_entropy(lg.reshape(-1, lg.shape[-1]), target[b:b + batch].reshape(-1),
+                                           reduction="sum"))
+    return total / idx.size
+
+
+#: Fixed 2D ALiBi slopes of the transformer's 4 heads (:class:`nets.TileTransformer`): near to far.
+ALIBI_SLOPES = (1.0, 0.5, 0.25, 0.0625)
+
+
+def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=None, held_grids=(), width=None,
+                      layers=None, dropout=None, lr=2e-3, alibi=True):
+    """Causal tile transformer (Lode Runner), row-major like the tile LSTM, mirrored screens as
+    the other families. AdamW; the learning rate warms up over 2 epochs and then follows a cosine
+    over ``epochs`` (``max_seconds`` is only a safety stop, logged). Every ``epochs // 15`` epochs
+    the row-major NLL per tile of the held-out screens and of as many training screens is logged
+    (:func:`row_major_nll`); the final figures go to the config (``nll``)."""
+    idx = np.stack([tile_indices(g, game) for g in train_grids]).astype(np.int64)
+    idx = np.concatenate([idx, idx[:, :, ::-1]])                  # horizontal mirror: still Lode Runner
+    C = len(game.symbols)
+    ctx, pos = nets.context_inputs(idx, C)
+    target = idx.reshape(len(idx), -1)
+    cfg_model = {"tiles": C, "height": game.height, "width": game.width, "context": [list(o) for o in nets.CONTEXT]}
+    if tiny:
+        cfg_model.update({"d": 16, "layers": 1, "heads": 2, "dropout": 0.0, "slopes": list(ALIBI_SLOPES[:2])})
+    else:
+        cfg_model.update({"d": width or 64, "layers": layers or 4, "heads": 4,
+                          "dropout": 0.2 if dropout is None else dropout,
+                          "slopes": list(ALIBI_SLOPES) if alibi else []})
+    model = nets.TileTransformer(**cfg_model)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05, betas=(0.9, 0.98))
+    bs = 16
+    steps_per_epoch = -(-len(idx) // bs)
+    warm = 2 * steps_per_epoch
+    total_steps = max(1, epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (
+        1 + np.cos(np.pi * min(1.0, s / total_steps))))
+    held = np.stack([tile_indices(g, game) for g in held_grids]).astype(np.int64) if len(held_grids) else None
+    seen = idx[: len(held)] if held is not None else None
+
+    def check():
+        model.eval()
+        out = {"heldout_nll": round(row_major_nll(model, held, C), 4), "train_nll": round(row_major_nll(model, seen, C), 4)}
+        model.train()
+        return out
+
+    every = max(1, epochs // 15)
+    t0 = time.perf_counter()
+    for ep in range(epochs):
+        model.train()
+        order = rng.permutation(len(idx))
+        if tiny:
+            order = order[:bs]
+        total = 0.0
+        for b in range(0, len(order), bs):
+            sel = order[b:b + bs]
+            T = 96 if tiny else target.shape[1]
+            logits = model(*(torch.from_numpy(a[sel, :T]) for a in (ctx, pos)))
+            loss = F.cross_entropy(logits.reshape(-1, C), torch.from_numpy(target[sel, :T]).reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            total += loss.item() * len(sel)
+        if ep % every == 0 or ep == epochs - 1:
+            extra = check() if held is not None and not tiny else {}
+            log(f"epoch {ep} nll/tile {total / len(order):.4f} lr {sched.get_last_lr()[0]:.2e} "
+                + " ".join(f"{k} {v:.4f}" for k, v in extra.items()) + f" ({time.perf_counter() - t0:.0f} s)")
+        if max_seconds and time.perf_counter() - t0 > max_seconds:
+            log(f"stopping after epoch {ep} of {epochs}: --max-seconds {max_seconds} reached (schedule not finished)")
+            break
+    model.eval()
+    config = {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
+    if held is not None:
+        config["nll"] = check()
+        model.eval()
+    return model, config
+
+
 # ---------------------------------------------------------------------------------------------
 
 
 def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed: int = 0, tiny: bool = False,
           threads: int = 1, command: str | None = None, log=print, style: bool = False,
-          max_seconds: float | None = None, channels: int | None = None, decoder: dict | None = None) -> Path:
+          max_seconds: float | None = None, channels: int | None = None, decoder: dict | None = None,
+          layers: int | None = None, dropout: float | None = None, alibi: bool = True) -> Path:
     if family not in nets.FAMILIES:
         raise SystemExit(f"--family must be one of {', '.join(nets.FAMILIES)}, got {family!r}")
     if game_id not in GAMES:
@@ -298,6 +389,11 @@ def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed:
             raise SystemExit("--family masked is for --game loderunner")
         model, config = train_masked(grids, game, epochs, rng, tiny, log, max_seconds, [lv.grid for lv in held],
                                      channels, decoder)
+    elif family == "transformer":
+        if game_id != "loderunner":
+            raise SystemExit("--family transformer is for --game loderunner")
+        model, config = train_transformer(grids, game, epochs, rng, tiny, log, max_seconds, [lv.grid for lv in held],
+                                          channels, layers, dropout, alibi=alibi)
     else:
         model, config = train_dcgan(grids, game, epochs, rng, tiny, log)
     seconds = time.perf_counter() - t0
@@ -337,8 +433,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tiny", action="store_true", help="very small model, a few steps (tests)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-seconds", type=float, default=None,
-                   help="masked: safety stop after the epoch that passes it (the schedule is set by --epochs)")
-    p.add_argument("--channels", type=int, default=None, help="masked: CNN width (default 64)")
+                   help="masked, transformer: safety stop after the epoch that passes it (the schedule is set by --epochs)")
+    p.add_argument("--channels", type=int, default=None,
+                   help="masked: CNN width (default 64); transformer: model width d (default 64)")
+    p.add_argument("--layers", type=int, default=None, help="transformer: blocks (default 4)")
+    p.add_argument("--dropout", type=float, default=None, help="transformer: dropout (default 0.2)")
+    p.add_argument("--no-alibi", action="store_true",
+                   help="transformer: absolute row/column embeddings only, no fixed 2D ALiBi attention bias")
     p.add_argument("--decode-steps", type=int, default=None,
                    help="masked: parallel decoding steps written to the manifest (sampling only, not the weights)")
     p.add_argument("--decode-greedy", type=float, default=None,
@@ -356,10 +457,15 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--style is for --game smb --family lstm")
     decoder = {k: v for k, v in (("steps", a.decode_steps), ("greedy", a.decode_greedy),
                                  ("temperature", a.decode_temperature), ("epsilon", a.decode_epsilon)) if v is not None}
-    if (decoder or a.channels) and a.family != "masked":
-        raise SystemExit("--channels and --decode-* are for --family masked")
+    if decoder and a.family != "masked":
+        raise SystemExit("--decode-* are for --family masked")
+    if a.channels and a.family not in ("masked", "transformer"):
+        raise SystemExit("--channels is for --family masked or transformer")
+    if (a.layers or a.dropout is not None or a.no_alibi) and a.family != "transformer":
+        raise SystemExit("--layers, --dropout and --no-alibi are for --family transformer")
     train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd, style=a.style,
-          max_seconds=a.max_seconds, channels=a.channels, decoder=decoder or None)
+          max_seconds=a.max_seconds, channels=a.channels, decoder=decoder or None, layers=a.layers,
+          dropout=a.dropout, alibi=not a.no_alibi)
 
 
 if __name__ == "__main__":
