@@ -147,7 +147,7 @@ def large(models: Path) -> None:
     import subprocess
 
     print("| generator | size | time | peak RSS of the process (before the request) |\n|---|---|---|---|")
-    for ref in ("textures/materials-gan", "textures/exemplar-unet"):
+    for ref in ("textures/materials-gan", "textures/materials-net", "textures/exemplar-unet"):
         for size in (1024, 2048):
             code = LARGE.format(bench=str(Path(__file__).resolve().parent), models=str(models), ref=ref, size=size)
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()

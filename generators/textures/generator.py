@@ -292,7 +292,8 @@ class LayoutMaterialGenerator(MapsGenerator):
         n = x.shape[2]
         # per-class heads (2.1.0 on): the full-resolution pass runs both graphs as two bands at once
         # (not the preview's: the full layout may be holding a pool thread then)
-        banded = isinstance(self.head, dict) and not stage and n >= BAND_MIN and n % 8 == 0 and x.shape[3] == n
+        banded = (isinstance(self.head, dict) and not stage and BAND_MIN <= n <= BAND_MAX and n % 8 == 0
+                  and x.shape[3] == n)
         if banded:
             e2, mid, pre, _ = _banded(self.trunk, {"layout": (x, 1), "cls": (onehot, None)}, (2, 4, 4, 4), n)
         else:
@@ -356,7 +357,8 @@ def _timed_layout(name: str, seed: int, base: int, pattern: float, wear: float) 
     return layout.layout(name, _rng(seed, 0), base, pattern, wear), time.perf_counter() - t0
 
 
-BAND_MIN = 256          # layouts this big (px a side) run trunk and head as two bands at once
+BAND_MIN = 256          # layouts this big (px a side) run trunk and head as two bands at once ...
+BAND_MAX = 1024         # ... up to this: at 2048 px two bands in flight cost ~400 MB more peak for ~10 %
 BAND_HALO = 32          # rows of context each band carries beyond its half (the trunk sees ~20, the head ~10)
 
 
