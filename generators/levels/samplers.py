@@ -221,6 +221,17 @@ class _ScreenSampler:
     def _screen(self, rng, controls) -> np.ndarray:
         raise NotImplementedError
 
+    def _row_major_start(self, rng, controls):
+        """What the tile-at-a-time samplers start a screen with: the enemy logit bias, the same with
+        the spawn tile barred (once one is drawn), 1 / temperature, one uniform per tile (all the
+        randomness drawn up front) and the empty grid."""
+        enemies, _, t = _controls(controls)
+        bias = np.zeros(len(self.symbols), np.float32)
+        bias[self.enemy] = log_odds(enemies)
+        no_spawn = bias.copy()
+        no_spawn[self.game.symbols.index("M")] = -np.inf
+        return bias, no_spawn, np.float32(1.0 / t), rng.random(self.h * self.w), np.empty((self.h, self.w), np.int64)
+
 
 class TileLSTMSampler(_ScreenSampler):
     """Lode Runner tile LSTM: 704 ONNX calls per screen in row-major order."""
@@ -235,14 +246,7 @@ class TileLSTMSampler(_ScreenSampler):
         self.spawn = self.game.symbols.index("M")
 
     def _screen(self, rng, controls):
-        enemies, _, t = _controls(controls)
-        bias = np.zeros(len(self.symbols), np.float32)
-        bias[self.enemy] = log_odds(enemies)
-        no_spawn = bias.copy()
-        no_spawn[self.spawn] = -np.inf
-        inv_t = np.float32(1.0 / t)
-        u = rng.random(self.h * self.w)
-        grid = np.empty((self.h, self.w), dtype=np.int64)
+        bias, no_spawn, inv_t, u, grid = self._row_major_start(rng, controls)
         state_h = np.zeros((1, self.hidden), np.float32)
         state_c = np.zeros((1, self.hidden), np.float32)
         left, above, pos = (np.zeros(1, np.int64) for _ in range(3))
@@ -278,14 +282,7 @@ class TileTransformerSampler(_ScreenSampler):
         self.spawn = self.game.symbols.index("M")
 
     def _screen(self, rng, controls):
-        enemies, _, t = _controls(controls)
-        bias = np.zeros(len(self.symbols), np.float32)
-        bias[self.enemy] = log_odds(enemies)
-        no_spawn = bias.copy()
-        no_spawn[self.spawn] = -np.inf
-        inv_t = np.float32(1.0 / t)
-        u = rng.random(self.h * self.w)
-        grid = np.empty((self.h, self.w), dtype=np.int64)
+        bias, no_spawn, inv_t, u, grid = self._row_major_start(rng, controls)
         k = np.zeros(self.cache_shape, np.float32)          # empty cache: the first tile sees only itself
         v = k.copy()
         pad = np.full((self.h + 2, self.w + 2), self.start, dtype=np.int64)   # grid with a border of start

@@ -197,6 +197,30 @@ def masked_nll(logits_fn, idx: np.ndarray, mask_token: int, seed: int = 1234) ->
     return total / max(1, count)
 
 
+def _epoch_end(ep: int, epochs: int, every: int, train_figure: str, sched, t0: float, max_seconds, extra, log) -> bool:
+    """End of a masked / transformer training epoch: log every ``every`` epochs and the last (the
+    training figure, the learning rate and ``extra()``'s held-out figures); True when the time
+    budget is spent (the schedule then stops unfinished, and the log says so)."""
+    if ep % every == 0 or ep == epochs - 1:
+        log(f"epoch {ep} {train_figure} lr {sched.get_last_lr()[0]:.2e} "
+            + " ".join(f"{k} {v:.4f}" for k, v in extra().items()) + f" ({time.perf_counter() - t0:.0f} s)")
+    if max_seconds and time.perf_counter() - t0 > max_seconds:
+        log(f"stopping after epoch {ep} of {epochs}: --max-seconds {max_seconds} reached (schedule not finished)")
+        return True
+    return False
+
+
+def _finished(model, cfg_model: dict, game, ep: int, check) -> dict:
+    """The trained model in eval mode, and its config: architecture, legend, epochs run and (with a
+    held-out set) the final held-out figures."""
+    model.eval()
+    config = {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
+    if check is not None:
+        config["nll"] = check()
+        model.eval()
+    return config
+
+
 def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, held_grids=(), channels=None,
                  decoder=None):
     """Masked-token CNN (Lode Runner): each step masks a random fraction (cosine schedule, as
@@ -253,18 +277,10 @@ def train_masked(train_grids, game, epochs, rng, tiny, log, max_seconds=None, he
             total += loss.item() * int(m.sum())
             count += int(m.sum())
         sched.step()
-        if ep % every == 0 or ep == epochs - 1:
-            extra = check() if held is not None and not tiny else {}
-            log(f"epoch {ep} nll/masked tile {total / max(1, count):.4f} lr {sched.get_last_lr()[0]:.2e} "
-                + " ".join(f"{k} {v:.4f}" for k, v in extra.items()) + f" ({time.perf_counter() - t0:.0f} s)")
-        if max_seconds and time.perf_counter() - t0 > max_seconds:
-            log(f"stopping after epoch {ep} of {epochs}: --max-seconds {max_seconds} reached (schedule not finished)")
+        if _epoch_end(ep, epochs, every, f"nll/masked tile {total / max(1, count):.4f}", sched, t0, max_seconds,
+                      (lambda: check()) if held is not None and not tiny else dict, log):
             break
-    model.eval()
-    config = {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
-    if held is not None:
-        config["nll"] = check()
-        model.eval()
+    config = _finished(model, cfg_model, game, ep, check if held is not None else None)
     if decoder:
         config["decoder"] = dict(decoder)
     return model, config
@@ -344,19 +360,10 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
             opt.step()
             sched.step()
             total += loss.item() * len(sel)
-        if ep % every == 0 or ep == epochs - 1:
-            extra = check() if held is not None and not tiny else {}
-            log(f"epoch {ep} nll/tile {total / len(order):.4f} lr {sched.get_last_lr()[0]:.2e} "
-                + " ".join(f"{k} {v:.4f}" for k, v in extra.items()) + f" ({time.perf_counter() - t0:.0f} s)")
-        if max_seconds and time.perf_counter() - t0 > max_seconds:
-            log(f"stopping after epoch {ep} of {epochs}: --max-seconds {max_seconds} reached (schedule not finished)")
+        if _epoch_end(ep, epochs, every, f"nll/tile {total / len(order):.4f}", sched, t0, max_seconds,
+                      (lambda: check()) if held is not None and not tiny else dict, log):
             break
-    model.eval()
-    config = {"model": cfg_model, "tiles": game.symbols, "epochs_run": ep + 1}
-    if held is not None:
-        config["nll"] = check()
-        model.eval()
-    return model, config
+    return model, _finished(model, cfg_model, game, ep, check if held is not None else None)
 
 
 # ---------------------------------------------------------------------------------------------
