@@ -343,15 +343,58 @@ def main() -> None:
                     help="Lode Runner: structure statistics only, no classifier (to choose models and decoders by)")
     ap.add_argument("--models-dir", type=Path, default=None, help="model repository (default: the shipped models/)")
     ap.add_argument("--style-levels", type=int, default=6, help="generated levels per style (style table)")
+    ap.add_argument("--screen-ranges", type=int, metavar="N", default=0,
+                    help="Lode Runner only: per-screen structure ranges of the 150 corpus screens, and the share of "
+                         "N generated screens per learned model outside them (would a range gate catch the screens "
+                         "that look broken?)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     reg = load_registry(a.models_dir, device="cpu")
     t_all = time.perf_counter()
+    if a.screen_ranges:
+        screen_ranges(reg, a.screen_ranges, a.models)
+        return
     if a.game in ("smb", "all"):
         smb(reg, a)
     if a.game in ("loderunner", "all"):
         loderunner(reg, a)
     print(f"\n({time.perf_counter() - t_all:.0f} s)")
+
+
+def screen_features(g: np.ndarray) -> dict[str, float]:
+    """Per-screen figures of the failure looks a designer named (near-empty screens, walls of
+    ladders, brick masses): empty rows, empty rows from the top, ladder share, empty share, the
+    largest 4-connected brick mass, and bricks whose four neighbours are bricks (slab interiors)."""
+    from scipy import ndimage
+
+    brick = np.isin(g, [ord("b"), ord("B")])
+    lab, n = ndimage.label(brick)
+    empty_row = (g == ord(".")).all(axis=1)
+    inner = brick[1:-1, 1:-1] & brick[:-2, 1:-1] & brick[2:, 1:-1] & brick[1:-1, :-2] & brick[1:-1, 2:]
+    return {"empty rows": int(empty_row.sum()), "empty rows from the top": int(np.argmin(empty_row)) if not
+            empty_row.all() else len(empty_row), "ladder share": float((g == ord("#")).mean()),
+            "empty share": float((g == ord(".")).mean()),
+            "largest brick mass": int(np.bincount(lab.ravel())[1:].max()) if n else 0, "slab interior": int(inner.sum())}
+
+
+def screen_ranges(reg, n: int, refs) -> None:
+    real = [screen_features(lv.grid) for lv in corpus.load_levels("loderunner")]
+    keys = list(real[0])
+    rv = {k: np.array([r[k] for r in real]) for k in keys}
+    print(f"| figure | corpus ({len(real)} screens): mean / p95 / max | " + " | ".join(
+        f"{ref}: mean, share > corpus p95, share > corpus max ({n} screens)" for ref in refs or LR_LEARNED) + " |")
+    print("|---|---|" + "---|" * len(refs or LR_LEARNED))
+    got = {ref: [screen_features(x) for x in generate(reg.resolve(ref), GAMES["loderunner"], range(n))]
+           for ref in refs or LR_LEARNED}
+    for k in keys:
+        cells = []
+        for ref in refs or LR_LEARNED:
+            v = np.array([f[k] for f in got[ref]])
+            cells.append(f"{v.mean():.2f}, {np.mean(v > np.percentile(rv[k], 95)):.2f}, {np.mean(v > rv[k].max()):.2f}")
+        print(f"| {k} | {rv[k].mean():.2f} / {np.percentile(rv[k], 95):.2f} / {rv[k].max():.2f} | " + " | ".join(cells) + " |")
+
+
+LR_LEARNED = ("levels/loderunner", "levels/loderunner-transformer")
 
 
 def smb(reg, a):
