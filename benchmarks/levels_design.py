@@ -421,10 +421,10 @@ def smb(reg, a):
     row("held-out real (5 levels)", [c2st(game, tr, ho, seed=rep) for rep in range(a.reps)], ho)
     samples = {}
     for ref in refs:
-        gen = reg.resolve(ref)
+        gen, extra = resolve_with_params(reg, ref)
         accs, allg = [], []
         for rep in range(a.reps):
-            gs = generate(gen, game, range(rep * n, rep * n + n))
+            gs = generate(gen, game, range(rep * n, rep * n + n), extra)
             allg += gs
             accs.append(c2st(game, tr, gs, seed=rep))
         samples[ref] = allg
@@ -485,31 +485,7 @@ def row_major_nll(gen, idx: np.ndarray) -> float:
             total -= float(_log_softmax(lg)[rows, idx[:, y, x]].sum())
             tok[:, y, x] = idx[:, y, x]
         return total / idx.size
-    if gen.info.family == "transformer":
-        shape = list(gen.sampler.cache_shape)
-        shape[1] = n
-        kk = np.zeros(shape, np.float32)
-        vv = kk.copy()
-        from gamegen.generators.levels.nets import context_inputs
-
-        ctx, _ = context_inputs(idx.astype(np.int64), gen.sampler.start, gen.sampler.context)
-        for p in range(h * w):
-            y, x = divmod(p, w)
-            lg, kk, vv = sess.run(None, {"context": ctx[:, p], "pos": np.full(n, p, np.int64), "past_k": kk,
-                                         "past_v": vv})
-            total -= float(_log_softmax(lg)[rows, idx[:, y, x]].sum())
-        return total / idx.size
-    start, hid = gen.sampler.start, gen.sampler.hidden
-    hh = np.zeros((n, hid), np.float32)
-    cc = hh.copy()
-    for p in range(h * w):
-        y, x = divmod(p, w)
-        left = idx[:, y, x - 1] if x else np.full(n, start)
-        above = idx[:, y - 1, x] if y else np.full(n, start)
-        lg, hh, cc = sess.run(None, {"left": left.astype(np.int64), "above": above.astype(np.int64),
-                                     "pos": np.full(n, p, np.int64), "h": hh, "c": cc})
-        total -= float(_log_softmax(lg)[rows, idx[:, y, x]].sum())
-    return total / idx.size
+    return gen.sampler.nll(idx.astype(np.int64))   # the tile LSTM and transformer: their own row-major steps
 
 
 def masked_nll_lines(reg, refs, held) -> None:
@@ -523,6 +499,8 @@ def masked_nll_lines(reg, refs, held) -> None:
     print("\n| model | held-out NLL per masked tile (fixed masks) | held-out NLL per tile, row-major order |")
     print("|---|---|---|")
     for ref in refs:
+        if "+" in ref:                      # the same model at other request settings
+            continue
         gen = reg.resolve(ref)
         if gen.info.family not in ("masked", "lstm", "transformer"):
             continue
@@ -531,6 +509,14 @@ def masked_nll_lines(reg, refs, held) -> None:
             sess = gen.sampler.session
             m = f"{masked_nll(lambda t: sess.run(None, {'tokens': t})[0], idx, len(game.symbols)):.4f}"
         print(f"| {ref} ({gen.info.version}) | {m} | {row_major_nll(gen, idx):.4f} |", flush=True)
+
+
+def resolve_with_params(reg, ref: str):
+    """``levels/loderunner+candidates=1``: the generator and the request parameters after ``+``
+    (integers), so one table can hold a model at several settings."""
+    name, _, query = ref.partition("+")
+    extra = {k: int(v) for k, v in (kv.split("=") for kv in query.split(",") if kv)}
+    return reg.resolve(name), extra
 
 
 def loderunner(reg, a):
@@ -549,7 +535,8 @@ def loderunner(reg, a):
         masked_nll_lines(reg, refs, held)
         return
     if a.sheets_only:
-        cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], generate(reg.resolve(ref), game, range(6)))
+        cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], generate(*resolve_with_params(reg, ref)[:1], game,
+                                                                              range(6), resolve_with_params(reg, ref)[1]))
                                                for ref in refs]
         grid_sheet(game, cols, OUT / "levels_lr_sheet.png", 4)
         return
@@ -571,10 +558,10 @@ def loderunner(reg, a):
     row("held-out real (15) + 30 other training screens", [c2st_or_skip(ho, rep) for rep in range(a.reps)], ho)
     samples = {}
     for ref in refs:
-        gen = reg.resolve(ref)
+        gen, extra = resolve_with_params(reg, ref)
         accs, allg = [], []
         for rep in range(a.reps):
-            gs = generate(gen, game, range(rep * n, rep * n + n))
+            gs = generate(gen, game, range(rep * n, rep * n + n), extra)
             allg += gs
             accs.append(c2st_or_skip(gs, rep))
         samples[ref] = allg

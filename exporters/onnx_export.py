@@ -68,6 +68,9 @@ class GraphSpec:
     # drop the exporter's per-node metadata (PyTorch stack traces, ~15% of a small graph's bytes);
     # opt-in so that the files of models exported before stay byte-identical when re-exported
     strip_metadata: bool = False
+    # the module's forward takes its inputs from this index on as ``*args`` (one ONNX input each):
+    # torch.export wants their dynamic shapes grouped as one tuple
+    varargs_from: int | None = None
 
 
 @dataclass
@@ -106,6 +109,8 @@ def export_graph(spec, onnx_path: Path, tolerance: float, where: str) -> tuple[d
     for name, (k, base) in derived.items():
         dims[name] = k * dims[base]
     dynamic_shapes = tuple({axis: dims[name] for axis, name in d.items()} for d in spec.dynamic)
+    if getattr(spec, "varargs_from", None) is not None:
+        dynamic_shapes = dynamic_shapes[:spec.varargs_from] + (dynamic_shapes[spec.varargs_from:],)
     example = spec.make_inputs(torch.Generator().manual_seed(0),
                                {n: max(2, ranges.get(n, (1, 0))[0]) for n in dims if n not in derived})
     t0 = time.perf_counter()

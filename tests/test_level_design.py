@@ -254,11 +254,12 @@ def test_shipped_masked_lode_runner_2_is_deterministic_playable_with_digging_and
 
 
 @pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
-def test_tiny_lode_runner_transformer_kv_cache_step_matches_the_whole_screen_and_serves(tmp_path):
-    """The causal tile transformer is served through its one-tile KV-cache step: 704 ONNX calls,
-    the cache starting empty, must give the logits the whole-screen torch forward gives (export
-    parity in the manifest covers caches of 1, 37 and 703 positions); served over gRPC it is
-    deterministic by seed and honours gold, spawn and digging playability."""
+def test_tiny_lode_runner_transformer_kv_cache_step_matches_the_whole_screen_and_serves(tmp_path, monkeypatch):
+    """The causal tile transformer is served through its one-tile step over a fixed-size KV cache
+    (slot j = position j, written by the sampler): 704 ONNX calls, the cache starting as garbage
+    that the mask must hide, give the logits the whole-screen torch forward gives; served over gRPC
+    it is deterministic by seed and honours gold, spawn and digging playability, and a batch of
+    candidates draws each screen as it would be drawn alone."""
     pytest.importorskip("torch", reason="train extra not installed")
     pytest.importorskip("onnxscript", reason="train extra not installed")
     import onnxruntime as ort
@@ -273,7 +274,8 @@ def test_tiny_lode_runner_transformer_kv_cache_step_matches_the_whole_screen_and
     folder = export_checkpoint(ckpt, tmp_path / "models", version="0.0.4")
     man = json.loads((folder / "manifest.json").read_text())
     assert man["name"] == "loderunner-transformer" and man["family"] == "transformer"
-    assert man["parity"]["max_abs_diff"] < 1e-4 and {"batch": 16, "past": 703} in man["parity"]["shapes"]
+    assert man["parity"]["max_abs_diff"] < 1e-4 and {"batch": 16} in man["parity"]["shapes"]
+    assert man["extra"]["cache"] == "slots"
 
     c = torch.load(ckpt, weights_only=False)
     model = nets.build("transformer", "loderunner", c["config"])
@@ -285,15 +287,29 @@ def test_tiny_lode_runner_transformer_kv_cache_step_matches_the_whole_screen_and
         whole = model(*(torch.from_numpy(a) for a in (ctx, pos))).numpy()
     sess = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
     ex = man["extra"]
-    k = np.zeros((ex["layers"], 2, ex["heads"], 0, ex["head_dim"]), np.float32)
-    v = k.copy()
+    garbage = np.random.default_rng(1)
+    L = ex["layers"]
+    k = [garbage.normal(size=(2, ex["heads"], ex["head_dim"], 704)).astype(np.float32) for _ in range(L)]
+    v = [garbage.normal(size=(2, ex["heads"], 704, ex["head_dim"])).astype(np.float32) for _ in range(L)]
+    assert [i.name for i in sess.get_inputs()][2:] == [f"cache_k{i}" for i in range(L)] + [f"cache_v{i}" for i in range(L)]
     for i in range(22 * 32):
-        lg, k, v = sess.run(None, {"context": ctx[:, i], "pos": pos[:, i], "past_k": k, "past_v": v})
+        caches = {**{f"cache_k{j}": k[j] for j in range(L)}, **{f"cache_v{j}": v[j] for j in range(L)}}
+        lg, kn, vn = sess.run(None, {"context": ctx[:, i], "pos": pos[:, i], **caches})
         assert np.abs(lg - whole[:, i]).max() < 1e-4, i
-    assert k.shape[3] == 704
+        for j in range(L):
+            k[j][..., i], v[j][:, :, i] = kn[j], vn[j]
+    assert kn.shape == (L, 2, ex["heads"], ex["head_dim"])
 
     reg = load_registry(tmp_path / "models", device="cpu", builtins=False)
     assert reg.resolve("levels/loderunner-transformer").info.family == "transformer"
+    from gamegen.generators.levels import samplers
+
+    smp = reg.resolve("levels/loderunner-transformer").sampler
+    with monkeypatch.context() as m:
+        m.setattr(samplers, "_one_spawn", lambda g, game, rng: g)    # it draws from rng after the batch
+        batch = smp._screens(np.random.default_rng(2), {}, 3)
+        alone = smp._screens(np.random.default_rng(2), {}, 1)
+    assert (batch[0] == alone[0]).all() and (batch[0] != batch[1]).any()
     server = ServerThread(reg)
     try:
         with Client(server.target) as cl:
@@ -312,16 +328,21 @@ def test_tiny_lode_runner_transformer_kv_cache_step_matches_the_whole_screen_and
 
 
 def test_shipped_lode_runner_transformer_is_deterministic_playable_with_digging(client):
-    """levels/loderunner-transformer 1.0.0: its held-out row-major likelihood (in the manifest,
-    from the training run) is below the tile LSTM's 0.501; served screens are deterministic by
-    seed, honour gold, are playable with digging and differ from the LSTM's for the same seed."""
-    man = json.loads((MODELS / "loderunner-transformer" / "1.0.0" / "manifest.json").read_text())
-    assert man["extra"]["nll"]["heldout_nll"] < 0.501
+    """levels/loderunner-transformer 1.1.0 (1.0.0's weights, served through the fixed-size cache
+    step): its held-out row-major likelihood (in the manifest, from the training run) is below the
+    tile LSTM's 0.501; one candidate draws the screen 1.0.0 draws; served screens are deterministic
+    by seed, honour gold, are playable with digging and differ from the LSTM's for the same seed."""
+    man = json.loads((MODELS / "loderunner-transformer" / "1.1.0" / "manifest.json").read_text())
+    assert man["extra"]["nll"]["heldout_nll"] < 0.501 and man["extra"]["cache"] == "slots"
     assert man["parity"]["max_abs_diff"] < 1e-4 and man["bytes"] < 1_000_000
+    one = {"digging": True, "gold": 9, "candidates": 1}
+    new, f_new = grid_of(client, "levels/loderunner-transformer", 3, one)
+    old, f_old = grid_of(client, "levels/loderunner-transformer@1.0.0", 3, one)
+    assert (f_new.version, f_old.version) == ("1.1.0", "1.0.0") and (new == old).all()
     bricks = []
     for seed in range(2):
         g, final = grid_of(client, "levels/loderunner-transformer", seed, {"digging": True, "gold": 9})
-        assert final.version == "1.0.0"
+        assert final.version == "1.1.0"
         assert playability.check("loderunner", g, dig=True).playable and (g == ord("G")).sum() == 9
         again, f2 = grid_of(client, "levels/loderunner-transformer", seed, {"digging": True, "gold": 9})
         assert f2.content_hash == final.content_hash and (g == again).all()
@@ -329,3 +350,70 @@ def test_shipped_lode_runner_transformer_is_deterministic_playable_with_digging(
         assert (lstm != g).any()
         bricks.append(int(np.isin(g, np.frombuffer(b"bB", np.uint8)).sum()))
     assert 80 < np.mean(bricks) < 320, bricks                     # corpus screens: 188 on average
+
+
+@pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
+def test_screen_design_reference_matches_the_corpus_and_sees_the_failure_screens():
+    """The stored reference is what ``fit`` learns from the training split; held-out real screens
+    lie as close to it as training ones, and the failure screens a designer named (near-empty, a
+    brick slab filling the screen, a wall of ladders, bricks strewn at random) lie far outside."""
+    from gamegen.generators.levels import corpus, screen_design
+
+    train, held = corpus.load_split("loderunner")
+    ref = json.loads(screen_design.REFERENCE.read_text())
+    fitted = screen_design.fit([lv.grid for lv in train])
+    for key in ("mean", "scale", "precision"):
+        assert np.allclose(ref[key], fitted[key], atol=1e-5), key
+    d_train = [screen_design.distance(lv.grid) for lv in train]
+    d_held = [screen_design.distance(lv.grid) for lv in held]
+    assert np.median(d_held) < 2 * np.median(d_train)
+    base = held[0].grid.copy()
+    empty = np.full_like(base, ord("."))
+    empty[-1] = ord("b")
+    slab = base.copy()
+    slab[4:20, 2:30] = ord("b")
+    ladders = base.copy()
+    ladders[:, 4:28:2] = ord("#")
+    ladders[:, 5:28:2] = ord("#")
+    ragged = base.copy()
+    ragged[(np.random.default_rng(0).random(base.shape) < 0.25) & (base == ord("."))] = ord("b")
+    p90 = ref["corpus_distance"]["p90"]
+    for name, g in (("empty", empty), ("slab", slab), ("ladders", ladders), ("ragged", ragged)):
+        assert screen_design.distance(g) > max(p90, 5 * screen_design.distance(base)), name
+    assert screen_design.pick([empty, slab, base, ladders, ragged]) == 2
+
+
+def test_lode_runner_candidates_keep_the_screen_closest_to_the_corpus(monkeypatch):
+    """``candidates``: the sampler draws that many screens in one batch (each as it would be drawn
+    alone) and keeps the one the design figures put closest to the corpus; 1 is the single draw.
+    Served: the default is 8, deterministic, and out-of-range values are refused by name."""
+    from gamegen.generators.levels import samplers, screen_design
+    from gamegen.server.registry import load_registry
+
+    reg = load_registry(MODELS, device="cpu")
+    gen = reg.resolve("levels/loderunner")
+    assert {p.name: p.default for p in gen.info.params}["candidates"] == 8
+    smp = gen.sampler
+    c = {"enemies": 0.4, "temperature": 1.0}
+    screens = smp._screens(np.random.default_rng(4), c, 4)
+    kept = next(iter(smp.sample(np.random.default_rng(4), 32, {**c, "candidates": 4}, 32)))
+    d = [screen_design.distance(s) for s in screens]
+    assert (kept == screens[int(np.argmin(d))]).all() and len({round(x, 6) for x in d}) == 4
+    one = next(iter(smp.sample(np.random.default_rng(4), 32, {**c, "candidates": 1}, 32)))
+    monkeypatch.setattr(samplers, "_one_spawn", lambda g, game, rng: g)  # spawn fix-up draws from rng after the batch
+    batch = smp._screens(np.random.default_rng(4), c, 3)
+    alone = smp._screens(np.random.default_rng(4), c, 1)
+    assert (batch[0] == alone[0]).all() and (np.isin(one, batch[0]) | (one == ord("M"))).all()
+
+
+def test_candidates_param_is_served_deterministic_and_checked(client):
+    a, fa = grid_of(client, "levels/loderunner", 11, {"digging": True})
+    b, fb = grid_of(client, "levels/loderunner", 11, {"digging": True, "candidates": 8})
+    c, _ = grid_of(client, "levels/loderunner", 11, {"digging": True, "candidates": 1})
+    assert fa.content_hash == fb.content_hash and (a == b).all() and (a != c).any()
+    for bad in (0, 17):
+        with pytest.raises(GameGenError) as ei:
+            list(client.generate("levels/loderunner", seed=1, params={"candidates": bad}, formats=["txt"]))
+        assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "candidates" in ei.value.details and str(bad) in ei.value.details and "16" in ei.value.details
+

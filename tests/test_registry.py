@@ -39,7 +39,7 @@ def test_bundled_models_load_with_cpu_provider(registry):
     assert not _refused(registry), registry.refused
     for ref, version in (("levels/smb", "2.0.0"), ("levels/loderunner", "1.0.0"), ("levels/smb@1.0.0", "1.0.0"),
                          ("levels/loderunner-masked", "2.0.0"), ("levels/loderunner-masked@1.0.0", "1.0.0"),
-                         ("levels/loderunner-transformer", "1.0.0")):
+                         ("levels/loderunner-transformer", "1.1.0"), ("levels/loderunner-transformer@1.0.0", "1.0.0")):
         gen = registry.resolve(ref)
         assert gen.info.execution_provider == "CPUExecutionProvider"
         assert gen.info.family and gen.info.version == version

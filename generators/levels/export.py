@@ -13,8 +13,9 @@ from gamegen.exporters.onnx_export import GraphSpec, KindExport
 
 from . import nets
 from .games import GAMES
+from .samplers import slot_cache_names
 from .nets import (ColumnLSTM, ColumnLSTMStep, DCGANGenerator, MaskedTileCNN, StyledColumnLSTMStep, TileLSTM,
-                   TileLSTMStep, TileTransformer, TileTransformerStep)
+                   TileLSTMStep, TileTransformer, TileTransformerSlotStep)
 
 
 #: Parallel decoding steps of a masked-token model (manifest ``extra.steps``; a checkpoint's
@@ -101,26 +102,24 @@ def export_spec(family: str, game: str, model: nn.Module, config: dict) -> Graph
                            **config.get("decoder", {}), **({"nll": config["nll"]} if "nll" in config else {})})
     if family == "transformer":
         tt: TileTransformer = model
-        dh = tt.d // tt.heads
+        dh, n = tt.d // tt.heads, tt.height * tt.width
 
         def make_tf(g, d):
-            b, p = d["batch"], d["past"]
+            b = d["batch"]
             return (torch.randint(0, tt.tiles + 1, (b, len(tt.context)), generator=g),
-                    torch.randint(0, tt.height * tt.width, (b,), generator=g),
-                    torch.randn(tt.layers, b, tt.heads, p, dh, generator=g),
-                    torch.randn(tt.layers, b, tt.heads, p, dh, generator=g))
+                    torch.randint(0, n, (b,), generator=g),
+                    *(torch.randn(b, tt.heads, dh, n, generator=g) for _ in range(tt.layers)),
+                    *(torch.randn(b, tt.heads, n, dh, generator=g) for _ in range(tt.layers)))
 
-        past = {1: "batch", 3: "past"}
-        # parity over short and full-screen caches (703 = the last tile's past); an empty cache
-        # (the first tile) is checked by the tests
-        return GraphSpec(TileTransformerStep(tt).eval(), ["context", "pos", "past_k", "past_v"],
-                         ["logits", "k_out", "v_out"], [{0: "batch"}] * 2 + [past, past], make_tf,
-                         [{"batch": 1, "past": 1}, {"batch": 3, "past": 37}, {"batch": 16, "past": 703}],
+        # the fixed-size cache step (nets.TileTransformerSlotStep): slots >= pos are masked, so the
+        # parity inputs' random caches check that too; pos 0 (nothing but itself) is in the tests
+        return GraphSpec(TileTransformerSlotStep(tt).eval(), ["context", "pos", *slot_cache_names(tt.layers)],
+                         ["logits", "k_new", "v_new"], [{0: "batch"}] * (2 + 2 * tt.layers), make_tf, shapes,
                          {"tiles": config["tiles"], "height": tt.height, "width": tt.width, "start_token": tt.tiles,
-                          "layers": tt.layers, "heads": tt.heads, "head_dim": dh,
+                          "layers": tt.layers, "heads": tt.heads, "head_dim": dh, "cache": "slots",
                           "context": [list(o) for o in tt.context],
                           **({"nll": config["nll"]} if "nll" in config else {})},
-                         dim_ranges={"past": (1, tt.height * tt.width)}, strip_metadata=True)
+                         strip_metadata=True, varargs_from=2)
     if family == "dcgan":
         d_: DCGANGenerator = model
 

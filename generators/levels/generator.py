@@ -24,21 +24,23 @@ from .encoders import encode
 from .games import GAMES, GameSpec, to_rows
 
 # Bump when sampling/repair/encoding changes the bytes produced for the same model + seed.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 # The grid encoders' formats, plus "glb": the level's solid tiles extruded into a mesh (mesh.py).
 FORMATS = GRID_FORMATS + ("glb",)
 
 CHUNK = 25            # columns per streamed chunk (side-scrollers)
 LR_ATTEMPTS = 8       # whole-screen resamples before giving up (single-screen games)
+MAX_CANDIDATES = 16   # screens drawn per attempt, at most (``candidates``)
 
 
 #: Default ``pacing``: enemies and pits rise along the level (density from 0.5x to 1.5x).
 DEFAULT_PACING = 0.5
 
 
-def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = ()) -> tuple[Param, ...]:
-    """The parameters a level model of ``game`` takes: stated once, used everywhere."""
+def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = (), candidates: int = 0) -> tuple[Param, ...]:
+    """The parameters a level model of ``game`` takes: stated once, used everywhere.
+    ``candidates`` > 0: the model draws whole screens and may keep the best of several (its default)."""
     ps: list[Param] = []
     if game.width is None:
         ps.append(Param("width", "int", 200, "level length in columns", lo=50, hi=1000))
@@ -63,6 +65,12 @@ def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = ()) ->
     if learned:
         ps.append(Param("temperature", "float", 1.0, "sampling temperature: lower is safer, higher is wilder",
                         lo=0.5, hi=1.5))
+    if learned and candidates:
+        ps.append(Param("candidates", "int", candidates,
+                        "screens the model draws; the one whose design figures (bricks, platforms, ladders, "
+                        "ropes, empty rows, ragged edges) lie closest to the corpus screens' is kept. 1 = the "
+                        "first draw as sampled; more = fewer near-empty, brick-filled or ladder-wall screens, "
+                        "at more sampling time", lo=1, hi=MAX_CANDIDATES))
     return tuple(ps)
 
 
@@ -84,7 +92,8 @@ class LevelGenerator(Generator):
         info = GeneratorInfo(
             kind="levels", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", ""), description=manifest.get("description", game.title),
-            params=level_params(game, learned=True, styles=tuple(getattr(sampler, "styles", ()) or ())),
+            params=level_params(game, learned=True, styles=tuple(getattr(sampler, "styles", ()) or ()),
+                                candidates=getattr(sampler, "default_candidates", 0)),
             formats=FORMATS, generator_version=GENERATOR_VERSION,
             sha256=manifest["sha256"], tiles=game.legend,
         )
@@ -113,6 +122,8 @@ class LevelGenerator(Generator):
         }
         if "style" in params:
             sample_controls["style"] = params["style"]
+        if "candidates" in params:
+            sample_controls["candidates"] = params["candidates"]
         with timings.stage("sample_and_repair"):
             if self.game.width is None:
                 grid, attempts, changed = yield from self._scroller(rng, params, sample_controls, partials)

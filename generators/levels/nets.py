@@ -266,6 +266,23 @@ class _Block(nn.Module):
         x = x + self.proj(y.transpose(1, 2).reshape(x.shape))
         return x + self.ff(self.ln2(x)), k, v
 
+    def slot_step(self, x, cache_kt, cache_v, bias):
+        """:meth:`step` against a fixed-size cache: keys stored transposed ``cache_kt`` (B, heads,
+        dh, N) and values ``cache_v`` (B, heads, N, dh), slots not yet written masked by ``bias``
+        (B, heads, 1, N) = -inf. The new position attends to the slots and to itself (score bias 0,
+        as ALiBi's distance 0); returns the output and this position's key and value (B, heads, dh)
+        for the caller to write into its slot. The same softmax as :meth:`step`, with the scores of
+        the slots and of itself kept apart so that no cache is concatenated or copied."""
+        q, k, v = (self._split(a) for a in self.qkv(self.ln1(x)).chunk(3, dim=-1))   # (B, heads, 1, dh)
+        scale = 1.0 / float(q.shape[-1]) ** 0.5
+        s_cache = torch.matmul(q, cache_kt) * scale + bias                         # (B, heads, 1, N)
+        s_self = (q * k).sum(-1, keepdim=True) * scale                             # (B, heads, 1, 1)
+        top = torch.maximum(s_cache.amax(-1, keepdim=True), s_self)
+        e_cache, e_self = torch.exp(s_cache - top), torch.exp(s_self - top)
+        y = (torch.matmul(e_cache, cache_v) + e_self * v) / (e_cache.sum(-1, keepdim=True) + e_self)
+        x = x + self.proj(y.transpose(1, 2).reshape(x.shape))
+        return x + self.ff(self.ln2(x)), k[:, :, 0], v[:, :, 0]
+
 
 #: (dy, dx) of the already-drawn neighbours each transformer position is given (row-major: every
 #: one is earlier than the tile itself): left, above, above-left, above-right.
@@ -365,6 +382,37 @@ class TileTransformerStep(nn.Module):
         ks, vs = [], []
         for i, b in enumerate(self.m.blocks):
             x, k, v = b.step(x, past_k[i], past_v[i], bias)
+            ks.append(k)
+            vs.append(v)
+        return self.m.out(self.m.ln(x[:, 0])), torch.stack(ks), torch.stack(vs)
+
+
+class TileTransformerSlotStep(nn.Module):
+    """KV-cache step over a fixed-size cache (what the sampler serves since loderunner-transformer
+    1.1.0): ``context`` (B, K), ``pos`` (B,), then one key cache per layer (B, heads, dh, N) — stored
+    transposed, so the scores are one plain matmul — and one value cache per layer (B, heads, N, dh),
+    N = height * width, where slot ``j`` holds position ``j`` once it is drawn (slots ``>= pos`` are
+    masked, whatever they hold) -> ``logits`` (B, tiles) and this position's ``k_new``, ``v_new``
+    (layers, B, heads, dh), which the caller writes into slot ``pos``. The caches go in and nothing
+    of their size comes out (:class:`TileTransformerStep` returns them grown by one, a copy of the
+    whole cache per tile), and one input per layer, since slicing a stacked cache copies it in ONNX
+    Runtime. The same function as that step up to float rounding (tests)."""
+
+    def __init__(self, model: TileTransformer):
+        super().__init__()
+        self.m = model
+
+    def forward(self, context, pos, *caches):
+        L = len(self.m.blocks)
+        x = self.m.features(context, pos).unsqueeze(1)
+        kpos = torch.arange(caches[L].shape[2])
+        bias = torch.zeros(pos.shape[0], self.m.heads, 1, kpos.shape[0])
+        if self.m.slopes:
+            bias = self.m.bias(pos.unsqueeze(-1), kpos)                     # (B, heads, 1, N)
+        bias = bias.masked_fill((kpos >= pos.unsqueeze(-1)).reshape(pos.shape[0], 1, 1, -1), float("-inf"))
+        ks, vs = [], []
+        for i, b in enumerate(self.m.blocks):
+            x, k, v = b.slot_step(x, caches[i], caches[L + i], bias)
             ks.append(k)
             vs.append(v)
         return self.m.out(self.m.ln(x[:, 0])), torch.stack(ks), torch.stack(vs)

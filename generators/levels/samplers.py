@@ -200,7 +200,16 @@ class ColumnLSTMSampler:
 
 class _ScreenSampler:
     """A model that draws one whole screen per level (Lode Runner): the manifest's legend checked
-    against the game's, the screen size, and ``sample`` yielding the screen of ``_screen``."""
+    against the game's, the screen size, and ``sample`` yielding one screen.
+
+    ``candidates`` in the controls (default 1): that many screens are drawn (``_screens``: one
+    batched pass where the family allows it) and the one whose design figures lie closest to the
+    corpus screens' is kept (:func:`screen_design.pick`); with 1 the single draw is returned as
+    drawn. The randomness of all candidates is drawn up front, in a fixed order, so the result
+    depends only on the seed and the controls. ``default_candidates`` is the request parameter's
+    default (generator.level_params)."""
+
+    default_candidates = 8
 
     def __init__(self, session, manifest: dict):
         self.game = GAMES[manifest["game"]]
@@ -216,25 +225,76 @@ class _ScreenSampler:
         _check(width, chunk)
         if width != self.w:
             raise ValueError(f"{self.game.id} screens are {self.w} wide, got width {width}")
-        return iter((self._screen(rng, controls),))
+        n = int((controls or {}).get("candidates", 1))
+        if n < 1:
+            raise ValueError(f"candidates must be >= 1, got {n}")
+        screens = self._screens(rng, controls, n)
+        if n == 1:
+            return iter(screens)
+        from . import screen_design
+
+        return iter((screens[screen_design.pick(screens)],))
+
+    def _screens(self, rng, controls, n: int) -> list[np.ndarray]:
+        return [self._screen(rng, controls) for _ in range(n)]
 
     def _screen(self, rng, controls) -> np.ndarray:
         raise NotImplementedError
 
-    def _row_major_start(self, rng, controls):
-        """What the tile-at-a-time samplers start a screen with: the enemy logit bias, the same with
-        the spawn tile barred (once one is drawn), 1 / temperature, one uniform per tile (all the
-        randomness drawn up front) and the empty grid."""
+    def _row_major_start(self, rng, controls, n: int = 1):
+        """What the tile-at-a-time samplers start ``n`` screens with: the enemy logit bias, the
+        same with the spawn tile barred (once one is drawn), 1 / temperature, one uniform per tile
+        (all the randomness drawn up front) and the empty grids (n, h, w)."""
         enemies, _, t = _controls(controls)
         bias = np.zeros(len(self.symbols), np.float32)
         bias[self.enemy] = log_odds(enemies)
         no_spawn = bias.copy()
         no_spawn[self.game.symbols.index("M")] = -np.inf
-        return bias, no_spawn, np.float32(1.0 / t), rng.random(self.h * self.w), np.empty((self.h, self.w), np.int64)
+        return (bias, no_spawn, np.float32(1.0 / t), rng.random((n, self.h * self.w)),
+                np.empty((n, self.h, self.w), np.int64))
+
+    def _stepper(self, n: int):
+        """Row-major families: ``step(r, x, grids)`` -> the (n, tiles) logits of cell (r, x) given
+        the cells before it in ``grids`` (n, h, w) of tile indices; one ``step`` per batch of n."""
+        raise NotImplementedError
+
+    def nll(self, idx: np.ndarray) -> float:
+        """Row-major families: the NLL per tile of screens ``idx`` (n, h, w) of tile indices, by the
+        model's own factorisation (the benchmarks' held-out likelihood)."""
+        n = len(idx)
+        step, total = self._stepper(n), 0.0
+        for r in range(self.h):
+            for x in range(self.w):
+                lg = step(r, x, idx).astype(np.float64)
+                lg = lg - lg.max(axis=1, keepdims=True)
+                lp = lg - np.log(np.exp(lg).sum(axis=1, keepdims=True))
+                total -= float(lp[np.arange(n), idx[:, r, x]].sum())
+        return total / idx.size
+
+    def _row_major(self, rng, controls, n: int, step) -> list[np.ndarray]:
+        """``n`` screens drawn tile by tile in row-major order, all at once: ``step(r, x, grids)``
+        returns the (n, tiles) logits of cell (r, x) given the grids drawn so far. Each screen's
+        draws are those of :func:`_draw` (inverse CDF with its own uniform), so one screen alone
+        and the same screen in a batch get the same tiles."""
+        bias, no_spawn, inv_t, u, grid = self._row_major_start(rng, controls, n)
+        spawned = np.zeros(n, dtype=bool)
+        spawn = self.game.symbols.index("M")
+        for r in range(self.h):
+            for x in range(self.w):
+                logits = step(r, x, grid)
+                lg = logits * inv_t + np.where(spawned[:, None], no_spawn, bias)
+                p = np.exp(lg - lg.max(axis=1, keepdims=True))
+                cdf = np.cumsum(p, axis=1)
+                tile = np.minimum((cdf <= (u[:, r * self.w + x] * cdf[:, -1])[:, None]).sum(axis=1),
+                                  len(self.symbols) - 1)
+                spawned |= tile == spawn
+                grid[:, r, x] = tile
+        return [_one_spawn(self.symbols[g], self.game, rng) for g in grid]
 
 
 class TileLSTMSampler(_ScreenSampler):
-    """Lode Runner tile LSTM: 704 ONNX calls per screen in row-major order."""
+    """Lode Runner tile LSTM: 704 ONNX calls per screen in row-major order (all candidates in
+    one batch)."""
 
     family = "lstm"
 
@@ -243,33 +303,35 @@ class TileLSTMSampler(_ScreenSampler):
         ex = manifest["extra"]
         self.hidden = int(ex["hidden"])
         self.start = int(ex["start_token"])
-        self.spawn = self.game.symbols.index("M")
 
     def _screen(self, rng, controls):
-        bias, no_spawn, inv_t, u, grid = self._row_major_start(rng, controls)
-        state_h = np.zeros((1, self.hidden), np.float32)
-        state_c = np.zeros((1, self.hidden), np.float32)
-        left, above, pos = (np.zeros(1, np.int64) for _ in range(3))
+        return self._screens(rng, controls, 1)[0]
+
+    def _screens(self, rng, controls, n):
+        return self._row_major(rng, controls, n, self._stepper(n))
+
+    def _stepper(self, n):
+        state = {"h": np.zeros((n, self.hidden), np.float32), "c": np.zeros((n, self.hidden), np.float32),
+                 "left": np.zeros(n, np.int64), "above": np.zeros(n, np.int64), "pos": np.zeros(n, np.int64)}
         run = self.session.run
-        spawned = False
-        for r in range(self.h):
-            for x in range(self.w):
-                left[0] = grid[r, x - 1] if x else self.start
-                above[0] = grid[r - 1, x] if r else self.start
-                pos[0] = r * self.w + x
-                logits, state_h, state_c = run(None, {"left": left, "above": above, "pos": pos, "h": state_h, "c": state_c})
-                tile = _draw(logits[0] * inv_t + (no_spawn if spawned else bias), u[pos[0]])
-                spawned = spawned or tile == self.spawn
-                grid[r, x] = tile
-        out = self.symbols[grid]
-        return _one_spawn(out, self.game, rng)
+
+        def step(r, x, grid):
+            state["left"][:] = grid[:, r, x - 1] if x else self.start
+            state["above"][:] = grid[:, r - 1, x] if r else self.start
+            state["pos"][:] = r * self.w + x
+            logits, state["h"], state["c"] = run(None, state)
+            return logits
+
+        return step
 
 
 class TileTransformerSampler(_ScreenSampler):
-    """Lode Runner causal tile transformer: 704 ONNX calls per screen in row-major order, each
-    one tile in (left, above, position) with the keys/values of every earlier tile (the cache the
-    graph returns, fed back as numpy), so a call costs one position, not a pass over the screen.
-    Controls as :class:`TileLSTMSampler` (temperature, enemy bias, one spawn)."""
+    """Lode Runner causal tile transformer: 704 ONNX calls per screen in row-major order (all
+    candidates in one batch), each one tile in (its drawn neighbours, position) with the keys and
+    values of every earlier tile. Since 1.1.0 (``extra.cache`` = "slots") the cache is a fixed
+    (n, 704) array that the graph reads in place and the sampler writes each new position's key
+    and value into (:class:`nets.TileTransformerSlotStep`); 1.0.0's graph returns the cache grown
+    by one each call (a copy of it per tile, 3x slower). Controls as :class:`TileLSTMSampler`."""
 
     family = "transformer"
 
@@ -277,31 +339,53 @@ class TileTransformerSampler(_ScreenSampler):
         super().__init__(session, manifest)
         ex = manifest["extra"]
         self.start = int(ex["start_token"])
-        self.cache_shape = (int(ex["layers"]), 1, int(ex["heads"]), 0, int(ex["head_dim"]))
+        self.layers, self.heads, self.head_dim = int(ex["layers"]), int(ex["heads"]), int(ex["head_dim"])
+        self.slots = ex.get("cache") == "slots"
         self.context = [tuple(o) for o in ex["context"]]             # (dy, dx) of the neighbours fed
-        self.spawn = self.game.symbols.index("M")
 
     def _screen(self, rng, controls):
-        bias, no_spawn, inv_t, u, grid = self._row_major_start(rng, controls)
-        k = np.zeros(self.cache_shape, np.float32)          # empty cache: the first tile sees only itself
-        v = k.copy()
-        pad = np.full((self.h + 2, self.w + 2), self.start, dtype=np.int64)   # grid with a border of start
-        context = np.zeros((1, len(self.context)), np.int64)
-        pos = np.zeros(1, np.int64)
+        return self._screens(rng, controls, 1)[0]
+
+    def _screens(self, rng, controls, n):
+        return self._row_major(rng, controls, n, self._stepper(n))
+
+    def _stepper(self, n):
+        L, H, dh, N = self.layers, self.heads, self.head_dim, self.h * self.w
+        if self.slots:      # one array per layer; keys transposed (n, H, dh, N): slot j = position j
+            names = slot_cache_names(L)
+            feeds = {k: np.zeros((n, H, dh, N) if k.startswith("cache_k") else (n, H, N, dh), np.float32) for k in names}
+            kc, vc = [feeds[k] for k in names[:L]], [feeds[k] for k in names[L:]]
+        else:               # empty cache: the first tile sees only itself
+            feeds = {"past_k": np.zeros((L, n, H, 0, dh), np.float32), "past_v": np.zeros((L, n, H, 0, dh), np.float32)}
+        feeds["context"] = np.zeros((n, len(self.context)), np.int64)
+        feeds["pos"] = np.zeros(n, np.int64)
+        pad = np.full((n, self.h + 2, self.w + 2), self.start, dtype=np.int64)   # grids with a border of start
         run = self.session.run
-        spawned = False
-        for r in range(self.h):
-            for x in range(self.w):
-                for j, (dy, dx) in enumerate(self.context):
-                    context[0, j] = pad[1 + r + dy, 1 + x + dx]
-                pos[0] = r * self.w + x
-                logits, k, v = run(None, {"context": context, "pos": pos, "past_k": k, "past_v": v})
-                tile = _draw(logits[0] * inv_t + (no_spawn if spawned else bias), u[pos[0]])
-                spawned = spawned or tile == self.spawn
-                grid[r, x] = tile
-                pad[1 + r, 1 + x] = tile
-        out = self.symbols[grid]
-        return _one_spawn(out, self.game, rng)
+
+        def step(r, x, grid):
+            if r or x:                                      # the tile drawn last goes into the padded grids
+                rr, xx = (r, x - 1) if x else (r - 1, self.w - 1)
+                pad[:, 1 + rr, 1 + xx] = grid[:, rr, xx]
+            for j, (dy, dx) in enumerate(self.context):
+                feeds["context"][:, j] = pad[:, 1 + r + dy, 1 + x + dx]
+            p = r * self.w + x
+            feeds["pos"][:] = p
+            logits, k, v = run(None, feeds)
+            if self.slots:
+                for i in range(L):
+                    kc[i][..., p] = k[i]
+                    vc[i][:, :, p, :] = v[i]
+            else:
+                feeds["past_k"], feeds["past_v"] = k, v
+            return logits
+
+        return step
+
+
+def slot_cache_names(layers: int) -> list[str]:
+    """Input names of the transformer's fixed-size cache step (``nets.TileTransformerSlotStep``):
+    every layer's keys, then every layer's values."""
+    return [f"cache_k{i}" for i in range(layers)] + [f"cache_v{i}" for i in range(layers)]
 
 
 def _one_spawn(grid: np.ndarray, game: GameSpec, rng: np.random.Generator) -> np.ndarray:
@@ -402,6 +486,9 @@ class MaskedSampler(_ScreenSampler):
     probability (stray single bricks); 1.0.0 has neither."""
 
     family = "masked"
+    # ranking its screens made them *easier* to tell from real ones (two-sample test 64% -> 74%,
+    # BENCHMARKS.md) at 8x the time: one draw unless the request asks for more
+    default_candidates = 1
 
     def __init__(self, session, manifest: dict):
         super().__init__(session, manifest)

@@ -204,6 +204,7 @@ namespace GameGen.Client
         public double? Pacing { get { return GetDouble("pacing"); } set { Set("pacing", value); } }
         public string Style { get { return GetString("style"); } set { Set("style", value); } }
         public bool? Digging { get { return GetBool("digging"); } set { Set("digging", value); } }
+        public uint? Candidates { get { return GetUInt("candidates"); } set { Set("candidates", value); } }
     }
 
     public sealed class TerrainParams : KindParams

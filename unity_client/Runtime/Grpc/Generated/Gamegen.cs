@@ -48,183 +48,184 @@ namespace GameGen.V1 {
             "UGFyYW1zSAASKgoGZGlhbG9nGA4gASgLMhguZ2FtZWdlbi52MS5EaWFsb2dQ",
             "YXJhbXNIABIkCgNucGMYDyABKAsyFS5nYW1lZ2VuLnYxLk5wY1BhcmFtc0gA",
             "EhUKCHBhcnRpYWxzGAQgASgISAGIAQESFQoNdmFsaWRhdGVfb25seRgFIAEo",
-            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIo8CCgtMZXZlbFBhcmFtcxISCgV3",
+            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIrcCCgtMZXZlbFBhcmFtcxISCgV3",
             "aWR0aBgBIAEoDUgAiAEBEhQKB2VuZW1pZXMYAiABKAFIAYgBARIRCgRnYXBz",
             "GAMgASgBSAKIAQESEQoEZ29sZBgEIAEoDUgDiAEBEhgKC3RlbXBlcmF0dXJl",
             "GAUgASgBSASIAQESEwoGcGFjaW5nGAYgASgBSAWIAQESEgoFc3R5bGUYByAB",
-            "KAlIBogBARIUCgdkaWdnaW5nGAggASgISAeIAQFCCAoGX3dpZHRoQgoKCF9l",
-            "bmVtaWVzQgcKBV9nYXBzQgcKBV9nb2xkQg4KDF90ZW1wZXJhdHVyZUIJCgdf",
-            "cGFjaW5nQggKBl9zdHlsZUIKCghfZGlnZ2luZyLFBAoNVGVycmFpblBhcmFt",
-            "cxIUCgdjaHVua194GAEgASgRSACIAQESFAoHY2h1bmtfeRgCIAEoEUgBiAEB",
-            "EhEKBHNpemUYAyABKA1IAogBARISCgVub2lzZRgEIAEoCUgDiAEBEhIKBXNj",
-            "YWxlGAUgASgBSASIAQESFAoHb2N0YXZlcxgGIAEoDUgFiAEBEhgKC3BlcnNp",
-            "c3RlbmNlGAcgASgBSAaIAQESEQoEd2FycBgIIAEoAUgHiAEBEhkKDGhlaWdo",
-            "dF9yYW5nZRgJIAEoAUgIiAEBEhYKCWNlbGxfc2l6ZRgKIAEoAUgJiAEBEhYK",
-            "CXNlYV9sZXZlbBgLIAEoAUgKiAEBEhUKCG1vaXN0dXJlGAwgASgBSAuIAQES",
-            "IQoUaHlkcmF1bGljX2l0ZXJhdGlvbnMYDSABKA1IDIgBARIfChJ0aGVybWFs",
-            "X2l0ZXJhdGlvbnMYDiABKA1IDYgBARIUCgdlcm9zaW9uGA8gASgBSA6IAQFC",
-            "CgoIX2NodW5rX3hCCgoIX2NodW5rX3lCBwoFX3NpemVCCAoGX25vaXNlQggK",
-            "Bl9zY2FsZUIKCghfb2N0YXZlc0IOCgxfcGVyc2lzdGVuY2VCBwoFX3dhcnBC",
-            "DwoNX2hlaWdodF9yYW5nZUIMCgpfY2VsbF9zaXplQgwKCl9zZWFfbGV2ZWxC",
-            "CwoJX21vaXN0dXJlQhcKFV9oeWRyYXVsaWNfaXRlcmF0aW9uc0IVChNfdGhl",
-            "cm1hbF9pdGVyYXRpb25zQgoKCF9lcm9zaW9uIssECg1UZXh0dXJlUGFyYW1z",
-            "EhUKCG1hdGVyaWFsGAEgASgJSACIAQESEQoEc2l6ZRgCIAEoDUgBiAEBEhIK",
-            "BXNjYWxlGAMgASgBSAKIAQESEAoDaHVlGAQgASgBSAOIAQESFwoKc2F0dXJh",
-            "dGlvbhgFIAEoAUgEiAEBEhcKCmJyaWdodG5lc3MYBiABKAFIBYgBARIWCgly",
-            "b3VnaG5lc3MYByABKAFIBogBARITCgZyZWxpZWYYCCABKAFIB4gBARIVCghl",
-            "eGVtcGxhchgJIAEoDEgIiAEBEhMKBmFsYmVkbxgKIAEoDEgJiAEBEhMKBmVm",
-            "ZmVjdBgLIAEoCUgKiAEBEhMKBmZyYW1lcxgMIAEoDUgLiAEBEhcKCmZyYW1l",
-            "X3NpemUYDSABKA1IDIgBARIQCgNmcHMYDiABKA1IDYgBARISCgVhbHBoYRgP",
-            "IAEoCUgOiAEBEhEKBHdlYXIYFCABKAFID4gBARIaCg1wYXR0ZXJuX3NjYWxl",
-            "GBUgASgBSBCIAQFCCwoJX21hdGVyaWFsQgcKBV9zaXplQggKBl9zY2FsZUIG",
-            "CgRfaHVlQg0KC19zYXR1cmF0aW9uQg0KC19icmlnaHRuZXNzQgwKCl9yb3Vn",
-            "aG5lc3NCCQoHX3JlbGllZkILCglfZXhlbXBsYXJCCQoHX2FsYmVkb0IJCgdf",
-            "ZWZmZWN0QgkKB19mcmFtZXNCDQoLX2ZyYW1lX3NpemVCBgoEX2Zwc0IICgZf",
-            "YWxwaGFCBwoFX3dlYXJCEAoOX3BhdHRlcm5fc2NhbGUi7wMKC011c2ljUGFy",
-            "YW1zEhAKA2tleRgBIAEoCUgAiAEBEhEKBG1vZGUYAiABKAlIAYgBARISCgVt",
-            "ZXRlchgDIAEoCUgCiAEBEhIKBXRlbXBvGAQgASgNSAOIAQESEQoEYmFycxgF",
-            "IAEoDUgEiAEBEhQKB2RlbnNpdHkYBiABKAFIBYgBARIVCghyZWdpc3RlchgH",
-            "IAEoCUgGiAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAeIAQESEQoEbG9vcBgJ",
-            "IAEoCEgIiAEBEhYKCWludGVuc2l0eRgKIAEoAUgJiAEBEhkKDGNvbnRpbnVh",
-            "dGlvbhgLIAEoDEgKiAEBEhEKBGZvcm0YDCABKAlIC4gBARISCgVzdHlsZRgN",
-            "IAEoCUgMiAEBEhIKBWRydW1zGA4gASgISA2IAQESEgoFc3ludGgYDyABKAlI",
-            "DogBAUIGCgRfa2V5QgcKBV9tb2RlQggKBl9tZXRlckIICgZfdGVtcG9CBwoF",
-            "X2JhcnNCCgoIX2RlbnNpdHlCCwoJX3JlZ2lzdGVyQg4KDF90ZW1wZXJhdHVy",
-            "ZUIHCgVfbG9vcEIMCgpfaW50ZW5zaXR5Qg8KDV9jb250aW51YXRpb25CBwoF",
-            "X2Zvcm1CCAoGX3N0eWxlQggKBl9kcnVtc0IICgZfc3ludGgimAIKDERpYWxv",
-            "Z1BhcmFtcxIUCgdwZXJzb25hGAEgASgMSACIAQESEgoFdG9waWMYAiABKAlI",
-            "AYgBARISCgVkZXB0aBgDIAEoDUgCiAEBEhEKBG1vZGUYBCABKAlIA4gBARIX",
-            "CgpzaXR1YXRpb25zGAUgASgJSASIAQESEgoFbGluZXMYBiABKA1IBYgBARIU",
-            "CgdjaG9pY2VzGAcgASgNSAaIAQESFwoKbWF4X3Rva2VucxgIIAEoDUgHiAEB",
-            "QgoKCF9wZXJzb25hQggKBl90b3BpY0IICgZfZGVwdGhCBwoFX21vZGVCDQoL",
-            "X3NpdHVhdGlvbnNCCAoGX2xpbmVzQgoKCF9jaG9pY2VzQg0KC19tYXhfdG9r",
-            "ZW5zIsoBCg1HZW5lcmF0ZUV2ZW50EigKCHByb2dyZXNzGAEgASgLMhQuZ2Ft",
-            "ZWdlbi52MS5Qcm9ncmVzc0gAEi0KB3BhcnRpYWwYAiABKAsyGi5nYW1lZ2Vu",
-            "LnYxLlBhcnRpYWxDb250ZW50SAASIgoFYXNzZXQYAyABKAsyES5nYW1lZ2Vu",
-            "LnYxLkFzc2V0SAASIgoFZmluYWwYBCABKAsyES5nYW1lZ2VuLnYxLkZpbmFs",
-            "SAASDwoHaXNfbGFzdBgPIAEoCEIHCgVldmVudCI8CghQcm9ncmVzcxIQCghm",
-            "cmFjdGlvbhgBIAEoAhINCgVzdGFnZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJ",
-            "IqIBCg5QYXJ0aWFsQ29udGVudBItCgtsZXZlbF9jaHVuaxgBIAEoCzIWLmdh",
-            "bWVnZW4udjEuTGV2ZWxDaHVua0gAEikKCW11c2ljX2JhchgCIAEoCzIULmdh",
-            "bWVnZW4udjEuTXVzaWNCYXJIABIrCgp0ZXh0X2RlbHRhGAMgASgLMhUuZ2Ft",
-            "ZWdlbi52MS5UZXh0RGVsdGFIAEIJCgdjb250ZW50InoKCkxldmVsQ2h1bmsS",
-            "CQoBeBgBIAEoDRIJCgF5GAIgASgNEg0KBXdpZHRoGAMgASgNEg4KBmhlaWdo",
-            "dBgEIAEoDRIMCgRyb3dzGAUgAygJEhMKC2xldmVsX3dpZHRoGAYgASgNEhQK",
-            "DGxldmVsX2hlaWdodBgHIAEoDSJ9CghNdXNpY0JhchINCgVpbmRleBgBIAEo",
-            "DRISCgp0b3RhbF9iYXJzGAIgASgNEhIKCnN0YXJ0X2JlYXQYAyABKAESFAoM",
-            "bGVuZ3RoX2JlYXRzGAQgASgBEiQKBW5vdGVzGAUgAygLMhUuZ2FtZWdlbi52",
-            "MS5Ob3RlRXZlbnQiXAoJTm90ZUV2ZW50Eg0KBXRyYWNrGAEgASgJEg0KBXBp",
-            "dGNoGAIgASgNEg0KBXN0YXJ0GAMgASgBEhAKCGR1cmF0aW9uGAQgASgBEhAK",
-            "CHZlbG9jaXR5GAUgASgNIlcKBUFzc2V0EgwKBG5hbWUYASABKAkSEgoKbWVk",
-            "aWFfdHlwZRgCIAEoCRIMCgRkYXRhGAMgASgMEg4KBmZvcm1hdBgEIAEoCRIO",
-            "CgZzaGEyNTYYBSABKAkiLQoGVGltaW5nEg0KBXN0YWdlGAEgASgJEhQKDG1p",
-            "bGxpc2Vjb25kcxgCIAEoASIoCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRIN",
-            "CgV2YWx1ZRgCIAEoCSL8AQoFRmluYWwSDQoFbW9kZWwYASABKAkSDwoHdmVy",
-            "c2lvbhgCIAEoCRIMCgRzZWVkGAMgASgEEikKCnBhcmFtZXRlcnMYBCADKAsy",
-            "FS5nYW1lZ2VuLnYxLlBhcmFtZXRlchIUCgxjb250ZW50X2hhc2gYBSABKAkS",
-            "IwoHdGltaW5ncxgGIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEhoKEmV4ZWN1",
-            "dGlvbl9wcm92aWRlchgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRIWCg5yZXBh",
-            "aXJlZF90aWxlcxgJIAEoDRIZChFnZW5lcmF0b3JfdmVyc2lvbhgKIAEoDSLH",
-            "AQoOU2Vzc2lvblJlcXVlc3QSJwoEb3BlbhgBIAEoCzIXLmdhbWVnZW4udjEu",
-            "U2Vzc2lvbk9wZW5IABIpCgVpbnB1dBgCIAEoCzIYLmdhbWVnZW4udjEuU2Vz",
-            "c2lvbklucHV0SAASKwoGY2FuY2VsGAMgASgLMhkuZ2FtZWdlbi52MS5TZXNz",
-            "aW9uQ2FuY2VsSAASKQoFY2xvc2UYBCABKAsyGC5nYW1lZ2VuLnYxLlNlc3Np",
-            "b25DbG9zZUgAQgkKB21lc3NhZ2UiggEKC1Nlc3Npb25PcGVuEg0KBW1vZGVs",
-            "GAEgASgJEgwKBHNlZWQYAiABKAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdl",
-            "bi52MS5EaWFsb2dPcGVuSAASIgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5O",
-            "cGNPcGVuSABCCAoGcGFyYW1zIncKDFNlc3Npb25JbnB1dBIQCghpbnB1dF9p",
-            "ZBgBIAEoBBIoCgZkaWFsb2cYCiABKAsyFi5nYW1lZ2VuLnYxLkRpYWxvZ1R1",
-            "cm5IABIiCgNucGMYCyABKAsyEy5nYW1lZ2VuLnYxLk5wY1RpY2tIAEIHCgVp",
-            "bnB1dCIhCg1TZXNzaW9uQ2FuY2VsEhAKCGlucHV0X2lkGAEgASgEIg4KDFNl",
-            "c3Npb25DbG9zZSKMAwoMU2Vzc2lvbkV2ZW50EhAKCGlucHV0X2lkGAEgASgE",
-            "EisKBm9wZW5lZBgCIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbk9wZW5lZEgA",
-            "EigKCHByb2dyZXNzGAMgASgLMhQuZ2FtZWdlbi52MS5Qcm9ncmVzc0gAEi0K",
-            "B3BhcnRpYWwYBCABKAsyGi5nYW1lZ2VuLnYxLlBhcnRpYWxDb250ZW50SAAS",
-            "IwoDZW5kGAUgASgLMhQuZ2FtZWdlbi52MS5JbnB1dEVuZEgAEikKBWVycm9y",
-            "GAYgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uRXJyb3JIABIrCgZjbG9zZWQY",
-            "ByABKAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25DbG9zZWRIABIvCgxkaWFsb2df",
-            "cmVwbHkYCiABKAsyFy5nYW1lZ2VuLnYxLkRpYWxvZ1JlcGx5SAASLQoLbnBj",
-            "X2FjdGlvbnMYCyABKAsyFi5nYW1lZ2VuLnYxLk5wY0FjdGlvbnNIAEIHCgVl",
-            "dmVudCKKAQoNU2Vzc2lvbk9wZW5lZBISCgpzZXNzaW9uX2lkGAEgASgJEg0K",
-            "BW1vZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSGgoSZXhlY3V0aW9uX3By",
-            "b3ZpZGVyGAQgASgJEikKCnBhcmFtZXRlcnMYBSADKAsyFS5nYW1lZ2VuLnYx",
-            "LlBhcmFtZXRlciJUCghJbnB1dEVuZBITCgtzdG9wX3JlYXNvbhgBIAEoCRIj",
-            "Cgd0aW1pbmdzGAIgAygLMhIuZ2FtZWdlbi52MS5UaW1pbmcSDgoGdG9rZW5z",
-            "GAMgASgNIi0KDFNlc3Npb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3Nh",
-            "Z2UYAiABKAkiHwoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkigwEK",
-            "DURpYWxvZ1BlcnNvbmESDAoEbmFtZRgBIAEoCRIMCgRyb2xlGAIgASgJEg4K",
-            "BnRyYWl0cxgDIAMoCRIMCgRtb29kGAQgASgJEhQKDHNwZWVjaF9zdHlsZRgF",
-            "IAEoCRIRCglrbm93bGVkZ2UYBiADKAkSDwoHc2VjcmV0cxgHIAMoCSK4AQoO",
-            "RGlhbG9nU2FtcGxpbmcSGAoLdGVtcGVyYXR1cmUYASABKAFIAIgBARISCgV0",
-            "b3BfcBgCIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYAyABKA1IAogBARIfChJy",
-            "ZXBldGl0aW9uX3BlbmFsdHkYBCABKAFIA4gBAUIOCgxfdGVtcGVyYXR1cmVC",
-            "CAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQhUKE19yZXBldGl0aW9uX3BlbmFs",
-            "dHkinQEKCkRpYWxvZ09wZW4SKgoHcGVyc29uYRgBIAEoCzIZLmdhbWVnZW4u",
-            "djEuRGlhbG9nUGVyc29uYRIsCghzYW1wbGluZxgCIAEoCzIaLmdhbWVnZW4u",
-            "djEuRGlhbG9nU2FtcGxpbmcSEgoKc3RydWN0dXJlZBgDIAEoCBIPCgdhY3Rp",
-            "b25zGAQgAygJEhAKCGVtb3Rpb25zGAUgAygJIiEKCkRpYWxvZ1R1cm4SEwoL",
-            "cGxheWVyX2xpbmUYASABKAkiGQoJVGV4dERlbHRhEgwKBHRleHQYASABKAki",
-            "PAoLRGlhbG9nUmVwbHkSDAoEbGluZRgBIAEoCRIPCgdlbW90aW9uGAIgASgJ",
-            "Eg4KBmFjdGlvbhgDIAEoCSJ7CglOcGNQYXJhbXMSFgoJYXJjaGV0eXBlGAEg",
-            "ASgJSACIAQESFwoKYWdncmVzc2lvbhgCIAEoAUgBiAEBEhQKB2NhdXRpb24Y",
-            "AyABKAFIAogBAUIMCgpfYXJjaGV0eXBlQg0KC19hZ2dyZXNzaW9uQgoKCF9j",
-            "YXV0aW9uIhwKBFZlYzISCQoBeBgBIAEoARIJCgF5GAIgASgBIocBCghOcGNB",
-            "Z2VudBIQCghhZ2VudF9pZBgBIAEoCRIRCglhcmNoZXR5cGUYAiABKAkSFwoK",
-            "YWdncmVzc2lvbhgDIAEoAUgAiAEBEhQKB2NhdXRpb24YBCABKAFIAYgBARIM",
-            "CgRzZWVkGAUgASgEQg0KC19hZ2dyZXNzaW9uQgoKCF9jYXV0aW9uIj0KB05w",
-            "Y09wZW4SDAoEbW9kZRgBIAEoCRIkCgZhZ2VudHMYAiADKAsyFC5nYW1lZ2Vu",
-            "LnYxLk5wY0FnZW50Iu8FCg5OcGNPYnNlcnZhdGlvbhIQCghhZ2VudF9pZBgB",
-            "IAEoCRIiCghwb3NpdGlvbhgCIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIiCgh2",
-            "ZWxvY2l0eRgDIAEoCzIQLmdhbWVnZW4udjEuVmVjMhIhCgdoZWFkaW5nGAQg",
-            "ASgLMhAuZ2FtZWdlbi52MS5WZWMyEg4KBmhlYWx0aBgFIAEoARIWCg5wbGF5",
-            "ZXJfdmlzaWJsZRgGIAEoCBIpCg9wbGF5ZXJfcG9zaXRpb24YByABKAsyEC5n",
-            "YW1lZ2VuLnYxLlZlYzISFQoNaGFzX2xhc3Rfc2VlbhgIIAEoCBIsChJsYXN0",
-            "X3NlZW5fcG9zaXRpb24YCSABKAsyEC5nYW1lZ2VuLnYxLlZlYzISFQoNbGFz",
-            "dF9zZWVuX2FnZRgKIAEoARIqChBuYXZfdG9fbGFzdF9zZWVuGAsgASgLMhAu",
-            "Z2FtZWdlbi52MS5WZWMyEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgASgBEhkKEWhh",
-            "c19uZWFyZXN0X2FnZW50GA0gASgIEjAKFm5lYXJlc3RfYWdlbnRfcG9zaXRp",
-            "b24YDiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISJwoNZ29hbF9wb3NpdGlvbhgP",
-            "IAEoCzIQLmdhbWVnZW4udjEuVmVjMhIlCgtuYXZfdG9fZ29hbBgQIAEoCzIQ",
-            "LmdhbWVnZW4udjEuVmVjMhIRCglnb2FsX3BhdGgYESABKAESEQoJaGFzX2Nv",
-            "dmVyGBIgASgIEiYKDG5hdl90b19jb3ZlchgTIAEoCzIQLmdhbWVnZW4udjEu",
-            "VmVjMhISCgpjb3Zlcl9wYXRoGBQgASgBEiIKCG5hdl9hd2F5GBUgASgLMhAu",
-            "Z2FtZWdlbi52MS5WZWMyEhAKCGluX2NvdmVyGBYgASgIEhEKCXdhbGxfcmF5",
-            "cxgXIAMoARIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgfIAMo",
-            "CCKeAQoHTnBjVGljaxIiCgRqb2luGAEgAygLMhQuZ2FtZWdlbi52MS5OcGNB",
-            "Z2VudBINCgVsZWF2ZRgCIAMoCRIwCgxvYnNlcnZhdGlvbnMYAyADKAsyGi5n",
-            "YW1lZ2VuLnYxLk5wY09ic2VydmF0aW9uEi4KBWJsb2NrGAQgASgLMh8uZ2Ft",
-            "ZWdlbi52MS5OcGNPYnNlcnZhdGlvbkJsb2NrIq8EChNOcGNPYnNlcnZhdGlv",
-            "bkJsb2NrEhEKCWFnZW50X2lkcxgBIAMoCRIQCghwb3NpdGlvbhgCIAMoAhIQ",
-            "Cgh2ZWxvY2l0eRgDIAMoAhIPCgdoZWFkaW5nGAQgAygCEg4KBmhlYWx0aBgF",
-            "IAMoAhIWCg5wbGF5ZXJfdmlzaWJsZRgGIAMoCBIXCg9wbGF5ZXJfcG9zaXRp",
-            "b24YByADKAISFQoNaGFzX2xhc3Rfc2VlbhgIIAMoCBIaChJsYXN0X3NlZW5f",
-            "cG9zaXRpb24YCSADKAISFQoNbGFzdF9zZWVuX2FnZRgKIAMoAhIYChBuYXZf",
-            "dG9fbGFzdF9zZWVuGAsgAygCEhYKDmxhc3Rfc2Vlbl9wYXRoGAwgAygCEhkK",
-            "EWhhc19uZWFyZXN0X2FnZW50GA0gAygIEh4KFm5lYXJlc3RfYWdlbnRfcG9z",
-            "aXRpb24YDiADKAISFQoNZ29hbF9wb3NpdGlvbhgPIAMoAhITCgtuYXZfdG9f",
-            "Z29hbBgQIAMoAhIRCglnb2FsX3BhdGgYESADKAISEQoJaGFzX2NvdmVyGBIg",
-            "AygIEhQKDG5hdl90b19jb3ZlchgTIAMoAhISCgpjb3Zlcl9wYXRoGBQgAygC",
-            "EhAKCG5hdl9hd2F5GBUgAygCEhAKCGluX2NvdmVyGBYgAygIEhEKCXdhbGxf",
-            "cmF5cxgXIAMoAhIQCghmZWF0dXJlcxgeIAMoAhITCgthY3Rpb25fbWFzaxgf",
-            "IAMoCCKGAQoJTnBjQWN0aW9uEhAKCGFnZW50X2lkGAEgASgJEg4KBmFjdGlv",
-            "bhgCIAEoDRIMCgRuYW1lGAMgASgJEiMKCWRpcmVjdGlvbhgEIAEoCzIQLmdh",
-            "bWVnZW4udjEuVmVjMhIQCghkaXNjcmV0ZRgFIAMoBRISCgpjb250aW51b3Vz",
-            "GAYgAygCIl8KCk5wY0FjdGlvbnMSJgoHYWN0aW9ucxgBIAMoCzIVLmdhbWVn",
-            "ZW4udjEuTnBjQWN0aW9uEikKBWJsb2NrGAIgASgLMhouZ2FtZWdlbi52MS5O",
-            "cGNBY3Rpb25CbG9jayKcAQoOTnBjQWN0aW9uQmxvY2sSDgoGYWN0aW9uGAEg",
-            "AygNEhEKCWRpcmVjdGlvbhgCIAMoAhIQCghkaXNjcmV0ZRgDIAMoBRISCgpj",
-            "b250aW51b3VzGAQgAygCEhkKEWRpc2NyZXRlX2JyYW5jaGVzGAUgASgNEhcK",
-            "D2NvbnRpbnVvdXNfZGltcxgGIAEoDRINCgVuYW1lcxgHIAMoCSrIAQoNUGFy",
-            "YW1ldGVyVHlwZRIeChpQQVJBTUVURVJfVFlQRV9VTlNQRUNJRklFRBAAEhYK",
-            "ElBBUkFNRVRFUl9UWVBFX0lOVBABEhgKFFBBUkFNRVRFUl9UWVBFX0ZMT0FU",
-            "EAISFwoTUEFSQU1FVEVSX1RZUEVfQk9PTBADEhkKFVBBUkFNRVRFUl9UWVBF",
-            "X0NIT0lDRRAEEhgKFFBBUkFNRVRFUl9UWVBFX0JZVEVTEAUSFwoTUEFSQU1F",
-            "VEVSX1RZUEVfVEVYVBAGMuEBCgdHYW1lR2VuEksKCkxpc3RNb2RlbHMSHS5n",
-            "YW1lZ2VuLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4uZ2FtZWdlbi52MS5MaXN0",
-            "TW9kZWxzUmVzcG9uc2USRAoIR2VuZXJhdGUSGy5nYW1lZ2VuLnYxLkdlbmVy",
-            "YXRlUmVxdWVzdBoZLmdhbWVnZW4udjEuR2VuZXJhdGVFdmVudDABEkMKB1Nl",
-            "c3Npb24SGi5nYW1lZ2VuLnYxLlNlc3Npb25SZXF1ZXN0GhguZ2FtZWdlbi52",
-            "MS5TZXNzaW9uRXZlbnQoATABQg2qAgpHYW1lR2VuLlYxYgZwcm90bzM="));
+            "KAlIBogBARIUCgdkaWdnaW5nGAggASgISAeIAQESFwoKY2FuZGlkYXRlcxgJ",
+            "IAEoDUgIiAEBQggKBl93aWR0aEIKCghfZW5lbWllc0IHCgVfZ2Fwc0IHCgVf",
+            "Z29sZEIOCgxfdGVtcGVyYXR1cmVCCQoHX3BhY2luZ0IICgZfc3R5bGVCCgoI",
+            "X2RpZ2dpbmdCDQoLX2NhbmRpZGF0ZXMixQQKDVRlcnJhaW5QYXJhbXMSFAoH",
+            "Y2h1bmtfeBgBIAEoEUgAiAEBEhQKB2NodW5rX3kYAiABKBFIAYgBARIRCgRz",
+            "aXplGAMgASgNSAKIAQESEgoFbm9pc2UYBCABKAlIA4gBARISCgVzY2FsZRgF",
+            "IAEoAUgEiAEBEhQKB29jdGF2ZXMYBiABKA1IBYgBARIYCgtwZXJzaXN0ZW5j",
+            "ZRgHIAEoAUgGiAEBEhEKBHdhcnAYCCABKAFIB4gBARIZCgxoZWlnaHRfcmFu",
+            "Z2UYCSABKAFICIgBARIWCgljZWxsX3NpemUYCiABKAFICYgBARIWCglzZWFf",
+            "bGV2ZWwYCyABKAFICogBARIVCghtb2lzdHVyZRgMIAEoAUgLiAEBEiEKFGh5",
+            "ZHJhdWxpY19pdGVyYXRpb25zGA0gASgNSAyIAQESHwoSdGhlcm1hbF9pdGVy",
+            "YXRpb25zGA4gASgNSA2IAQESFAoHZXJvc2lvbhgPIAEoAUgOiAEBQgoKCF9j",
+            "aHVua194QgoKCF9jaHVua195QgcKBV9zaXplQggKBl9ub2lzZUIICgZfc2Nh",
+            "bGVCCgoIX29jdGF2ZXNCDgoMX3BlcnNpc3RlbmNlQgcKBV93YXJwQg8KDV9o",
+            "ZWlnaHRfcmFuZ2VCDAoKX2NlbGxfc2l6ZUIMCgpfc2VhX2xldmVsQgsKCV9t",
+            "b2lzdHVyZUIXChVfaHlkcmF1bGljX2l0ZXJhdGlvbnNCFQoTX3RoZXJtYWxf",
+            "aXRlcmF0aW9uc0IKCghfZXJvc2lvbiLLBAoNVGV4dHVyZVBhcmFtcxIVCght",
+            "YXRlcmlhbBgBIAEoCUgAiAEBEhEKBHNpemUYAiABKA1IAYgBARISCgVzY2Fs",
+            "ZRgDIAEoAUgCiAEBEhAKA2h1ZRgEIAEoAUgDiAEBEhcKCnNhdHVyYXRpb24Y",
+            "BSABKAFIBIgBARIXCgpicmlnaHRuZXNzGAYgASgBSAWIAQESFgoJcm91Z2hu",
+            "ZXNzGAcgASgBSAaIAQESEwoGcmVsaWVmGAggASgBSAeIAQESFQoIZXhlbXBs",
+            "YXIYCSABKAxICIgBARITCgZhbGJlZG8YCiABKAxICYgBARITCgZlZmZlY3QY",
+            "CyABKAlICogBARITCgZmcmFtZXMYDCABKA1IC4gBARIXCgpmcmFtZV9zaXpl",
+            "GA0gASgNSAyIAQESEAoDZnBzGA4gASgNSA2IAQESEgoFYWxwaGEYDyABKAlI",
+            "DogBARIRCgR3ZWFyGBQgASgBSA+IAQESGgoNcGF0dGVybl9zY2FsZRgVIAEo",
+            "AUgQiAEBQgsKCV9tYXRlcmlhbEIHCgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1",
+            "ZUINCgtfc2F0dXJhdGlvbkINCgtfYnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNz",
+            "QgkKB19yZWxpZWZCCwoJX2V4ZW1wbGFyQgkKB19hbGJlZG9CCQoHX2VmZmVj",
+            "dEIJCgdfZnJhbWVzQg0KC19mcmFtZV9zaXplQgYKBF9mcHNCCAoGX2FscGhh",
+            "QgcKBV93ZWFyQhAKDl9wYXR0ZXJuX3NjYWxlIu8DCgtNdXNpY1BhcmFtcxIQ",
+            "CgNrZXkYASABKAlIAIgBARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIY",
+            "AyABKAlIAogBARISCgV0ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1I",
+            "BIgBARIUCgdkZW5zaXR5GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlI",
+            "BogBARIYCgt0ZW1wZXJhdHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhI",
+            "CIgBARIWCglpbnRlbnNpdHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24Y",
+            "CyABKAxICogBARIRCgRmb3JtGAwgASgJSAuIAQESEgoFc3R5bGUYDSABKAlI",
+            "DIgBARISCgVkcnVtcxgOIAEoCEgNiAEBEhIKBXN5bnRoGA8gASgJSA6IAQFC",
+            "BgoEX2tleUIHCgVfbW9kZUIICgZfbWV0ZXJCCAoGX3RlbXBvQgcKBV9iYXJz",
+            "QgoKCF9kZW5zaXR5QgsKCV9yZWdpc3RlckIOCgxfdGVtcGVyYXR1cmVCBwoF",
+            "X2xvb3BCDAoKX2ludGVuc2l0eUIPCg1fY29udGludWF0aW9uQgcKBV9mb3Jt",
+            "QggKBl9zdHlsZUIICgZfZHJ1bXNCCAoGX3N5bnRoIpgCCgxEaWFsb2dQYXJh",
+            "bXMSFAoHcGVyc29uYRgBIAEoDEgAiAEBEhIKBXRvcGljGAIgASgJSAGIAQES",
+            "EgoFZGVwdGgYAyABKA1IAogBARIRCgRtb2RlGAQgASgJSAOIAQESFwoKc2l0",
+            "dWF0aW9ucxgFIAEoCUgEiAEBEhIKBWxpbmVzGAYgASgNSAWIAQESFAoHY2hv",
+            "aWNlcxgHIAEoDUgGiAEBEhcKCm1heF90b2tlbnMYCCABKA1IB4gBAUIKCghf",
+            "cGVyc29uYUIICgZfdG9waWNCCAoGX2RlcHRoQgcKBV9tb2RlQg0KC19zaXR1",
+            "YXRpb25zQggKBl9saW5lc0IKCghfY2hvaWNlc0INCgtfbWF4X3Rva2VucyLK",
+            "AQoNR2VuZXJhdGVFdmVudBIoCghwcm9ncmVzcxgBIAEoCzIULmdhbWVnZW4u",
+            "djEuUHJvZ3Jlc3NIABItCgdwYXJ0aWFsGAIgASgLMhouZ2FtZWdlbi52MS5Q",
+            "YXJ0aWFsQ29udGVudEgAEiIKBWFzc2V0GAMgASgLMhEuZ2FtZWdlbi52MS5B",
+            "c3NldEgAEiIKBWZpbmFsGAQgASgLMhEuZ2FtZWdlbi52MS5GaW5hbEgAEg8K",
+            "B2lzX2xhc3QYDyABKAhCBwoFZXZlbnQiPAoIUHJvZ3Jlc3MSEAoIZnJhY3Rp",
+            "b24YASABKAISDQoFc3RhZ2UYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSKiAQoO",
+            "UGFydGlhbENvbnRlbnQSLQoLbGV2ZWxfY2h1bmsYASABKAsyFi5nYW1lZ2Vu",
+            "LnYxLkxldmVsQ2h1bmtIABIpCgltdXNpY19iYXIYAiABKAsyFC5nYW1lZ2Vu",
+            "LnYxLk11c2ljQmFySAASKwoKdGV4dF9kZWx0YRgDIAEoCzIVLmdhbWVnZW4u",
+            "djEuVGV4dERlbHRhSABCCQoHY29udGVudCJ6CgpMZXZlbENodW5rEgkKAXgY",
+            "ASABKA0SCQoBeRgCIAEoDRINCgV3aWR0aBgDIAEoDRIOCgZoZWlnaHQYBCAB",
+            "KA0SDAoEcm93cxgFIAMoCRITCgtsZXZlbF93aWR0aBgGIAEoDRIUCgxsZXZl",
+            "bF9oZWlnaHQYByABKA0ifQoITXVzaWNCYXISDQoFaW5kZXgYASABKA0SEgoK",
+            "dG90YWxfYmFycxgCIAEoDRISCgpzdGFydF9iZWF0GAMgASgBEhQKDGxlbmd0",
+            "aF9iZWF0cxgEIAEoARIkCgVub3RlcxgFIAMoCzIVLmdhbWVnZW4udjEuTm90",
+            "ZUV2ZW50IlwKCU5vdGVFdmVudBINCgV0cmFjaxgBIAEoCRINCgVwaXRjaBgC",
+            "IAEoDRINCgVzdGFydBgDIAEoARIQCghkdXJhdGlvbhgEIAEoARIQCgh2ZWxv",
+            "Y2l0eRgFIAEoDSJXCgVBc3NldBIMCgRuYW1lGAEgASgJEhIKCm1lZGlhX3R5",
+            "cGUYAiABKAkSDAoEZGF0YRgDIAEoDBIOCgZmb3JtYXQYBCABKAkSDgoGc2hh",
+            "MjU2GAUgASgJIi0KBlRpbWluZxINCgVzdGFnZRgBIAEoCRIUCgxtaWxsaXNl",
+            "Y29uZHMYAiABKAEiKAoJUGFyYW1ldGVyEgwKBG5hbWUYASABKAkSDQoFdmFs",
+            "dWUYAiABKAki/AEKBUZpbmFsEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24Y",
+            "AiABKAkSDAoEc2VlZBgDIAEoBBIpCgpwYXJhbWV0ZXJzGAQgAygLMhUuZ2Ft",
+            "ZWdlbi52MS5QYXJhbWV0ZXISFAoMY29udGVudF9oYXNoGAUgASgJEiMKB3Rp",
+            "bWluZ3MYBiADKAsyEi5nYW1lZ2VuLnYxLlRpbWluZxIaChJleGVjdXRpb25f",
+            "cHJvdmlkZXIYByABKAkSEAoIYXR0ZW1wdHMYCCABKA0SFgoOcmVwYWlyZWRf",
+            "dGlsZXMYCSABKA0SGQoRZ2VuZXJhdG9yX3ZlcnNpb24YCiABKA0ixwEKDlNl",
+            "c3Npb25SZXF1ZXN0EicKBG9wZW4YASABKAsyFy5nYW1lZ2VuLnYxLlNlc3Np",
+            "b25PcGVuSAASKQoFaW5wdXQYAiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25J",
+            "bnB1dEgAEisKBmNhbmNlbBgDIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNh",
+            "bmNlbEgAEikKBWNsb3NlGAQgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uQ2xv",
+            "c2VIAEIJCgdtZXNzYWdlIoIBCgtTZXNzaW9uT3BlbhINCgVtb2RlbBgBIAEo",
+            "CRIMCgRzZWVkGAIgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVnZW4udjEu",
+            "RGlhbG9nT3BlbkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEuTnBjT3Bl",
+            "bkgAQggKBnBhcmFtcyJ3CgxTZXNzaW9uSW5wdXQSEAoIaW5wdXRfaWQYASAB",
+            "KAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52MS5EaWFsb2dUdXJuSAAS",
+            "IgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNUaWNrSABCBwoFaW5wdXQi",
+            "IQoNU2Vzc2lvbkNhbmNlbBIQCghpbnB1dF9pZBgBIAEoBCIOCgxTZXNzaW9u",
+            "Q2xvc2UijAMKDFNlc3Npb25FdmVudBIQCghpbnB1dF9pZBgBIAEoBBIrCgZv",
+            "cGVuZWQYAiABKAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25PcGVuZWRIABIoCghw",
+            "cm9ncmVzcxgDIAEoCzIULmdhbWVnZW4udjEuUHJvZ3Jlc3NIABItCgdwYXJ0",
+            "aWFsGAQgASgLMhouZ2FtZWdlbi52MS5QYXJ0aWFsQ29udGVudEgAEiMKA2Vu",
+            "ZBgFIAEoCzIULmdhbWVnZW4udjEuSW5wdXRFbmRIABIpCgVlcnJvchgGIAEo",
+            "CzIYLmdhbWVnZW4udjEuU2Vzc2lvbkVycm9ySAASKwoGY2xvc2VkGAcgASgL",
+            "MhkuZ2FtZWdlbi52MS5TZXNzaW9uQ2xvc2VkSAASLwoMZGlhbG9nX3JlcGx5",
+            "GAogASgLMhcuZ2FtZWdlbi52MS5EaWFsb2dSZXBseUgAEi0KC25wY19hY3Rp",
+            "b25zGAsgASgLMhYuZ2FtZWdlbi52MS5OcGNBY3Rpb25zSABCBwoFZXZlbnQi",
+            "igEKDVNlc3Npb25PcGVuZWQSEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgVtb2Rl",
+            "bBgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhoKEmV4ZWN1dGlvbl9wcm92aWRl",
+            "chgEIAEoCRIpCgpwYXJhbWV0ZXJzGAUgAygLMhUuZ2FtZWdlbi52MS5QYXJh",
+            "bWV0ZXIiVAoISW5wdXRFbmQSEwoLc3RvcF9yZWFzb24YASABKAkSIwoHdGlt",
+            "aW5ncxgCIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEg4KBnRva2VucxgDIAEo",
+            "DSItCgxTZXNzaW9uRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIg",
+            "ASgJIh8KDVNlc3Npb25DbG9zZWQSDgoGcmVhc29uGAEgASgJIoMBCg1EaWFs",
+            "b2dQZXJzb25hEgwKBG5hbWUYASABKAkSDAoEcm9sZRgCIAEoCRIOCgZ0cmFp",
+            "dHMYAyADKAkSDAoEbW9vZBgEIAEoCRIUCgxzcGVlY2hfc3R5bGUYBSABKAkS",
+            "EQoJa25vd2xlZGdlGAYgAygJEg8KB3NlY3JldHMYByADKAkiuAEKDkRpYWxv",
+            "Z1NhbXBsaW5nEhgKC3RlbXBlcmF0dXJlGAEgASgBSACIAQESEgoFdG9wX3AY",
+            "AiABKAFIAYgBARIXCgptYXhfdG9rZW5zGAMgASgNSAKIAQESHwoScmVwZXRp",
+            "dGlvbl9wZW5hbHR5GAQgASgBSAOIAQFCDgoMX3RlbXBlcmF0dXJlQggKBl90",
+            "b3BfcEINCgtfbWF4X3Rva2Vuc0IVChNfcmVwZXRpdGlvbl9wZW5hbHR5Ip0B",
+            "CgpEaWFsb2dPcGVuEioKB3BlcnNvbmEYASABKAsyGS5nYW1lZ2VuLnYxLkRp",
+            "YWxvZ1BlcnNvbmESLAoIc2FtcGxpbmcYAiABKAsyGi5nYW1lZ2VuLnYxLkRp",
+            "YWxvZ1NhbXBsaW5nEhIKCnN0cnVjdHVyZWQYAyABKAgSDwoHYWN0aW9ucxgE",
+            "IAMoCRIQCghlbW90aW9ucxgFIAMoCSIhCgpEaWFsb2dUdXJuEhMKC3BsYXll",
+            "cl9saW5lGAEgASgJIhkKCVRleHREZWx0YRIMCgR0ZXh0GAEgASgJIjwKC0Rp",
+            "YWxvZ1JlcGx5EgwKBGxpbmUYASABKAkSDwoHZW1vdGlvbhgCIAEoCRIOCgZh",
+            "Y3Rpb24YAyABKAkiewoJTnBjUGFyYW1zEhYKCWFyY2hldHlwZRgBIAEoCUgA",
+            "iAEBEhcKCmFnZ3Jlc3Npb24YAiABKAFIAYgBARIUCgdjYXV0aW9uGAMgASgB",
+            "SAKIAQFCDAoKX2FyY2hldHlwZUINCgtfYWdncmVzc2lvbkIKCghfY2F1dGlv",
+            "biIcCgRWZWMyEgkKAXgYASABKAESCQoBeRgCIAEoASKHAQoITnBjQWdlbnQS",
+            "EAoIYWdlbnRfaWQYASABKAkSEQoJYXJjaGV0eXBlGAIgASgJEhcKCmFnZ3Jl",
+            "c3Npb24YAyABKAFIAIgBARIUCgdjYXV0aW9uGAQgASgBSAGIAQESDAoEc2Vl",
+            "ZBgFIAEoBEINCgtfYWdncmVzc2lvbkIKCghfY2F1dGlvbiI9CgdOcGNPcGVu",
+            "EgwKBG1vZGUYASABKAkSJAoGYWdlbnRzGAIgAygLMhQuZ2FtZWdlbi52MS5O",
+            "cGNBZ2VudCLvBQoOTnBjT2JzZXJ2YXRpb24SEAoIYWdlbnRfaWQYASABKAkS",
+            "IgoIcG9zaXRpb24YAiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISIgoIdmVsb2Np",
+            "dHkYAyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISIQoHaGVhZGluZxgEIAEoCzIQ",
+            "LmdhbWVnZW4udjEuVmVjMhIOCgZoZWFsdGgYBSABKAESFgoOcGxheWVyX3Zp",
+            "c2libGUYBiABKAgSKQoPcGxheWVyX3Bvc2l0aW9uGAcgASgLMhAuZ2FtZWdl",
+            "bi52MS5WZWMyEhUKDWhhc19sYXN0X3NlZW4YCCABKAgSLAoSbGFzdF9zZWVu",
+            "X3Bvc2l0aW9uGAkgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhUKDWxhc3Rfc2Vl",
+            "bl9hZ2UYCiABKAESKgoQbmF2X3RvX2xhc3Rfc2VlbhgLIAEoCzIQLmdhbWVn",
+            "ZW4udjEuVmVjMhIWCg5sYXN0X3NlZW5fcGF0aBgMIAEoARIZChFoYXNfbmVh",
+            "cmVzdF9hZ2VudBgNIAEoCBIwChZuZWFyZXN0X2FnZW50X3Bvc2l0aW9uGA4g",
+            "ASgLMhAuZ2FtZWdlbi52MS5WZWMyEicKDWdvYWxfcG9zaXRpb24YDyABKAsy",
+            "EC5nYW1lZ2VuLnYxLlZlYzISJQoLbmF2X3RvX2dvYWwYECABKAsyEC5nYW1l",
+            "Z2VuLnYxLlZlYzISEQoJZ29hbF9wYXRoGBEgASgBEhEKCWhhc19jb3ZlchgS",
+            "IAEoCBImCgxuYXZfdG9fY292ZXIYEyABKAsyEC5nYW1lZ2VuLnYxLlZlYzIS",
+            "EgoKY292ZXJfcGF0aBgUIAEoARIiCghuYXZfYXdheRgVIAEoCzIQLmdhbWVn",
+            "ZW4udjEuVmVjMhIQCghpbl9jb3ZlchgWIAEoCBIRCgl3YWxsX3JheXMYFyAD",
+            "KAESEAoIZmVhdHVyZXMYHiADKAISEwoLYWN0aW9uX21hc2sYHyADKAgingEK",
+            "B05wY1RpY2sSIgoEam9pbhgBIAMoCzIULmdhbWVnZW4udjEuTnBjQWdlbnQS",
+            "DQoFbGVhdmUYAiADKAkSMAoMb2JzZXJ2YXRpb25zGAMgAygLMhouZ2FtZWdl",
+            "bi52MS5OcGNPYnNlcnZhdGlvbhIuCgVibG9jaxgEIAEoCzIfLmdhbWVnZW4u",
+            "djEuTnBjT2JzZXJ2YXRpb25CbG9jayKvBAoTTnBjT2JzZXJ2YXRpb25CbG9j",
+            "axIRCglhZ2VudF9pZHMYASADKAkSEAoIcG9zaXRpb24YAiADKAISEAoIdmVs",
+            "b2NpdHkYAyADKAISDwoHaGVhZGluZxgEIAMoAhIOCgZoZWFsdGgYBSADKAIS",
+            "FgoOcGxheWVyX3Zpc2libGUYBiADKAgSFwoPcGxheWVyX3Bvc2l0aW9uGAcg",
+            "AygCEhUKDWhhc19sYXN0X3NlZW4YCCADKAgSGgoSbGFzdF9zZWVuX3Bvc2l0",
+            "aW9uGAkgAygCEhUKDWxhc3Rfc2Vlbl9hZ2UYCiADKAISGAoQbmF2X3RvX2xh",
+            "c3Rfc2VlbhgLIAMoAhIWCg5sYXN0X3NlZW5fcGF0aBgMIAMoAhIZChFoYXNf",
+            "bmVhcmVzdF9hZ2VudBgNIAMoCBIeChZuZWFyZXN0X2FnZW50X3Bvc2l0aW9u",
+            "GA4gAygCEhUKDWdvYWxfcG9zaXRpb24YDyADKAISEwoLbmF2X3RvX2dvYWwY",
+            "ECADKAISEQoJZ29hbF9wYXRoGBEgAygCEhEKCWhhc19jb3ZlchgSIAMoCBIU",
+            "CgxuYXZfdG9fY292ZXIYEyADKAISEgoKY292ZXJfcGF0aBgUIAMoAhIQCghu",
+            "YXZfYXdheRgVIAMoAhIQCghpbl9jb3ZlchgWIAMoCBIRCgl3YWxsX3JheXMY",
+            "FyADKAISEAoIZmVhdHVyZXMYHiADKAISEwoLYWN0aW9uX21hc2sYHyADKAgi",
+            "hgEKCU5wY0FjdGlvbhIQCghhZ2VudF9pZBgBIAEoCRIOCgZhY3Rpb24YAiAB",
+            "KA0SDAoEbmFtZRgDIAEoCRIjCglkaXJlY3Rpb24YBCABKAsyEC5nYW1lZ2Vu",
+            "LnYxLlZlYzISEAoIZGlzY3JldGUYBSADKAUSEgoKY29udGludW91cxgGIAMo",
+            "AiJfCgpOcGNBY3Rpb25zEiYKB2FjdGlvbnMYASADKAsyFS5nYW1lZ2VuLnYx",
+            "Lk5wY0FjdGlvbhIpCgVibG9jaxgCIAEoCzIaLmdhbWVnZW4udjEuTnBjQWN0",
+            "aW9uQmxvY2sinAEKDk5wY0FjdGlvbkJsb2NrEg4KBmFjdGlvbhgBIAMoDRIR",
+            "CglkaXJlY3Rpb24YAiADKAISEAoIZGlzY3JldGUYAyADKAUSEgoKY29udGlu",
+            "dW91cxgEIAMoAhIZChFkaXNjcmV0ZV9icmFuY2hlcxgFIAEoDRIXCg9jb250",
+            "aW51b3VzX2RpbXMYBiABKA0SDQoFbmFtZXMYByADKAkqyAEKDVBhcmFtZXRl",
+            "clR5cGUSHgoaUEFSQU1FVEVSX1RZUEVfVU5TUEVDSUZJRUQQABIWChJQQVJB",
+            "TUVURVJfVFlQRV9JTlQQARIYChRQQVJBTUVURVJfVFlQRV9GTE9BVBACEhcK",
+            "E1BBUkFNRVRFUl9UWVBFX0JPT0wQAxIZChVQQVJBTUVURVJfVFlQRV9DSE9J",
+            "Q0UQBBIYChRQQVJBTUVURVJfVFlQRV9CWVRFUxAFEhcKE1BBUkFNRVRFUl9U",
+            "WVBFX1RFWFQQBjLhAQoHR2FtZUdlbhJLCgpMaXN0TW9kZWxzEh0uZ2FtZWdl",
+            "bi52MS5MaXN0TW9kZWxzUmVxdWVzdBoeLmdhbWVnZW4udjEuTGlzdE1vZGVs",
+            "c1Jlc3BvbnNlEkQKCEdlbmVyYXRlEhsuZ2FtZWdlbi52MS5HZW5lcmF0ZVJl",
+            "cXVlc3QaGS5nYW1lZ2VuLnYxLkdlbmVyYXRlRXZlbnQwARJDCgdTZXNzaW9u",
+            "EhouZ2FtZWdlbi52MS5TZXNzaW9uUmVxdWVzdBoYLmdhbWVnZW4udjEuU2Vz",
+            "c2lvbkV2ZW50KAEwAUINqgIKR2FtZUdlbi5WMWIGcHJvdG8z"));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -234,7 +235,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TileInfo), global::GameGen.V1.TileInfo.Parser, new[]{ "Symbol", "Tags", "TileId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ModelInfo), global::GameGen.V1.ModelInfo.Parser, new[]{ "Kind", "Name", "Version", "Family", "Description", "ExecutionProvider", "Parameters", "OutputFormats", "Sha256", "Tiles", "GeneratorVersion", "Rules", "Sessions" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging", "Candidates" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging", "Candidates" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, null, null, null),
@@ -2840,6 +2841,7 @@ namespace GameGen.V1 {
       pacing_ = other.pacing_;
       style_ = other.style_;
       digging_ = other.digging_;
+      candidates_ = other.candidates_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -3072,6 +3074,34 @@ namespace GameGen.V1 {
       _hasBits0 &= ~64;
     }
 
+    /// <summary>Field number for the "candidates" field.</summary>
+    public const int CandidatesFieldNumber = 9;
+    private uint candidates_;
+    /// <summary>
+    /// Lode Runner learned models: screens drawn, the most corpus-like kept (1..16)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint Candidates {
+      get { if ((_hasBits0 & 128) != 0) { return candidates_; } else { return 0; } }
+      set {
+        _hasBits0 |= 128;
+        candidates_ = value;
+      }
+    }
+    /// <summary>Gets whether the "candidates" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasCandidates {
+      get { return (_hasBits0 & 128) != 0; }
+    }
+    /// <summary>Clears the value of the "candidates" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearCandidates() {
+      _hasBits0 &= ~128;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3095,6 +3125,7 @@ namespace GameGen.V1 {
       if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Pacing, other.Pacing)) return false;
       if (Style != other.Style) return false;
       if (Digging != other.Digging) return false;
+      if (Candidates != other.Candidates) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3110,6 +3141,7 @@ namespace GameGen.V1 {
       if (HasPacing) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Pacing);
       if (HasStyle) hash ^= Style.GetHashCode();
       if (HasDigging) hash ^= Digging.GetHashCode();
+      if (HasCandidates) hash ^= Candidates.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3160,6 +3192,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(64);
         output.WriteBool(Digging);
       }
+      if (HasCandidates) {
+        output.WriteRawTag(72);
+        output.WriteUInt32(Candidates);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3202,6 +3238,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(64);
         output.WriteBool(Digging);
       }
+      if (HasCandidates) {
+        output.WriteRawTag(72);
+        output.WriteUInt32(Candidates);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3235,6 +3275,9 @@ namespace GameGen.V1 {
       }
       if (HasDigging) {
         size += 1 + 1;
+      }
+      if (HasCandidates) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Candidates);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3271,6 +3314,9 @@ namespace GameGen.V1 {
       }
       if (other.HasDigging) {
         Digging = other.Digging;
+      }
+      if (other.HasCandidates) {
+        Candidates = other.Candidates;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3319,6 +3365,10 @@ namespace GameGen.V1 {
             Digging = input.ReadBool();
             break;
           }
+          case 72: {
+            Candidates = input.ReadUInt32();
+            break;
+          }
         }
       }
     #endif
@@ -3364,6 +3414,10 @@ namespace GameGen.V1 {
           }
           case 64: {
             Digging = input.ReadBool();
+            break;
+          }
+          case 72: {
+            Candidates = input.ReadUInt32();
             break;
           }
         }
