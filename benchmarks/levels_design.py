@@ -519,6 +519,14 @@ def resolve_with_params(reg, ref: str):
     return reg.resolve(name), extra
 
 
+def sheet_label(reg, ref: str) -> str:
+    """A short column label: the model without the game, and its number of candidates."""
+    gen, extra = resolve_with_params(reg, ref)
+    name = ref.split("/")[1].partition("+")[0].replace("loderunner-", "").replace("loderunner", "lstm")
+    k = extra.get("candidates", {p.name: p.default for p in gen.info.params}.get("candidates"))
+    return name if k is None else f"{name}, {'1 draw' if k == 1 else f'best of {k}'}"
+
+
 def loderunner(reg, a):
     game = GAMES["loderunner"]
     train, held = corpus.load_split("loderunner")
@@ -535,8 +543,8 @@ def loderunner(reg, a):
         masked_nll_lines(reg, refs, held)
         return
     if a.sheets_only:
-        cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], generate(*resolve_with_params(reg, ref)[:1], game,
-                                                                              range(6), resolve_with_params(reg, ref)[1]))
+        cols = [("real (held-out)", ho[:6])] + [(sheet_label(reg, ref), generate(*resolve_with_params(reg, ref)[:1], game,
+                                                                                  range(6), resolve_with_params(reg, ref)[1]))
                                                for ref in refs]
         grid_sheet(game, cols, OUT / "levels_lr_sheet.png", 4)
         return
@@ -570,7 +578,7 @@ def loderunner(reg, a):
         return
     masked_nll_lines(reg, refs, held)
     if not a.no_sheets:
-        cols = [("real (held-out)", ho[:6])] + [(ref.split("/")[1], samples[ref][:6]) for ref in refs]
+        cols = [("real (held-out)", ho[:6])] + [(sheet_label(reg, ref), samples[ref][:6]) for ref in refs]
         grid_sheet(game, cols, OUT / "levels_lr_sheet.png", 4)
         print("\nwrote benchmarks/results/levels_lr_sheet.png")
 

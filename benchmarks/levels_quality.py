@@ -21,12 +21,14 @@ from gamegen.server.registry import load_registry
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=100)
+    ap.add_argument("--models", nargs="+", default=["levels/smb", "levels/smb-rules", "levels/loderunner",
+                                                    "levels/loderunner-rules"])
     args = ap.parse_args()
     reg = load_registry(device="cpu")
     print(f"{args.seeds} seeds per row; parameters drawn at random per seed (np.random.default_rng(0))")
     print("| model | returned playable | mean attempts | mean repaired tiles | control | requested vs got |")
     print("|---|---|---|---|---|---|")
-    for ref in ("levels/smb", "levels/smb-rules", "levels/loderunner", "levels/loderunner-rules"):
+    for ref in args.models:
         gen = reg.resolve(ref)
         rng = np.random.default_rng(0)
         ok = 0
