@@ -241,6 +241,17 @@ class _ScreenSampler:
     def _screen(self, rng, controls) -> np.ndarray:
         raise NotImplementedError
 
+
+class _RowMajorSampler(_ScreenSampler):
+    """The tile-at-a-time families (tile LSTM, causal transformer): a subclass gives ``_stepper``;
+    drawing (one screen or a batch of candidates) and scoring (``nll``) are shared."""
+
+    def _screen(self, rng, controls):
+        return self._screens(rng, controls, 1)[0]
+
+    def _screens(self, rng, controls, n):
+        return self._row_major(rng, controls, n, self._stepper(n))
+
     def _row_major_start(self, rng, controls, n: int = 1):
         """What the tile-at-a-time samplers start ``n`` screens with: the enemy logit bias, the
         same with the spawn tile barred (once one is drawn), 1 / temperature, one uniform per tile
@@ -292,7 +303,7 @@ class _ScreenSampler:
         return [_one_spawn(self.symbols[g], self.game, rng) for g in grid]
 
 
-class TileLSTMSampler(_ScreenSampler):
+class TileLSTMSampler(_RowMajorSampler):
     """Lode Runner tile LSTM: 704 ONNX calls per screen in row-major order (all candidates in
     one batch)."""
 
@@ -303,12 +314,6 @@ class TileLSTMSampler(_ScreenSampler):
         ex = manifest["extra"]
         self.hidden = int(ex["hidden"])
         self.start = int(ex["start_token"])
-
-    def _screen(self, rng, controls):
-        return self._screens(rng, controls, 1)[0]
-
-    def _screens(self, rng, controls, n):
-        return self._row_major(rng, controls, n, self._stepper(n))
 
     def _stepper(self, n):
         state = {"h": np.zeros((n, self.hidden), np.float32), "c": np.zeros((n, self.hidden), np.float32),
@@ -325,13 +330,13 @@ class TileLSTMSampler(_ScreenSampler):
         return step
 
 
-class TileTransformerSampler(_ScreenSampler):
+class TileTransformerSampler(_RowMajorSampler):
     """Lode Runner causal tile transformer: 704 ONNX calls per screen in row-major order (all
     candidates in one batch), each one tile in (its drawn neighbours, position) with the keys and
     values of every earlier tile. Since 1.1.0 (``extra.cache`` = "slots") the cache is a fixed
     (n, 704) array that the graph reads in place and the sampler writes each new position's key
     and value into (:class:`nets.TileTransformerSlotStep`); 1.0.0's graph returns the cache grown
-    by one each call (a copy of it per tile, 3x slower). Controls as :class:`TileLSTMSampler`."""
+    by one each call (a copy of it per tile; 1.3-1.9x slower). Controls as :class:`TileLSTMSampler`."""
 
     family = "transformer"
 
@@ -342,12 +347,6 @@ class TileTransformerSampler(_ScreenSampler):
         self.layers, self.heads, self.head_dim = int(ex["layers"]), int(ex["heads"]), int(ex["head_dim"])
         self.slots = ex.get("cache") == "slots"
         self.context = [tuple(o) for o in ex["context"]]             # (dy, dx) of the neighbours fed
-
-    def _screen(self, rng, controls):
-        return self._screens(rng, controls, 1)[0]
-
-    def _screens(self, rng, controls, n):
-        return self._row_major(rng, controls, n, self._stepper(n))
 
     def _stepper(self, n):
         L, H, dh, N = self.layers, self.heads, self.head_dim, self.h * self.w
