@@ -38,11 +38,6 @@ count as empty here):
     one-tile gaps in a horizontal solid run
 ``isolated``
     solid tiles with no solid 4-neighbour
-``thin``
-    share of the solid tiles with no solid above or below (one-tile platforms, not blobs)
-``platform_rows`` ``platform_spacing``
-    rows above the floor with a solid run of 8 or more, and the spread (sd) of the gaps between
-    consecutive such rows (real screens space their platforms evenly)
 
 The reference (mean, scale, inverse covariance) is learned from the training split by
 :func:`fit` and stored in ``screen_design.json`` beside this file, since the server has no corpus;
@@ -61,8 +56,8 @@ from scipy import ndimage
 
 FEATURES = ("solid", "ladder", "rope", "hard", "empty_rows", "empty_top", "long_runs", "stacked", "perimeter",
             "largest_mass", "ladder_wall", "ladder_mass", "ladder_runs", "rope_runs", "solid_runs", "short_ropes",
-            "holes", "isolated", "thin", "platform_rows", "platform_spacing")
-#: Weight of the identity in the covariance (135 screens, 21 figures: the raw covariance is noisy).
+            "holes", "isolated")
+#: Weight of the identity in the covariance (135 screens, 18 figures: the raw covariance is noisy).
 SHRINK = 0.2
 REFERENCE = Path(__file__).with_name("screen_design.json")
 
@@ -89,11 +84,6 @@ def features(grid: np.ndarray) -> np.ndarray:
     p = np.pad(solid, 1)
     neighbours = p[:-2, 1:-1].astype(np.int8) + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
     edges = (solid[1:] != solid[:-1]).sum() + (solid[:, 1:] != solid[:, :-1]).sum()
-    padded = np.pad(solid, ((1, 1), (0, 0)))
-    thin = solid & ~padded[:-2] & ~padded[2:]
-    long_rows = np.flatnonzero([run_sizes[np.unique(runs[r][runs[r] > 0]) - 1].max(initial=0) >= 8
-                                for r in range(g.shape[0] - 1)])
-    gaps = np.diff(long_rows)
     return np.array([
         np.log1p(solid.sum()), np.log1p(ladder.sum()), np.log1p(rope.sum()), np.log1p((g == ord("B")).sum()),
         empty_row.sum(), len(empty_row) if empty_row.all() else np.argmin(empty_row),
@@ -107,7 +97,6 @@ def features(grid: np.ndarray) -> np.ndarray:
         (rope_sizes <= 2).mean() if n_ropes else 0.0,
         (free[:, 1:-1] & solid[:, :-2] & solid[:, 2:]).sum(),
         (solid & (neighbours == 0)).sum(),
-        thin.sum() / ns, len(long_rows), gaps.std() if len(gaps) else 0.0,
     ], dtype=np.float64)
 
 
