@@ -23,9 +23,11 @@ Families (``family`` in checkpoints and manifests):
     attention instead of through one state vector). Each position's input is its already-drawn
     neighbours (``context`` offsets: left, above, above-left, above-right; start token outside
     the screen) plus learned row and column embeddings.
-    Exported graph: the single KV-cache step :class:`TileTransformerStep` ``(context, pos,
-    past_k, past_v) -> (logits, k_out, v_out)`` with a dynamic past length, so a screen is 704
-    small ONNX Runtime calls.
+    Exported graph: one KV-cache step, so a screen is 704 small ONNX Runtime calls (a batch of
+    candidate screens per call). Since 1.1.0 :class:`TileTransformerSlotStep` ``(context, pos,
+    cache_k0.., cache_v0..) -> (logits, k_new, v_new)`` over fixed-size per-layer caches the
+    sampler writes into; 1.0.0 was :class:`TileTransformerStep` ``(context, pos, past_k, past_v)
+    -> (logits, k_out, v_out)`` with a dynamic past length (the cache copied out each call).
 ``dcgan``
     :class:`DCGANGenerator` as in MarioGAN (Volz et al. 2018): latent ``z`` → one-hot tile logits
     on a 32×32 canvas, cropped to the segment (SMB 14×28, stitched side by side; Lode Runner the
