@@ -543,9 +543,10 @@ def loderunner(reg, a):
         masked_nll_lines(reg, refs, held)
         return
     if a.sheets_only:
-        cols = [("real (held-out)", ho[:6])] + [(sheet_label(reg, ref), generate(*resolve_with_params(reg, ref)[:1], game,
-                                                                                  range(6), resolve_with_params(reg, ref)[1]))
-                                               for ref in refs]
+        cols = [("real (held-out)", ho[:6])]
+        for ref in refs:
+            gen, extra = resolve_with_params(reg, ref)
+            cols.append((sheet_label(reg, ref), generate(gen, game, range(6), extra)))
         grid_sheet(game, cols, OUT / "levels_lr_sheet.png", 4)
         return
     print(f"\n### Lode Runner ({n} screens per candidate set, reference: 105 training screens, 5-fold by screen, {a.reps} reps)\n")
