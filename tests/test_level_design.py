@@ -417,3 +417,50 @@ def test_candidates_param_is_served_deterministic_and_checked(client):
         assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT
         assert "candidates" in ei.value.details and str(bad) in ei.value.details and "16" in ei.value.details
 
+
+
+def test_lode_runner_symmetry_mirrors_the_left_half_and_keeps_the_old_draws_at_zero(monkeypatch):
+    """``symmetry`` is the chance of a mirror-symmetric screen, decided once per request: mirrored,
+    every candidate's right half is its left half mirrored (the model stepped through the copied
+    tiles), at 0 the draws are the ones made before the control existed, and a batch still draws
+    each screen as alone. The masked model does not offer it."""
+    from gamegen.generators.levels import samplers
+    from gamegen.server.registry import load_registry
+
+    reg = load_registry(MODELS, device="cpu")
+    c = {"enemies": 0.4, "temperature": 1.0}
+    for ref in ("levels/loderunner", "levels/loderunner-transformer"):
+        gen = reg.resolve(ref)
+        assert {p.name: p.default for p in gen.info.params}["symmetry"] == 0.5
+        smp = gen.sampler
+        for k in (1, 3):
+            free = next(iter(smp.sample(np.random.default_rng(7), 32, {**c, "candidates": k, "symmetry": 0.0}, 32)))
+            before = next(iter(smp.sample(np.random.default_rng(7), 32, {**c, "candidates": k}, 32)))
+            assert (free == before).all() and (free == free[:, ::-1]).mean() < 0.9
+            sym = next(iter(smp.sample(np.random.default_rng(7), 32, {**c, "candidates": k, "symmetry": 1.0}, 32)))
+            assert (np.isin(sym, np.frombuffer(b"M.", np.uint8)) | (sym == sym[:, ::-1])).all()   # one spawn kept
+        with monkeypatch.context() as m:
+            m.setattr(samplers, "_one_spawn", lambda g, game, rng: g)
+            mirrored = smp._screens(np.random.default_rng(7), {**c, "mirrored": True}, 2)
+            assert all((g == g[:, ::-1]).all() for g in mirrored) and (mirrored[0] != mirrored[1]).any()
+            batch = smp._screens(np.random.default_rng(7), {**c, "mirrored": True}, 3)
+            alone = smp._screens(np.random.default_rng(7), {**c, "mirrored": True}, 1)
+            assert (batch[0] == alone[0]).all()
+    assert "symmetry" not in {p.name for p in reg.resolve("levels/loderunner-masked").info.params}
+
+
+def test_symmetry_param_is_served_deterministic_and_checked(client):
+    a, fa = grid_of(client, "levels/loderunner", 5, {"digging": True, "symmetry": 1.0})
+    b, fb = grid_of(client, "levels/loderunner", 5, {"digging": True, "symmetry": 1.0})
+    assert fa.content_hash == fb.content_hash and (a == b).all()
+    arch = np.where(np.isin(a, np.frombuffer(b"GEM", np.uint8)), ord("."), a)   # set by the controls afterwards
+    assert (arch == arch[:, ::-1]).mean() > 0.95
+    assert (a == ord("G")).sum() == 12 and playability.check("loderunner", a, dig=True).playable
+    for bad in (-0.1, 1.5):
+        with pytest.raises(GameGenError) as ei:
+            list(client.generate("levels/loderunner", seed=1, params={"symmetry": bad}, formats=["txt"]))
+        assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "symmetry" in ei.value.details and str(bad) in ei.value.details
+    with pytest.raises(GameGenError) as ei:
+        list(client.generate("levels/loderunner-rules", seed=1, params={"symmetry": 1.0}, formats=["txt"]))
+    assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT and "symmetry" in ei.value.details

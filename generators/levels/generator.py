@@ -24,7 +24,7 @@ from .encoders import encode
 from .games import GAMES, GameSpec, to_rows
 
 # Bump when sampling/repair/encoding changes the bytes produced for the same model + seed.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 # The grid encoders' formats, plus "glb": the level's solid tiles extruded into a mesh (mesh.py).
 FORMATS = GRID_FORMATS + ("glb",)
@@ -38,9 +38,11 @@ MAX_CANDIDATES = 16   # screens drawn per attempt, at most (``candidates``)
 DEFAULT_PACING = 0.5
 
 
-def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = (), candidates: int = 0) -> tuple[Param, ...]:
+def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = (), candidates: int = 0,
+                 symmetry: float | None = None) -> tuple[Param, ...]:
     """The parameters a level model of ``game`` takes: stated once, used everywhere.
-    ``candidates`` > 0: the model draws whole screens and may keep the best of several (its default)."""
+    ``candidates`` > 0: the model draws whole screens and may keep the best of several (its default).
+    ``symmetry`` not None: the model can draw mirror-symmetric screens (the default chance)."""
     ps: list[Param] = []
     if game.width is None:
         ps.append(Param("width", "int", 200, "level length in columns", lo=50, hi=1000))
@@ -71,6 +73,14 @@ def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = (), ca
                         "ropes, empty rows, ragged edges) lie closest to the corpus screens' is kept. 1 = the "
                         "first draw as sampled; more = fewer near-empty, brick-filled or ladder-wall screens, "
                         "at more sampling time", lo=1, hi=MAX_CANDIDATES))
+    if learned and symmetry is not None:
+        ps.append(Param("symmetry", "float", symmetry,
+                        "chance that the screen is mirror-symmetric: the model draws the left half of each "
+                        "row and the right half mirrors it (1 in 5 corpus screens are mostly so: 80% of their cells "
+                        "match the mirror image). 0 = never, "
+                        "1 = always; gold, guards and the spawn are then set to the requested counts, so they "
+                        "need not be mirrored",
+                        lo=0.0, hi=1.0))
     return tuple(ps)
 
 
@@ -93,7 +103,8 @@ class LevelGenerator(Generator):
             kind="levels", name=manifest["name"], version=str(manifest["version"]),
             family=manifest.get("family", ""), description=manifest.get("description", game.title),
             params=level_params(game, learned=True, styles=tuple(getattr(sampler, "styles", ()) or ()),
-                                candidates=getattr(sampler, "default_candidates", 0)),
+                                candidates=getattr(sampler, "default_candidates", 0),
+                                symmetry=getattr(sampler, "default_symmetry", None)),
             formats=FORMATS, generator_version=GENERATOR_VERSION,
             sha256=manifest["sha256"], tiles=game.legend,
         )
@@ -122,8 +133,9 @@ class LevelGenerator(Generator):
         }
         if "style" in params:
             sample_controls["style"] = params["style"]
-        if "candidates" in params:
-            sample_controls["candidates"] = params["candidates"]
+        for name in ("candidates", "symmetry"):
+            if name in params:
+                sample_controls[name] = params[name]
         with timings.stage("sample_and_repair"):
             if self.game.width is None:
                 grid, attempts, changed = yield from self._scroller(rng, params, sample_controls, partials)

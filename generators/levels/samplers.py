@@ -207,9 +207,19 @@ class _ScreenSampler:
     corpus screens' is kept (:func:`screen_design.pick`); with 1 the single draw is returned as
     drawn. The randomness of all candidates is drawn up front, in a fixed order, so the result
     depends only on the seed and the controls. ``default_candidates`` is the request parameter's
-    default (generator.level_params)."""
+    default (generator.level_params).
+
+    ``symmetry`` in the controls (default 0) is the chance that the screen is mirror-symmetric:
+    decided once per call, before any candidate is drawn (one draw from ``rng`` only when it is
+    strictly between 0 and 1, so 0 keeps the bytes drawn before the control existed), and handed
+    to ``_screens`` as ``mirrored`` (every candidate alike), for families that draw it
+    (:meth:`_RowMajorSampler._row_major`). ``default_symmetry`` is the request parameter's default
+    (None: the family does not offer it)."""
 
     default_candidates = 8
+    # 1 in 5 corpus screens are mostly mirror-symmetric (80% of cells); drawn so, the learned
+    # screens read as designed far more often (BENCHMARKS.md), so half of them are by default
+    default_symmetry = 0.5
 
     def __init__(self, session, manifest: dict):
         self.game = GAMES[manifest["game"]]
@@ -228,7 +238,11 @@ class _ScreenSampler:
         n = int((controls or {}).get("candidates", 1))
         if n < 1:
             raise ValueError(f"candidates must be >= 1, got {n}")
-        screens = self._screens(rng, controls, n)
+        sym = float((controls or {}).get("symmetry", 0.0))
+        if not 0.0 <= sym <= 1.0:
+            raise ValueError(f"symmetry must be from 0 to 1, got {sym}")
+        mirrored = sym >= 1.0 or (sym > 0.0 and bool(rng.random() < sym))
+        screens = self._screens(rng, {**(controls or {}), "mirrored": mirrored}, n)
         if n == 1:
             return iter(screens)
         from . import screen_design
@@ -286,13 +300,23 @@ class _RowMajorSampler(_ScreenSampler):
         """``n`` screens drawn tile by tile in row-major order, all at once: ``step(r, x, grids)``
         returns the (n, tiles) logits of cell (r, x) given the grids drawn so far. Each screen's
         draws are those of :func:`_draw` (inverse CDF with its own uniform), so one screen alone
-        and the same screen in a batch get the same tiles."""
+        and the same screen in a batch get the same tiles.
+
+        Mirror-symmetric (``mirrored``, :meth:`_ScreenSampler.sample`): the model draws the left half of each row and the
+        right half copies it mirrored. The model still steps through every cell with the copied
+        tiles as its inputs, so the rows below are drawn seeing a symmetric screen (as it saw the
+        corpus's symmetric screens in training)."""
+        mirrored = bool((controls or {}).get("mirrored", False))
         bias, no_spawn, inv_t, u, grid = self._row_major_start(rng, controls, n)
         spawned = np.zeros(n, dtype=bool)
         spawn = self.game.symbols.index("M")
+        half = (self.w + 1) // 2
         for r in range(self.h):
             for x in range(self.w):
                 logits = step(r, x, grid)
+                if mirrored and x >= half:
+                    grid[:, r, x] = grid[:, r, self.w - 1 - x]
+                    continue
                 lg = logits * inv_t + np.where(spawned[:, None], no_spawn, bias)
                 p = np.exp(lg - lg.max(axis=1, keepdims=True))
                 cdf = np.cumsum(p, axis=1)
@@ -488,6 +512,9 @@ class MaskedSampler(_ScreenSampler):
     # ranking its screens made them *easier* to tell from real ones (two-sample test 64% -> 74%,
     # BENCHMARKS.md) at 8x the time: one draw unless the request asks for more
     default_candidates = 1
+    # decoding only the left half (the right half mirrored) gave near-empty screens (44% of 45,
+    # BENCHMARKS.md): no symmetry control
+    default_symmetry = None
 
     def __init__(self, session, manifest: dict):
         super().__init__(session, manifest)

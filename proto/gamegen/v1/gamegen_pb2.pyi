@@ -127,7 +127,7 @@ class GenerateRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., seed: _Optional[int] = ..., formats: _Optional[_Iterable[str]] = ..., levels: _Optional[_Union[LevelParams, _Mapping]] = ..., terrain: _Optional[_Union[TerrainParams, _Mapping]] = ..., textures: _Optional[_Union[TextureParams, _Mapping]] = ..., music: _Optional[_Union[MusicParams, _Mapping]] = ..., dialog: _Optional[_Union[DialogParams, _Mapping]] = ..., npc: _Optional[_Union[NpcParams, _Mapping]] = ..., partials: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class LevelParams(_message.Message):
-    __slots__ = ("width", "enemies", "gaps", "gold", "temperature", "pacing", "style", "digging", "candidates")
+    __slots__ = ("width", "enemies", "gaps", "gold", "temperature", "pacing", "style", "digging", "candidates", "symmetry")
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     ENEMIES_FIELD_NUMBER: _ClassVar[int]
     GAPS_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +137,7 @@ class LevelParams(_message.Message):
     STYLE_FIELD_NUMBER: _ClassVar[int]
     DIGGING_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    SYMMETRY_FIELD_NUMBER: _ClassVar[int]
     width: int
     enemies: float
     gaps: float
@@ -146,7 +147,8 @@ class LevelParams(_message.Message):
     style: str
     digging: bool
     candidates: int
-    def __init__(self, width: _Optional[int] = ..., enemies: _Optional[float] = ..., gaps: _Optional[float] = ..., gold: _Optional[int] = ..., temperature: _Optional[float] = ..., pacing: _Optional[float] = ..., style: _Optional[str] = ..., digging: _Optional[bool] = ..., candidates: _Optional[int] = ...) -> None: ...
+    symmetry: float
+    def __init__(self, width: _Optional[int] = ..., enemies: _Optional[float] = ..., gaps: _Optional[float] = ..., gold: _Optional[int] = ..., temperature: _Optional[float] = ..., pacing: _Optional[float] = ..., style: _Optional[str] = ..., digging: _Optional[bool] = ..., candidates: _Optional[int] = ..., symmetry: _Optional[float] = ...) -> None: ...
 
 class TerrainParams(_message.Message):
     __slots__ = ("chunk_x", "chunk_y", "size", "noise", "scale", "octaves", "persistence", "warp", "height_range", "cell_size", "sea_level", "moisture", "hydraulic_iterations", "thermal_iterations", "erosion")

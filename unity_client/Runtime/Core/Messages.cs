@@ -205,6 +205,7 @@ namespace GameGen.Client
         public string Style { get { return GetString("style"); } set { Set("style", value); } }
         public bool? Digging { get { return GetBool("digging"); } set { Set("digging", value); } }
         public uint? Candidates { get { return GetUInt("candidates"); } set { Set("candidates", value); } }
+        public double? Symmetry { get { return GetDouble("symmetry"); } set { Set("symmetry", value); } }
     }
 
     public sealed class TerrainParams : KindParams

@@ -48,184 +48,185 @@ namespace GameGen.V1 {
             "UGFyYW1zSAASKgoGZGlhbG9nGA4gASgLMhguZ2FtZWdlbi52MS5EaWFsb2dQ",
             "YXJhbXNIABIkCgNucGMYDyABKAsyFS5nYW1lZ2VuLnYxLk5wY1BhcmFtc0gA",
             "EhUKCHBhcnRpYWxzGAQgASgISAGIAQESFQoNdmFsaWRhdGVfb25seRgFIAEo",
-            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzIrcCCgtMZXZlbFBhcmFtcxISCgV3",
+            "CEIICgZwYXJhbXNCCwoJX3BhcnRpYWxzItsCCgtMZXZlbFBhcmFtcxISCgV3",
             "aWR0aBgBIAEoDUgAiAEBEhQKB2VuZW1pZXMYAiABKAFIAYgBARIRCgRnYXBz",
             "GAMgASgBSAKIAQESEQoEZ29sZBgEIAEoDUgDiAEBEhgKC3RlbXBlcmF0dXJl",
             "GAUgASgBSASIAQESEwoGcGFjaW5nGAYgASgBSAWIAQESEgoFc3R5bGUYByAB",
             "KAlIBogBARIUCgdkaWdnaW5nGAggASgISAeIAQESFwoKY2FuZGlkYXRlcxgJ",
-            "IAEoDUgIiAEBQggKBl93aWR0aEIKCghfZW5lbWllc0IHCgVfZ2Fwc0IHCgVf",
-            "Z29sZEIOCgxfdGVtcGVyYXR1cmVCCQoHX3BhY2luZ0IICgZfc3R5bGVCCgoI",
-            "X2RpZ2dpbmdCDQoLX2NhbmRpZGF0ZXMixQQKDVRlcnJhaW5QYXJhbXMSFAoH",
-            "Y2h1bmtfeBgBIAEoEUgAiAEBEhQKB2NodW5rX3kYAiABKBFIAYgBARIRCgRz",
-            "aXplGAMgASgNSAKIAQESEgoFbm9pc2UYBCABKAlIA4gBARISCgVzY2FsZRgF",
-            "IAEoAUgEiAEBEhQKB29jdGF2ZXMYBiABKA1IBYgBARIYCgtwZXJzaXN0ZW5j",
-            "ZRgHIAEoAUgGiAEBEhEKBHdhcnAYCCABKAFIB4gBARIZCgxoZWlnaHRfcmFu",
-            "Z2UYCSABKAFICIgBARIWCgljZWxsX3NpemUYCiABKAFICYgBARIWCglzZWFf",
-            "bGV2ZWwYCyABKAFICogBARIVCghtb2lzdHVyZRgMIAEoAUgLiAEBEiEKFGh5",
-            "ZHJhdWxpY19pdGVyYXRpb25zGA0gASgNSAyIAQESHwoSdGhlcm1hbF9pdGVy",
-            "YXRpb25zGA4gASgNSA2IAQESFAoHZXJvc2lvbhgPIAEoAUgOiAEBQgoKCF9j",
-            "aHVua194QgoKCF9jaHVua195QgcKBV9zaXplQggKBl9ub2lzZUIICgZfc2Nh",
-            "bGVCCgoIX29jdGF2ZXNCDgoMX3BlcnNpc3RlbmNlQgcKBV93YXJwQg8KDV9o",
-            "ZWlnaHRfcmFuZ2VCDAoKX2NlbGxfc2l6ZUIMCgpfc2VhX2xldmVsQgsKCV9t",
-            "b2lzdHVyZUIXChVfaHlkcmF1bGljX2l0ZXJhdGlvbnNCFQoTX3RoZXJtYWxf",
-            "aXRlcmF0aW9uc0IKCghfZXJvc2lvbiLLBAoNVGV4dHVyZVBhcmFtcxIVCght",
-            "YXRlcmlhbBgBIAEoCUgAiAEBEhEKBHNpemUYAiABKA1IAYgBARISCgVzY2Fs",
-            "ZRgDIAEoAUgCiAEBEhAKA2h1ZRgEIAEoAUgDiAEBEhcKCnNhdHVyYXRpb24Y",
-            "BSABKAFIBIgBARIXCgpicmlnaHRuZXNzGAYgASgBSAWIAQESFgoJcm91Z2hu",
-            "ZXNzGAcgASgBSAaIAQESEwoGcmVsaWVmGAggASgBSAeIAQESFQoIZXhlbXBs",
-            "YXIYCSABKAxICIgBARITCgZhbGJlZG8YCiABKAxICYgBARITCgZlZmZlY3QY",
-            "CyABKAlICogBARITCgZmcmFtZXMYDCABKA1IC4gBARIXCgpmcmFtZV9zaXpl",
-            "GA0gASgNSAyIAQESEAoDZnBzGA4gASgNSA2IAQESEgoFYWxwaGEYDyABKAlI",
-            "DogBARIRCgR3ZWFyGBQgASgBSA+IAQESGgoNcGF0dGVybl9zY2FsZRgVIAEo",
-            "AUgQiAEBQgsKCV9tYXRlcmlhbEIHCgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1",
-            "ZUINCgtfc2F0dXJhdGlvbkINCgtfYnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNz",
-            "QgkKB19yZWxpZWZCCwoJX2V4ZW1wbGFyQgkKB19hbGJlZG9CCQoHX2VmZmVj",
-            "dEIJCgdfZnJhbWVzQg0KC19mcmFtZV9zaXplQgYKBF9mcHNCCAoGX2FscGhh",
-            "QgcKBV93ZWFyQhAKDl9wYXR0ZXJuX3NjYWxlIu8DCgtNdXNpY1BhcmFtcxIQ",
-            "CgNrZXkYASABKAlIAIgBARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIY",
-            "AyABKAlIAogBARISCgV0ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1I",
-            "BIgBARIUCgdkZW5zaXR5GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlI",
-            "BogBARIYCgt0ZW1wZXJhdHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhI",
-            "CIgBARIWCglpbnRlbnNpdHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24Y",
-            "CyABKAxICogBARIRCgRmb3JtGAwgASgJSAuIAQESEgoFc3R5bGUYDSABKAlI",
-            "DIgBARISCgVkcnVtcxgOIAEoCEgNiAEBEhIKBXN5bnRoGA8gASgJSA6IAQFC",
-            "BgoEX2tleUIHCgVfbW9kZUIICgZfbWV0ZXJCCAoGX3RlbXBvQgcKBV9iYXJz",
-            "QgoKCF9kZW5zaXR5QgsKCV9yZWdpc3RlckIOCgxfdGVtcGVyYXR1cmVCBwoF",
-            "X2xvb3BCDAoKX2ludGVuc2l0eUIPCg1fY29udGludWF0aW9uQgcKBV9mb3Jt",
-            "QggKBl9zdHlsZUIICgZfZHJ1bXNCCAoGX3N5bnRoIpgCCgxEaWFsb2dQYXJh",
-            "bXMSFAoHcGVyc29uYRgBIAEoDEgAiAEBEhIKBXRvcGljGAIgASgJSAGIAQES",
-            "EgoFZGVwdGgYAyABKA1IAogBARIRCgRtb2RlGAQgASgJSAOIAQESFwoKc2l0",
-            "dWF0aW9ucxgFIAEoCUgEiAEBEhIKBWxpbmVzGAYgASgNSAWIAQESFAoHY2hv",
-            "aWNlcxgHIAEoDUgGiAEBEhcKCm1heF90b2tlbnMYCCABKA1IB4gBAUIKCghf",
-            "cGVyc29uYUIICgZfdG9waWNCCAoGX2RlcHRoQgcKBV9tb2RlQg0KC19zaXR1",
-            "YXRpb25zQggKBl9saW5lc0IKCghfY2hvaWNlc0INCgtfbWF4X3Rva2VucyLK",
-            "AQoNR2VuZXJhdGVFdmVudBIoCghwcm9ncmVzcxgBIAEoCzIULmdhbWVnZW4u",
-            "djEuUHJvZ3Jlc3NIABItCgdwYXJ0aWFsGAIgASgLMhouZ2FtZWdlbi52MS5Q",
-            "YXJ0aWFsQ29udGVudEgAEiIKBWFzc2V0GAMgASgLMhEuZ2FtZWdlbi52MS5B",
-            "c3NldEgAEiIKBWZpbmFsGAQgASgLMhEuZ2FtZWdlbi52MS5GaW5hbEgAEg8K",
-            "B2lzX2xhc3QYDyABKAhCBwoFZXZlbnQiPAoIUHJvZ3Jlc3MSEAoIZnJhY3Rp",
-            "b24YASABKAISDQoFc3RhZ2UYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSKiAQoO",
-            "UGFydGlhbENvbnRlbnQSLQoLbGV2ZWxfY2h1bmsYASABKAsyFi5nYW1lZ2Vu",
-            "LnYxLkxldmVsQ2h1bmtIABIpCgltdXNpY19iYXIYAiABKAsyFC5nYW1lZ2Vu",
-            "LnYxLk11c2ljQmFySAASKwoKdGV4dF9kZWx0YRgDIAEoCzIVLmdhbWVnZW4u",
-            "djEuVGV4dERlbHRhSABCCQoHY29udGVudCJ6CgpMZXZlbENodW5rEgkKAXgY",
-            "ASABKA0SCQoBeRgCIAEoDRINCgV3aWR0aBgDIAEoDRIOCgZoZWlnaHQYBCAB",
-            "KA0SDAoEcm93cxgFIAMoCRITCgtsZXZlbF93aWR0aBgGIAEoDRIUCgxsZXZl",
-            "bF9oZWlnaHQYByABKA0ifQoITXVzaWNCYXISDQoFaW5kZXgYASABKA0SEgoK",
-            "dG90YWxfYmFycxgCIAEoDRISCgpzdGFydF9iZWF0GAMgASgBEhQKDGxlbmd0",
-            "aF9iZWF0cxgEIAEoARIkCgVub3RlcxgFIAMoCzIVLmdhbWVnZW4udjEuTm90",
-            "ZUV2ZW50IlwKCU5vdGVFdmVudBINCgV0cmFjaxgBIAEoCRINCgVwaXRjaBgC",
-            "IAEoDRINCgVzdGFydBgDIAEoARIQCghkdXJhdGlvbhgEIAEoARIQCgh2ZWxv",
-            "Y2l0eRgFIAEoDSJXCgVBc3NldBIMCgRuYW1lGAEgASgJEhIKCm1lZGlhX3R5",
-            "cGUYAiABKAkSDAoEZGF0YRgDIAEoDBIOCgZmb3JtYXQYBCABKAkSDgoGc2hh",
-            "MjU2GAUgASgJIi0KBlRpbWluZxINCgVzdGFnZRgBIAEoCRIUCgxtaWxsaXNl",
-            "Y29uZHMYAiABKAEiKAoJUGFyYW1ldGVyEgwKBG5hbWUYASABKAkSDQoFdmFs",
-            "dWUYAiABKAki/AEKBUZpbmFsEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24Y",
-            "AiABKAkSDAoEc2VlZBgDIAEoBBIpCgpwYXJhbWV0ZXJzGAQgAygLMhUuZ2Ft",
-            "ZWdlbi52MS5QYXJhbWV0ZXISFAoMY29udGVudF9oYXNoGAUgASgJEiMKB3Rp",
-            "bWluZ3MYBiADKAsyEi5nYW1lZ2VuLnYxLlRpbWluZxIaChJleGVjdXRpb25f",
-            "cHJvdmlkZXIYByABKAkSEAoIYXR0ZW1wdHMYCCABKA0SFgoOcmVwYWlyZWRf",
-            "dGlsZXMYCSABKA0SGQoRZ2VuZXJhdG9yX3ZlcnNpb24YCiABKA0ixwEKDlNl",
-            "c3Npb25SZXF1ZXN0EicKBG9wZW4YASABKAsyFy5nYW1lZ2VuLnYxLlNlc3Np",
-            "b25PcGVuSAASKQoFaW5wdXQYAiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25J",
-            "bnB1dEgAEisKBmNhbmNlbBgDIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNh",
-            "bmNlbEgAEikKBWNsb3NlGAQgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uQ2xv",
-            "c2VIAEIJCgdtZXNzYWdlIoIBCgtTZXNzaW9uT3BlbhINCgVtb2RlbBgBIAEo",
-            "CRIMCgRzZWVkGAIgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVnZW4udjEu",
-            "RGlhbG9nT3BlbkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEuTnBjT3Bl",
-            "bkgAQggKBnBhcmFtcyJ3CgxTZXNzaW9uSW5wdXQSEAoIaW5wdXRfaWQYASAB",
-            "KAQSKAoGZGlhbG9nGAogASgLMhYuZ2FtZWdlbi52MS5EaWFsb2dUdXJuSAAS",
-            "IgoDbnBjGAsgASgLMhMuZ2FtZWdlbi52MS5OcGNUaWNrSABCBwoFaW5wdXQi",
-            "IQoNU2Vzc2lvbkNhbmNlbBIQCghpbnB1dF9pZBgBIAEoBCIOCgxTZXNzaW9u",
-            "Q2xvc2UijAMKDFNlc3Npb25FdmVudBIQCghpbnB1dF9pZBgBIAEoBBIrCgZv",
-            "cGVuZWQYAiABKAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25PcGVuZWRIABIoCghw",
-            "cm9ncmVzcxgDIAEoCzIULmdhbWVnZW4udjEuUHJvZ3Jlc3NIABItCgdwYXJ0",
-            "aWFsGAQgASgLMhouZ2FtZWdlbi52MS5QYXJ0aWFsQ29udGVudEgAEiMKA2Vu",
-            "ZBgFIAEoCzIULmdhbWVnZW4udjEuSW5wdXRFbmRIABIpCgVlcnJvchgGIAEo",
-            "CzIYLmdhbWVnZW4udjEuU2Vzc2lvbkVycm9ySAASKwoGY2xvc2VkGAcgASgL",
-            "MhkuZ2FtZWdlbi52MS5TZXNzaW9uQ2xvc2VkSAASLwoMZGlhbG9nX3JlcGx5",
-            "GAogASgLMhcuZ2FtZWdlbi52MS5EaWFsb2dSZXBseUgAEi0KC25wY19hY3Rp",
-            "b25zGAsgASgLMhYuZ2FtZWdlbi52MS5OcGNBY3Rpb25zSABCBwoFZXZlbnQi",
-            "igEKDVNlc3Npb25PcGVuZWQSEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgVtb2Rl",
-            "bBgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhoKEmV4ZWN1dGlvbl9wcm92aWRl",
-            "chgEIAEoCRIpCgpwYXJhbWV0ZXJzGAUgAygLMhUuZ2FtZWdlbi52MS5QYXJh",
-            "bWV0ZXIiVAoISW5wdXRFbmQSEwoLc3RvcF9yZWFzb24YASABKAkSIwoHdGlt",
-            "aW5ncxgCIAMoCzISLmdhbWVnZW4udjEuVGltaW5nEg4KBnRva2VucxgDIAEo",
-            "DSItCgxTZXNzaW9uRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIg",
-            "ASgJIh8KDVNlc3Npb25DbG9zZWQSDgoGcmVhc29uGAEgASgJIoMBCg1EaWFs",
-            "b2dQZXJzb25hEgwKBG5hbWUYASABKAkSDAoEcm9sZRgCIAEoCRIOCgZ0cmFp",
-            "dHMYAyADKAkSDAoEbW9vZBgEIAEoCRIUCgxzcGVlY2hfc3R5bGUYBSABKAkS",
-            "EQoJa25vd2xlZGdlGAYgAygJEg8KB3NlY3JldHMYByADKAkiuAEKDkRpYWxv",
-            "Z1NhbXBsaW5nEhgKC3RlbXBlcmF0dXJlGAEgASgBSACIAQESEgoFdG9wX3AY",
-            "AiABKAFIAYgBARIXCgptYXhfdG9rZW5zGAMgASgNSAKIAQESHwoScmVwZXRp",
-            "dGlvbl9wZW5hbHR5GAQgASgBSAOIAQFCDgoMX3RlbXBlcmF0dXJlQggKBl90",
-            "b3BfcEINCgtfbWF4X3Rva2Vuc0IVChNfcmVwZXRpdGlvbl9wZW5hbHR5Ip0B",
-            "CgpEaWFsb2dPcGVuEioKB3BlcnNvbmEYASABKAsyGS5nYW1lZ2VuLnYxLkRp",
-            "YWxvZ1BlcnNvbmESLAoIc2FtcGxpbmcYAiABKAsyGi5nYW1lZ2VuLnYxLkRp",
-            "YWxvZ1NhbXBsaW5nEhIKCnN0cnVjdHVyZWQYAyABKAgSDwoHYWN0aW9ucxgE",
-            "IAMoCRIQCghlbW90aW9ucxgFIAMoCSIhCgpEaWFsb2dUdXJuEhMKC3BsYXll",
-            "cl9saW5lGAEgASgJIhkKCVRleHREZWx0YRIMCgR0ZXh0GAEgASgJIjwKC0Rp",
-            "YWxvZ1JlcGx5EgwKBGxpbmUYASABKAkSDwoHZW1vdGlvbhgCIAEoCRIOCgZh",
-            "Y3Rpb24YAyABKAkiewoJTnBjUGFyYW1zEhYKCWFyY2hldHlwZRgBIAEoCUgA",
-            "iAEBEhcKCmFnZ3Jlc3Npb24YAiABKAFIAYgBARIUCgdjYXV0aW9uGAMgASgB",
-            "SAKIAQFCDAoKX2FyY2hldHlwZUINCgtfYWdncmVzc2lvbkIKCghfY2F1dGlv",
-            "biIcCgRWZWMyEgkKAXgYASABKAESCQoBeRgCIAEoASKHAQoITnBjQWdlbnQS",
-            "EAoIYWdlbnRfaWQYASABKAkSEQoJYXJjaGV0eXBlGAIgASgJEhcKCmFnZ3Jl",
-            "c3Npb24YAyABKAFIAIgBARIUCgdjYXV0aW9uGAQgASgBSAGIAQESDAoEc2Vl",
-            "ZBgFIAEoBEINCgtfYWdncmVzc2lvbkIKCghfY2F1dGlvbiI9CgdOcGNPcGVu",
-            "EgwKBG1vZGUYASABKAkSJAoGYWdlbnRzGAIgAygLMhQuZ2FtZWdlbi52MS5O",
-            "cGNBZ2VudCLvBQoOTnBjT2JzZXJ2YXRpb24SEAoIYWdlbnRfaWQYASABKAkS",
-            "IgoIcG9zaXRpb24YAiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISIgoIdmVsb2Np",
-            "dHkYAyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISIQoHaGVhZGluZxgEIAEoCzIQ",
-            "LmdhbWVnZW4udjEuVmVjMhIOCgZoZWFsdGgYBSABKAESFgoOcGxheWVyX3Zp",
-            "c2libGUYBiABKAgSKQoPcGxheWVyX3Bvc2l0aW9uGAcgASgLMhAuZ2FtZWdl",
-            "bi52MS5WZWMyEhUKDWhhc19sYXN0X3NlZW4YCCABKAgSLAoSbGFzdF9zZWVu",
-            "X3Bvc2l0aW9uGAkgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhUKDWxhc3Rfc2Vl",
-            "bl9hZ2UYCiABKAESKgoQbmF2X3RvX2xhc3Rfc2VlbhgLIAEoCzIQLmdhbWVn",
-            "ZW4udjEuVmVjMhIWCg5sYXN0X3NlZW5fcGF0aBgMIAEoARIZChFoYXNfbmVh",
-            "cmVzdF9hZ2VudBgNIAEoCBIwChZuZWFyZXN0X2FnZW50X3Bvc2l0aW9uGA4g",
-            "ASgLMhAuZ2FtZWdlbi52MS5WZWMyEicKDWdvYWxfcG9zaXRpb24YDyABKAsy",
-            "EC5nYW1lZ2VuLnYxLlZlYzISJQoLbmF2X3RvX2dvYWwYECABKAsyEC5nYW1l",
-            "Z2VuLnYxLlZlYzISEQoJZ29hbF9wYXRoGBEgASgBEhEKCWhhc19jb3ZlchgS",
-            "IAEoCBImCgxuYXZfdG9fY292ZXIYEyABKAsyEC5nYW1lZ2VuLnYxLlZlYzIS",
-            "EgoKY292ZXJfcGF0aBgUIAEoARIiCghuYXZfYXdheRgVIAEoCzIQLmdhbWVn",
-            "ZW4udjEuVmVjMhIQCghpbl9jb3ZlchgWIAEoCBIRCgl3YWxsX3JheXMYFyAD",
-            "KAESEAoIZmVhdHVyZXMYHiADKAISEwoLYWN0aW9uX21hc2sYHyADKAgingEK",
-            "B05wY1RpY2sSIgoEam9pbhgBIAMoCzIULmdhbWVnZW4udjEuTnBjQWdlbnQS",
-            "DQoFbGVhdmUYAiADKAkSMAoMb2JzZXJ2YXRpb25zGAMgAygLMhouZ2FtZWdl",
-            "bi52MS5OcGNPYnNlcnZhdGlvbhIuCgVibG9jaxgEIAEoCzIfLmdhbWVnZW4u",
-            "djEuTnBjT2JzZXJ2YXRpb25CbG9jayKvBAoTTnBjT2JzZXJ2YXRpb25CbG9j",
-            "axIRCglhZ2VudF9pZHMYASADKAkSEAoIcG9zaXRpb24YAiADKAISEAoIdmVs",
-            "b2NpdHkYAyADKAISDwoHaGVhZGluZxgEIAMoAhIOCgZoZWFsdGgYBSADKAIS",
-            "FgoOcGxheWVyX3Zpc2libGUYBiADKAgSFwoPcGxheWVyX3Bvc2l0aW9uGAcg",
-            "AygCEhUKDWhhc19sYXN0X3NlZW4YCCADKAgSGgoSbGFzdF9zZWVuX3Bvc2l0",
-            "aW9uGAkgAygCEhUKDWxhc3Rfc2Vlbl9hZ2UYCiADKAISGAoQbmF2X3RvX2xh",
-            "c3Rfc2VlbhgLIAMoAhIWCg5sYXN0X3NlZW5fcGF0aBgMIAMoAhIZChFoYXNf",
-            "bmVhcmVzdF9hZ2VudBgNIAMoCBIeChZuZWFyZXN0X2FnZW50X3Bvc2l0aW9u",
-            "GA4gAygCEhUKDWdvYWxfcG9zaXRpb24YDyADKAISEwoLbmF2X3RvX2dvYWwY",
-            "ECADKAISEQoJZ29hbF9wYXRoGBEgAygCEhEKCWhhc19jb3ZlchgSIAMoCBIU",
-            "CgxuYXZfdG9fY292ZXIYEyADKAISEgoKY292ZXJfcGF0aBgUIAMoAhIQCghu",
-            "YXZfYXdheRgVIAMoAhIQCghpbl9jb3ZlchgWIAMoCBIRCgl3YWxsX3JheXMY",
-            "FyADKAISEAoIZmVhdHVyZXMYHiADKAISEwoLYWN0aW9uX21hc2sYHyADKAgi",
-            "hgEKCU5wY0FjdGlvbhIQCghhZ2VudF9pZBgBIAEoCRIOCgZhY3Rpb24YAiAB",
-            "KA0SDAoEbmFtZRgDIAEoCRIjCglkaXJlY3Rpb24YBCABKAsyEC5nYW1lZ2Vu",
-            "LnYxLlZlYzISEAoIZGlzY3JldGUYBSADKAUSEgoKY29udGludW91cxgGIAMo",
-            "AiJfCgpOcGNBY3Rpb25zEiYKB2FjdGlvbnMYASADKAsyFS5nYW1lZ2VuLnYx",
-            "Lk5wY0FjdGlvbhIpCgVibG9jaxgCIAEoCzIaLmdhbWVnZW4udjEuTnBjQWN0",
-            "aW9uQmxvY2sinAEKDk5wY0FjdGlvbkJsb2NrEg4KBmFjdGlvbhgBIAMoDRIR",
-            "CglkaXJlY3Rpb24YAiADKAISEAoIZGlzY3JldGUYAyADKAUSEgoKY29udGlu",
-            "dW91cxgEIAMoAhIZChFkaXNjcmV0ZV9icmFuY2hlcxgFIAEoDRIXCg9jb250",
-            "aW51b3VzX2RpbXMYBiABKA0SDQoFbmFtZXMYByADKAkqyAEKDVBhcmFtZXRl",
-            "clR5cGUSHgoaUEFSQU1FVEVSX1RZUEVfVU5TUEVDSUZJRUQQABIWChJQQVJB",
-            "TUVURVJfVFlQRV9JTlQQARIYChRQQVJBTUVURVJfVFlQRV9GTE9BVBACEhcK",
-            "E1BBUkFNRVRFUl9UWVBFX0JPT0wQAxIZChVQQVJBTUVURVJfVFlQRV9DSE9J",
-            "Q0UQBBIYChRQQVJBTUVURVJfVFlQRV9CWVRFUxAFEhcKE1BBUkFNRVRFUl9U",
-            "WVBFX1RFWFQQBjLhAQoHR2FtZUdlbhJLCgpMaXN0TW9kZWxzEh0uZ2FtZWdl",
-            "bi52MS5MaXN0TW9kZWxzUmVxdWVzdBoeLmdhbWVnZW4udjEuTGlzdE1vZGVs",
-            "c1Jlc3BvbnNlEkQKCEdlbmVyYXRlEhsuZ2FtZWdlbi52MS5HZW5lcmF0ZVJl",
-            "cXVlc3QaGS5nYW1lZ2VuLnYxLkdlbmVyYXRlRXZlbnQwARJDCgdTZXNzaW9u",
-            "EhouZ2FtZWdlbi52MS5TZXNzaW9uUmVxdWVzdBoYLmdhbWVnZW4udjEuU2Vz",
-            "c2lvbkV2ZW50KAEwAUINqgIKR2FtZUdlbi5WMWIGcHJvdG8z"));
+            "IAEoDUgIiAEBEhUKCHN5bW1ldHJ5GAogASgBSAmIAQFCCAoGX3dpZHRoQgoK",
+            "CF9lbmVtaWVzQgcKBV9nYXBzQgcKBV9nb2xkQg4KDF90ZW1wZXJhdHVyZUIJ",
+            "CgdfcGFjaW5nQggKBl9zdHlsZUIKCghfZGlnZ2luZ0INCgtfY2FuZGlkYXRl",
+            "c0ILCglfc3ltbWV0cnkixQQKDVRlcnJhaW5QYXJhbXMSFAoHY2h1bmtfeBgB",
+            "IAEoEUgAiAEBEhQKB2NodW5rX3kYAiABKBFIAYgBARIRCgRzaXplGAMgASgN",
+            "SAKIAQESEgoFbm9pc2UYBCABKAlIA4gBARISCgVzY2FsZRgFIAEoAUgEiAEB",
+            "EhQKB29jdGF2ZXMYBiABKA1IBYgBARIYCgtwZXJzaXN0ZW5jZRgHIAEoAUgG",
+            "iAEBEhEKBHdhcnAYCCABKAFIB4gBARIZCgxoZWlnaHRfcmFuZ2UYCSABKAFI",
+            "CIgBARIWCgljZWxsX3NpemUYCiABKAFICYgBARIWCglzZWFfbGV2ZWwYCyAB",
+            "KAFICogBARIVCghtb2lzdHVyZRgMIAEoAUgLiAEBEiEKFGh5ZHJhdWxpY19p",
+            "dGVyYXRpb25zGA0gASgNSAyIAQESHwoSdGhlcm1hbF9pdGVyYXRpb25zGA4g",
+            "ASgNSA2IAQESFAoHZXJvc2lvbhgPIAEoAUgOiAEBQgoKCF9jaHVua194QgoK",
+            "CF9jaHVua195QgcKBV9zaXplQggKBl9ub2lzZUIICgZfc2NhbGVCCgoIX29j",
+            "dGF2ZXNCDgoMX3BlcnNpc3RlbmNlQgcKBV93YXJwQg8KDV9oZWlnaHRfcmFu",
+            "Z2VCDAoKX2NlbGxfc2l6ZUIMCgpfc2VhX2xldmVsQgsKCV9tb2lzdHVyZUIX",
+            "ChVfaHlkcmF1bGljX2l0ZXJhdGlvbnNCFQoTX3RoZXJtYWxfaXRlcmF0aW9u",
+            "c0IKCghfZXJvc2lvbiLLBAoNVGV4dHVyZVBhcmFtcxIVCghtYXRlcmlhbBgB",
+            "IAEoCUgAiAEBEhEKBHNpemUYAiABKA1IAYgBARISCgVzY2FsZRgDIAEoAUgC",
+            "iAEBEhAKA2h1ZRgEIAEoAUgDiAEBEhcKCnNhdHVyYXRpb24YBSABKAFIBIgB",
+            "ARIXCgpicmlnaHRuZXNzGAYgASgBSAWIAQESFgoJcm91Z2huZXNzGAcgASgB",
+            "SAaIAQESEwoGcmVsaWVmGAggASgBSAeIAQESFQoIZXhlbXBsYXIYCSABKAxI",
+            "CIgBARITCgZhbGJlZG8YCiABKAxICYgBARITCgZlZmZlY3QYCyABKAlICogB",
+            "ARITCgZmcmFtZXMYDCABKA1IC4gBARIXCgpmcmFtZV9zaXplGA0gASgNSAyI",
+            "AQESEAoDZnBzGA4gASgNSA2IAQESEgoFYWxwaGEYDyABKAlIDogBARIRCgR3",
+            "ZWFyGBQgASgBSA+IAQESGgoNcGF0dGVybl9zY2FsZRgVIAEoAUgQiAEBQgsK",
+            "CV9tYXRlcmlhbEIHCgVfc2l6ZUIICgZfc2NhbGVCBgoEX2h1ZUINCgtfc2F0",
+            "dXJhdGlvbkINCgtfYnJpZ2h0bmVzc0IMCgpfcm91Z2huZXNzQgkKB19yZWxp",
+            "ZWZCCwoJX2V4ZW1wbGFyQgkKB19hbGJlZG9CCQoHX2VmZmVjdEIJCgdfZnJh",
+            "bWVzQg0KC19mcmFtZV9zaXplQgYKBF9mcHNCCAoGX2FscGhhQgcKBV93ZWFy",
+            "QhAKDl9wYXR0ZXJuX3NjYWxlIu8DCgtNdXNpY1BhcmFtcxIQCgNrZXkYASAB",
+            "KAlIAIgBARIRCgRtb2RlGAIgASgJSAGIAQESEgoFbWV0ZXIYAyABKAlIAogB",
+            "ARISCgV0ZW1wbxgEIAEoDUgDiAEBEhEKBGJhcnMYBSABKA1IBIgBARIUCgdk",
+            "ZW5zaXR5GAYgASgBSAWIAQESFQoIcmVnaXN0ZXIYByABKAlIBogBARIYCgt0",
+            "ZW1wZXJhdHVyZRgIIAEoAUgHiAEBEhEKBGxvb3AYCSABKAhICIgBARIWCglp",
+            "bnRlbnNpdHkYCiABKAFICYgBARIZCgxjb250aW51YXRpb24YCyABKAxICogB",
+            "ARIRCgRmb3JtGAwgASgJSAuIAQESEgoFc3R5bGUYDSABKAlIDIgBARISCgVk",
+            "cnVtcxgOIAEoCEgNiAEBEhIKBXN5bnRoGA8gASgJSA6IAQFCBgoEX2tleUIH",
+            "CgVfbW9kZUIICgZfbWV0ZXJCCAoGX3RlbXBvQgcKBV9iYXJzQgoKCF9kZW5z",
+            "aXR5QgsKCV9yZWdpc3RlckIOCgxfdGVtcGVyYXR1cmVCBwoFX2xvb3BCDAoK",
+            "X2ludGVuc2l0eUIPCg1fY29udGludWF0aW9uQgcKBV9mb3JtQggKBl9zdHls",
+            "ZUIICgZfZHJ1bXNCCAoGX3N5bnRoIpgCCgxEaWFsb2dQYXJhbXMSFAoHcGVy",
+            "c29uYRgBIAEoDEgAiAEBEhIKBXRvcGljGAIgASgJSAGIAQESEgoFZGVwdGgY",
+            "AyABKA1IAogBARIRCgRtb2RlGAQgASgJSAOIAQESFwoKc2l0dWF0aW9ucxgF",
+            "IAEoCUgEiAEBEhIKBWxpbmVzGAYgASgNSAWIAQESFAoHY2hvaWNlcxgHIAEo",
+            "DUgGiAEBEhcKCm1heF90b2tlbnMYCCABKA1IB4gBAUIKCghfcGVyc29uYUII",
+            "CgZfdG9waWNCCAoGX2RlcHRoQgcKBV9tb2RlQg0KC19zaXR1YXRpb25zQggK",
+            "Bl9saW5lc0IKCghfY2hvaWNlc0INCgtfbWF4X3Rva2VucyLKAQoNR2VuZXJh",
+            "dGVFdmVudBIoCghwcm9ncmVzcxgBIAEoCzIULmdhbWVnZW4udjEuUHJvZ3Jl",
+            "c3NIABItCgdwYXJ0aWFsGAIgASgLMhouZ2FtZWdlbi52MS5QYXJ0aWFsQ29u",
+            "dGVudEgAEiIKBWFzc2V0GAMgASgLMhEuZ2FtZWdlbi52MS5Bc3NldEgAEiIK",
+            "BWZpbmFsGAQgASgLMhEuZ2FtZWdlbi52MS5GaW5hbEgAEg8KB2lzX2xhc3QY",
+            "DyABKAhCBwoFZXZlbnQiPAoIUHJvZ3Jlc3MSEAoIZnJhY3Rpb24YASABKAIS",
+            "DQoFc3RhZ2UYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSKiAQoOUGFydGlhbENv",
+            "bnRlbnQSLQoLbGV2ZWxfY2h1bmsYASABKAsyFi5nYW1lZ2VuLnYxLkxldmVs",
+            "Q2h1bmtIABIpCgltdXNpY19iYXIYAiABKAsyFC5nYW1lZ2VuLnYxLk11c2lj",
+            "QmFySAASKwoKdGV4dF9kZWx0YRgDIAEoCzIVLmdhbWVnZW4udjEuVGV4dERl",
+            "bHRhSABCCQoHY29udGVudCJ6CgpMZXZlbENodW5rEgkKAXgYASABKA0SCQoB",
+            "eRgCIAEoDRINCgV3aWR0aBgDIAEoDRIOCgZoZWlnaHQYBCABKA0SDAoEcm93",
+            "cxgFIAMoCRITCgtsZXZlbF93aWR0aBgGIAEoDRIUCgxsZXZlbF9oZWlnaHQY",
+            "ByABKA0ifQoITXVzaWNCYXISDQoFaW5kZXgYASABKA0SEgoKdG90YWxfYmFy",
+            "cxgCIAEoDRISCgpzdGFydF9iZWF0GAMgASgBEhQKDGxlbmd0aF9iZWF0cxgE",
+            "IAEoARIkCgVub3RlcxgFIAMoCzIVLmdhbWVnZW4udjEuTm90ZUV2ZW50IlwK",
+            "CU5vdGVFdmVudBINCgV0cmFjaxgBIAEoCRINCgVwaXRjaBgCIAEoDRINCgVz",
+            "dGFydBgDIAEoARIQCghkdXJhdGlvbhgEIAEoARIQCgh2ZWxvY2l0eRgFIAEo",
+            "DSJXCgVBc3NldBIMCgRuYW1lGAEgASgJEhIKCm1lZGlhX3R5cGUYAiABKAkS",
+            "DAoEZGF0YRgDIAEoDBIOCgZmb3JtYXQYBCABKAkSDgoGc2hhMjU2GAUgASgJ",
+            "Ii0KBlRpbWluZxINCgVzdGFnZRgBIAEoCRIUCgxtaWxsaXNlY29uZHMYAiAB",
+            "KAEiKAoJUGFyYW1ldGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAki",
+            "/AEKBUZpbmFsEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDAoE",
+            "c2VlZBgDIAEoBBIpCgpwYXJhbWV0ZXJzGAQgAygLMhUuZ2FtZWdlbi52MS5Q",
+            "YXJhbWV0ZXISFAoMY29udGVudF9oYXNoGAUgASgJEiMKB3RpbWluZ3MYBiAD",
+            "KAsyEi5nYW1lZ2VuLnYxLlRpbWluZxIaChJleGVjdXRpb25fcHJvdmlkZXIY",
+            "ByABKAkSEAoIYXR0ZW1wdHMYCCABKA0SFgoOcmVwYWlyZWRfdGlsZXMYCSAB",
+            "KA0SGQoRZ2VuZXJhdG9yX3ZlcnNpb24YCiABKA0ixwEKDlNlc3Npb25SZXF1",
+            "ZXN0EicKBG9wZW4YASABKAsyFy5nYW1lZ2VuLnYxLlNlc3Npb25PcGVuSAAS",
+            "KQoFaW5wdXQYAiABKAsyGC5nYW1lZ2VuLnYxLlNlc3Npb25JbnB1dEgAEisK",
+            "BmNhbmNlbBgDIAEoCzIZLmdhbWVnZW4udjEuU2Vzc2lvbkNhbmNlbEgAEikK",
+            "BWNsb3NlGAQgASgLMhguZ2FtZWdlbi52MS5TZXNzaW9uQ2xvc2VIAEIJCgdt",
+            "ZXNzYWdlIoIBCgtTZXNzaW9uT3BlbhINCgVtb2RlbBgBIAEoCRIMCgRzZWVk",
+            "GAIgASgEEigKBmRpYWxvZxgKIAEoCzIWLmdhbWVnZW4udjEuRGlhbG9nT3Bl",
+            "bkgAEiIKA25wYxgLIAEoCzITLmdhbWVnZW4udjEuTnBjT3BlbkgAQggKBnBh",
+            "cmFtcyJ3CgxTZXNzaW9uSW5wdXQSEAoIaW5wdXRfaWQYASABKAQSKAoGZGlh",
+            "bG9nGAogASgLMhYuZ2FtZWdlbi52MS5EaWFsb2dUdXJuSAASIgoDbnBjGAsg",
+            "ASgLMhMuZ2FtZWdlbi52MS5OcGNUaWNrSABCBwoFaW5wdXQiIQoNU2Vzc2lv",
+            "bkNhbmNlbBIQCghpbnB1dF9pZBgBIAEoBCIOCgxTZXNzaW9uQ2xvc2UijAMK",
+            "DFNlc3Npb25FdmVudBIQCghpbnB1dF9pZBgBIAEoBBIrCgZvcGVuZWQYAiAB",
+            "KAsyGS5nYW1lZ2VuLnYxLlNlc3Npb25PcGVuZWRIABIoCghwcm9ncmVzcxgD",
+            "IAEoCzIULmdhbWVnZW4udjEuUHJvZ3Jlc3NIABItCgdwYXJ0aWFsGAQgASgL",
+            "MhouZ2FtZWdlbi52MS5QYXJ0aWFsQ29udGVudEgAEiMKA2VuZBgFIAEoCzIU",
+            "LmdhbWVnZW4udjEuSW5wdXRFbmRIABIpCgVlcnJvchgGIAEoCzIYLmdhbWVn",
+            "ZW4udjEuU2Vzc2lvbkVycm9ySAASKwoGY2xvc2VkGAcgASgLMhkuZ2FtZWdl",
+            "bi52MS5TZXNzaW9uQ2xvc2VkSAASLwoMZGlhbG9nX3JlcGx5GAogASgLMhcu",
+            "Z2FtZWdlbi52MS5EaWFsb2dSZXBseUgAEi0KC25wY19hY3Rpb25zGAsgASgL",
+            "MhYuZ2FtZWdlbi52MS5OcGNBY3Rpb25zSABCBwoFZXZlbnQiigEKDVNlc3Np",
+            "b25PcGVuZWQSEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIP",
+            "Cgd2ZXJzaW9uGAMgASgJEhoKEmV4ZWN1dGlvbl9wcm92aWRlchgEIAEoCRIp",
+            "CgpwYXJhbWV0ZXJzGAUgAygLMhUuZ2FtZWdlbi52MS5QYXJhbWV0ZXIiVAoI",
+            "SW5wdXRFbmQSEwoLc3RvcF9yZWFzb24YASABKAkSIwoHdGltaW5ncxgCIAMo",
+            "CzISLmdhbWVnZW4udjEuVGltaW5nEg4KBnRva2VucxgDIAEoDSItCgxTZXNz",
+            "aW9uRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIh8KDVNl",
+            "c3Npb25DbG9zZWQSDgoGcmVhc29uGAEgASgJIoMBCg1EaWFsb2dQZXJzb25h",
+            "EgwKBG5hbWUYASABKAkSDAoEcm9sZRgCIAEoCRIOCgZ0cmFpdHMYAyADKAkS",
+            "DAoEbW9vZBgEIAEoCRIUCgxzcGVlY2hfc3R5bGUYBSABKAkSEQoJa25vd2xl",
+            "ZGdlGAYgAygJEg8KB3NlY3JldHMYByADKAkiuAEKDkRpYWxvZ1NhbXBsaW5n",
+            "EhgKC3RlbXBlcmF0dXJlGAEgASgBSACIAQESEgoFdG9wX3AYAiABKAFIAYgB",
+            "ARIXCgptYXhfdG9rZW5zGAMgASgNSAKIAQESHwoScmVwZXRpdGlvbl9wZW5h",
+            "bHR5GAQgASgBSAOIAQFCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEINCgtf",
+            "bWF4X3Rva2Vuc0IVChNfcmVwZXRpdGlvbl9wZW5hbHR5Ip0BCgpEaWFsb2dP",
+            "cGVuEioKB3BlcnNvbmEYASABKAsyGS5nYW1lZ2VuLnYxLkRpYWxvZ1BlcnNv",
+            "bmESLAoIc2FtcGxpbmcYAiABKAsyGi5nYW1lZ2VuLnYxLkRpYWxvZ1NhbXBs",
+            "aW5nEhIKCnN0cnVjdHVyZWQYAyABKAgSDwoHYWN0aW9ucxgEIAMoCRIQCghl",
+            "bW90aW9ucxgFIAMoCSIhCgpEaWFsb2dUdXJuEhMKC3BsYXllcl9saW5lGAEg",
+            "ASgJIhkKCVRleHREZWx0YRIMCgR0ZXh0GAEgASgJIjwKC0RpYWxvZ1JlcGx5",
+            "EgwKBGxpbmUYASABKAkSDwoHZW1vdGlvbhgCIAEoCRIOCgZhY3Rpb24YAyAB",
+            "KAkiewoJTnBjUGFyYW1zEhYKCWFyY2hldHlwZRgBIAEoCUgAiAEBEhcKCmFn",
+            "Z3Jlc3Npb24YAiABKAFIAYgBARIUCgdjYXV0aW9uGAMgASgBSAKIAQFCDAoK",
+            "X2FyY2hldHlwZUINCgtfYWdncmVzc2lvbkIKCghfY2F1dGlvbiIcCgRWZWMy",
+            "EgkKAXgYASABKAESCQoBeRgCIAEoASKHAQoITnBjQWdlbnQSEAoIYWdlbnRf",
+            "aWQYASABKAkSEQoJYXJjaGV0eXBlGAIgASgJEhcKCmFnZ3Jlc3Npb24YAyAB",
+            "KAFIAIgBARIUCgdjYXV0aW9uGAQgASgBSAGIAQESDAoEc2VlZBgFIAEoBEIN",
+            "CgtfYWdncmVzc2lvbkIKCghfY2F1dGlvbiI9CgdOcGNPcGVuEgwKBG1vZGUY",
+            "ASABKAkSJAoGYWdlbnRzGAIgAygLMhQuZ2FtZWdlbi52MS5OcGNBZ2VudCLv",
+            "BQoOTnBjT2JzZXJ2YXRpb24SEAoIYWdlbnRfaWQYASABKAkSIgoIcG9zaXRp",
+            "b24YAiABKAsyEC5nYW1lZ2VuLnYxLlZlYzISIgoIdmVsb2NpdHkYAyABKAsy",
+            "EC5nYW1lZ2VuLnYxLlZlYzISIQoHaGVhZGluZxgEIAEoCzIQLmdhbWVnZW4u",
+            "djEuVmVjMhIOCgZoZWFsdGgYBSABKAESFgoOcGxheWVyX3Zpc2libGUYBiAB",
+            "KAgSKQoPcGxheWVyX3Bvc2l0aW9uGAcgASgLMhAuZ2FtZWdlbi52MS5WZWMy",
+            "EhUKDWhhc19sYXN0X3NlZW4YCCABKAgSLAoSbGFzdF9zZWVuX3Bvc2l0aW9u",
+            "GAkgASgLMhAuZ2FtZWdlbi52MS5WZWMyEhUKDWxhc3Rfc2Vlbl9hZ2UYCiAB",
+            "KAESKgoQbmF2X3RvX2xhc3Rfc2VlbhgLIAEoCzIQLmdhbWVnZW4udjEuVmVj",
+            "MhIWCg5sYXN0X3NlZW5fcGF0aBgMIAEoARIZChFoYXNfbmVhcmVzdF9hZ2Vu",
+            "dBgNIAEoCBIwChZuZWFyZXN0X2FnZW50X3Bvc2l0aW9uGA4gASgLMhAuZ2Ft",
+            "ZWdlbi52MS5WZWMyEicKDWdvYWxfcG9zaXRpb24YDyABKAsyEC5nYW1lZ2Vu",
+            "LnYxLlZlYzISJQoLbmF2X3RvX2dvYWwYECABKAsyEC5nYW1lZ2VuLnYxLlZl",
+            "YzISEQoJZ29hbF9wYXRoGBEgASgBEhEKCWhhc19jb3ZlchgSIAEoCBImCgxu",
+            "YXZfdG9fY292ZXIYEyABKAsyEC5nYW1lZ2VuLnYxLlZlYzISEgoKY292ZXJf",
+            "cGF0aBgUIAEoARIiCghuYXZfYXdheRgVIAEoCzIQLmdhbWVnZW4udjEuVmVj",
+            "MhIQCghpbl9jb3ZlchgWIAEoCBIRCgl3YWxsX3JheXMYFyADKAESEAoIZmVh",
+            "dHVyZXMYHiADKAISEwoLYWN0aW9uX21hc2sYHyADKAgingEKB05wY1RpY2sS",
+            "IgoEam9pbhgBIAMoCzIULmdhbWVnZW4udjEuTnBjQWdlbnQSDQoFbGVhdmUY",
+            "AiADKAkSMAoMb2JzZXJ2YXRpb25zGAMgAygLMhouZ2FtZWdlbi52MS5OcGNP",
+            "YnNlcnZhdGlvbhIuCgVibG9jaxgEIAEoCzIfLmdhbWVnZW4udjEuTnBjT2Jz",
+            "ZXJ2YXRpb25CbG9jayKvBAoTTnBjT2JzZXJ2YXRpb25CbG9jaxIRCglhZ2Vu",
+            "dF9pZHMYASADKAkSEAoIcG9zaXRpb24YAiADKAISEAoIdmVsb2NpdHkYAyAD",
+            "KAISDwoHaGVhZGluZxgEIAMoAhIOCgZoZWFsdGgYBSADKAISFgoOcGxheWVy",
+            "X3Zpc2libGUYBiADKAgSFwoPcGxheWVyX3Bvc2l0aW9uGAcgAygCEhUKDWhh",
+            "c19sYXN0X3NlZW4YCCADKAgSGgoSbGFzdF9zZWVuX3Bvc2l0aW9uGAkgAygC",
+            "EhUKDWxhc3Rfc2Vlbl9hZ2UYCiADKAISGAoQbmF2X3RvX2xhc3Rfc2VlbhgL",
+            "IAMoAhIWCg5sYXN0X3NlZW5fcGF0aBgMIAMoAhIZChFoYXNfbmVhcmVzdF9h",
+            "Z2VudBgNIAMoCBIeChZuZWFyZXN0X2FnZW50X3Bvc2l0aW9uGA4gAygCEhUK",
+            "DWdvYWxfcG9zaXRpb24YDyADKAISEwoLbmF2X3RvX2dvYWwYECADKAISEQoJ",
+            "Z29hbF9wYXRoGBEgAygCEhEKCWhhc19jb3ZlchgSIAMoCBIUCgxuYXZfdG9f",
+            "Y292ZXIYEyADKAISEgoKY292ZXJfcGF0aBgUIAMoAhIQCghuYXZfYXdheRgV",
+            "IAMoAhIQCghpbl9jb3ZlchgWIAMoCBIRCgl3YWxsX3JheXMYFyADKAISEAoI",
+            "ZmVhdHVyZXMYHiADKAISEwoLYWN0aW9uX21hc2sYHyADKAgihgEKCU5wY0Fj",
+            "dGlvbhIQCghhZ2VudF9pZBgBIAEoCRIOCgZhY3Rpb24YAiABKA0SDAoEbmFt",
+            "ZRgDIAEoCRIjCglkaXJlY3Rpb24YBCABKAsyEC5nYW1lZ2VuLnYxLlZlYzIS",
+            "EAoIZGlzY3JldGUYBSADKAUSEgoKY29udGludW91cxgGIAMoAiJfCgpOcGNB",
+            "Y3Rpb25zEiYKB2FjdGlvbnMYASADKAsyFS5nYW1lZ2VuLnYxLk5wY0FjdGlv",
+            "bhIpCgVibG9jaxgCIAEoCzIaLmdhbWVnZW4udjEuTnBjQWN0aW9uQmxvY2si",
+            "nAEKDk5wY0FjdGlvbkJsb2NrEg4KBmFjdGlvbhgBIAMoDRIRCglkaXJlY3Rp",
+            "b24YAiADKAISEAoIZGlzY3JldGUYAyADKAUSEgoKY29udGludW91cxgEIAMo",
+            "AhIZChFkaXNjcmV0ZV9icmFuY2hlcxgFIAEoDRIXCg9jb250aW51b3VzX2Rp",
+            "bXMYBiABKA0SDQoFbmFtZXMYByADKAkqyAEKDVBhcmFtZXRlclR5cGUSHgoa",
+            "UEFSQU1FVEVSX1RZUEVfVU5TUEVDSUZJRUQQABIWChJQQVJBTUVURVJfVFlQ",
+            "RV9JTlQQARIYChRQQVJBTUVURVJfVFlQRV9GTE9BVBACEhcKE1BBUkFNRVRF",
+            "Ul9UWVBFX0JPT0wQAxIZChVQQVJBTUVURVJfVFlQRV9DSE9JQ0UQBBIYChRQ",
+            "QVJBTUVURVJfVFlQRV9CWVRFUxAFEhcKE1BBUkFNRVRFUl9UWVBFX1RFWFQQ",
+            "BjLhAQoHR2FtZUdlbhJLCgpMaXN0TW9kZWxzEh0uZ2FtZWdlbi52MS5MaXN0",
+            "TW9kZWxzUmVxdWVzdBoeLmdhbWVnZW4udjEuTGlzdE1vZGVsc1Jlc3BvbnNl",
+            "EkQKCEdlbmVyYXRlEhsuZ2FtZWdlbi52MS5HZW5lcmF0ZVJlcXVlc3QaGS5n",
+            "YW1lZ2VuLnYxLkdlbmVyYXRlRXZlbnQwARJDCgdTZXNzaW9uEhouZ2FtZWdl",
+            "bi52MS5TZXNzaW9uUmVxdWVzdBoYLmdhbWVnZW4udjEuU2Vzc2lvbkV2ZW50",
+            "KAEwAUINqgIKR2FtZUdlbi5WMWIGcHJvdG8z"));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::GameGen.V1.ParameterType), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -235,7 +236,7 @@ namespace GameGen.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TileInfo), global::GameGen.V1.TileInfo.Parser, new[]{ "Symbol", "Tags", "TileId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.ModelInfo), global::GameGen.V1.ModelInfo.Parser, new[]{ "Kind", "Name", "Version", "Family", "Description", "ExecutionProvider", "Parameters", "OutputFormats", "Sha256", "Tiles", "GeneratorVersion", "Rules", "Sessions" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.GenerateRequest), global::GameGen.V1.GenerateRequest.Parser, new[]{ "Model", "Seed", "Formats", "Levels", "Terrain", "Textures", "Music", "Dialog", "Npc", "Partials", "ValidateOnly" }, new[]{ "Params", "Partials" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging", "Candidates" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging", "Candidates" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.LevelParams), global::GameGen.V1.LevelParams.Parser, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging", "Candidates", "Symmetry" }, new[]{ "Width", "Enemies", "Gaps", "Gold", "Temperature", "Pacing", "Style", "Digging", "Candidates", "Symmetry" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TerrainParams), global::GameGen.V1.TerrainParams.Parser, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, new[]{ "ChunkX", "ChunkY", "Size", "Noise", "Scale", "Octaves", "Persistence", "Warp", "HeightRange", "CellSize", "SeaLevel", "Moisture", "HydraulicIterations", "ThermalIterations", "Erosion" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.TextureParams), global::GameGen.V1.TextureParams.Parser, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, new[]{ "Material", "Size", "Scale", "Hue", "Saturation", "Brightness", "Roughness", "Relief", "Exemplar", "Albedo", "Effect", "Frames", "FrameSize", "Fps", "Alpha", "Wear", "PatternScale" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::GameGen.V1.MusicParams), global::GameGen.V1.MusicParams.Parser, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, new[]{ "Key", "Mode", "Meter", "Tempo", "Bars", "Density", "Register", "Temperature", "Loop", "Intensity", "Continuation", "Form", "Style", "Drums", "Synth" }, null, null, null),
@@ -2842,6 +2843,7 @@ namespace GameGen.V1 {
       style_ = other.style_;
       digging_ = other.digging_;
       candidates_ = other.candidates_;
+      symmetry_ = other.symmetry_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -3102,6 +3104,34 @@ namespace GameGen.V1 {
       _hasBits0 &= ~128;
     }
 
+    /// <summary>Field number for the "symmetry" field.</summary>
+    public const int SymmetryFieldNumber = 10;
+    private double symmetry_;
+    /// <summary>
+    /// Lode Runner tile LSTM / transformer: chance the screen is mirror-symmetric, 0..1
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public double Symmetry {
+      get { if ((_hasBits0 & 256) != 0) { return symmetry_; } else { return 0D; } }
+      set {
+        _hasBits0 |= 256;
+        symmetry_ = value;
+      }
+    }
+    /// <summary>Gets whether the "symmetry" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasSymmetry {
+      get { return (_hasBits0 & 256) != 0; }
+    }
+    /// <summary>Clears the value of the "symmetry" field</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearSymmetry() {
+      _hasBits0 &= ~256;
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3126,6 +3156,7 @@ namespace GameGen.V1 {
       if (Style != other.Style) return false;
       if (Digging != other.Digging) return false;
       if (Candidates != other.Candidates) return false;
+      if (!pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.Equals(Symmetry, other.Symmetry)) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3142,6 +3173,7 @@ namespace GameGen.V1 {
       if (HasStyle) hash ^= Style.GetHashCode();
       if (HasDigging) hash ^= Digging.GetHashCode();
       if (HasCandidates) hash ^= Candidates.GetHashCode();
+      if (HasSymmetry) hash ^= pbc::ProtobufEqualityComparers.BitwiseDoubleEqualityComparer.GetHashCode(Symmetry);
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3196,6 +3228,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(72);
         output.WriteUInt32(Candidates);
       }
+      if (HasSymmetry) {
+        output.WriteRawTag(81);
+        output.WriteDouble(Symmetry);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3242,6 +3278,10 @@ namespace GameGen.V1 {
         output.WriteRawTag(72);
         output.WriteUInt32(Candidates);
       }
+      if (HasSymmetry) {
+        output.WriteRawTag(81);
+        output.WriteDouble(Symmetry);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3278,6 +3318,9 @@ namespace GameGen.V1 {
       }
       if (HasCandidates) {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(Candidates);
+      }
+      if (HasSymmetry) {
+        size += 1 + 8;
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3317,6 +3360,9 @@ namespace GameGen.V1 {
       }
       if (other.HasCandidates) {
         Candidates = other.Candidates;
+      }
+      if (other.HasSymmetry) {
+        Symmetry = other.Symmetry;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3369,6 +3415,10 @@ namespace GameGen.V1 {
             Candidates = input.ReadUInt32();
             break;
           }
+          case 81: {
+            Symmetry = input.ReadDouble();
+            break;
+          }
         }
       }
     #endif
@@ -3418,6 +3468,10 @@ namespace GameGen.V1 {
           }
           case 72: {
             Candidates = input.ReadUInt32();
+            break;
+          }
+          case 81: {
+            Symmetry = input.ReadDouble();
             break;
           }
         }
