@@ -337,6 +337,10 @@ def main() -> None:
     ap.add_argument("--game", choices=("smb", "loderunner", "all"), default="all")
     ap.add_argument("--no-sheets", action="store_true")
     ap.add_argument("--sheets-only", action="store_true", help="only the contact sheets (no tables)")
+    ap.add_argument("--sheet", default="levels_lr_sheet.png",
+                    help="Lode Runner --sheets-only: file name in benchmarks/results")
+    ap.add_argument("--sheet-seeds", type=int, nargs=2, default=(0, 6), metavar=("FIRST", "COUNT"),
+                    help="Lode Runner --sheets-only: the seeds drawn (rows; real: that many held-out screens)")
     ap.add_argument("--models", nargs="*", default=None)
     ap.add_argument("--nll-only", action="store_true", help="Lode Runner: only the held-out likelihoods")
     ap.add_argument("--no-c2st", action="store_true",
@@ -512,19 +516,21 @@ def masked_nll_lines(reg, refs, held) -> None:
 
 
 def resolve_with_params(reg, ref: str):
-    """``levels/loderunner+candidates=1``: the generator and the request parameters after ``+``
-    (integers), so one table can hold a model at several settings."""
+    """``levels/loderunner+candidates=1,symmetry=0``: the generator and the request parameters
+    after ``+`` (numbers), so one table can hold a model at several settings."""
     name, _, query = ref.partition("+")
-    extra = {k: int(v) for k, v in (kv.split("=") for kv in query.split(",") if kv)}
+    extra = {k: float(v) if "." in v else int(v) for k, v in (kv.split("=") for kv in query.split(",") if kv)}
     return reg.resolve(name), extra
 
 
 def sheet_label(reg, ref: str) -> str:
-    """A short column label: the model without the game, and its number of candidates."""
+    """A short column label: the model without the game, its number of candidates and, when the
+    ref sets it, its symmetry."""
     gen, extra = resolve_with_params(reg, ref)
     name = ref.split("/")[1].partition("+")[0].replace("loderunner-", "").replace("loderunner", "lstm")
     k = extra.get("candidates", {p.name: p.default for p in gen.info.params}.get("candidates"))
-    return name if k is None else f"{name}, {'1 draw' if k == 1 else f'best of {k}'}"
+    label = name if k is None else f"{name}, {'1 draw' if k == 1 else f'best of {k}'}"
+    return label if "symmetry" not in extra else f"{label}, sym {extra['symmetry']:g}"
 
 
 def loderunner(reg, a):
@@ -543,11 +549,13 @@ def loderunner(reg, a):
         masked_nll_lines(reg, refs, held)
         return
     if a.sheets_only:
-        cols = [("real (held-out)", ho[:6])]
+        first, count = a.sheet_seeds
+        cols = [("real (held-out)", ho[:count])]
         for ref in refs:
             gen, extra = resolve_with_params(reg, ref)
-            cols.append((sheet_label(reg, ref), generate(gen, game, range(6), extra)))
-        grid_sheet(game, cols, OUT / "levels_lr_sheet.png", 4)
+            cols.append((sheet_label(reg, ref), generate(gen, game, range(first, first + count), extra)))
+        grid_sheet(game, cols, OUT / a.sheet, 4)
+        print(f"wrote benchmarks/results/{a.sheet}")
         return
     print(f"\n### Lode Runner ({n} screens per candidate set, reference: 105 training screens, 5-fold by screen, {a.reps} reps)\n")
     print("| screens | C2ST accuracy | bricks | rope runs | rope run length | ladder run length | empty rows "
