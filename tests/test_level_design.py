@@ -418,7 +418,6 @@ def test_candidates_param_is_served_deterministic_and_checked(client):
         assert "candidates" in ei.value.details and str(bad) in ei.value.details and "16" in ei.value.details
 
 
-
 def test_lode_runner_symmetry_mirrors_the_left_half_and_keeps_the_old_draws_at_zero(monkeypatch):
     """``symmetry`` is the chance of a mirror-symmetric screen, decided once per request: mirrored,
     every candidate's right half is its left half mirrored (the model stepped through the copied

@@ -76,11 +76,9 @@ def level_params(game: GameSpec, learned: bool, styles: tuple[str, ...] = (), ca
     if learned and symmetry is not None:
         ps.append(Param("symmetry", "float", symmetry,
                         "chance that the screen is mirror-symmetric: the model draws the left half of each "
-                        "row and the right half mirrors it (1 in 5 corpus screens are mostly so: 80% of their cells "
-                        "match the mirror image). 0 = never, "
-                        "1 = always; gold, guards and the spawn are then set to the requested counts, so they "
-                        "need not be mirrored",
-                        lo=0.0, hi=1.0))
+                        "row and the right half mirrors it (1 in 5 corpus screens are mostly so: 80% of their "
+                        "cells match the mirror image). 0 = never, 1 = always; gold, guards and the spawn are "
+                        "then set to the requested counts, so they need not be mirrored", lo=0.0, hi=1.0))
     return tuple(ps)
 
 

@@ -302,10 +302,10 @@ class _RowMajorSampler(_ScreenSampler):
         draws are those of :func:`_draw` (inverse CDF with its own uniform), so one screen alone
         and the same screen in a batch get the same tiles.
 
-        Mirror-symmetric (``mirrored``, :meth:`_ScreenSampler.sample`): the model draws the left half of each row and the
-        right half copies it mirrored. The model still steps through every cell with the copied
-        tiles as its inputs, so the rows below are drawn seeing a symmetric screen (as it saw the
-        corpus's symmetric screens in training)."""
+        Mirror-symmetric (``mirrored``, :meth:`_ScreenSampler.sample`): the model draws the left
+        half of each row and the right half copies it mirrored. The model still steps through
+        every cell with the copied tiles as its inputs, so the rows below are drawn seeing a
+        symmetric screen (as it saw the corpus's symmetric screens in training)."""
         mirrored = bool((controls or {}).get("mirrored", False))
         bias, no_spawn, inv_t, u, grid = self._row_major_start(rng, controls, n)
         spawned = np.zeros(n, dtype=bool)
