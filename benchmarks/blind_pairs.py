@@ -1,0 +1,127 @@
+"""A blind side-by-side judgment of two level models, for the person looking at the screens.
+
+Contact sheets with labelled columns invite the eye to find what it expects: the same 12 Lode
+Runner screens were judged "6-7 of 12 plausible" in one session and "2-3 of 12" in another. This
+script takes the labels away. For each seed it draws one screen from model A and one from model
+B (served as a caller gets them: the generator in-process, with the request parameters given),
+and puts them side by side in an order drawn from a fixed seed, six pairs per sheet. The person
+writes down, for every pair, which side looks more like a designed level (L or R); ``score``
+then reveals how often each model was chosen. Under "no difference" each choice is a coin flip,
+so the one-sided binomial p-value is printed too.
+
+    python benchmarks/blind_pairs.py make --seeds 2000 24 \\
+        --a levels/loderunner-transformer@1.1.0+symmetry=0.0 --b levels/loderunner-transformer+symmetry=0.0 \\
+        --out /tmp/pairs                      # writes /tmp/pairs_0.png .. and /tmp/pairs.key.json
+    python benchmarks/blind_pairs.py score --out /tmp/pairs --picks "R L R R ..."
+
+The key file holds the order; do not open it before writing the picks down. ``refs`` take the
+``+name=value`` request settings of ``levels_design.py``; ``real`` stands for real Lode Runner
+screens (the two-sample test's real set), so a model can be judged against the corpus itself. Lode Runner screens by default; any
+level model works (SMB levels come out as long strips).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import levels_design as ld  # noqa: E402
+
+from gamegen.generators.levels import corpus  # noqa: E402
+from gamegen.generators.levels.games import GAMES  # noqa: E402
+from gamegen.server.registry import load_registry  # noqa: E402
+
+PER_SHEET = 6
+
+
+def real_screens(count: int, start: int) -> list[np.ndarray]:
+    """``count`` real Lode Runner screens from ``start``, of all 150 corpus screens in a fixed order:
+    the 15 held-out ones, then the training screens in the order the two-sample test draws its 30
+    (``levels_design.py``: its real set is the first 45). The contact sheets show the first 12,
+    which a judge may remember; ``--real-start`` skips them, and a second judgment should start
+    past the screens the first one showed."""
+    train, held = corpus.load_split("loderunner")
+    order = np.random.default_rng(0).permutation(len(train))
+    real = [lv.grid for lv in held] + [train[i].grid for i in order]
+    if start + count > len(real):
+        raise SystemExit(f"--real-start + COUNT must be at most {len(real)} with real screens, got {start + count}")
+    return real[start:start + count]
+
+
+def make(a) -> None:
+    reg = load_registry(a.models_dir, device="cpu")
+    first, count = a.seeds
+    seeds = range(first, first + count)
+    screens = []
+    for ref in (a.a, a.b):
+        if ref == "real":
+            screens.append(real_screens(count, a.real_start))
+            continue
+        gen, extra = ld.resolve_with_params(reg, ref)
+        game = gen.game
+        screens.append(ld.generate(gen, game, seeds, extra))
+    game = GAMES["loderunner"] if "real" in (a.a, a.b) else game
+    flip = np.random.default_rng(a.order_seed + first).random(count) < 0.5
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{out}.key.json").write_text(json.dumps({"a": a.a, "b": a.b, "seeds": [first, count],
+                                                   "b_on_left": flip.tolist()}))
+    pairs = [(screens[1][i], screens[0][i]) if flip[i] else (screens[0][i], screens[1][i]) for i in range(count)]
+    tiles = [(ld.render(game, left, a.scale), ld.render(game, right, a.scale)) for left, right in pairs]
+    w, h = tiles[0][0].size
+    for s in range(0, count, PER_SHEET):
+        part = tiles[s:s + PER_SHEET]
+        img = Image.new("RGB", (2 * w + 30, len(part) * (h + 16)), "white")
+        d = ImageDraw.Draw(img)
+        for j, (left, right) in enumerate(part):
+            y = j * (h + 16)
+            d.text((2, y + 2), f"pair {s + j}", fill=(0, 0, 0))
+            img.paste(left, (0, y + 14))
+            img.paste(right, (w + 30, y + 14))
+        img.save(f"{out}_{s // PER_SHEET}.png")
+    print(f"wrote {-(-count // PER_SHEET)} sheets {out}_*.png ({count} pairs) and the key {out}.key.json")
+
+
+def score(a) -> None:
+    key = json.loads(Path(f"{a.out}.key.json").read_text())
+    picks = a.picks.upper().replace(",", " ").split()
+    flip = key["b_on_left"]
+    if len(picks) != len(flip) or any(p not in ("L", "R") for p in picks):
+        raise SystemExit(f"--picks must be {len(flip)} of L or R, got {len(picks)}: {a.picks!r}")
+    b = sum((p == "L") == f for p, f in zip(picks, flip))
+    n = len(picks)
+    k = max(b, n - b)
+    p = sum(math.comb(n, i) for i in range(k, n + 1)) / 2 ** n
+    print(f"A = {key['a']}: chosen {n - b} of {n}")
+    print(f"B = {key['b']}: chosen {b} of {n}")
+    print(f"one-sided binomial p (the more chosen one, under no difference): {p:.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("make")
+    m.add_argument("--a", required=True)
+    m.add_argument("--b", required=True)
+    m.add_argument("--seeds", type=int, nargs=2, default=(2000, 24), metavar=("FIRST", "COUNT"))
+    m.add_argument("--out", required=True)
+    m.add_argument("--real-start", type=int, default=12)
+    m.add_argument("--order-seed", type=int, default=12345)
+    m.add_argument("--scale", type=int, default=5)
+    m.add_argument("--models-dir", default=None)
+    s = sub.add_parser("score")
+    s.add_argument("--out", required=True)
+    s.add_argument("--picks", required=True)
+    a = ap.parse_args()
+    make(a) if a.cmd == "make" else score(a)
+
+
+if __name__ == "__main__":
+    main()
