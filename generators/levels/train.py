@@ -301,17 +301,45 @@ def row_major_nll(model, idx: np.ndarray, start: int, batch: int = 16) -> float:
     return total / idx.size
 
 
+#: A row is a floor where a screen may be cut and another screen's rows stacked on it
+#: (:func:`splice`): this many of its 32 tiles are solid or ladder.
+FLOOR_MIN = 21
+
+
+def splice(idx: np.ndarray, n: int, rng: np.random.Generator, solid_ladder: tuple[int, ...]) -> np.ndarray:
+    """``n`` screens (n, h, w) made of two screens of ``idx`` (N, h, w): the rows above a floor row
+    of one (one with ``FLOOR_MIN`` or more solid or ladder tiles, not the top rows or the ground)
+    stacked on that floor and the rows below it of another. A Lode Runner screen is built in bands
+    between floors, so the rows of the first screen stand on the second's floor; the model sees
+    new combinations of real bands, cut only where designers' own bands meet."""
+    h = idx.shape[1]
+    floor = np.isin(idx, solid_ladder).sum(-1) >= FLOOR_MIN                    # (N, h)
+    floor[:, :3] = False
+    floor[:, h - 1] = False
+    cuts = np.argwhere(floor)                                                  # (screen, row) pairs
+    out = np.empty((n, *idx.shape[1:]), idx.dtype)
+    for i in range(n):
+        b, c = cuts[rng.integers(len(cuts))]
+        a = rng.integers(len(idx))
+        out[i, :c] = idx[a, :c]
+        out[i, c:] = idx[b, c:]
+    return out
+
+
 #: Fixed 2D ALiBi slopes of the transformer's 4 heads (:class:`nets.TileTransformer`): near to far.
 ALIBI_SLOPES = (1.0, 0.5, 0.25, 0.0625)
 
 
 def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=None, held_grids=(), width=None,
-                      layers=None, dropout=None, lr=2e-3, alibi=True):
+                      layers=None, dropout=None, lr=2e-3, alibi=True, splice_share=0.0):
     """Causal tile transformer (Lode Runner), row-major like the tile LSTM, mirrored screens as
     the other families. AdamW; the learning rate warms up over 2 epochs and then follows a cosine
     over ``epochs`` (``max_seconds`` is only a safety stop, logged). Every ``epochs // 15`` epochs
     the row-major NLL per tile of the held-out screens and of as many training screens is logged
-    (:func:`row_major_nll`); the final figures go to the config (``nll``)."""
+    (:func:`row_major_nll`); the final figures go to the config (``nll``).
+
+    ``splice_share``: every epoch, that share (of the mirrored training screens) more screens
+    spliced from two at a floor row (:func:`splice`), new each epoch."""
     idx = np.stack([tile_indices(g, game) for g in train_grids]).astype(np.int64)
     idx = np.concatenate([idx, idx[:, :, ::-1]])                  # horizontal mirror: still Lode Runner
     C = len(game.symbols)
@@ -327,7 +355,7 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
     model = nets.TileTransformer(**cfg_model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05, betas=(0.9, 0.98))
     bs = 16
-    steps_per_epoch = -(-len(idx) // bs)
+    steps_per_epoch = -(-(len(idx) + int(round(splice_share * len(idx)))) // bs)
     warm = 2 * steps_per_epoch
     total_steps = max(1, epochs * steps_per_epoch)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (
@@ -343,9 +371,16 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
 
     every = max(1, epochs // 15)
     t0 = time.perf_counter()
+    sym = game.symbols
+    base = (ctx, pos, target)
     for ep in range(epochs):
         model.train()
-        order = rng.permutation(len(idx))
+        ctx, pos, target = base
+        if splice_share:                # this epoch's spliced screens after the real ones
+            sp = splice(idx, int(round(splice_share * len(idx))), rng, (sym.index("b"), sym.index("B"), sym.index("#")))
+            c2, p2 = nets.context_inputs(sp, C)
+            ctx, pos, target = (np.concatenate([a, b]) for a, b in zip(base, (c2, p2, sp.reshape(len(sp), -1))))
+        order = rng.permutation(len(target))
         if tiny:
             order = order[:bs]
         total = 0.0
@@ -372,7 +407,8 @@ def train_transformer(train_grids, game, epochs, rng, tiny, log, max_seconds=Non
 def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed: int = 0, tiny: bool = False,
           threads: int = 1, command: str | None = None, log=print, style: bool = False,
           max_seconds: float | None = None, channels: int | None = None, decoder: dict | None = None,
-          layers: int | None = None, dropout: float | None = None, alibi: bool = True) -> Path:
+          layers: int | None = None, dropout: float | None = None, alibi: bool = True,
+          splice_share: float = 0.0) -> Path:
     if family not in nets.FAMILIES:
         raise SystemExit(f"--family must be one of {', '.join(nets.FAMILIES)}, got {family!r}")
     if game_id not in GAMES:
@@ -400,7 +436,7 @@ def train(game_id: str, family: str, out: Path, epochs: int | None = None, seed:
         if game_id != "loderunner":
             raise SystemExit("--family transformer is for --game loderunner")
         model, config = train_transformer(grids, game, epochs, rng, tiny, log, max_seconds, [lv.grid for lv in held],
-                                          channels, layers, dropout, alibi=alibi)
+                                          channels, layers, dropout, alibi=alibi, splice_share=splice_share)
     else:
         model, config = train_dcgan(grids, game, epochs, rng, tiny, log)
     seconds = time.perf_counter() - t0
@@ -447,6 +483,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dropout", type=float, default=None, help="transformer: dropout (default 0.2)")
     p.add_argument("--no-alibi", action="store_true",
                    help="transformer: absolute row/column embeddings only, no fixed 2D ALiBi attention bias")
+    p.add_argument("--splice", type=float, default=0.0,
+                   help="transformer: per epoch, this share (of the training screens) more screens spliced at floor rows from two")
     p.add_argument("--decode-steps", type=int, default=None,
                    help="masked: parallel decoding steps written to the manifest (sampling only, not the weights)")
     p.add_argument("--decode-greedy", type=float, default=None,
@@ -468,11 +506,14 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--decode-* are for --family masked")
     if a.channels and a.family not in ("masked", "transformer"):
         raise SystemExit("--channels is for --family masked or transformer")
-    if (a.layers or a.dropout is not None or a.no_alibi) and a.family != "transformer":
-        raise SystemExit("--layers, --dropout and --no-alibi are for --family transformer")
+    if (a.layers or a.dropout is not None or a.no_alibi or a.splice) and a.family != "transformer":
+        raise SystemExit("--layers, --dropout, --no-alibi and --splice are for --family transformer")
+    if not 0.0 <= a.splice <= 4.0:
+        raise SystemExit(f"--splice must be from 0 to 4, got {a.splice}")
     train(a.game, a.family, a.out, a.epochs, a.seed, a.tiny, a.threads, command=cmd, style=a.style,
           max_seconds=a.max_seconds, channels=a.channels, decoder=decoder or None, layers=a.layers,
-          dropout=a.dropout, alibi=not a.no_alibi)
+          dropout=a.dropout, alibi=not a.no_alibi,
+          splice_share=a.splice)
 
 
 if __name__ == "__main__":
