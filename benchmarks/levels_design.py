@@ -398,7 +398,7 @@ def screen_ranges(reg, n: int, refs) -> None:
         print(f"| {k} | {rv[k].mean():.2f} / {np.percentile(rv[k], 95):.2f} / {rv[k].max():.2f} | " + " | ".join(cells) + " |")
 
 
-LR_LEARNED = ("levels/loderunner", "levels/loderunner-transformer")
+LR_LEARNED = ("levels/loderunner@1.0.0", "levels/loderunner-transformer")   # the tile LSTM, the transformer (levels/loderunner 2.0.0 is the latter)
 
 
 def smb(reg, a):
@@ -527,7 +527,8 @@ def sheet_label(reg, ref: str) -> str:
     """A short column label: the model without the game, its number of candidates and, when the
     ref sets it, its symmetry."""
     gen, extra = resolve_with_params(reg, ref)
-    name = ref.split("/")[1].partition("+")[0].replace("loderunner-", "").replace("loderunner", "lstm")
+    base = ref.split("/")[1].partition("+")[0]
+    name = gen.info.family + (f"@{base.partition('@')[2]}" if "@" in base else "")
     k = extra.get("candidates", {p.name: p.default for p in gen.info.params}.get("candidates"))
     label = name if k is None else f"{name}, {'1 draw' if k == 1 else f'best of {k}'}"
     return label if "symmetry" not in extra else f"{label}, sym {extra['symmetry']:g}"
@@ -542,7 +543,7 @@ def loderunner(reg, a):
     tr = [train[i].grid for i in order[30:]]
     ho = [lv.grid for lv in held] + [train[i].grid for i in order[:30]]
     refs = [r for r in (a.models or []) if "loderunner" in r] or [
-        "levels/loderunner", "levels/loderunner-transformer", "levels/loderunner-masked",
+        "levels/loderunner@1.0.0", "levels/loderunner-transformer", "levels/loderunner-masked",
         "levels/loderunner-masked@1.0.0", "levels/loderunner-rules"]
     n = len(ho)
     if a.nll_only:

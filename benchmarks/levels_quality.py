@@ -22,7 +22,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--models", nargs="+", default=["levels/smb", "levels/smb-rules", "levels/loderunner",
-                                                    "levels/loderunner-rules"])
+                                                    "levels/loderunner@1.0.0", "levels/loderunner-rules"])
     args = ap.parse_args()
     reg = load_registry(device="cpu")
     print(f"{args.seeds} seeds per row; parameters drawn at random per seed (np.random.default_rng(0))")

@@ -33,7 +33,7 @@ from gamegen.generators.levels.games import to_grid
 from gamegen.server.registry import load_registry
 from scipy import ndimage
 
-MODELS = ("levels/loderunner", "levels/loderunner-transformer", "levels/loderunner-transformer@1.0.0",
+MODELS = ("levels/loderunner@1.0.0", "levels/loderunner-transformer", "levels/loderunner-transformer@1.0.0",
           "levels/loderunner-masked")
 
 

@@ -473,6 +473,7 @@ def export_cmd(
     models: Path = typer.Option(Path("models"), help="model repository to write into"),
     version: Optional[str] = typer.Option(None, help="model version (default: from the checkpoint)"),
     tolerance: float = typer.Option(1e-4, help="max abs difference allowed between PyTorch and ONNX Runtime"),
+    name: Optional[str] = typer.Option(None, help="model name (default: from the checkpoint, e.g. loderunner-transformer)"),
 ):
     """Export a trained checkpoint to ONNX with a manifest and a parity check (needs the train extra)."""
     try:
@@ -482,7 +483,7 @@ def export_cmd(
     if not checkpoint.is_file():
         raise _fail(f"checkpoint {str(checkpoint)!r} does not exist")
     try:
-        path = export_checkpoint(checkpoint, models, version=version, tolerance=tolerance)
+        path = export_checkpoint(checkpoint, models, version=version, tolerance=tolerance, name=name)
     except ParityError as e:
         raise _fail(f"parity check failed, nothing written: {e}", EXIT_FAILED)
     out.print(str(path), markup=False, highlight=False)

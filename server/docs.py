@@ -17,13 +17,16 @@ from gamegen.server.registry import load_registry
 
 
 def parameter_blocks(kind: str | None = None) -> list[str]:
-    """One block (heading + table) per loaded generator of ``kind`` (every kind: None)."""
+    """One block (heading + table) per loaded generator of ``kind`` (every kind: None); an older
+    version of a model is headed with its pin (``levels/loderunner@1.0.0``), the newest, which
+    callers get by default, without."""
     reg = load_registry(warmup=False, device="cpu")
     blocks = []
     for gen in reg.all():
         i = gen.info
         if kind is None or i.kind == kind:
-            blocks.append(f"**`{i.ref}`** ({i.family}) — {i.description}\n\n{markdown_table(i.params, i.rules)}")
+            ref = i.ref if reg.resolve(i.ref) is gen else f"{i.ref}@{i.version}"
+            blocks.append(f"**`{ref}`** ({i.family}) — {i.description}\n\n{markdown_table(i.params, i.rules)}")
     return blocks
 
 

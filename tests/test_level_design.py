@@ -331,7 +331,8 @@ def test_shipped_lode_runner_transformer_is_deterministic_playable_with_digging(
     """levels/loderunner-transformer 1.1.0 (1.0.0's weights, served through the fixed-size cache
     step): its held-out row-major likelihood (in the manifest, from the training run) is below the
     tile LSTM's 0.501; one candidate draws the screen 1.0.0 draws; served screens are deterministic
-    by seed, honour gold, are playable with digging and differ from the LSTM's for the same seed."""
+    by seed, honour gold, are playable with digging and differ from the LSTM's for the same seed
+    (``levels/loderunner@1.0.0``)."""
     man = json.loads((MODELS / "loderunner-transformer" / "1.1.0" / "manifest.json").read_text())
     assert man["extra"]["nll"]["heldout_nll"] < 0.501 and man["extra"]["cache"] == "slots"
     assert man["parity"]["max_abs_diff"] < 1e-4 and man["bytes"] < 1_000_000
@@ -346,10 +347,30 @@ def test_shipped_lode_runner_transformer_is_deterministic_playable_with_digging(
         assert playability.check("loderunner", g, dig=True).playable and (g == ord("G")).sum() == 9
         again, f2 = grid_of(client, "levels/loderunner-transformer", seed, {"digging": True, "gold": 9})
         assert f2.content_hash == final.content_hash and (g == again).all()
-        lstm, _ = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
-        assert (lstm != g).any()
+        lstm, f_lstm = grid_of(client, "levels/loderunner@1.0.0", seed, {"digging": True, "gold": 9})
+        assert f_lstm.version == "1.0.0" and (lstm != g).any()
         bricks.append(int(np.isin(g, np.frombuffer(b"bB", np.uint8)).sum()))
     assert 80 < np.mean(bricks) < 320, bricks                     # corpus screens: 188 on average
+
+
+def test_default_lode_runner_model_is_the_transformer_and_the_lstm_stays_pinnable(client):
+    """``levels/loderunner`` 2.0.0 is the causal transformer (the weights of
+    ``levels/loderunner-transformer`` 1.1.0: by a blind side-by-side judgment its screens pass for
+    designed ones far more often than the tile LSTM's; BENCHMARKS.md): the same screen for the
+    same seed and parameters, with the transformer's defaults. The LSTM stays as
+    ``levels/loderunner@1.0.0``, whose bytes are those it gave before."""
+    new = json.loads((MODELS / "loderunner" / "2.0.0" / "manifest.json").read_text())
+    tf = json.loads((MODELS / "loderunner-transformer" / "1.1.0" / "manifest.json").read_text())
+    assert new["family"] == "transformer" and new["sha256"] == tf["sha256"]
+    old = json.loads((MODELS / "loderunner" / "1.0.0" / "manifest.json").read_text())
+    assert old["family"] == "lstm"
+    p = {"gold": 7, "digging": True}
+    a, fa = grid_of(client, "levels/loderunner", 11, p)
+    b, fb = grid_of(client, "levels/loderunner-transformer", 11, p)
+    c, fc = grid_of(client, "levels/loderunner@1.0.0", 11, p)
+    assert (fa.version, fb.version, fc.version) == ("2.0.0", "1.1.0", "1.0.0")
+    assert (a == b).all() and (a != c).any()
+    assert playability.check("loderunner", c, dig=True).playable and (c == ord("G")).sum() == 7
 
 
 @pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
@@ -463,3 +484,34 @@ def test_symmetry_param_is_served_deterministic_and_checked(client):
     with pytest.raises(GameGenError) as ei:
         list(client.generate("levels/loderunner-rules", seed=1, params={"symmetry": 1.0}, formats=["txt"]))
     assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT and "symmetry" in ei.value.details
+
+
+@pytest.mark.skipif(not VGLC.is_dir(), reason=f"training corpus not found at {VGLC}")
+def test_splice_stacks_real_bands_on_a_floor_and_trains(tmp_path):
+    """``train.splice`` (``--splice``, an augmentation the transformer can be trained with): every
+    spliced screen is the rows of one real screen above a floor row of another and that screen's
+    rows from the floor down; the cut is never in the top rows or at the ground; a tiny transformer
+    trains with it."""
+    pytest.importorskip("torch", reason="train extra not installed")
+    from gamegen.generators.levels import corpus
+    from gamegen.generators.levels.games import GAMES
+    from gamegen.generators.levels.train import FLOOR_MIN, splice, tile_indices, train
+
+    game = GAMES["loderunner"]
+    tr, _ = corpus.load_split("loderunner")
+    idx = np.stack([tile_indices(lv.grid, game) for lv in tr]).astype(np.int64)
+    solid_ladder = tuple(game.symbols.index(c) for c in "bB#")
+    out = splice(idx, 20, np.random.default_rng(0), solid_ladder)
+    assert out.shape == (20, 22, 32)
+    for s in out:
+        found = False
+        for c in range(3, 21):
+            if np.isin(s[c], solid_ladder).sum() < FLOOR_MIN:
+                continue
+            below = (idx[:, c:] == s[c:]).all(axis=(1, 2))
+            above = (idx[:, :c] == s[:c]).all(axis=(1, 2))
+            found |= bool(below.any() and above.any())
+        assert found
+    assert (splice(idx, 5, np.random.default_rng(1), solid_ladder) == splice(idx, 5, np.random.default_rng(1), solid_ladder)).all()
+    ckpt = train("loderunner", "transformer", tmp_path / "sp.pt", seed=0, tiny=True, log=lambda *_: None, splice_share=1.0)
+    assert ckpt.is_file()

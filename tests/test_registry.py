@@ -37,7 +37,8 @@ def _refused(reg):
 
 def test_bundled_models_load_with_cpu_provider(registry):
     assert not _refused(registry), registry.refused
-    for ref, version in (("levels/smb", "2.0.0"), ("levels/loderunner", "1.0.0"), ("levels/smb@1.0.0", "1.0.0"),
+    for ref, version in (("levels/smb", "2.0.0"), ("levels/loderunner", "2.0.0"), ("levels/loderunner@1.0.0", "1.0.0"),
+                         ("levels/smb@1.0.0", "1.0.0"),
                          ("levels/loderunner-masked", "2.0.0"), ("levels/loderunner-masked@1.0.0", "1.0.0"),
                          ("levels/loderunner-transformer", "1.1.0"), ("levels/loderunner-transformer@1.0.0", "1.0.0")):
         gen = registry.resolve(ref)
