@@ -36,9 +36,10 @@ def build_export(ckpt: dict) -> KindExport:
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     spec = export_spec(family, game_id, model, config)
-    # the masked-token family is served beside the LSTM (levels/loderunner-masked): by the
-    # two-sample test the LSTM is still the more realistic one (BENCHMARKS.md), so it stays the default
-    # so is the causal transformer (levels/loderunner-transformer)
+    # the masked-token family and the causal transformer get their own names
+    # (levels/loderunner-masked, levels/loderunner-transformer); the default levels/loderunner is
+    # the transformer since 2.0.0 (exported again with ``gamegen export --name loderunner``;
+    # BENCHMARKS.md, "A blind judgment"), the tile LSTM before it (@1.0.0)
     name = f"{game_id}-{family}" if family in ("masked", "transformer") else game_id
     return KindExport(name, {"model": ("model.onnx", spec)}, {
         "kind": "levels", "family": family, "game": game_id,
