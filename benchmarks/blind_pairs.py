@@ -16,7 +16,8 @@ so the one-sided binomial p-value is printed too.
 
 The key file holds the order; do not open it before writing the picks down. ``refs`` take the
 ``+name=value`` request settings of ``levels_design.py``; ``real`` stands for real Lode Runner
-screens (the two-sample test's real set), so a model can be judged against the corpus itself. Lode Runner screens by default; any
+screens (the two-sample test's real set) or SMB levels, so a model can be judged against the
+corpus itself. SMB levels are judged a stretch at a time (``--window 48``). Lode Runner screens by default; any
 level model works (SMB levels come out as long strips).
 """
 
@@ -35,39 +36,60 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import levels_design as ld  # noqa: E402
 
 from gamegen.generators.levels import corpus  # noqa: E402
-from gamegen.generators.levels.games import GAMES  # noqa: E402
 from gamegen.server.registry import load_registry  # noqa: E402
 
 PER_SHEET = 6
 
 
-def real_screens(count: int, start: int) -> list[np.ndarray]:
-    """``count`` real Lode Runner screens from ``start``, of all 150 corpus screens in a fixed order:
-    the 15 held-out ones, then the training screens in the order the two-sample test draws its 30
-    (``levels_design.py``: its real set is the first 45). The contact sheets show the first 12,
-    which a judge may remember; ``--real-start`` skips them, and a second judgment should start
-    past the screens the first one showed."""
-    train, held = corpus.load_split("loderunner")
+def real_screens(game_id: str, count: int, start: int) -> list[np.ndarray]:
+    """``count`` real levels from ``start``, of the corpus in a fixed order: the held-out levels,
+    then the training levels in the order the two-sample test draws them (Lode Runner: its real
+    set is the first 45 of the 150 screens). The contact sheets show the first 12 Lode Runner
+    screens, which a judge may remember; ``--real-start`` skips them, and a second judgment should
+    start past the screens the first one showed. SMB has 37 levels; with ``--window`` they are
+    taken in turn (level ``start + i`` modulo 37), each pair a different stretch."""
+    train, held = corpus.load_split(game_id)
     order = np.random.default_rng(0).permutation(len(train))
     real = [lv.grid for lv in held] + [train[i].grid for i in order]
+    if game_id == "smb":
+        return [real[(start + i) % len(real)] for i in range(count)]
     if start + count > len(real):
         raise SystemExit(f"--real-start + COUNT must be at most {len(real)} with real screens, got {start + count}")
     return real[start:start + count]
+
+
+def crop(levels: list[np.ndarray], width: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """A ``width``-column stretch of each level, where it starts drawn from ``rng`` (SMB: a whole
+    level is too long to judge at a glance)."""
+    out = []
+    for g in levels:
+        if g.shape[1] < width:
+            raise SystemExit(f"--window {width} is wider than a level of {g.shape[1]} columns")
+        x = int(rng.integers(0, g.shape[1] - width + 1))
+        out.append(g[:, x:x + width])
+    return out
 
 
 def make(a) -> None:
     reg = load_registry(a.models_dir, device="cpu")
     first, count = a.seeds
     seeds = range(first, first + count)
+    models = [ld.resolve_with_params(reg, ref) for ref in (a.a, a.b) if ref != "real"]
+    if not models:
+        raise SystemExit("--a and --b cannot both be real")
+    game = models[0][0].game
     screens = []
     for ref in (a.a, a.b):
         if ref == "real":
-            screens.append(real_screens(count, a.real_start))
+            screens.append(real_screens(game.id, count, a.real_start))
             continue
         gen, extra = ld.resolve_with_params(reg, ref)
-        game = gen.game
+        if gen.game.id != game.id:
+            raise SystemExit(f"--a and --b must be levels of one game, got {a.a} and {a.b}")
         screens.append(ld.generate(gen, game, seeds, extra))
-    game = GAMES["loderunner"] if "real" in (a.a, a.b) else game
+    if a.window:
+        screens = [crop(levels, a.window, np.random.default_rng(a.order_seed + first + 1 + k))
+                   for k, levels in enumerate(screens)]
     flip = np.random.default_rng(a.order_seed + first).random(count) < 0.5
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +137,8 @@ def main() -> None:
     m.add_argument("--real-start", type=int, default=12)
     m.add_argument("--order-seed", type=int, default=12345)
     m.add_argument("--scale", type=int, default=5)
+    m.add_argument("--window", type=int, default=0,
+                   help="judge a stretch of this many columns of each level (SMB; 0 = the whole level)")
     m.add_argument("--models-dir", default=None)
     s = sub.add_parser("score")
     s.add_argument("--out", required=True)
