@@ -358,7 +358,7 @@ def test_default_lode_runner_model_is_the_transformer_and_the_lstm_stays_pinnabl
     ``levels/loderunner-transformer`` 1.1.0: by a blind side-by-side judgment its screens pass for
     designed ones far more often than the tile LSTM's; BENCHMARKS.md): the same screen for the
     same seed and parameters, with the transformer's defaults. The LSTM stays as
-    ``levels/loderunner@1.0.0``, whose bytes are those it gave before."""
+    ``levels/loderunner@1.0.0``."""
     new = json.loads((MODELS / "loderunner" / "2.0.0" / "manifest.json").read_text())
     tf = json.loads((MODELS / "loderunner-transformer" / "1.1.0" / "manifest.json").read_text())
     assert new["family"] == "transformer" and new["sha256"] == tf["sha256"]
