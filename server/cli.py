@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import textwrap
@@ -482,6 +483,8 @@ def export_cmd(
         raise _fail(f"export needs the train extra (pip install torch==2.13.0 -e '.[train]'): {e}")
     if not checkpoint.is_file():
         raise _fail(f"checkpoint {str(checkpoint)!r} does not exist")
+    if name is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+        raise _fail(f"--name must be lower-case letters, digits and '-' (a model folder name), got {name!r}")
     try:
         path = export_checkpoint(checkpoint, models, version=version, tolerance=tolerance, name=name)
     except ParityError as e:

@@ -121,3 +121,25 @@ def test_checksum_and_manifest_errors(exported, tmp_path):
     (empty / "manifest.json").write_text(json.dumps(partial))
     with pytest.raises(ManifestError, match="sha256, opset"):
         load_manifest(empty)
+
+
+def test_cli_export_name_puts_a_model_under_another_name(exported, tmp_path):
+    """``gamegen export --name``: the same checkpoint exported under another model name (how the
+    transformer became ``levels/loderunner`` 2.0.0); a name that is not a plain folder name is
+    refused by name and writes nothing."""
+    import subprocess
+
+    from .conftest import gamegen_cmd
+
+    ckpt, first = exported[("loderunner", "lstm")]
+    models = tmp_path / "models"
+    r = subprocess.run(gamegen_cmd("export", str(ckpt), "--models", str(models), "--version", "2.0.0",
+                                   "--name", "loderunner-alias"), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    man = load_manifest(models / "loderunner-alias" / "2.0.0")
+    assert man["name"] == "loderunner-alias" and man["family"] == "lstm"
+    assert (models / "loderunner-alias" / "2.0.0" / "model.onnx").read_bytes() == (first / "model.onnx").read_bytes()
+    bad = subprocess.run(gamegen_cmd("export", str(ckpt), "--models", str(tmp_path / "m2"), "--name", "../up"),
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "--name" in bad.stderr and "'../up'" in bad.stderr
+    assert not (tmp_path / "m2").exists() and not (tmp_path / "up").exists()
