@@ -160,10 +160,10 @@ def test_tiny_styled_model_trains_exports_and_serves_a_style_param(tmp_path):
 
 def test_loderunner_digging_option(client):
     for seed in range(3):
-        g, final = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
+        g, final = grid_of(client, "levels/loderunner@1.0.0", seed, {"digging": True, "gold": 9})
         assert playability.check("loderunner", g, dig=True).playable
         assert (g == ord("G")).sum() == 9
-        again, f2 = grid_of(client, "levels/loderunner", seed, {"digging": True, "gold": 9})
+        again, f2 = grid_of(client, "levels/loderunner@1.0.0", seed, {"digging": True, "gold": 9})
         assert f2.content_hash == final.content_hash
 
 
@@ -412,7 +412,7 @@ def test_lode_runner_candidates_keep_the_screen_closest_to_the_corpus(monkeypatc
     from gamegen.server.registry import load_registry
 
     reg = load_registry(MODELS, device="cpu")
-    gen = reg.resolve("levels/loderunner")
+    gen = reg.resolve("levels/loderunner@1.0.0")
     assert {p.name: p.default for p in gen.info.params}["candidates"] == 8
     smp = gen.sampler
     c = {"enemies": 0.4, "temperature": 1.0}
@@ -428,13 +428,13 @@ def test_lode_runner_candidates_keep_the_screen_closest_to_the_corpus(monkeypatc
 
 
 def test_candidates_param_is_served_deterministic_and_checked(client):
-    a, fa = grid_of(client, "levels/loderunner", 11, {"digging": True})
-    b, fb = grid_of(client, "levels/loderunner", 11, {"digging": True, "candidates": 8})
-    c, _ = grid_of(client, "levels/loderunner", 11, {"digging": True, "candidates": 1})
+    a, fa = grid_of(client, "levels/loderunner@1.0.0", 11, {"digging": True})
+    b, fb = grid_of(client, "levels/loderunner@1.0.0", 11, {"digging": True, "candidates": 8})
+    c, _ = grid_of(client, "levels/loderunner@1.0.0", 11, {"digging": True, "candidates": 1})
     assert fa.content_hash == fb.content_hash and (a == b).all() and (a != c).any()
     for bad in (0, 17):
         with pytest.raises(GameGenError) as ei:
-            list(client.generate("levels/loderunner", seed=1, params={"candidates": bad}, formats=["txt"]))
+            list(client.generate("levels/loderunner@1.0.0", seed=1, params={"candidates": bad}, formats=["txt"]))
         assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT
         assert "candidates" in ei.value.details and str(bad) in ei.value.details and "16" in ei.value.details
 
@@ -449,7 +449,7 @@ def test_lode_runner_symmetry_mirrors_the_left_half_and_keeps_the_old_draws_at_z
 
     reg = load_registry(MODELS, device="cpu")
     c = {"enemies": 0.4, "temperature": 1.0}
-    for ref in ("levels/loderunner", "levels/loderunner-transformer"):
+    for ref in ("levels/loderunner@1.0.0", "levels/loderunner-transformer"):
         gen = reg.resolve(ref)
         assert {p.name: p.default for p in gen.info.params}["symmetry"] == 0.5
         smp = gen.sampler
@@ -470,15 +470,15 @@ def test_lode_runner_symmetry_mirrors_the_left_half_and_keeps_the_old_draws_at_z
 
 
 def test_symmetry_param_is_served_deterministic_and_checked(client):
-    a, fa = grid_of(client, "levels/loderunner", 5, {"digging": True, "symmetry": 1.0})
-    b, fb = grid_of(client, "levels/loderunner", 5, {"digging": True, "symmetry": 1.0})
+    a, fa = grid_of(client, "levels/loderunner@1.0.0", 5, {"digging": True, "symmetry": 1.0})
+    b, fb = grid_of(client, "levels/loderunner@1.0.0", 5, {"digging": True, "symmetry": 1.0})
     assert fa.content_hash == fb.content_hash and (a == b).all()
     arch = np.where(np.isin(a, np.frombuffer(b"GEM", np.uint8)), ord("."), a)   # set by the controls afterwards
     assert (arch == arch[:, ::-1]).mean() > 0.95
     assert (a == ord("G")).sum() == 12 and playability.check("loderunner", a, dig=True).playable
     for bad in (-0.1, 1.5):
         with pytest.raises(GameGenError) as ei:
-            list(client.generate("levels/loderunner", seed=1, params={"symmetry": bad}, formats=["txt"]))
+            list(client.generate("levels/loderunner@1.0.0", seed=1, params={"symmetry": bad}, formats=["txt"]))
         assert ei.value.code == grpc.StatusCode.INVALID_ARGUMENT
         assert "symmetry" in ei.value.details and str(bad) in ei.value.details
     with pytest.raises(GameGenError) as ei:
