@@ -74,16 +74,16 @@ def make(a) -> None:
     reg = load_registry(a.models_dir, device="cpu")
     first, count = a.seeds
     seeds = range(first, first + count)
-    models = [ld.resolve_with_params(reg, ref) for ref in (a.a, a.b) if ref != "real"]
+    models = {ref: ld.resolve_with_params(reg, ref) for ref in (a.a, a.b) if ref != "real"}
     if not models:
         raise SystemExit("--a and --b cannot both be real")
-    game = models[0][0].game
+    game = next(iter(models.values()))[0].game
     screens = []
     for ref in (a.a, a.b):
         if ref == "real":
             screens.append(real_screens(game.id, count, a.real_start))
             continue
-        gen, extra = ld.resolve_with_params(reg, ref)
+        gen, extra = models[ref]
         if gen.game.id != game.id:
             raise SystemExit(f"--a and --b must be levels of one game, got {a.a} and {a.b}")
         screens.append(ld.generate(gen, game, seeds, extra))
