@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -26,13 +27,24 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """Runs generators in this process, from a model repository."""
+    """Runs generators in this process, from a model repository.
+
+    The models load on first use, not here: a command that is refused before it needs one (a
+    malformed bake file, a bad ``--out``) answers at once instead of after loading every model.
+    A missing model directory is still reported here."""
 
     def __init__(self, models_dir: Path | None = None, device: str = "cpu"):
+        from .registry import models_dir_or_default
+
+        self.models_dir = models_dir_or_default(models_dir)
+        self.device = device
+        self.where = "in-process"
+
+    @functools.cached_property
+    def registry(self):
         from .registry import load_registry
 
-        self.registry = load_registry(models_dir, device=device, warmup=False)
-        self.where = "in-process"
+        return load_registry(self.models_dir, device=self.device, warmup=False)
 
     def models(self) -> list[GeneratorInfo]:
         return [g.info for g in self.registry.all()]

@@ -156,12 +156,18 @@ def default_models_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "models"
 
 
-def load_registry(models_dir: Path | None = None, device: str = "auto", *, builtins: bool = True,
-                  warmup: bool = True, threads: int = 1) -> Registry:
-    """Load every model under ``models_dir`` (plus the model-free generators)."""
+def models_dir_or_default(models_dir: Path | None) -> Path:
+    """``models_dir`` (default: :func:`default_models_dir`), which must be a folder."""
     models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
     if not models_dir.is_dir():
         raise FileNotFoundError(f"model directory {str(models_dir)!r} does not exist (pass --models DIR)")
+    return models_dir
+
+
+def load_registry(models_dir: Path | None = None, device: str = "auto", *, builtins: bool = True,
+                  warmup: bool = True, threads: int = 1) -> Registry:
+    """Load every model under ``models_dir`` (plus the model-free generators)."""
+    models_dir = models_dir_or_default(models_dir)
     factory = SessionFactory(device, threads=threads)
     reg = Registry()
     if builtins:

@@ -209,6 +209,21 @@ def test_malformed_bake_file_is_refused_before_any_work(tmp_path, text, words):
     assert not out.exists()
 
 
+def test_in_process_models_load_only_when_a_check_needs_them(tmp_path):
+    backend = LocalBackend(MODELS)
+    bake = tmp_path / "bake.toml"
+    bake.write_text("this is not toml [")
+    with pytest.raises(BakeFileError, match="not valid TOML"):
+        load_bake_file(bake, backend)
+    assert "registry" not in vars(backend)        # refused before any model was loaded
+    bake.write_text('[[asset]]\nname = "a"\nmodel = "levels/nope"\nseed = 1\n')
+    with pytest.raises(Exception, match="levels/smb"):   # naming a model loads them, to list the others
+        load_bake_file(bake, backend)
+    assert "registry" in vars(backend)
+    with pytest.raises(FileNotFoundError, match="does not exist"):  # a missing folder is still told at once
+        LocalBackend(tmp_path / "no-such-folder")
+
+
 def test_missing_bake_file(tmp_path):
     r = run("bake", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "no such bake file" in r.stderr

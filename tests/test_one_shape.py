@@ -42,13 +42,18 @@ LATE_FAILURES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def local():
+    return LocalBackend(MODELS)   # its models load once, on the first check
+
+
 @pytest.mark.parametrize("asset,words", LATE_FAILURES, ids=[a.split('"')[1] for a, _ in LATE_FAILURES])
-def test_bake_file_is_refused_whole_before_any_work(tmp_path, asset, words):
+def test_bake_file_is_refused_whole_before_any_work(tmp_path, local, asset, words):
     (tmp_path / "notes.txt").write_text("not an image, not a MIDI file, just words\n")
     bake = tmp_path / "bake.toml"
     bake.write_text(GOOD_ASSET + f'[[asset]]\nname = "bad"\nseed = 2\n{asset}\n')
     with pytest.raises(BakeFileError) as ei:
-        load_bake_file(bake, LocalBackend(MODELS))
+        load_bake_file(bake, local)
     assert "asset #2 (bad)" in str(ei.value) and all(w in str(ei.value) for w in words), str(ei.value)
 
     import subprocess
