@@ -10,17 +10,24 @@ where it is built).
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from gamegen.generators.params import markdown_table
 from gamegen.server.registry import load_registry
 
 
+@functools.lru_cache(maxsize=1)
+def _registry():
+    """The bundled models, loaded once per process (every kind's tables come from one load)."""
+    return load_registry(warmup=False, device="cpu")
+
+
 def parameter_blocks(kind: str | None = None) -> list[str]:
     """One block (heading + table) per loaded generator of ``kind`` (every kind: None); an older
     version of a model is headed with its pin (``levels/loderunner@1.0.0``), the newest, which
     callers get by default, without."""
-    reg = load_registry(warmup=False, device="cpu")
+    reg = _registry()
     blocks = []
     for gen in reg.all():
         i = gen.info
@@ -35,7 +42,7 @@ def parameter_tables(kind: str | None = None) -> str:
 
 
 def kinds() -> list[str]:
-    return sorted({g.info.kind for g in load_registry(warmup=False, device="cpu").all()})
+    return sorted({g.info.kind for g in _registry().all()})
 
 
 if __name__ == "__main__":
