@@ -27,6 +27,18 @@ static class GameGenCli
 {
     static int Main(string[] args)
     {
+        // Exit at once with the code: returning from Main lets Mono's shutdown wait on an idle
+        // thread-pool worker of the HTTP stack, which under load held the process open for
+        // 30-60 s after the answer had been printed (seen in the test suite, pinned with gdb).
+        int code = RunToCode(args);
+        Console.Out.Flush();
+        Console.Error.Flush();
+        Environment.Exit(code);
+        return code;
+    }
+
+    static int RunToCode(string[] args)
+    {
         try { return Run(args).GetAwaiter().GetResult(); }
         catch (GameGenException e)
         {
