@@ -2,6 +2,7 @@
 #   make serve   - install the server and run it on the bundled models, port 50051; builds the dialog
 #                  LLM first when it is missing (that step installs torch CPU; DIALOG_MODEL_BUILD=0 skips it)
 #   make test    - install everything (torch CPU build for the tiny train->export test) and run the tests
+#                  (in parallel over the cores; ARGS="-n 0" for one process)
 #   make dialog-model - build the dialog LLM from its GGUF into models/dialog-smollm2/ (not committed)
 PY      ?= python3
 VENV    ?= .venv
@@ -43,8 +44,10 @@ serve: $(SERVE_STAMP)
 	fi
 	$(BIN)/gamegen serve $(ARGS)
 
+# Test files run in parallel, one worker per core (at most 4), each file on one worker (its
+# module-scoped servers start once); ARGS="-n 0" runs them in this process, one after another.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile $(ARGS)
 
 proto: $(TEST_STAMP)
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto \
