@@ -525,13 +525,15 @@ def resolve_with_params(reg, ref: str):
 
 def sheet_label(reg, ref: str) -> str:
     """A short column label: the model without the game, its number of candidates and, when the
-    ref sets it, its symmetry."""
+    ref sets them, its symmetry and any other request setting (``temperature 0.85``)."""
     gen, extra = resolve_with_params(reg, ref)
     base = ref.split("/")[1].partition("+")[0]
     name = gen.info.family + (f"@{base.partition('@')[2]}" if "@" in base else "")
     k = extra.get("candidates", {p.name: p.default for p in gen.info.params}.get("candidates"))
     label = name if k is None else f"{name}, {'1 draw' if k == 1 else f'best of {k}'}"
-    return label if "symmetry" not in extra else f"{label}, sym {extra['symmetry']:g}"
+    label = label if "symmetry" not in extra else f"{label}, sym {extra['symmetry']:g}"
+    others = [f"{key} {v:g}" for key, v in extra.items() if key not in ("candidates", "symmetry")]
+    return ", ".join([label, *others])
 
 
 def loderunner(reg, a):
