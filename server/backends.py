@@ -30,8 +30,9 @@ class LocalBackend:
     """Runs generators in this process, from a model repository.
 
     The models load on first use, not here: a command that is refused before it needs one (a
-    malformed bake file, a bad ``--out``) answers at once instead of after loading every model.
-    A missing model directory is still reported here."""
+    malformed bake file, a bad ``--out``) answers at once instead of after loading every model,
+    and each model loads only when a request names it (``gamegen generate levels/smb`` does not
+    load the dialog LLM). A missing model directory is still reported here."""
 
     def __init__(self, models_dir: Path | None = None, device: str = "cpu"):
         from .registry import models_dir_or_default
@@ -44,7 +45,7 @@ class LocalBackend:
     def registry(self):
         from .registry import load_registry
 
-        return load_registry(self.models_dir, device=self.device, warmup=False)
+        return load_registry(self.models_dir, device=self.device, warmup=False, lazy=True)
 
     def models(self) -> list[GeneratorInfo]:
         return [g.info for g in self.registry.all()]

@@ -11,16 +11,18 @@ else on CUDA when it is available. Each model reports what its session actually 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from gamegen.exporters.manifest import ChecksumError, ManifestError, load_manifest, verify_checksum
 from gamegen.generators import kinds
 from gamegen.generators.base import Generator
 from gamegen.generators.cancel import AbortableSession
-from gamegen.generators.errors import NotFound
+from gamegen.generators.errors import FailedPrecondition, NotFound
 
 log = logging.getLogger("gamegen.registry")
 
@@ -89,20 +91,44 @@ class SessionFactory:
         return AbortableSession(sess, self.ort)
 
 
+class ModelUnavailable(FailedPrecondition):
+    """A model folder whose manifest was read (lazy loading) but that failed to load when asked for."""
+
+
+@dataclass
+class _Pending:
+    """A model folder listed from its manifest, loaded on first use (``load_registry(lazy=True)``)."""
+
+    model_dir: Path
+    build: Callable[[], Generator]
+
+
 @dataclass
 class Registry:
-    generators: dict[str, dict[str, Generator]] = field(default_factory=dict)  # ref -> version -> gen
+    # ref -> version -> generator (or a _Pending one, loaded when first resolved)
+    generators: dict[str, dict[str, Generator | _Pending]] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)               # (path, reason)
 
     def add(self, gen: Generator) -> None:
         gen.info.sessions = gen.holds_sessions
         self.generators.setdefault(gen.info.ref, {})[gen.info.version] = gen
 
+    def add_pending(self, ref: str, version: str, pending: _Pending) -> None:
+        self.generators.setdefault(ref, {})[version] = pending
+
     def refs(self) -> list[str]:
         return sorted(self.generators)
 
     def all(self) -> list[Generator]:
-        return [self.generators[r][v] for r in self.refs() for v in sorted(self.generators[r], key=_vkey)]
+        """Every generator (a pending model that fails to load is refused and left out)."""
+        out = []
+        for r in self.refs():
+            for v in sorted(self.generators.get(r, {}), key=_vkey):
+                try:
+                    out.append(self._loaded(r, v))
+                except ModelUnavailable:
+                    pass
+        return out
 
     def resolve(self, ref: str) -> Generator:
         """``kind/name`` (newest version) or ``kind/name@version``."""
@@ -111,10 +137,29 @@ class Registry:
         if not versions:
             raise ModelNotFound(ref, self.refs())
         if not version:
-            return versions[max(versions, key=_vkey)]
+            return self._loaded(name, max(versions, key=_vkey))
         if version not in versions:
             raise ModelNotFound(ref, [f"{name}@{v}" for v in sorted(versions, key=_vkey)])
-        return versions[version]
+        return self._loaded(name, version)
+
+    def _loaded(self, ref: str, version: str) -> Generator:
+        """The generator of ``ref@version``, loading it first when it is pending."""
+        entry = self.generators[ref][version]
+        if not isinstance(entry, _Pending):
+            return entry
+        del self.generators[ref][version]
+        if not self.generators[ref]:
+            del self.generators[ref]
+        try:
+            gen = entry.build()
+        except Exception as e:
+            reason = str(e) if isinstance(e, (ManifestError, ChecksumError, kinds.UnknownKind)) \
+                else f"{type(e).__name__}: {e}"
+            _refuse(self, entry.model_dir, reason)
+            raise ModelUnavailable(f"model {ref}@{version} ({entry.model_dir}) cannot be loaded: {reason}",
+                                   field="model") from None
+        self.add(gen)
+        return gen
 
 
 def _vkey(v: str) -> tuple:
@@ -165,8 +210,12 @@ def models_dir_or_default(models_dir: Path | None) -> Path:
 
 
 def load_registry(models_dir: Path | None = None, device: str = "auto", *, builtins: bool = True,
-                  warmup: bool = True, threads: int = 1) -> Registry:
-    """Load every model under ``models_dir`` (plus the model-free generators)."""
+                  warmup: bool = True, threads: int = 1, lazy: bool = False) -> Registry:
+    """Load every model under ``models_dir`` (plus the model-free generators).
+
+    ``lazy``: read only the manifests now and load each model (checksum, sessions) when it is
+    first resolved; one that fails then raises :class:`ModelUnavailable` (and is refused). The
+    in-process CLI uses this, so ``gamegen generate levels/smb`` does not load the dialog LLM."""
     models_dir = models_dir_or_default(models_dir)
     factory = SessionFactory(device, threads=threads)
     reg = Registry()
@@ -179,8 +228,12 @@ def load_registry(models_dir: Path | None = None, device: str = "auto", *, built
         model_dir = manifest_path.parent
         try:
             manifest = load_manifest(model_dir)
-            verify_checksum(model_dir, manifest)
-            gen = kinds.from_manifest(model_dir, manifest, _placed(factory, manifest))
+            if lazy:
+                kinds.spec(manifest["kind"])   # a kind this version does not serve is refused now
+                reg.add_pending(f"{manifest['kind']}/{manifest['name']}", str(manifest["version"]),
+                                _Pending(model_dir, functools.partial(_load_model, model_dir, manifest, factory)))
+                continue
+            gen = _load_model(model_dir, manifest, factory)
             if warmup:
                 gen.warmup()
         except (ManifestError, ChecksumError, kinds.UnknownKind) as e:
@@ -190,9 +243,16 @@ def load_registry(models_dir: Path | None = None, device: str = "auto", *, built
             _refuse(reg, model_dir, f"{type(e).__name__}: {e}")
             continue
         reg.add(gen)
-        log.info("loaded %s@%s (%s) on %s", gen.info.ref, gen.info.version, gen.info.family,
-                 gen.info.execution_provider)
     return reg
+
+
+def _load_model(model_dir: Path, manifest: dict, factory: SessionFactory) -> Generator:
+    """One model folder's generator: its checksum verified, its sessions on their providers."""
+    verify_checksum(model_dir, manifest)
+    gen = kinds.from_manifest(model_dir, manifest, _placed(factory, manifest))
+    log.info("loaded %s@%s (%s) on %s", gen.info.ref, gen.info.version, gen.info.family,
+             gen.info.execution_provider)
+    return gen
 
 
 def _refuse(reg: Registry, model_dir: Path, reason: str) -> None:

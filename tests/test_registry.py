@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import subprocess
 
 import pytest
 
-from gamegen.server.registry import ModelNotFound, load_registry
+from gamegen.server.registry import ModelNotFound, ModelUnavailable, load_registry
 
-from .conftest import MODELS
+from .conftest import MODELS, gamegen_cmd
 
 
 def _npc_served() -> bool:
@@ -76,6 +77,38 @@ def test_bad_manifest_and_unknown_kind_are_refused(tmp_path):
     assert len(reasons) == 2
     assert "holograms" in reasons[str(models / "loderunner" / "1.0.0")]
     assert reg.resolve("levels/smb-rules")  # model-free generators are still there
+
+
+def _txt(gen, seed: int) -> bytes:
+    from gamegen.generators.events import Asset
+
+    return next(e.data for e in gen.generate(seed, {}, ["txt"], partials=False) if isinstance(e, Asset))
+
+
+def test_lazy_registry_loads_each_model_when_first_asked_for(tmp_path, registry):
+    models = tmp_path / "models"
+    for name in ("smb", "loderunner"):
+        shutil.copytree(MODELS / name, models / name)
+    bad = models / "smb" / "2.0.0"
+    data = bytearray((bad / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (bad / "model.onnx").write_bytes(bytes(data))
+    reg = load_registry(models, device="cpu", warmup=False, lazy=True)
+    assert not reg.refused                                     # nothing is loaded (or checked) yet
+    assert "levels/smb" in reg.refs() and "levels/loderunner" in reg.refs()
+    lstm = reg.resolve("levels/loderunner@1.0.0")
+    assert lstm.info.family == "lstm" and lstm.info.execution_provider == "CPUExecutionProvider"
+    assert _txt(lstm, 3) == _txt(registry.resolve("levels/loderunner@1.0.0"), 3)   # the same bytes as eager
+    with pytest.raises(ModelUnavailable) as ei:                # the newest smb fails its checksum when asked
+        reg.resolve("levels/smb")
+    assert "levels/smb@2.0.0" in str(ei.value) and "sha256" in str(ei.value)
+    assert [p for p, _ in reg.refused] == [str(bad)]
+    assert reg.resolve("levels/smb").info.version == "1.0.0"   # then, as eager loading does, the next one
+    assert {(g.info.ref, g.info.version) for g in reg.all() if g.info.ref == "levels/smb"} == {("levels/smb", "1.0.0")}
+    r = subprocess.run(gamegen_cmd("generate", "levels/smb@2.0.0", "--models", str(models), "-f", "txt",
+                                   "--out", str(tmp_path / "out")), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "cannot be loaded" in r.stderr and "sha256" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
 
 
 def test_missing_model_directory(tmp_path):
