@@ -12,7 +12,7 @@ so the one-sided binomial p-value is printed too.
     python benchmarks/blind_pairs.py make --seeds 2000 24 \\
         --a levels/loderunner-transformer@1.1.0+symmetry=0.0 --b levels/loderunner-transformer+symmetry=0.0 \\
         --out /tmp/pairs                      # writes /tmp/pairs_0.png .. and /tmp/pairs.key.json
-    python benchmarks/blind_pairs.py score --out /tmp/pairs --picks "R L R R ..."
+    python benchmarks/blind_pairs.py score --out /tmp/pairs --picks "R L R R ..." [--picks "..." per judge]
 
 The key file holds the order; do not open it before writing the picks down. ``refs`` take the
 ``+name=value`` request settings of ``levels_design.py``; ``real`` stands for real Lode Runner
@@ -111,19 +111,32 @@ def make(a) -> None:
     print(f"wrote {-(-count // PER_SHEET)} sheets {out}_*.png ({count} pairs) and the key {out}.key.json")
 
 
+def _p_one_sided(k: int, n: int) -> float:
+    """P(at least ``k`` of ``n`` fair coin flips): how surprising the more chosen side's count is."""
+    return sum(math.comb(n, i) for i in range(k, n + 1)) / 2 ** n
+
+
 def score(a) -> None:
+    """Reveal how often each side was chosen: per judge (``--picks`` once per judge) and, with
+    more than one, all judges together."""
     key = json.loads(Path(f"{a.out}.key.json").read_text())
-    picks = a.picks.upper().replace(",", " ").split()
     flip = key["b_on_left"]
-    if len(picks) != len(flip) or any(p not in ("L", "R") for p in picks):
-        raise SystemExit(f"--picks must be {len(flip)} of L or R, got {len(picks)}: {a.picks!r}")
-    b = sum((p == "L") == f for p, f in zip(picks, flip))
-    n = len(picks)
-    k = max(b, n - b)
-    p = sum(math.comb(n, i) for i in range(k, n + 1)) / 2 ** n
-    print(f"A = {key['a']}: chosen {n - b} of {n}")
-    print(f"B = {key['b']}: chosen {b} of {n}")
-    print(f"one-sided binomial p (the more chosen one, under no difference): {p:.3f}")
+    counts = []
+    for j, line in enumerate(a.picks, 1):
+        picks = line.upper().replace(",", " ").split()
+        if len(picks) != len(flip) or any(p not in ("L", "R") for p in picks):
+            raise SystemExit(f"--picks (judge {j}) must be {len(flip)} of L or R, got {len(picks)}: {line!r}")
+        counts.append(sum((p == "L") == f for p, f in zip(picks, flip)))
+    n = len(flip)
+    for j, b in enumerate(counts, 1):
+        who = f"judge {j}: " if len(counts) > 1 else ""
+        print(f"{who}A = {key['a']}: chosen {n - b} of {n}; B = {key['b']}: chosen {b} of {n}; "
+              f"one-sided binomial p (the more chosen one, under no difference): {_p_one_sided(max(b, n - b), n):.3f}")
+    if len(counts) > 1:
+        b, total = sum(counts), n * len(counts)
+        print(f"all {len(counts)} judges: A chosen {total - b} of {total}, B chosen {b} of {total}; "
+              f"p {_p_one_sided(max(b, total - b), total):.3f} (picks of one pair by several judges are not "
+              "independent: read it as a summary)")
 
 
 def main() -> None:
@@ -142,7 +155,8 @@ def main() -> None:
     m.add_argument("--models-dir", default=None)
     s = sub.add_parser("score")
     s.add_argument("--out", required=True)
-    s.add_argument("--picks", required=True)
+    s.add_argument("--picks", required=True, action="append",
+                   help="the judge's L/R per pair, in pair order; once per judge")
     a = ap.parse_args()
     make(a) if a.cmd == "make" else score(a)
 
