@@ -11,10 +11,12 @@ so the one-sided binomial p-value is printed too.
 
     python benchmarks/blind_pairs.py make --seeds 2000 24 \\
         --a levels/loderunner-transformer@1.1.0+symmetry=0.0 --b levels/loderunner-transformer+symmetry=0.0 \\
-        --out /tmp/pairs                      # writes /tmp/pairs_0.png .. and /tmp/pairs.key.json
+        --out /tmp/pairs      # writes /tmp/pairs_0.png .., /tmp/pairs.html and /tmp/pairs.key.json
     python benchmarks/blind_pairs.py score --out /tmp/pairs --picks "R L R R ..." [--picks "..." per judge]
 
-The key file holds the order; do not open it before writing the picks down. ``refs`` take the
+The key file holds the order; do not open it before writing the picks down. ``F.html`` is the
+same pairs as one page for a person to judge in a browser: a click per pair, and the picks line
+to paste into ``score`` appears when every pair has one. ``refs`` take the
 ``+name=value`` request settings of ``levels_design.py``; ``real`` stands for real Lode Runner
 screens (the two-sample test's real set) or SMB levels, so a model can be judged against the
 corpus itself. SMB levels are judged a stretch at a time (``--window 48``). Lode Runner screens by default; any
@@ -24,6 +26,8 @@ level model works (SMB levels come out as long strips).
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import json
 import math
 import sys
@@ -108,7 +112,55 @@ def make(a) -> None:
             img.paste(left, (0, y + 14))
             img.paste(right, (w + 30, y + 14))
         img.save(f"{out}_{s // PER_SHEET}.png")
-    print(f"wrote {-(-count // PER_SHEET)} sheets {out}_*.png ({count} pairs) and the key {out}.key.json")
+    Path(f"{out}.html").write_text(judging_page(tiles))
+    print(f"wrote {-(-count // PER_SHEET)} sheets {out}_*.png ({count} pairs), the judging page {out}.html "
+          f"and the key {out}.key.json")
+
+
+def _png_data_uri(img: Image.Image) -> str:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def judging_page(tiles: list[tuple[Image.Image, Image.Image]]) -> str:
+    """One self-contained HTML page for a person to judge the pairs in a browser: the two screens
+    of each pair side by side, a click on the one that looks designed, and the picks line to paste
+    into ``score --picks`` once every pair has one. Nothing in it says which side is which (not
+    even the file name the sheets were made under), and it sends nothing anywhere."""
+    rows = "\n".join(
+        f'<div class="pair" id="p{i}"><div class="n">pair {i}</div>'
+        f'<img src="{_png_data_uri(left)}" data-i="{i}" data-side="L" alt="pair {i}, left">'
+        f'<img src="{_png_data_uri(right)}" data-i="{i}" data-side="R" alt="pair {i}, right"></div>'
+        for i, (left, right) in enumerate(tiles))
+    return f"""<!doctype html>
+<meta charset="utf-8"><title>Blind pairs</title>
+<style>
+ body {{ font-family: sans-serif; margin: 1.5em; }}
+ .pair {{ margin: 0 0 1.2em; }} .n {{ font-size: 90%; color: #555; }}
+ img {{ image-rendering: pixelated; border: 4px solid transparent; margin-right: 1.5em; cursor: pointer; }}
+ img.picked {{ border-color: #2a7; }}
+ #out {{ position: sticky; top: 0; background: #fff; padding: .5em 0; font-family: monospace; }}
+</style>
+<p>For each pair, click the screen that looks more like a level a human designer made on purpose.
+Every pair needs a pick, even a close one.</p>
+<div id="out">picks: <span id="line"></span> <span id="left"></span></div>
+{rows}
+<script>
+const n = {len(tiles)}, picks = new Array(n).fill(null);
+function show() {{
+  const missing = picks.filter(p => p === null).length;
+  document.getElementById("line").textContent = missing ? "" : picks.join(" ");
+  document.getElementById("left").textContent = missing ? missing + " pair(s) to go" : "(paste into score --picks)";
+}}
+document.querySelectorAll("img").forEach(img => img.addEventListener("click", () => {{
+  const i = +img.dataset.i; picks[i] = img.dataset.side;
+  document.querySelectorAll(`#p${{i}} img`).forEach(o => o.classList.toggle("picked", o === img));
+  show();
+}}));
+show();
+</script>
+"""
 
 
 def _p_one_sided(k: int, n: int) -> float:
