@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -108,6 +109,7 @@ class Registry:
     # ref -> version -> generator (or a _Pending one, loaded when first resolved)
     generators: dict[str, dict[str, Generator | _Pending]] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)               # (path, reason)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, gen: Generator) -> None:
         gen.info.sessions = gen.holds_sessions
@@ -143,23 +145,35 @@ class Registry:
         return self._loaded(name, version)
 
     def _loaded(self, ref: str, version: str) -> Generator:
-        """The generator of ``ref@version``, loading it first when it is pending."""
+        """The generator of ``ref@version``, loading it first when it is pending (once, under a
+        lock: a bake runs several assets on threads)."""
         entry = self.generators[ref][version]
         if not isinstance(entry, _Pending):
             return entry
-        del self.generators[ref][version]
-        if not self.generators[ref]:
-            del self.generators[ref]
-        try:
-            gen = entry.build()
-        except Exception as e:
-            reason = str(e) if isinstance(e, (ManifestError, ChecksumError, kinds.UnknownKind)) \
-                else f"{type(e).__name__}: {e}"
-            _refuse(self, entry.model_dir, reason)
-            raise ModelUnavailable(f"model {ref}@{version} ({entry.model_dir}) cannot be loaded: {reason}",
-                                   field="model") from None
-        self.add(gen)
-        return gen
+        with self._lock:
+            entry = self.generators.get(ref, {}).get(version)
+            if entry is None:      # another thread's load of it failed meanwhile
+                raise ModelUnavailable(f"model {ref}@{version} cannot be loaded (see the refusal above)",
+                                       field="model")
+            if not isinstance(entry, _Pending):
+                return entry
+            try:
+                gen = entry.build()
+            except Exception as e:
+                reason = str(e) if isinstance(e, (ManifestError, ChecksumError, kinds.UnknownKind)) \
+                    else f"{type(e).__name__}: {e}"
+                del self.generators[ref][version]
+                if not self.generators[ref]:
+                    del self.generators[ref]
+                _refuse(self, entry.model_dir, reason)
+                raise ModelUnavailable(f"model {ref}@{version} ({entry.model_dir}) cannot be loaded: {reason}",
+                                       field="model") from None
+            if (gen.info.ref, gen.info.version) != (ref, version):   # listed under the manifest's name
+                del self.generators[ref][version]
+                if not self.generators[ref]:
+                    del self.generators[ref]
+            self.add(gen)
+            return gen
 
 
 def _vkey(v: str) -> tuple:

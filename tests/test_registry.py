@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -96,7 +97,10 @@ def test_lazy_registry_loads_each_model_when_first_asked_for(tmp_path, registry)
     reg = load_registry(models, device="cpu", warmup=False, lazy=True)
     assert not reg.refused                                     # nothing is loaded (or checked) yet
     assert "levels/smb" in reg.refs() and "levels/loderunner" in reg.refs()
+    with ThreadPoolExecutor(4) as pool:                        # a bake resolves on several threads: loaded once
+        got = list(pool.map(lambda _: reg.resolve("levels/loderunner@1.0.0"), range(8)))
     lstm = reg.resolve("levels/loderunner@1.0.0")
+    assert all(g is lstm for g in got)
     assert lstm.info.family == "lstm" and lstm.info.execution_provider == "CPUExecutionProvider"
     assert _txt(lstm, 3) == _txt(registry.resolve("levels/loderunner@1.0.0"), 3)   # the same bytes as eager
     with pytest.raises(ModelUnavailable) as ei:                # the newest smb fails its checksum when asked
