@@ -21,6 +21,11 @@ to paste into ``score`` appears when every pair has one. ``refs`` take the
 screens (the two-sample test's real set) or SMB levels, so a model can be judged against the
 corpus itself. SMB levels are judged a stretch at a time (``--window 48``). Lode Runner screens by default; any
 level model works (SMB levels come out as long strips).
+
+For Lode Runner the key also records which screens are mirror-symmetric (``mirrored``: their
+bricks, blocks, ladders and ropes match their mirror image on over 95% of the cells; gold, guards
+and repair ladders need not), and ``score`` splits each side's count by it: the judges' picks
+depend on it more than on anything else measured (BENCHMARKS.md, "Why the default is mirrored").
 """
 
 from __future__ import annotations
@@ -43,6 +48,15 @@ from gamegen.generators.levels import corpus  # noqa: E402
 from gamegen.server.registry import load_registry  # noqa: E402
 
 PER_SHEET = 6
+MIRRORED = 0.95     # share of architecture cells equal to their mirror image for a "mirrored" screen
+
+
+def mirrored(grid: np.ndarray) -> bool:
+    """A Lode Runner screen whose architecture (bricks, blocks, ladders, ropes; not the floor row)
+    is its own mirror image, up to the gold, guards and ladders that the controls and repair
+    place after drawing: the ``symmetry`` control's screens, and the corpus's few exact ones."""
+    arch = np.isin(np.asarray(grid)[:-1], np.frombuffer(b"bB#-", np.uint8))
+    return bool((arch == arch[:, ::-1]).mean() > MIRRORED)
 
 
 def real_screens(game_id: str, count: int, start: int) -> list[np.ndarray]:
@@ -97,8 +111,10 @@ def make(a) -> None:
     flip = np.random.default_rng(a.order_seed + first).random(count) < 0.5
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{out}.key.json").write_text(json.dumps({"a": a.a, "b": a.b, "seeds": [first, count],
-                                                   "b_on_left": flip.tolist()}))
+    key = {"a": a.a, "b": a.b, "seeds": [first, count], "b_on_left": flip.tolist()}
+    if game.id == "loderunner":
+        key["mirrored"] = {"a": [mirrored(g) for g in screens[0]], "b": [mirrored(g) for g in screens[1]]}
+    Path(f"{out}.key.json").write_text(json.dumps(key))
     pairs = [(screens[1][i], screens[0][i]) if flip[i] else (screens[0][i], screens[1][i]) for i in range(count)]
     tiles = [(ld.render(game, left, a.scale), ld.render(game, right, a.scale)) for left, right in pairs]
     w, h = tiles[0][0].size
@@ -173,12 +189,13 @@ def score(a) -> None:
     more than one, all judges together."""
     key = json.loads(Path(f"{a.out}.key.json").read_text())
     flip = key["b_on_left"]
-    counts = []
+    counts, rows = [], []
     for j, line in enumerate(a.picks, 1):
         picks = line.upper().replace(",", " ").split()
         if len(picks) != len(flip) or any(p not in ("L", "R") for p in picks):
             raise SystemExit(f"--picks (judge {j}) must be {len(flip)} of L or R, got {len(picks)}: {line!r}")
         counts.append(sum((p == "L") == f for p, f in zip(picks, flip)))
+        rows.append(picks)
     n = len(flip)
     for j, b in enumerate(counts, 1):
         who = f"judge {j}: " if len(counts) > 1 else ""
@@ -189,6 +206,25 @@ def score(a) -> None:
         print(f"all {len(counts)} judges: A chosen {total - b} of {total}, B chosen {b} of {total}; "
               f"p {_p_one_sided(max(b, total - b), total):.3f} (picks of one pair by several judges are not "
               "independent: read it as a summary)")
+    if "mirrored" in key:
+        print(by_mirroring(key, rows))
+
+
+def by_mirroring(key: dict, rows: list[list[str]]) -> str:
+    """Each side's picks over all judges, split by whether that side's screen was mirrored."""
+    flip = key["b_on_left"]
+    lines = []
+    for side, name in (("a", key["a"]), ("b", key["b"])):
+        chosen = {True: 0, False: 0}
+        shown = {True: 0, False: 0}
+        for i, f in enumerate(flip):
+            m = key["mirrored"][side][i]
+            on_left = f if side == "b" else not f
+            shown[m] += len(rows)
+            chosen[m] += sum((picks[i] == "L") == on_left for picks in rows)
+        lines.append(f"{side.upper()} = {name}: chosen {chosen[True]} of {shown[True]} where its screen was "
+                     f"mirrored, {chosen[False]} of {shown[False]} where it was not")
+    return "\n".join(lines)
 
 
 def main() -> None:
