@@ -284,6 +284,29 @@ def lr_stats(grids: list[np.ndarray], ref: structure.CorpusStats | None = None) 
             "playable (dig)": np.mean(dig), "unseen 3x3": np.mean(unseen) if unseen else float("nan")}
 
 
+def lr_variety(grids: list[np.ndarray], ref: list[np.ndarray]) -> tuple[float, float]:
+    """How alike a set of screens is, and how near each lies to the reference screens, on their
+    architecture (bricks, blocks, ladders, ropes; not the floor row, gold, guards or the spawn):
+    the share of tiles that differ between two screens of the set (mean over pairs), and the
+    share that differ from the nearest reference screen or its mirror image (median over the
+    set). The rules' "all alike" screens score low on the first; copies of corpus screens would
+    score near 0 on the second."""
+    lut_ = np.zeros(256, np.int8)
+    for v, ch in enumerate(b"bB#-", 1):
+        lut_[ch] = v
+
+    def arch(g):
+        return lut_[np.asarray(g)][:-1]
+
+    x = np.array([arch(g).ravel() for g in grids])
+    r = np.array([arch(g).ravel() for g in ref])
+    rm = np.array([arch(g)[:, ::-1].ravel() for g in ref])
+    iu = np.triu_indices(len(x), 1)
+    pairwise = float((x[:, None, :] != x[None, :, :]).mean(-1)[iu].mean())
+    nearest = np.minimum((x[:, None, :] != r[None]).mean(-1), (x[:, None, :] != rm[None]).mean(-1)).min(1)
+    return pairwise, float(np.median(nearest))
+
+
 # ---------------------------------------------------------------------------------------------
 # contact sheets
 
@@ -562,8 +585,9 @@ def loderunner(reg, a):
         return
     print(f"\n### Lode Runner ({n} screens per candidate set, reference: 105 training screens, 5-fold by screen, {a.reps} reps)\n")
     print("| screens | C2ST accuracy | bricks | rope runs | rope run length | ladder run length | empty rows "
-          "| playable with digging | unseen 3×3 windows per screen |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| playable with digging | unseen 3×3 windows per screen | tiles differing between two screens "
+          "| tiles differing from the nearest reference screen |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     ref_windows = structure.learn(tr)
 
     def c2st_or_skip(grids, rep):
@@ -571,9 +595,10 @@ def loderunner(reg, a):
 
     def row(label, accs, grids):
         s = lr_stats(grids, ref_windows)
+        pairwise, nearest = lr_variety(grids, tr)
         print(f"| {label} | {100 * np.mean(accs):.1f}% ± {100 * np.std(accs):.1f} | {s['bricks']:.0f} | "
               f"{s['rope runs']:.1f} | {s['rope len']:.1f} | {s['ladder len']:.1f} | {s['empty rows']:.1f} | "
-              f"{s['playable (dig)']:.0%} | {s['unseen 3x3']:.0f} |", flush=True)
+              f"{s['playable (dig)']:.0%} | {s['unseen 3x3']:.0f} | {pairwise:.2f} | {nearest:.2f} |", flush=True)
 
     row("held-out real (15) + 30 other training screens", [c2st_or_skip(ho, rep) for rep in range(a.reps)], ho)
     samples = {}
