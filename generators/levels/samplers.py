@@ -365,7 +365,7 @@ class TileTransformerSampler(_RowMajorSampler):
 
     family = "transformer"
     # blind, its mirrored screens were chosen over the rules baseline's in 68 of 69 picks and over
-    # real screens in 110 of 178; its free ones in 27 of 75 and 27 of 134 (BENCHMARKS.md, "Why the
+    # real screens in 133 of 238; its free ones in 27 of 75 and 27 of 134 (BENCHMARKS.md, "Why the
     # default is mirrored"): every screen is mirrored unless the request asks for less (generator 7)
     default_symmetry = 1.0
 
